@@ -1,0 +1,59 @@
+/**
+ * createApp(): global middleware, the dialect mount table and the development routes. Each dialect
+ * is a Hono sub-app with its own error renderer; DIALECTS switches them on and off.
+ */
+import { Hono, type MiddlewareHandler } from "hono";
+import type { DialectName } from "./config";
+import { configFor } from "./config";
+import { devRoutes } from "./dialects/dev";
+import { hbp } from "./dialects/hbp";
+import type { AppEnv } from "./dialects/shared/types";
+import { systemClock } from "./lib/clock";
+import { createServices, type ServiceOptions } from "./services";
+
+/** The mount table: each dialect's sub-app and the path prefixes it owns at the origin root. */
+const MOUNTS: { name: DialectName; paths: string[]; app: Hono<AppEnv> }[] = [
+  { name: "hbp", paths: ["/auth", "/storage", "/health"], app: hbp },
+];
+
+export function createApp(opts: Partial<ServiceOptions> = {}) {
+  const app = new Hono<AppEnv>();
+
+  app.use("*", async (c, next) => {
+    const config = configFor(c.env);
+    c.set("config", config);
+    c.set(
+      "services",
+      createServices(c.env, config, {
+        clock: opts.clock ?? systemClock,
+        waitUntil: (p) => {
+          try {
+            c.executionCtx.waitUntil(p);
+          } catch {
+            p.catch(() => {});
+          }
+        },
+        emailMessage: opts.emailMessage,
+      }),
+    );
+    await next();
+    c.header("Cache-Control", c.res.headers.get("Cache-Control") ?? "no-store");
+    c.header("X-Content-Type-Options", "nosniff");
+  });
+
+  app.route("/_dev", devRoutes);
+
+  for (const mount of MOUNTS) {
+    const gate: MiddlewareHandler<AppEnv> = (c, next) =>
+      c.var.config.dialects.includes(mount.name) ? next() : Promise.resolve(c.notFound());
+    for (const path of mount.paths) app.use(path, gate).use(`${path}/*`, gate);
+    app.route("/", mount.app);
+  }
+
+  app.notFound((c) => c.json({ error: "Not Found" }, 404));
+  app.onError((err, c) => {
+    console.error(err);
+    return c.json({ error: "Internal Server Error" }, 500);
+  });
+  return app;
+}

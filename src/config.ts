@@ -1,0 +1,274 @@
+/**
+ * Environment strings -> a typed, validated Config, parsed once per env object. Every field has a
+ * default and a one-line doc (README "Configuration" lists them). A bad value fails with the key's
+ * name, never its value, since some keys are secrets.
+ */
+import { z } from "zod";
+
+const bool = (def: boolean) =>
+  z
+    .enum(["true", "false", "1", "0", ""])
+    .optional()
+    .transform((v) => (v === undefined || v === "" ? def : v === "true" || v === "1"));
+const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === "") return def;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: "custom", message: `must be an integer between ${min} and ${max}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+const str = (def: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v === "" ? def : v));
+const list = (def: string[]) =>
+  z
+    .string()
+    .optional()
+    .transform((v) =>
+      v === undefined || v.trim() === ""
+        ? def
+        : v
+            .split(",")
+            .map((s) => s.trim())
+            .filter(Boolean),
+    );
+const url = (def: string) =>
+  str(def).refine((v) => v === "" || URL.canParse(v), { message: "must be an absolute URL" });
+
+export const DIALECT_NAMES = ["hbp", "hanko", "directus", "formauth", "vault"] as const;
+export type DialectName = (typeof DIALECT_NAMES)[number];
+
+const EnvSchema = z.object({
+  /** development | test | production. Development serves /_dev/* and may generate a signing key. */
+  ENVIRONMENT: z.enum(["development", "test", "production"]).default("production"),
+  /** Public base URL of the Worker, the only source of links in mail. */
+  PUBLIC_URL: url("http://localhost:8787"),
+  /** Dialects to serve. */
+  DIALECTS: list([...DIALECT_NAMES]).refine(
+    (l) => l.every((d) => (DIALECT_NAMES as readonly string[]).includes(d)),
+    {
+      message: `must list only ${DIALECT_NAMES.join(", ")}`,
+    },
+  ),
+  /** Signing algorithm for access tokens. */
+  JWT_ALGORITHM: z.enum(["ES256", "RS256", "HS512"]).default("ES256"),
+  /** Secret: a JWK set ({"keys":[...]}) of private signing keys, each with kid and alg. */
+  JWT_PRIVATE_KEYS: str(""),
+  /** kid of the key that signs; the others are published and accepted (rotation). Default: the first. */
+  JWT_SIGNING_KID: str(""),
+  /** `iss` claim. Default: PUBLIC_URL. */
+  JWT_ISSUER: str(""),
+  /** `aud` claim. */
+  JWT_AUDIENCE: str("latchkey"),
+  /** Hasura claims namespace (added when the hbp dialect is on). */
+  JWT_CLAIMS_NAMESPACE: str("https://hasura.io/jwt/claims"),
+  /** Access token lifetime, seconds. */
+  ACCESS_TOKEN_TTL: int(900, 30, 86_400),
+  /** Refresh token idle lifetime, seconds (7 days). */
+  REFRESH_TOKEN_IDLE_TTL: int(7 * 86_400, 60),
+  /** Session absolute lifetime, seconds (30 days). */
+  SESSION_ABSOLUTE_TTL: int(30 * 86_400, 60),
+  /** Seconds during which a just-rotated refresh token may be presented again (parallel tabs). */
+  REFRESH_REUSE_GRACE: int(10, 0, 300),
+  /** Live sessions per user; the oldest are ended beyond this. */
+  MAX_SESSIONS_PER_USER: int(20, 1, 1000),
+  /** New users may log in before confirming their email. */
+  AUTO_ACTIVATE_NEW_USERS: bool(false),
+  /** Email changes need a link sent to the new address (/auth/change-email/request). */
+  VERIFY_EMAILS: bool(true),
+  /** Password reset by mailed ticket. */
+  LOST_PASSWORD_ENABLED: bool(true),
+  /** TOTP second factor. */
+  MFA_ENABLED: bool(true),
+  /** Passwordless login and registration by mailed link (hbp). */
+  MAGIC_LINK_ENABLED: bool(false),
+  /** Users may delete their own account. */
+  ALLOW_USER_SELF_DELETE: bool(false),
+  /** Passwords as a credential. */
+  PASSWORDS_ENABLED: bool(true),
+  /** Sign-up open to anyone. */
+  SIGNUP_ENABLED: bool(true),
+  /** Minimum password length (characters). */
+  MIN_PASSWORD_LENGTH: int(8, 1, 256),
+  /** Answers that reveal whether an account exists (hbp login, hanko POST /user, vault exist-email). */
+  ACCOUNT_EXISTENCE_HINTS: bool(false),
+  /** Browser destination after activation and magic links. */
+  REDIRECT_URL_SUCCESS: url("http://localhost:8787/"),
+  /** Browser destination when an activation or magic link is invalid; empty: answer 401. */
+  REDIRECT_URL_ERROR: url(""),
+  /** Role given to new users. */
+  DEFAULT_USER_ROLE: str("user"),
+  /** Roles new users get. */
+  DEFAULT_ALLOWED_USER_ROLES: list([]),
+  /** Roles a registration may ask for (register_options). Default: DEFAULT_ALLOWED_USER_ROLES. */
+  ALLOWED_USER_ROLES: list([]),
+  /** scrypt cost: log2 N, r, p (OWASP 16 MiB setting by default). */
+  SCRYPT_LOG_N: int(14, 10, 16),
+  SCRYPT_R: int(8, 1, 32),
+  SCRYPT_P: int(5, 1, 16),
+  /** Password hashes waiting per isolate before new ones are refused with 503. */
+  MAX_PENDING_HASHES: int(8, 1, 100),
+  /** Secret: 32+ byte key (base64url) that encrypts TOTP secrets. Development derives one. */
+  TOTP_ENCRYPTION_KEY: str(""),
+  /** Issuer shown by authenticator apps. */
+  TOTP_ISSUER: str("Latchkey"),
+  /** Per-IP rate limits on credential routes (false only for load tests). */
+  RATE_LIMITS_ENABLED: bool(true),
+  /** Failed attempts per account in 15 minutes before a lockout (doubling from 30 s to 1 h). */
+  ACCOUNT_MAX_FAILURES: int(10, 1, 1000),
+  /** Mail transport: outbox | http | cloudflare. */
+  MAIL_TRANSPORT: z.enum(["outbox", "http", "cloudflare"]).default("outbox"),
+  /** Sender address. */
+  MAIL_FROM: str("Latchkey <no-reply@localhost>"),
+  /** JSON mail API endpoint (http transport; Resend-compatible body). */
+  MAIL_HTTP_URL: url("https://api.resend.com/emails"),
+  /** Secret: bearer key for MAIL_HTTP_URL. */
+  MAIL_HTTP_KEY: str(""),
+  /** Largest accepted auth request body, bytes. */
+  MAX_BODY_BYTES: int(16 * 1024, 1024, 1024 * 1024),
+});
+
+type Env = z.output<typeof EnvSchema>;
+
+export interface Config {
+  environment: Env["ENVIRONMENT"];
+  isDevelopment: boolean;
+  publicUrl: string;
+  dialects: DialectName[];
+  jwt: {
+    algorithm: Env["JWT_ALGORITHM"];
+    privateKeys: string;
+    signingKid: string;
+    issuer: string;
+    audience: string;
+    claimsNamespace: string | null;
+    accessTtl: number;
+  };
+  sessions: { refreshIdleTtl: number; absoluteTtl: number; reuseGrace: number; maxPerUser: number };
+  features: {
+    autoActivate: boolean;
+    verifyEmails: boolean;
+    lostPassword: boolean;
+    mfa: boolean;
+    magicLink: boolean;
+    selfDelete: boolean;
+    passwords: boolean;
+    signup: boolean;
+    existenceHints: boolean;
+  };
+  redirects: { success: string; error: string };
+  roles: { defaultRole: string; defaultAllowed: string[]; allowed: string[] };
+  passwords: {
+    minLength: number;
+    maxLength: number;
+    scrypt: { logN: number; r: number; p: number };
+    maxPending: number;
+  };
+  totp: { encryptionKey: string; issuer: string };
+  limits: { rateLimits: boolean; accountMaxFailures: number; maxBodyBytes: number };
+  mail: { transport: Env["MAIL_TRANSPORT"]; from: string; httpUrl: string; httpKey: string };
+}
+
+export class ConfigError extends Error {}
+
+function build(e: Env): Config {
+  const defaultAllowed = e.DEFAULT_ALLOWED_USER_ROLES.length
+    ? e.DEFAULT_ALLOWED_USER_ROLES
+    : [e.DEFAULT_USER_ROLE];
+  const allowed = e.ALLOWED_USER_ROLES.length ? e.ALLOWED_USER_ROLES : defaultAllowed;
+  if (!defaultAllowed.includes(e.DEFAULT_USER_ROLE))
+    throw new ConfigError("DEFAULT_ALLOWED_USER_ROLES: must include DEFAULT_USER_ROLE");
+  if (!defaultAllowed.every((r) => allowed.includes(r)))
+    throw new ConfigError("ALLOWED_USER_ROLES: must include DEFAULT_ALLOWED_USER_ROLES");
+  if (e.ENVIRONMENT === "production" && !e.JWT_PRIVATE_KEYS)
+    throw new ConfigError("JWT_PRIVATE_KEYS: required in production");
+  if (e.ENVIRONMENT === "production" && !e.TOTP_ENCRYPTION_KEY && e.MFA_ENABLED) {
+    throw new ConfigError("TOTP_ENCRYPTION_KEY: required in production when MFA_ENABLED");
+  }
+  if (e.MAIL_TRANSPORT === "http" && !e.MAIL_HTTP_KEY)
+    throw new ConfigError("MAIL_HTTP_KEY: required by MAIL_TRANSPORT=http");
+  const publicUrl = e.PUBLIC_URL.replace(/\/+$/, "");
+  return {
+    environment: e.ENVIRONMENT,
+    isDevelopment: e.ENVIRONMENT === "development",
+    publicUrl,
+    dialects: e.DIALECTS as DialectName[],
+    jwt: {
+      algorithm: e.JWT_ALGORITHM,
+      privateKeys: e.JWT_PRIVATE_KEYS,
+      signingKid: e.JWT_SIGNING_KID,
+      issuer: e.JWT_ISSUER || publicUrl,
+      audience: e.JWT_AUDIENCE,
+      claimsNamespace: e.DIALECTS.includes("hbp") ? e.JWT_CLAIMS_NAMESPACE : null,
+      accessTtl: e.ACCESS_TOKEN_TTL,
+    },
+    sessions: {
+      refreshIdleTtl: e.REFRESH_TOKEN_IDLE_TTL,
+      absoluteTtl: e.SESSION_ABSOLUTE_TTL,
+      reuseGrace: e.REFRESH_REUSE_GRACE,
+      maxPerUser: e.MAX_SESSIONS_PER_USER,
+    },
+    features: {
+      autoActivate: e.AUTO_ACTIVATE_NEW_USERS,
+      verifyEmails: e.VERIFY_EMAILS,
+      lostPassword: e.LOST_PASSWORD_ENABLED,
+      mfa: e.MFA_ENABLED,
+      magicLink: e.MAGIC_LINK_ENABLED,
+      selfDelete: e.ALLOW_USER_SELF_DELETE,
+      passwords: e.PASSWORDS_ENABLED,
+      signup: e.SIGNUP_ENABLED,
+      existenceHints: e.ACCOUNT_EXISTENCE_HINTS,
+    },
+    redirects: { success: e.REDIRECT_URL_SUCCESS, error: e.REDIRECT_URL_ERROR },
+    roles: { defaultRole: e.DEFAULT_USER_ROLE, defaultAllowed, allowed },
+    passwords: {
+      minLength: e.MIN_PASSWORD_LENGTH,
+      maxLength: 256,
+      scrypt: { logN: e.SCRYPT_LOG_N, r: e.SCRYPT_R, p: e.SCRYPT_P },
+      maxPending: e.MAX_PENDING_HASHES,
+    },
+    totp: { encryptionKey: e.TOTP_ENCRYPTION_KEY, issuer: e.TOTP_ISSUER },
+    limits: {
+      rateLimits: e.RATE_LIMITS_ENABLED,
+      accountMaxFailures: e.ACCOUNT_MAX_FAILURES,
+      maxBodyBytes: e.MAX_BODY_BYTES,
+    },
+    mail: {
+      transport: e.MAIL_TRANSPORT,
+      from: e.MAIL_FROM,
+      httpUrl: e.MAIL_HTTP_URL,
+      httpKey: e.MAIL_HTTP_KEY,
+    },
+  };
+}
+
+/** Parses the string variables of `env`; throws ConfigError naming the first bad key. */
+export function parseConfig(env: Record<string, unknown>): Config {
+  const strings: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (typeof v === "string") strings[k] = v;
+  const parsed = EnvSchema.safeParse(strings);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`${issue.path.join(".")}: ${issue.message}`);
+  }
+  return build(parsed.data);
+}
+
+const cache = new WeakMap<object, Config>();
+/** parseConfig, memoised per env object (workerd passes the same env to every request of an isolate). */
+export function configFor(env: object): Config {
+  let c = cache.get(env);
+  if (!c) {
+    c = parseConfig(env as Record<string, unknown>);
+    cache.set(env, c);
+  }
+  return c;
+}

@@ -1,0 +1,334 @@
+/**
+ * Account flows shared by every dialect: registration, password and magic-link login, the MFA
+ * step, activation, password reset and change, email change, self-deletion. Outcomes a client
+ * must branch on (a session, a pending activation, an MFA step) are return values; failures are
+ * AuthErrors. Links in mail come from builders the caller derives from configured URLs.
+ */
+import type { Config } from "../../config";
+import type { Clock } from "../../lib/clock";
+import { AuthError } from "../errors";
+import type { Mailer } from "../mail/mailer";
+import { templates } from "../mail/templates";
+import type { PasswordHasher } from "../passwords/hasher";
+import { checkPasswordPolicy } from "../passwords/policy";
+import type { AttemptCounter } from "../rate-limit/attempts";
+import type { IssuedSession, SessionContext, SessionService } from "../sessions/sessions.service";
+import type { TicketService } from "../tickets/tickets.service";
+import type { TotpService } from "../totp/totp.service";
+import { normalizeEmail } from "../users/email-address";
+import type { User, UserService } from "../users/users.service";
+
+export type LinkBuilder = (token: string) => string;
+
+export type LoginResult =
+  | { kind: "session"; user: User; session: IssuedSession }
+  | { kind: "mfa_required"; user: User; ticket: string };
+
+export type RegisterResult =
+  | { kind: "session"; user: User; session: IssuedSession }
+  | { kind: "pending"; user: User };
+
+const MINUTE = 60_000;
+export const TICKET_TTL = {
+  activation: 60 * MINUTE,
+  magicLink: 10 * MINUTE,
+  passwordReset: 30 * MINUTE,
+  emailChange: 60 * MINUTE,
+  mfa: 5 * MINUTE,
+} as const;
+const MFA_TICKET_MAX_ATTEMPTS = 5;
+
+export interface AccountService {
+  register(input: {
+    email: unknown;
+    password?: string;
+    username?: string;
+    displayName?: string | null;
+    avatarUrl?: string | null;
+    locale?: string | null;
+    metadata?: Record<string, unknown>;
+    defaultRole?: string;
+    allowedRoles?: string[];
+    /** Activation link for password registrations that need one. */
+    activationLink: LinkBuilder;
+    /** Passwordless registration: the link that signs the new user in. */
+    magicLink?: LinkBuilder;
+    ctx?: SessionContext;
+  }): Promise<RegisterResult>;
+  loginWithPassword(input: { email: unknown; password: string; ctx?: SessionContext }): Promise<LoginResult>;
+  completeMfa(input: {
+    ticket: string;
+    code: string;
+    ctx?: SessionContext;
+  }): Promise<{ user: User; session: IssuedSession }>;
+  activate(ticket: string, ctx?: SessionContext): Promise<{ user: User; session: IssuedSession }>;
+  /** Mails a sign-in link when the address belongs to an account; silent otherwise. */
+  requestMagicLink(email: unknown, link: LinkBuilder): Promise<void>;
+  consumeMagicLink(
+    token: string,
+    action: "log-in" | "register",
+    ctx?: SessionContext,
+  ): Promise<{ user: User; session: IssuedSession }>;
+  /** Mails a reset link when the address belongs to an active account; silent otherwise. */
+  requestPasswordReset(email: unknown, link: LinkBuilder): Promise<void>;
+  /** Sets the password from a reset ticket and ends every session. */
+  resetPassword(ticket: string, password: string): Promise<void>;
+  /** Checks the current password (when one is set), sets the new one, ends the other sessions. */
+  changePassword(input: {
+    userId: string;
+    sessionId: string;
+    oldPassword: string;
+    newPassword: string;
+  }): Promise<void>;
+  changeEmailDirect(userId: string, newEmail: unknown): Promise<void>;
+  requestEmailChange(userId: string, newEmail: unknown, link: LinkBuilder): Promise<void>;
+  confirmEmailChange(ticket: string): Promise<void>;
+  deleteSelf(userId: string): Promise<void>;
+  /** The user behind a principal, or INVALID_TOKEN when it is gone. */
+  currentUser(userId: string): Promise<User>;
+}
+
+export function createAccountService(deps: {
+  config: Config;
+  clock: Clock;
+  users: UserService;
+  passwords: PasswordHasher;
+  sessions: SessionService;
+  tickets: TicketService;
+  mailer: Mailer;
+  attempts: AttemptCounter;
+  totp: TotpService;
+}): AccountService {
+  const { config, users, passwords, sessions, tickets, mailer, attempts, totp } = deps;
+  const policy = config.passwords;
+
+  function usable(user: User | null): User {
+    if (!user) throw new AuthError("INVALID_TICKET");
+    if (user.disabled) throw new AuthError("ACCOUNT_DISABLED");
+    return user;
+  }
+
+  async function startSession(user: User, amr: string[], ctx?: SessionContext) {
+    return { user, session: await sessions.create(user, amr, ctx) };
+  }
+
+  function checkRoles(defaultRole: string | undefined, allowedRoles: string[] | undefined) {
+    const allowed = allowedRoles ?? config.roles.defaultAllowed;
+    const role = defaultRole ?? config.roles.defaultRole;
+    if (!allowed.includes(role)) {
+      throw new AuthError("ROLE_NOT_ALLOWED", { detail: "Default role must be part of allowed roles." });
+    }
+    if (!allowed.every((r) => config.roles.allowed.includes(r))) {
+      throw new AuthError("ROLE_NOT_ALLOWED", { detail: "allowed roles must be a subset of ALLOWED_ROLES" });
+    }
+    return { defaultRole: role, allowedRoles: [...new Set(allowed)] };
+  }
+
+  const service: AccountService = {
+    async register(input) {
+      if (!config.features.signup) throw new AuthError("SIGNUP_DISABLED");
+      const email = normalizeEmail(input.email);
+      const roles = checkRoles(input.defaultRole, input.allowedRoles);
+      const hasPassword = input.password !== undefined;
+      if (hasPassword) {
+        if (!config.features.passwords) throw new AuthError("FEATURE_DISABLED");
+        checkPasswordPolicy(input.password!, policy);
+      } else if (!input.magicLink) {
+        throw new AuthError("INVALID_REQUEST", { detail: "A password is required." });
+      }
+      const passwordHash = hasPassword ? await passwords.hash(input.password!) : null;
+      const active = hasPassword && config.features.autoActivate;
+      const user = await users.create({
+        email,
+        passwordHash,
+        username: input.username ?? null,
+        displayName: input.displayName ?? email,
+        avatarUrl: input.avatarUrl ?? null,
+        locale: input.locale ?? null,
+        metadata: input.metadata,
+        ...roles,
+        active,
+      });
+      if (active) return { kind: "session", ...(await startSession(user, ["pwd"], input.ctx)) };
+
+      if (hasPassword) {
+        const ticket = await tickets.issue({
+          purpose: "activation",
+          userId: user.id,
+          ttlMs: TICKET_TTL.activation,
+          data: { email },
+        });
+        await mailer.send(templates.activation(email, input.activationLink(ticket), ticket));
+      } else {
+        const token = await tickets.issue({
+          purpose: "magic_register",
+          userId: user.id,
+          ttlMs: TICKET_TTL.magicLink,
+          data: { email },
+        });
+        await mailer.send(templates.magicLink(email, input.magicLink!(token), token));
+      }
+      return { kind: "pending", user };
+    },
+
+    async loginWithPassword({ email: rawEmail, password, ctx }) {
+      if (!config.features.passwords) throw new AuthError("FEATURE_DISABLED");
+      const email = normalizeEmail(rawEmail);
+      if (typeof password !== "string" || password.length > 4096) throw new AuthError("INVALID_CREDENTIALS");
+      // Counted per address before any hashing, whether or not the account exists.
+      const key = `login:${email}`;
+      await attempts.reserve(key);
+      const user = await users.findByEmail(email);
+      if (!user?.passwordHash) {
+        await passwords.burn(password);
+        throw new AuthError(
+          user || !config.features.existenceHints ? "INVALID_CREDENTIALS" : "ACCOUNT_NOT_FOUND",
+        );
+      }
+      const check = await passwords.verify(password, user.passwordHash);
+      if (!check.ok) throw new AuthError("INVALID_CREDENTIALS");
+      await attempts.clear(key);
+      if (check.needsRehash) await users.setPassword(user.id, await passwords.hash(password));
+      if (user.disabled) throw new AuthError("ACCOUNT_DISABLED");
+      if (!user.active) throw new AuthError("ACCOUNT_NOT_ACTIVE");
+      if (user.totpEnabled && config.features.mfa) {
+        const ticket = await tickets.issue({
+          purpose: "mfa",
+          userId: user.id,
+          ttlMs: TICKET_TTL.mfa,
+          data: { amr: ["pwd"] },
+        });
+        return { kind: "mfa_required", user, ticket };
+      }
+      return { kind: "session", ...(await startSession(user, ["pwd"], ctx)) };
+    },
+
+    async completeMfa({ ticket, code, ctx }) {
+      const grant = await tickets.attempt(ticket, "mfa", MFA_TICKET_MAX_ATTEMPTS);
+      if (!grant) throw new AuthError("INVALID_TICKET");
+      await totp.verify(grant.userId, code);
+      // Only one of several parallel correct submissions may turn the ticket into a session.
+      if (!(await tickets.consume(ticket, "mfa"))) throw new AuthError("INVALID_TICKET");
+      const user = usable(await users.findById(grant.userId));
+      const amr = Array.isArray(grant.data.amr) ? (grant.data.amr as string[]) : [];
+      return startSession(user, [...amr, "otp"], ctx);
+    },
+
+    async activate(ticket, ctx) {
+      const grant = await tickets.consume(ticket, "activation");
+      if (!grant) throw new AuthError("INVALID_TICKET");
+      await users.activate(grant.userId, typeof grant.data.email === "string" ? grant.data.email : undefined);
+      return startSession(usable(await users.findById(grant.userId)), ["email"], ctx);
+    },
+
+    async requestMagicLink(rawEmail, link) {
+      const email = normalizeEmail(rawEmail);
+      const user = await users.findByEmail(email);
+      if (!user || user.disabled) return;
+      const token = await tickets.issue({
+        purpose: "magic_link",
+        userId: user.id,
+        ttlMs: TICKET_TTL.magicLink,
+        data: { email },
+      });
+      await mailer.send(templates.magicLink(email, link(token), token));
+    },
+
+    async consumeMagicLink(token, action, ctx) {
+      const grant = await tickets.consume(token, action === "register" ? "magic_register" : "magic_link");
+      if (!grant) throw new AuthError("INVALID_TICKET");
+      // The link reached the mailbox, which is what activation proves.
+      await users.activate(grant.userId, typeof grant.data.email === "string" ? grant.data.email : undefined);
+      return startSession(usable(await users.findById(grant.userId)), ["email"], ctx);
+    },
+
+    async requestPasswordReset(rawEmail, link) {
+      if (!config.features.lostPassword) throw new AuthError("FEATURE_DISABLED");
+      const email = normalizeEmail(rawEmail);
+      const user = await users.findByEmail(email);
+      if (!user || user.disabled || !user.active) return;
+      // Only the newest reset ticket works.
+      const ticket = await tickets.issue({
+        purpose: "password_reset",
+        userId: user.id,
+        ttlMs: TICKET_TTL.passwordReset,
+        data: { pv: user.passwordVersion, email },
+        replace: true,
+      });
+      await mailer.send(templates.passwordReset(email, link(ticket), ticket));
+    },
+
+    async resetPassword(ticket, password) {
+      if (!config.features.lostPassword) throw new AuthError("FEATURE_DISABLED");
+      checkPasswordPolicy(password, policy);
+      const grant = await tickets.consume(ticket, "password_reset");
+      if (!grant) throw new AuthError("INVALID_TICKET");
+      const user = usable(await users.findById(grant.userId));
+      // A ticket dies with any later password or email change.
+      if (grant.data.pv !== user.passwordVersion || grant.data.email !== user.email)
+        throw new AuthError("INVALID_TICKET");
+      await users.setPassword(user.id, await passwords.hash(password));
+      await sessions.revokeAll(user.id);
+    },
+
+    async changePassword({ userId, sessionId, oldPassword, newPassword }) {
+      if (!config.features.passwords) throw new AuthError("FEATURE_DISABLED");
+      const user = usable(await users.findById(userId));
+      checkPasswordPolicy(newPassword, policy);
+      if (user.passwordHash) {
+        const key = `password:${userId}`;
+        await attempts.reserve(key);
+        if (!(await passwords.verify(oldPassword ?? "", user.passwordHash)).ok)
+          throw new AuthError("INVALID_CREDENTIALS");
+        await attempts.clear(key);
+      }
+      await users.setPassword(userId, await passwords.hash(newPassword));
+      await tickets.revokeAll(userId, "password_reset");
+      await sessions.revokeAll(userId, sessionId);
+    },
+
+    async changeEmailDirect(userId, rawEmail) {
+      const email = normalizeEmail(rawEmail);
+      const user = usable(await users.findById(userId));
+      await users.changePrimaryEmail(userId, email, false);
+      if (user.email && user.email !== email) await mailer.send(templates.emailChanged(user.email, email));
+    },
+
+    async requestEmailChange(userId, rawEmail, link) {
+      const email = normalizeEmail(rawEmail);
+      const user = usable(await users.findById(userId));
+      if (await users.findByEmail(email)) throw new AuthError("EMAIL_IN_USE");
+      const ticket = await tickets.issue({
+        purpose: "email_change",
+        userId,
+        ttlMs: TICKET_TTL.emailChange,
+        data: { email, pv: user.passwordVersion, from: user.email },
+        replace: true,
+      });
+      await mailer.send(templates.emailChange(email, link(ticket), ticket));
+    },
+
+    async confirmEmailChange(ticket) {
+      const grant = await tickets.consume(ticket, "email_change");
+      if (!grant) throw new AuthError("INVALID_TICKET");
+      const user = usable(await users.findById(grant.userId));
+      if (grant.data.pv !== user.passwordVersion || grant.data.from !== user.email)
+        throw new AuthError("INVALID_TICKET");
+      const email = String(grant.data.email);
+      await users.changePrimaryEmail(user.id, email, true);
+      await tickets.revokeAll(user.id, "password_reset");
+      if (user.email) await mailer.send(templates.emailChanged(user.email, email));
+    },
+
+    async deleteSelf(userId) {
+      if (!(await users.delete(userId))) throw new AuthError("INVALID_TOKEN");
+    },
+
+    async currentUser(userId) {
+      const user = await users.findById(userId);
+      if (!user || user.disabled) throw new AuthError("INVALID_TOKEN");
+      return user;
+    },
+  };
+  return service;
+}

@@ -1,0 +1,130 @@
+/**
+ * Outgoing mail. Three transports behind one `send`: `outbox` (stored in D1, read in development at
+ * GET /_dev/outbox), `http` (a JSON mail API such as Resend or Postmark) and `cloudflare` (the
+ * send_email binding). Messages are rendered by templates.ts from data that core supplies; links
+ * in them are built from configured URLs only.
+ */
+import type { Config } from "../../config";
+import type { Clock } from "../../lib/clock";
+
+export interface MailMessage {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  /** What the message is for (activation, password_reset, ...), kept by the outbox. */
+  kind: string;
+  /** The code, token or link the message carries, kept by the outbox for development tools. */
+  data: Record<string, string>;
+}
+
+export interface Mailer {
+  send(message: MailMessage): Promise<void>;
+}
+
+export interface OutboxEntry extends MailMessage {
+  created_at: string;
+}
+
+export interface SendEmailBinding {
+  send(message: unknown): Promise<void>;
+}
+
+export function createOutboxMailer(
+  d1: D1Database,
+  clock: Clock,
+): Mailer & {
+  list(to: string, limit?: number): Promise<OutboxEntry[]>;
+} {
+  return {
+    async send(m) {
+      await d1
+        .prepare(
+          'INSERT INTO outbox (id, "to", subject, text, html, kind, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        )
+        .bind(
+          crypto.randomUUID(),
+          m.to,
+          m.subject,
+          m.text,
+          m.html,
+          m.kind,
+          JSON.stringify(m.data),
+          clock.now(),
+        )
+        .run();
+    },
+    async list(to, limit = 50) {
+      const { results } = await d1
+        .prepare(
+          'SELECT "to", subject, text, html, kind, data, created_at FROM outbox WHERE "to" = ? ORDER BY created_at DESC, rowid DESC LIMIT ?',
+        )
+        .bind(to, limit)
+        .all<{
+          to: string;
+          subject: string;
+          text: string;
+          html: string;
+          kind: string;
+          data: string;
+          created_at: number;
+        }>();
+      return results.map((r) => ({
+        ...r,
+        data: JSON.parse(r.data),
+        created_at: new Date(r.created_at).toISOString(),
+      }));
+    },
+  };
+}
+
+export function createHttpMailer(mail: Config["mail"], fetcher: typeof fetch = fetch): Mailer {
+  return {
+    async send(m) {
+      const res = await fetcher(mail.httpUrl, {
+        method: "POST",
+        headers: { authorization: `Bearer ${mail.httpKey}`, "content-type": "application/json" },
+        body: JSON.stringify({ from: mail.from, to: [m.to], subject: m.subject, text: m.text, html: m.html }),
+      });
+      if (!res.ok) throw new Error(`mail API answered ${res.status}`);
+    },
+  };
+}
+
+/** RFC 5322 message with text and HTML parts, for the send_email binding. */
+export function buildMime(from: string, m: MailMessage, boundary = `b${crypto.randomUUID()}`): string {
+  const header = (s: string) =>
+    /^[\x20-\x7e]*$/.test(s) ? s : `=?UTF-8?B?${btoa(String.fromCharCode(...new TextEncoder().encode(s)))}?=`;
+  return [
+    `From: ${from}`,
+    `To: ${m.to}`,
+    `Subject: ${header(m.subject)}`,
+    `Message-ID: <${crypto.randomUUID()}@latchkey>`,
+    "MIME-Version: 1.0",
+    `Content-Type: multipart/alternative; boundary="${boundary}"`,
+    "",
+    `--${boundary}`,
+    "Content-Type: text/plain; charset=utf-8",
+    "",
+    m.text,
+    `--${boundary}`,
+    "Content-Type: text/html; charset=utf-8",
+    "",
+    m.html,
+    `--${boundary}--`,
+    "",
+  ].join("\r\n");
+}
+
+export function createCloudflareMailer(
+  binding: SendEmailBinding,
+  from: string,
+  makeMessage: (from: string, to: string, raw: string) => unknown,
+): Mailer {
+  const address = /<([^>]+)>/.exec(from)?.[1] ?? from;
+  return {
+    async send(m) {
+      await binding.send(makeMessage(address, m.to, buildMime(from, m)));
+    },
+  };
+}

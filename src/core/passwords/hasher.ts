@@ -1,0 +1,87 @@
+/**
+ * scrypt password hashing with native node:crypto (BoringSSL in workerd), stored as PHC strings
+ * `$scrypt$ln=14,r=8,p=5$<salt>$<hash>` so parameters can change: verify() reports when a stored
+ * hash used other parameters and should be replaced. scrypt blocks the isolate thread for ~170 ms,
+ * so hashes waiting in one isolate are capped and the surplus refused early (BUSY).
+ */
+import { scrypt } from "node:crypto";
+import { timingSafeEqual } from "../../lib/crypto";
+import { fromBase64Url, toBase64Url } from "../../lib/encoding";
+import { AuthError } from "../errors";
+
+export interface ScryptParams {
+  logN: number;
+  r: number;
+  p: number;
+}
+
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  /** `needsRehash` is true when the stored hash used other parameters than the current ones. */
+  verify(password: string, phc: string): Promise<{ ok: boolean; needsRehash: boolean }>;
+  /** Spends the cost of one verification, for unknown users, so timing reveals nothing. */
+  burn(password: string): Promise<void>;
+}
+
+const KEY_LEN = 32;
+const SALT_LEN = 16;
+
+function derive(password: string, salt: Uint8Array, p: ScryptParams, keyLen: number): Promise<Uint8Array> {
+  const N = 2 ** p.logN;
+  // Node's rule: 128 * r * (N + p + 2) must fit maxmem; give it what these parameters need.
+  const maxmem = 128 * p.r * (N + p.p + 2) + 1024 * 1024;
+  return new Promise((resolve, reject) => {
+    scrypt(password.normalize("NFKC"), salt, keyLen, { N, r: p.r, p: p.p, maxmem }, (err, key) =>
+      err ? reject(err) : resolve(new Uint8Array(key)),
+    );
+  });
+}
+
+function parse(phc: string): { params: ScryptParams; salt: Uint8Array; hash: Uint8Array } | null {
+  const m = /^\$scrypt\$ln=(\d+),r=(\d+),p=(\d+)\$([A-Za-z0-9_-]+)\$([A-Za-z0-9_-]+)$/.exec(phc);
+  if (!m) return null;
+  const params = { logN: Number(m[1]), r: Number(m[2]), p: Number(m[3]) };
+  if (params.logN > 20 || params.r > 32 || params.p > 16) return null;
+  return { params, salt: fromBase64Url(m[4]!), hash: fromBase64Url(m[5]!) };
+}
+
+let pending = 0;
+
+export function createPasswordHasher(current: ScryptParams, maxPending: number): PasswordHasher {
+  async function limited<T>(work: () => Promise<T>): Promise<T> {
+    if (pending >= maxPending) throw new AuthError("BUSY", { retryAfter: 1 });
+    pending++;
+    try {
+      return await work();
+    } finally {
+      pending--;
+    }
+  }
+  const same = (a: ScryptParams) => a.logN === current.logN && a.r === current.r && a.p === current.p;
+  const dummySalt = new Uint8Array(SALT_LEN);
+
+  return {
+    hash: (password) =>
+      limited(async () => {
+        const salt = crypto.getRandomValues(new Uint8Array(SALT_LEN));
+        const key = await derive(password, salt, current, KEY_LEN);
+        return `$scrypt$ln=${current.logN},r=${current.r},p=${current.p}$${toBase64Url(salt)}$${toBase64Url(key)}`;
+      }),
+    verify: (password, phc) =>
+      limited(async () => {
+        const parsed = parse(phc);
+        if (!parsed) {
+          await derive(password, dummySalt, current, KEY_LEN);
+          return { ok: false, needsRehash: false };
+        }
+        const key = await derive(password, parsed.salt, parsed.params, parsed.hash.length);
+        // Prevent any possibility of a timing attack by using a constant-time comparison.
+        const ok = timingSafeEqual(key, parsed.hash);
+        return { ok, needsRehash: ok && !same(parsed.params) };
+      }),
+    burn: (password) =>
+      limited(async () => {
+        await derive(password, dummySalt, current, KEY_LEN);
+      }),
+  };
+}

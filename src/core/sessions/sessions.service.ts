@@ -1,0 +1,232 @@
+/**
+ * Sessions and refresh-token families. A session row is one login; its refresh tokens form a
+ * rotation chain. Refresh tokens are 256-bit opaque strings stored as SHA-256 and rotated on every
+ * use, by one D1 batch whose later statements are guarded by the marker (`replaced_by`) the first
+ * one wrote, so two parallel uses of one token cannot both rotate it. A token presented again within
+ * the grace window (two tabs refreshing at once) gets a sibling instead of an error; presented after
+ * it, the whole session is revoked (reuse detection, RFC 9700 §4.14).
+ */
+import type { Config } from "../../config";
+import type { Clock } from "../../lib/clock";
+import { randomToken, sha256Hex } from "../../lib/crypto";
+import { AuthError } from "../errors";
+import type { AccessClaims, TokenService } from "../tokens/tokens.service";
+
+export interface SessionUser {
+  id: string;
+  defaultRole: string;
+  allowedRoles: string[];
+}
+
+export interface IssuedSession {
+  sessionId: string;
+  userId: string;
+  accessToken: string;
+  /** Access token lifetime in seconds. */
+  expiresIn: number;
+  refreshToken: string;
+}
+
+export interface SessionContext {
+  userAgent?: string | null;
+  ip?: string | null;
+}
+
+export interface Principal {
+  userId: string;
+  sessionId: string;
+  claims: AccessClaims;
+}
+
+export interface SessionService {
+  create(user: SessionUser, amr: string[], ctx?: SessionContext): Promise<IssuedSession>;
+  /** Rotates a refresh token (see module comment). */
+  refresh(refreshToken: string): Promise<IssuedSession>;
+  /** Verifies an access token and that its session is alive and its user enabled. */
+  authenticate(accessToken: string): Promise<Principal>;
+  /** The user and session a refresh token belongs to, without rotating it. */
+  peek(refreshToken: string): Promise<{ userId: string; sessionId: string } | null>;
+  revoke(sessionId: string): Promise<void>;
+  revokeAll(userId: string, exceptSessionId?: string): Promise<void>;
+}
+
+export function createSessionService(deps: {
+  d1: D1Database;
+  tokens: TokenService;
+  clock: Clock;
+  sessions: Config["sessions"];
+}): SessionService {
+  const { d1, tokens, clock, sessions: cfg } = deps;
+  const idleMs = cfg.refreshIdleTtl * 1000;
+
+  async function userFor(sessionId: string): Promise<SessionUser & { disabled: number }> {
+    const row = await d1
+      .prepare(
+        "SELECT u.id, u.default_role, u.allowed_roles, u.disabled FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?",
+      )
+      .bind(sessionId)
+      .first<{ id: string; default_role: string; allowed_roles: string; disabled: number }>();
+    if (!row) throw new AuthError("INVALID_REFRESH_TOKEN");
+    return {
+      id: row.id,
+      defaultRole: row.default_role,
+      allowedRoles: JSON.parse(row.allowed_roles),
+      disabled: row.disabled,
+    };
+  }
+
+  async function issue(user: SessionUser, sessionId: string, refreshToken: string): Promise<IssuedSession> {
+    const access = await tokens.issue({
+      userId: user.id,
+      sessionId,
+      defaultRole: user.defaultRole,
+      allowedRoles: user.allowedRoles,
+    });
+    return {
+      sessionId,
+      userId: user.id,
+      accessToken: access.token,
+      expiresIn: access.expiresIn,
+      refreshToken,
+    };
+  }
+
+  // The child's expiry: idle lifetime, never past the session's absolute end.
+  const insertChild = `INSERT INTO refresh_tokens (hash, session_id, parent_hash, created_at, expires_at)
+    SELECT ?1, r.session_id, r.hash, ?2, MIN(?2 + ?3, s.expires_at)
+    FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id`;
+
+  return {
+    async create(user, amr, ctx = {}) {
+      const now = clock.now();
+      const sessionId = crypto.randomUUID();
+      const refreshToken = randomToken();
+      const expiresAt = now + cfg.absoluteTtl * 1000;
+      await d1.batch([
+        d1
+          .prepare(
+            "INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, user_agent, ip, amr) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+          )
+          .bind(
+            sessionId,
+            user.id,
+            now,
+            now,
+            expiresAt,
+            ctx.userAgent?.slice(0, 512) ?? null,
+            ctx.ip ?? null,
+            JSON.stringify(amr),
+          ),
+        d1
+          .prepare(
+            "INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+          )
+          .bind(await sha256Hex(refreshToken), sessionId, now, Math.min(now + idleMs, expiresAt)),
+        // Keep at most maxPerUser live sessions: the oldest beyond that end now.
+        d1
+          .prepare(
+            `UPDATE sessions SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL AND id NOT IN
+              (SELECT id FROM sessions WHERE user_id = ?2 AND revoked_at IS NULL ORDER BY created_at DESC, id LIMIT ?3)`,
+          )
+          .bind(now, user.id, cfg.maxPerUser),
+      ]);
+      return issue(user, sessionId, refreshToken);
+    },
+
+    async refresh(refreshToken) {
+      if (!refreshToken || refreshToken.length > 200) throw new AuthError("INVALID_REFRESH_TOKEN");
+      const now = clock.now();
+      const oldHash = await sha256Hex(refreshToken);
+      const child = randomToken();
+      const childHash = await sha256Hex(child);
+      const alive = "session_id IN (SELECT id FROM sessions WHERE revoked_at IS NULL AND expires_at > ?3)";
+
+      const [rotated] = await d1.batch<{ session_id: string }>([
+        d1
+          .prepare(
+            `UPDATE refresh_tokens SET rotated_at = ?3, replaced_by = ?2
+             WHERE hash = ?1 AND rotated_at IS NULL AND expires_at > ?3 AND ${alive} RETURNING session_id`,
+          )
+          .bind(oldHash, childHash, now),
+        d1
+          .prepare(`${insertChild} WHERE r.hash = ?4 AND r.replaced_by = ?1`)
+          .bind(childHash, now, idleMs, oldHash),
+        d1
+          .prepare(
+            "UPDATE sessions SET last_seen_at = ?1 WHERE id = (SELECT session_id FROM refresh_tokens WHERE hash = ?2)",
+          )
+          .bind(now, childHash),
+      ]);
+      let sessionId = rotated?.results[0]?.session_id;
+
+      if (!sessionId) {
+        // Presented again within the grace window: a sibling keeps the other tab signed in.
+        const sibling = await d1
+          .prepare(
+            `${insertChild} WHERE r.hash = ?4 AND r.rotated_at IS NOT NULL AND r.rotated_at > ?2 - ?5
+             AND s.revoked_at IS NULL AND s.expires_at > ?2 RETURNING session_id`,
+          )
+          .bind(childHash, now, idleMs, oldHash, cfg.reuseGrace * 1000)
+          .first<{ session_id: string }>();
+        sessionId = sibling?.session_id;
+      }
+
+      if (!sessionId) {
+        // Reuse of a rotated token after the grace window: assume theft, end the whole family.
+        await d1
+          .prepare(
+            `UPDATE sessions SET revoked_at = ?1 WHERE revoked_at IS NULL AND id =
+              (SELECT session_id FROM refresh_tokens WHERE hash = ?2 AND rotated_at IS NOT NULL)`,
+          )
+          .bind(now, oldHash)
+          .run();
+        throw new AuthError("INVALID_REFRESH_TOKEN");
+      }
+
+      const user = await userFor(sessionId);
+      if (user.disabled) throw new AuthError("INVALID_REFRESH_TOKEN");
+      return issue(user, sessionId, child);
+    },
+
+    async authenticate(accessToken) {
+      const claims = await tokens.verify(accessToken);
+      const row = await d1
+        .prepare(
+          `SELECT s.user_id FROM sessions s JOIN users u ON u.id = s.user_id
+           WHERE s.id = ? AND s.user_id = ? AND s.revoked_at IS NULL AND s.expires_at > ? AND u.disabled = 0`,
+        )
+        .bind(claims.sid, claims.sub, clock.now())
+        .first<{ user_id: string }>();
+      if (!row) throw new AuthError("INVALID_TOKEN");
+      return { userId: claims.sub, sessionId: claims.sid, claims };
+    },
+
+    async peek(refreshToken) {
+      if (!refreshToken || refreshToken.length > 200) return null;
+      const row = await d1
+        .prepare(
+          `SELECT s.id, s.user_id FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id
+           WHERE r.hash = ? AND s.revoked_at IS NULL AND s.expires_at > ?`,
+        )
+        .bind(await sha256Hex(refreshToken), clock.now())
+        .first<{ id: string; user_id: string }>();
+      return row ? { sessionId: row.id, userId: row.user_id } : null;
+    },
+
+    async revoke(sessionId) {
+      await d1
+        .prepare("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+        .bind(clock.now(), sessionId)
+        .run();
+    },
+
+    async revokeAll(userId, exceptSessionId) {
+      await d1
+        .prepare(
+          "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND id IS NOT ?",
+        )
+        .bind(clock.now(), userId, exceptSessionId ?? null)
+        .run();
+    },
+  };
+}

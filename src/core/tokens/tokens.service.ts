@@ -1,0 +1,103 @@
+/**
+ * Access tokens: short-lived JWTs (`typ: at+jwt`, `kid` in the header) with iss, aud, sub, sid, iat,
+ * exp, jti and, when the hbp dialect is on, the Hasura claims object. Verification pins the
+ * algorithm to the configured one (no `none`, no HS256-with-the-public-key), the issuer, the
+ * audience, the type and the required claims. Whether the session is still alive is the session
+ * service's business, not this one's.
+ */
+import { errors, type JWTPayload, jwtVerify, SignJWT } from "jose";
+import type { Config } from "../../config";
+import type { Clock } from "../../lib/clock";
+import { AuthError } from "../errors";
+import type { KeySet } from "./keys";
+
+export interface AccessClaims extends JWTPayload {
+  sub: string;
+  sid: string;
+}
+
+export interface TokenSubject {
+  userId: string;
+  sessionId: string;
+  defaultRole: string;
+  allowedRoles: string[];
+}
+
+export interface TokenService {
+  issue(subject: TokenSubject): Promise<{ token: string; expiresIn: number }>;
+  verify(token: string): Promise<AccessClaims>;
+  jwks(): Promise<{ keys: unknown[] }>;
+}
+
+const MAX_TOKEN_LENGTH = 8 * 1024;
+
+export function createTokenService(deps: {
+  keys: () => Promise<KeySet>;
+  jwt: Config["jwt"];
+  clock: Clock;
+}): TokenService {
+  const { jwt, clock } = deps;
+  return {
+    async issue(s) {
+      const { signer } = await deps.keys();
+      const now = Math.floor(clock.now() / 1000);
+      const payload: JWTPayload = { sid: s.sessionId };
+      if (jwt.claimsNamespace) {
+        const roles = s.allowedRoles.includes(s.defaultRole)
+          ? s.allowedRoles
+          : [...s.allowedRoles, s.defaultRole];
+        payload[jwt.claimsNamespace] = {
+          "x-hasura-user-id": s.userId,
+          "x-hasura-allowed-roles": roles,
+          "x-hasura-default-role": s.defaultRole,
+        };
+      }
+      const token = await new SignJWT(payload)
+        .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: "at+jwt" })
+        .setIssuer(jwt.issuer)
+        .setAudience(jwt.audience)
+        .setSubject(s.userId)
+        .setIssuedAt(now)
+        .setExpirationTime(now + jwt.accessTtl)
+        .setJti(crypto.randomUUID())
+        .sign(signer.key);
+      return { token, expiresIn: jwt.accessTtl };
+    },
+
+    async verify(token) {
+      if (!token || token.length > MAX_TOKEN_LENGTH) throw new AuthError("INVALID_TOKEN");
+      const set = await deps.keys();
+      try {
+        const { payload } = await jwtVerify(
+          token,
+          async (header) => {
+            const key = header.kid ? set.byKid.get(header.kid) : undefined;
+            if (!key || key.alg !== header.alg) throw new AuthError("INVALID_TOKEN");
+            return key.key;
+          },
+          {
+            algorithms: [jwt.algorithm],
+            issuer: jwt.issuer,
+            audience: jwt.audience,
+            typ: "at+jwt",
+            requiredClaims: ["exp", "iat", "sub", "sid", "jti"],
+            clockTolerance: 30,
+            maxTokenAge: jwt.accessTtl + 60,
+            currentDate: new Date(clock.now()),
+          },
+        );
+        if (typeof payload.sid !== "string" || typeof payload.sub !== "string")
+          throw new AuthError("INVALID_TOKEN");
+        return payload as AccessClaims;
+      } catch (e) {
+        if (e instanceof errors.JWTExpired) throw new AuthError("TOKEN_EXPIRED", { cause: e });
+        if (e instanceof AuthError) throw e;
+        throw new AuthError("INVALID_TOKEN", { cause: e });
+      }
+    },
+
+    async jwks() {
+      return (await deps.keys()).jwks;
+    },
+  };
+}

@@ -1,0 +1,136 @@
+/**
+ * D1 tables. Times are integer milliseconds since the epoch. Secrets are stored hashed (SHA-256 hex)
+ * or encrypted (TOTP); columns are snake_case through drizzle's `casing`.
+ */
+import { sql } from "drizzle-orm";
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+export const users = sqliteTable(
+  "users",
+  {
+    id: text().primaryKey(),
+    displayName: text(),
+    avatarUrl: text(),
+    locale: text(),
+    metadata: text({ mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
+    username: text(),
+    defaultRole: text().notNull(),
+    allowedRoles: text({ mode: "json" }).$type<string[]>().notNull(),
+    passwordHash: text(),
+    /** Bumped on every password change; tickets bound to a password version die with it. */
+    passwordVersion: integer().notNull().default(0),
+    active: integer({ mode: "boolean" }).notNull().default(false),
+    disabled: integer({ mode: "boolean" }).notNull().default(false),
+    totpSecret: text(),
+    totpPendingSecret: text(),
+    totpEnabled: integer({ mode: "boolean" }).notNull().default(false),
+    /** Last accepted TOTP time step: a step at or below it is a replay. */
+    totpLastStep: integer(),
+    createdAt: integer().notNull(),
+    updatedAt: integer().notNull(),
+  },
+  (t) => [uniqueIndex("users_username_unique").on(t.username)],
+);
+
+export const emails = sqliteTable(
+  "emails",
+  {
+    id: text().primaryKey(),
+    userId: text()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** NFKC-normalised, lower-cased. */
+    address: text().notNull(),
+    isPrimary: integer({ mode: "boolean" }).notNull().default(false),
+    verified: integer({ mode: "boolean" }).notNull().default(false),
+    createdAt: integer().notNull(),
+    updatedAt: integer().notNull(),
+  },
+  (t) => [uniqueIndex("emails_address_unique").on(t.address), index("emails_user_idx").on(t.userId)],
+);
+
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    id: text().primaryKey(),
+    userId: text()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    createdAt: integer().notNull(),
+    lastSeenAt: integer().notNull(),
+    /** Absolute end of the session, whatever the refreshes. */
+    expiresAt: integer().notNull(),
+    revokedAt: integer(),
+    userAgent: text(),
+    ip: text(),
+    /** Authentication methods used (pwd, otp, mfa, email, webauthn, oauth). */
+    amr: text({ mode: "json" }).$type<string[]>().notNull(),
+  },
+  (t) => [index("sessions_user_idx").on(t.userId)],
+);
+
+/** One row per refresh token ever issued; a session is a rotation family. */
+export const refreshTokens = sqliteTable(
+  "refresh_tokens",
+  {
+    hash: text().primaryKey(),
+    sessionId: text()
+      .notNull()
+      .references(() => sessions.id, { onDelete: "cascade" }),
+    parentHash: text(),
+    createdAt: integer().notNull(),
+    expiresAt: integer().notNull(),
+    rotatedAt: integer(),
+    /** Hash of the child minted by the rotation that consumed this token (the batch's guard). */
+    replacedBy: text(),
+  },
+  (t) => [index("refresh_tokens_session_idx").on(t.sessionId)],
+);
+
+/** Typed one-time secrets: activation, reset, email change, MFA, magic link, ... */
+export const tickets = sqliteTable(
+  "tickets",
+  {
+    hash: text().primaryKey(),
+    purpose: text().notNull(),
+    userId: text().references(() => users.id, { onDelete: "cascade" }),
+    data: text({ mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
+    attempts: integer().notNull().default(0),
+    createdAt: integer().notNull(),
+    expiresAt: integer().notNull(),
+    usedAt: integer(),
+  },
+  (t) => [index("tickets_user_purpose_idx").on(t.userId, t.purpose)],
+);
+
+/** Per-account failure counters with lockouts, counted by one upsert each. */
+export const attemptCounters = sqliteTable("attempt_counters", {
+  key: text().primaryKey(),
+  count: integer().notNull(),
+  windowStart: integer().notNull(),
+  lockedUntil: integer().notNull().default(0),
+  locks: integer().notNull().default(0),
+});
+
+/** Development signing keys, generated and persisted on first use when JWT_PRIVATE_KEYS is unset. */
+export const devSigningKeys = sqliteTable("dev_signing_keys", {
+  alg: text().primaryKey(),
+  privateJwk: text().notNull(),
+  createdAt: integer().notNull(),
+});
+
+/** Mail kept by the outbox transport (development). */
+export const outbox = sqliteTable(
+  "outbox",
+  {
+    id: text().primaryKey(),
+    to: text().notNull(),
+    subject: text().notNull(),
+    text: text().notNull(),
+    html: text().notNull(),
+    kind: text().notNull(),
+    data: text({ mode: "json" }).$type<Record<string, string>>().notNull(),
+    createdAt: integer().notNull(),
+  },
+  (t) => [index("outbox_to_idx").on(t.to, t.createdAt)],
+);

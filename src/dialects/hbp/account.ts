@@ -1,0 +1,133 @@
+/**
+ * api/hbp.txt, Authentication: email change, password change and reset, TOTP MFA. Every route
+ * here except the ticket-based ones needs a bearer access token whose session is alive.
+ */
+import { Hono } from "hono";
+import { AuthError } from "../../core/errors";
+import { clientIp, readBody, requirePrincipal, sessionContext, validate } from "../shared/http";
+import type { AppEnv } from "../shared/types";
+import { sessionBody, withParam } from "./present";
+import * as s from "./schemas";
+
+export const account = new Hono<AppEnv>();
+
+account.post("/change-email", async (c) => {
+  if (c.var.config.features.verifyEmails) throw new AuthError("FEATURE_DISABLED");
+  const principal = await requirePrincipal(c);
+  const { new_email } = validate(s.newEmailBody, await readBody(c));
+  await c.var.services.accounts.changeEmailDirect(principal.userId, new_email);
+  return c.body(null, 204);
+});
+
+account.post("/change-email/request", async (c) => {
+  const { config, services } = c.var;
+  if (!config.features.verifyEmails) throw new AuthError("FEATURE_DISABLED");
+  const principal = await requirePrincipal(c);
+  await services.limiter.hit("mail", clientIp(c));
+  const { new_email } = validate(s.newEmailBody, await readBody(c));
+  await services.accounts.requestEmailChange(
+    principal.userId,
+    new_email,
+    (t) => `${config.publicUrl}/auth/change-email/change?ticket=${encodeURIComponent(t)}`,
+  );
+  return c.body(null, 204);
+});
+
+account.post("/change-email/change", async (c) => {
+  const { config, services } = c.var;
+  if (!config.features.verifyEmails) throw new AuthError("FEATURE_DISABLED");
+  await services.limiter.hit("verify", clientIp(c));
+  const { ticket } = validate(s.ticketBody, await readBody(c));
+  await services.accounts.confirmEmailChange(ticket);
+  return c.body(null, 204);
+});
+
+/** The link in the confirmation mail: confirms, then sends the browser to the configured page. */
+account.get("/change-email/change", async (c) => {
+  const { config, services } = c.var;
+  if (!config.features.verifyEmails) throw new AuthError("FEATURE_DISABLED");
+  await services.limiter.hit("verify", clientIp(c));
+  const { ticket } = validate(s.ticketQuery, c.req.query());
+  try {
+    await services.accounts.confirmEmailChange(ticket);
+  } catch (e) {
+    if (e instanceof AuthError && e.code === "INVALID_TICKET" && config.redirects.error)
+      return c.redirect(config.redirects.error, 302);
+    throw e;
+  }
+  return c.redirect(config.redirects.success, 302);
+});
+
+account.post("/change-password", async (c) => {
+  const principal = await requirePrincipal(c);
+  const body = validate(s.changePasswordBody, await readBody(c));
+  await c.var.services.accounts.changePassword({
+    userId: principal.userId,
+    sessionId: principal.sessionId,
+    oldPassword: body.old_password ?? "",
+    newPassword: body.new_password,
+  });
+  return c.body(null, 204);
+});
+
+// Always 204, so the answer says nothing about which addresses have accounts.
+account.post("/change-password/request", async (c) => {
+  const { config, services } = c.var;
+  if (!config.features.lostPassword) throw new AuthError("FEATURE_DISABLED");
+  await services.limiter.hit("mail", clientIp(c));
+  const { email } = validate(s.lostPasswordBody, await readBody(c));
+  await services.accounts.requestPasswordReset(email, (t) =>
+    withParam(withParam(config.redirects.success, "type", "passwordReset"), "ticket", t),
+  );
+  return c.body(null, 204);
+});
+
+account.post("/change-password/change", async (c) => {
+  const { config, services } = c.var;
+  if (!config.features.lostPassword) throw new AuthError("FEATURE_DISABLED");
+  await services.limiter.hit("verify", clientIp(c));
+  const { ticket, new_password } = validate(s.resetPasswordBody, await readBody(c));
+  await services.accounts.resetPassword(ticket, new_password);
+  return c.body(null, 204);
+});
+
+const mfa = new Hono<AppEnv>();
+mfa.use("*", async (c, next) => {
+  if (!c.var.config.features.mfa) throw new AuthError("FEATURE_DISABLED");
+  await next();
+});
+
+mfa.post("/generate", async (c) => {
+  const principal = await requirePrincipal(c);
+  const user = await c.var.services.accounts.currentUser(principal.userId);
+  const setup = await c.var.services.totp.generate(principal.userId, user.email ?? principal.userId);
+  return c.json({ image_url: setup.qrDataUrl, otp_secret: setup.secret });
+});
+
+mfa.post("/enable", async (c) => {
+  const principal = await requirePrincipal(c);
+  const { code } = validate(s.codeBody, await readBody(c));
+  await c.var.services.totp.enable(principal.userId, code);
+  return c.body(null, 204);
+});
+
+mfa.post("/disable", async (c) => {
+  const principal = await requirePrincipal(c);
+  const { code } = validate(s.codeBody, await readBody(c));
+  await c.var.services.totp.disable(principal.userId, code);
+  return c.body(null, 204);
+});
+
+mfa.post("/totp", async (c) => {
+  const { services } = c.var;
+  await services.limiter.hit("verify", clientIp(c));
+  const body = validate(s.totpBody, await readBody(c));
+  const { user, session } = await services.accounts.completeMfa({
+    ticket: body.ticket,
+    code: body.code,
+    ctx: sessionContext(c),
+  });
+  return c.json(sessionBody(c, user, session, body.cookie ?? true));
+});
+
+account.route("/mfa", mfa);

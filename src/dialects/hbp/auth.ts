@@ -1,0 +1,159 @@
+/**
+ * api/hbp.txt, Authentication: register, login, logout, activation, magic links, tokens, deletion.
+ * Port of the API's shape, not of HBP's flaws (shared/notes/security.md §0.6): a magic-link request
+ * never puts a session on the requester's response, tickets are typed, login does not reveal
+ * whether an account exists unless ACCOUNT_EXISTENCE_HINTS is on.
+ */
+import { type Context, Hono } from "hono";
+import { getCookie } from "hono/cookie";
+import { AuthError, isAuthError } from "../../core/errors";
+import { clientIp, readBody, requirePrincipal, sessionContext, validate } from "../shared/http";
+import type { AppEnv } from "../shared/types";
+import {
+  clearRefreshCookie,
+  presentUser,
+  REFRESH_COOKIE,
+  sessionBody,
+  setRefreshCookie,
+  withParam,
+} from "./present";
+import * as s from "./schemas";
+
+export const auth = new Hono<AppEnv>();
+
+const links = (publicUrl: string) => ({
+  activation: (t: string) => `${publicUrl}/auth/activate?ticket=${encodeURIComponent(t)}`,
+  magic: (action: "log-in" | "register") => (t: string) =>
+    `${publicUrl}/auth/magic-link?action=${action}&token=${encodeURIComponent(t)}`,
+});
+
+// compat(hbp): `cookie` defaults to true when absent (HBP's `useCookie`).
+const wantsCookie = (v: boolean | undefined) => v ?? true;
+const queryCookie = (v: string | undefined) => (v === undefined ? true : v === "true");
+
+auth.post("/register", async (c) => {
+  const { services, config } = c.var;
+  await services.limiter.hit("register", clientIp(c));
+  const body = validate(s.registerBody, await readBody(c));
+  if (body.password === undefined && !config.features.magicLink) {
+    throw new AuthError("INVALID_REQUEST", { detail: '"password" is required' });
+  }
+  const { display_name, avatar_url, locale, ...metadata } = body.user_data ?? {};
+  const opts = body.register_options ?? {};
+  const link = links(config.publicUrl);
+  const result = await services.accounts.register({
+    email: body.email,
+    password: body.password,
+    displayName: typeof display_name === "string" ? display_name : undefined,
+    avatarUrl: typeof avatar_url === "string" ? avatar_url : undefined,
+    locale: typeof locale === "string" ? locale : undefined,
+    metadata,
+    defaultRole: opts.default_role ?? opts.default_roles,
+    allowedRoles: opts.allowed_roles,
+    activationLink: link.activation,
+    magicLink: config.features.magicLink ? link.magic("register") : undefined,
+    ctx: sessionContext(c),
+  });
+  if (result.kind === "session")
+    return c.json(sessionBody(c, result.user, result.session, wantsCookie(body.cookie)));
+  return c.json({ jwt_token: null, jwt_expires_in: null, user: presentUser(result.user) });
+});
+
+auth.post("/login", async (c) => {
+  const { services, config } = c.var;
+  const body = validate(s.loginBody, await readBody(c));
+  if (body.password === undefined) {
+    if (!config.features.magicLink)
+      throw new AuthError("INVALID_REQUEST", { detail: '"password" is required' });
+    await services.limiter.hit("mail", clientIp(c));
+    // The link goes to the mailbox only; the answer is the same whether or not the account exists.
+    await services.accounts.requestMagicLink(body.email, links(config.publicUrl).magic("log-in"));
+    return c.json({ magicLink: true });
+  }
+  await services.limiter.hit("login", clientIp(c));
+  const result = await services.accounts.loginWithPassword({
+    email: body.email,
+    password: body.password,
+    ctx: sessionContext(c),
+  });
+  if (result.kind === "mfa_required") return c.json({ mfa: true, ticket: result.ticket });
+  return c.json(sessionBody(c, result.user, result.session, wantsCookie(body.cookie)));
+});
+
+// compat(hbp): nhost-js-sdk sends the refresh token as a query parameter and no Authorization header.
+auth.post("/logout", async (c) => {
+  const { services } = c.var;
+  const { all } = validate(s.logoutBody, await readBody(c));
+  const refreshToken = c.req.query("refresh_token") || getCookie(c, REFRESH_COOKIE);
+  let owner: { userId: string; sessionId: string } | null = null;
+  if (refreshToken) owner = await services.sessions.peek(refreshToken);
+  else if (c.req.header("authorization")) owner = await requirePrincipal(c);
+  clearRefreshCookie(c);
+  if (!owner) {
+    if (!refreshToken) throw new AuthError("INVALID_REFRESH_TOKEN");
+    return c.body(null, 204);
+  }
+  if (all) await services.sessions.revokeAll(owner.userId);
+  else await services.sessions.revoke(owner.sessionId);
+  return c.body(null, 204);
+});
+
+/** Activation and magic links: a browser lands here from mail; success and failure are redirects. */
+async function landing(c: Context<AppEnv>, run: () => Promise<{ session: { refreshToken: string } }>) {
+  const { config } = c.var;
+  try {
+    const { session } = await run();
+    if (queryCookie(c.req.query("cookie"))) setRefreshCookie(c, session.refreshToken);
+    return c.redirect(withParam(config.redirects.success, "refresh_token", session.refreshToken), 302);
+  } catch (e) {
+    if (isAuthError(e) && e.code === "INVALID_TICKET" && config.redirects.error)
+      return c.redirect(config.redirects.error, 302);
+    throw e;
+  }
+}
+
+auth.get("/activate", async (c) => {
+  await c.var.services.limiter.hit("verify", clientIp(c));
+  const { ticket } = validate(s.ticketQuery, c.req.query());
+  return landing(c, () => c.var.services.accounts.activate(ticket, sessionContext(c)));
+});
+
+// compat(hbp): the document gates this on ALLOW_USER_SELF_DELETE (a copy slip); MAGIC_LINK_ENABLED is meant.
+auth.get("/magic-link", async (c) => {
+  if (!c.var.config.features.magicLink) throw new AuthError("FEATURE_DISABLED");
+  await c.var.services.limiter.hit("verify", clientIp(c));
+  const { token, action } = validate(s.magicLinkQuery, c.req.query());
+  return landing(c, () => c.var.services.accounts.consumeMagicLink(token, action, sessionContext(c)));
+});
+
+auth.post("/delete", async (c) => {
+  if (!c.var.config.features.selfDelete) throw new AuthError("FEATURE_DISABLED");
+  const principal = await requirePrincipal(c);
+  await c.var.services.accounts.deleteSelf(principal.userId);
+  clearRefreshCookie(c);
+  return c.body(null, 204);
+});
+
+// compat(hbp): nhost-js-sdk refreshes with GET and the token in the query; a cookie works too.
+auth.get("/token/refresh", async (c) => {
+  const { services } = c.var;
+  await services.limiter.hit("refresh", clientIp(c));
+  const fromQuery = c.req.query("refresh_token");
+  const token = fromQuery || getCookie(c, REFRESH_COOKIE);
+  if (!token) throw new AuthError("INVALID_REFRESH_TOKEN");
+  const session = await services.sessions.refresh(token);
+  const user = await services.accounts.currentUser(session.userId);
+  return c.json(sessionBody(c, user, session, !fromQuery));
+});
+
+auth.post("/token/revoke", async (c) => {
+  const principal = await requirePrincipal(c);
+  await c.var.services.sessions.revokeAll(principal.userId);
+  clearRefreshCookie(c);
+  return c.body(null, 204);
+});
+
+auth.get("/jwks", async (c) => {
+  c.header("Cache-Control", "public, max-age=3600");
+  return c.json(await c.var.services.tokens.jwks());
+});

@@ -1,0 +1,79 @@
+/** Request plumbing every dialect shares: bodies, bearer tokens, client context, validation. */
+import type { Context } from "hono";
+import type { z } from "zod";
+import { AuthError } from "../../core/errors";
+import type { SessionContext } from "../../core/sessions/sessions.service";
+import type { AppEnv } from "./types";
+
+/**
+ * The body as an object: JSON or form-urlencoded, at most `maxBodyBytes`. An empty body is `{}`
+ * whatever the Content-Type (Hanko's SDK sends none with a JSON type; nhost's sends `{}`).
+ */
+export async function readBody(c: Context<AppEnv>): Promise<Record<string, unknown>> {
+  const max = c.var.config.limits.maxBodyBytes;
+  const declared = Number(c.req.header("content-length") ?? "0");
+  if (declared > max) throw new AuthError("PAYLOAD_TOO_LARGE");
+  const buf = await c.req.arrayBuffer();
+  if (buf.byteLength > max) throw new AuthError("PAYLOAD_TOO_LARGE");
+  if (buf.byteLength === 0) return {};
+  const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(buf);
+  } catch {
+    throw new AuthError("INVALID_REQUEST", { detail: "The body is not valid UTF-8." });
+  }
+  if (type === "application/json" || type.endsWith("+json")) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new AuthError("INVALID_REQUEST", { detail: "The body is not valid JSON." });
+    }
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+      throw new AuthError("INVALID_REQUEST", { detail: "The body must be a JSON object." });
+    }
+    return parsed as Record<string, unknown>;
+  }
+  if (type === "application/x-www-form-urlencoded") {
+    return Object.fromEntries(new URLSearchParams(text));
+  }
+  throw new AuthError("UNSUPPORTED_MEDIA_TYPE");
+}
+
+/** Parses with a zod schema; the first issue becomes a 400 with a Joi-like message. */
+export function validate<S extends z.ZodType>(schema: S, data: unknown): z.output<S> {
+  const r = schema.safeParse(data);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const field = issue.path.length ? `"${issue.path.join(".")}" ` : "";
+  throw new AuthError("INVALID_REQUEST", { detail: `${field}${issue.message}`.trim() });
+}
+
+/** The bearer token of the Authorization header, or null. */
+export function bearerToken(c: Context): string | null {
+  const h = c.req.header("authorization");
+  if (!h || h.length > 8192) return null;
+  const m = /^Bearer\s+(\S+)$/i.exec(h.trim());
+  return m ? m[1]! : null;
+}
+
+/** The client address: only Cloudflare's CF-Connecting-IP is trusted, never X-Forwarded-For. */
+export function clientIp(c: Context): string {
+  return c.req.header("cf-connecting-ip")?.slice(0, 64) || "unknown";
+}
+
+export function sessionContext(c: Context): SessionContext {
+  return { ip: clientIp(c), userAgent: c.req.header("user-agent") ?? null };
+}
+
+/** Authenticates the bearer token: UNAUTHENTICATED when absent, INVALID_TOKEN when bad or revoked. */
+export async function requirePrincipal(c: Context<AppEnv>) {
+  const token = bearerToken(c);
+  if (!token) throw new AuthError("UNAUTHENTICATED");
+  return c.var.services.sessions.authenticate(token);
+}
+
+export function isHttps(c: Context): boolean {
+  return new URL(c.req.url).protocol === "https:";
+}

@@ -1,0 +1,7 @@
+import type { Config } from "../../config";
+import type { Bindings, Services } from "../../services";
+
+export type AppEnv = {
+  Bindings: Bindings & Record<string, unknown>;
+  Variables: { config: Config; services: Services };
+};

@@ -1,0 +1,124 @@
+/**
+ * Composition root: the only place that reads bindings. Services are cheap closures built per
+ * request; what is expensive (signing keys, config) is memoised per isolate by its own module.
+ */
+import type { Config } from "./config";
+import { createAccountService } from "./core/accounts/accounts.service";
+import {
+  createCloudflareMailer,
+  createHttpMailer,
+  createOutboxMailer,
+  type Mailer,
+  type SendEmailBinding,
+} from "./core/mail/mailer";
+import { createPasswordHasher } from "./core/passwords/hasher";
+import { createAttemptCounter } from "./core/rate-limit/attempts";
+import { createIpLimiter } from "./core/rate-limit/ip-limiter";
+import { createSessionService } from "./core/sessions/sessions.service";
+import { createTicketService } from "./core/tickets/tickets.service";
+import { loadKeySet } from "./core/tokens/keys";
+import { createTokenService } from "./core/tokens/tokens.service";
+import { createSecretBox } from "./core/totp/secret-box";
+import { createTotpService } from "./core/totp/totp.service";
+import { createUserService } from "./core/users/users.service";
+import { createDb } from "./db/client";
+import type { Clock } from "./lib/clock";
+
+export interface Bindings {
+  DB: D1Database;
+  KV: KVNamespace;
+  FILES: R2Bucket;
+  SEND_EMAIL?: SendEmailBinding;
+}
+
+export interface ServiceOptions {
+  clock: Clock;
+  waitUntil: (p: Promise<unknown>) => void;
+  /** The constructor of `cloudflare:email` EmailMessage, passed in so core stays runtime-agnostic. */
+  emailMessage?: new (
+    from: string,
+    to: string,
+    raw: string,
+  ) => unknown;
+}
+
+const boxes = new Map<string, ReturnType<typeof createSecretBox>>();
+
+function mailerFor(env: Bindings, config: Config, opts: ServiceOptions, outbox: Mailer): Mailer {
+  switch (config.mail.transport) {
+    case "http":
+      return createHttpMailer(config.mail);
+    case "cloudflare": {
+      if (!env.SEND_EMAIL || !opts.emailMessage)
+        throw new Error("MAIL_TRANSPORT: cloudflare needs the SEND_EMAIL binding");
+      const Message = opts.emailMessage;
+      return createCloudflareMailer(env.SEND_EMAIL, config.mail.from, (f, t, raw) => new Message(f, t, raw));
+    }
+    default:
+      return outbox;
+  }
+}
+
+export function createServices(env: Bindings, config: Config, opts: ServiceOptions) {
+  const { clock } = opts;
+  const d1 = env.DB;
+  const db = createDb(d1);
+  const keys = () =>
+    loadKeySet({
+      db,
+      clock,
+      algorithm: config.jwt.algorithm,
+      privateKeys: config.jwt.privateKeys,
+      signingKid: config.jwt.signingKid,
+      allowDevKeys: config.environment !== "production",
+    });
+  const tokens = createTokenService({ keys, jwt: config.jwt, clock });
+  const sessions = createSessionService({ d1, tokens, clock, sessions: config.sessions });
+  const users = createUserService({ d1, clock });
+  const tickets = createTicketService({ db, clock });
+  const passwords = createPasswordHasher(config.passwords.scrypt, config.passwords.maxPending);
+  const attempts = createAttemptCounter({ d1, clock, max: config.limits.accountMaxFailures });
+  let box = boxes.get(config.totp.encryptionKey);
+  if (!box) {
+    box = createSecretBox(config.totp.encryptionKey);
+    boxes.set(config.totp.encryptionKey, box);
+  }
+  const totp = createTotpService({ d1, clock, box, attempts, issuer: config.totp.issuer });
+  const outbox = createOutboxMailer(d1, clock);
+  const mailer = mailerFor(env, config, opts, outbox);
+  const limiter = createIpLimiter({
+    kv: env.KV,
+    clock,
+    enabled: config.limits.rateLimits,
+    waitUntil: opts.waitUntil,
+  });
+  const accounts = createAccountService({
+    config,
+    clock,
+    users,
+    passwords,
+    sessions,
+    tickets,
+    mailer,
+    attempts,
+    totp,
+  });
+  return {
+    config,
+    clock,
+    tokens,
+    sessions,
+    users,
+    tickets,
+    passwords,
+    attempts,
+    totp,
+    outbox,
+    mailer,
+    limiter,
+    accounts,
+    d1,
+  };
+}
+
+export type Services = ReturnType<typeof createServices>;
