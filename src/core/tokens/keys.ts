@@ -17,7 +17,10 @@ export type JwtAlgorithm = "ES256" | "RS256" | "HS512";
 export interface LoadedKey {
   kid: string;
   alg: JwtAlgorithm;
+  /** Private key (or shared secret) that signs. */
   key: CryptoKey | Uint8Array;
+  /** Public key (or shared secret) that verifies. */
+  verifyKey: CryptoKey | Uint8Array;
   /** Public half, absent for symmetric keys (never published). */
   publicJwk?: JWK;
 }
@@ -46,7 +49,9 @@ async function load(
   if (!["ES256", "RS256", "HS512"].includes(alg)) throw new Error(`JWT_PRIVATE_KEYS: unsupported alg ${alg}`);
   if (!jwk.kid) throw new Error("JWT_PRIVATE_KEYS: every key needs a kid");
   const key = await importJWK(jwk, alg);
-  return { kid: jwk.kid, alg, key, publicJwk: publicOf(jwk, jwk.kid, alg) };
+  const publicJwk = publicOf(jwk, jwk.kid, alg);
+  const verifyKey = publicJwk ? await importJWK(publicJwk, alg) : key;
+  return { kid: jwk.kid, alg, key, verifyKey, publicJwk };
 }
 
 async function generate(alg: JwtAlgorithm): Promise<JWK> {

@@ -73,7 +73,7 @@ export function createTokenService(deps: {
           async (header) => {
             const key = header.kid ? set.byKid.get(header.kid) : undefined;
             if (!key || key.alg !== header.alg) throw new AuthError("INVALID_TOKEN");
-            return key.key;
+            return key.verifyKey;
           },
           {
             algorithms: [jwt.algorithm],
