@@ -134,3 +134,95 @@ export const outbox = sqliteTable(
   },
   (t) => [index("outbox_to_idx").on(t.to, t.createdAt)],
 );
+
+/** Email passcodes (hanko): 6 digits kept as HMAC-SHA-256, tries counted by one conditional UPDATE. */
+export const passcodes = sqliteTable(
+  "passcodes",
+  {
+    id: text().primaryKey(),
+    userId: text()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    emailId: text()
+      .notNull()
+      .references(() => emails.id, { onDelete: "cascade" }),
+    /** HMAC-SHA-256(server key, id || code), hex. */
+    codeMac: text().notNull(),
+    tries: integer().notNull().default(0),
+    createdAt: integer().notNull(),
+    expiresAt: integer().notNull(),
+    usedAt: integer(),
+  },
+  (t) => [index("passcodes_user_idx").on(t.userId, t.createdAt)],
+);
+
+/** Passkeys. `id` is the credential id, base64url. */
+export const webauthnCredentials = sqliteTable(
+  "webauthn_credentials",
+  {
+    id: text().primaryKey(),
+    userId: text()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** COSE public key, base64url. */
+    publicKey: text().notNull(),
+    signCount: integer().notNull().default(0),
+    transports: text({ mode: "json" }).$type<string[]>().notNull(),
+    aaguid: text().notNull(),
+    attestationType: text().notNull(),
+    backupEligible: integer({ mode: "boolean" }).notNull().default(false),
+    backupState: integer({ mode: "boolean" }).notNull().default(false),
+    name: text(),
+    createdAt: integer().notNull(),
+    lastUsedAt: integer(),
+  },
+  (t) => [index("webauthn_credentials_user_idx").on(t.userId)],
+);
+
+/** WebAuthn challenges, single-use: consumed by one conditional UPDATE ... RETURNING. */
+export const webauthnChallenges = sqliteTable("webauthn_challenges", {
+  /** SHA-256 hex of the base64url challenge. */
+  hash: text().primaryKey(),
+  /** registration | authentication */
+  purpose: text().notNull(),
+  /** The user it was issued for; null for a discoverable-credential login. */
+  userId: text().references(() => users.id, { onDelete: "cascade" }),
+  createdAt: integer().notNull(),
+  expiresAt: integer().notNull(),
+  usedAt: integer(),
+});
+
+/** OAuth authorisation requests in flight: state (hashed), PKCE verifier, nonce, where to return. */
+export const oauthStates = sqliteTable("oauth_states", {
+  /** SHA-256 hex of the state parameter. */
+  hash: text().primaryKey(),
+  provider: text().notNull(),
+  codeVerifier: text().notNull(),
+  nonce: text().notNull(),
+  /** The exact redirect_uri sent to the provider (repeated at the token exchange). */
+  callbackUrl: text().notNull(),
+  /** Where the user goes after the callback (an allow-listed URL), or null. */
+  redirectAfter: text(),
+  createdAt: integer().notNull(),
+  expiresAt: integer().notNull(),
+  usedAt: integer(),
+});
+
+/** Accounts at OAuth providers linked to users: (provider, subject) -> user. */
+export const oauthIdentities = sqliteTable(
+  "oauth_identities",
+  {
+    provider: text().notNull(),
+    subject: text().notNull(),
+    userId: text()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    email: text(),
+    createdAt: integer().notNull(),
+    updatedAt: integer().notNull(),
+  },
+  (t) => [
+    uniqueIndex("oauth_identities_provider_subject_unique").on(t.provider, t.subject),
+    index("oauth_identities_user_idx").on(t.userId),
+  ],
+);
