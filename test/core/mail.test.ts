@@ -1,0 +1,66 @@
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "../../src/config";
+import {
+  buildMime,
+  createCloudflareMailer,
+  createHttpMailer,
+  type MailMessage,
+} from "../../src/core/mail/mailer";
+import { templates } from "../../src/core/mail/templates";
+
+const message: MailMessage = templates.activation(
+  "ada@example.com",
+  "http://localhost:8787/auth/activate?ticket=T<1>",
+  "T<1>",
+);
+
+describe("mail transports", () => {
+  it("http: posts a Resend-style JSON body with the bearer key, and fails on a non-2xx", async () => {
+    const config = parseConfig({
+      ENVIRONMENT: "test",
+      MAIL_TRANSPORT: "http",
+      MAIL_HTTP_KEY: "key-1",
+      MAIL_HTTP_URL: "https://mail.example/send",
+    });
+    const seen: Request[] = [];
+    // The mail API is an outside service: a recording fetch stands in for it.
+    const fetcher = (async (input: RequestInfo, init?: RequestInit) => {
+      seen.push(new Request(input, init));
+      return new Response("{}", { status: seen.length === 1 ? 200 : 500 });
+    }) as typeof fetch;
+    const mailer = createHttpMailer(config.mail, fetcher);
+    await mailer.send(message);
+    expect(seen[0]!.url).toBe("https://mail.example/send");
+    expect(seen[0]!.headers.get("authorization")).toBe("Bearer key-1");
+    expect(await seen[0]!.json()).toEqual({
+      from: "Latchkey <no-reply@localhost>",
+      to: ["ada@example.com"],
+      subject: "Confirm your email address",
+      text: message.text,
+      html: message.html,
+    });
+    await expect(mailer.send(message)).rejects.toThrow(/500/);
+  });
+
+  it("cloudflare: hands a MIME message to the send_email binding", async () => {
+    const sent: unknown[] = [];
+    const mailer = createCloudflareMailer(
+      { send: async (m) => void sent.push(m) },
+      "Latchkey <auth@example.com>",
+      (from, to, raw) => ({ from, to, raw }),
+    );
+    await mailer.send(message);
+    const m = sent[0] as { from: string; to: string; raw: string };
+    expect(m.from).toBe("auth@example.com");
+    expect(m.to).toBe("ada@example.com");
+    expect(m.raw).toContain("Subject: Confirm your email address\r\n");
+    expect(m.raw).toContain("Content-Type: text/html; charset=utf-8");
+  });
+
+  it("escapes what the HTML part interpolates and encodes non-ASCII subjects", () => {
+    expect(message.html).toContain("T&lt;1&gt;");
+    expect(message.html).not.toContain("T<1>");
+    const mime = buildMime("a@example.com", { ...message, subject: "Bestätigen" }, "B");
+    expect(mime).toMatch(/Subject: =\?UTF-8\?B\?[A-Za-z0-9+/=]+\?=/);
+  });
+});
