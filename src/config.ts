@@ -134,6 +134,43 @@ const EnvSchema = z.object({
   MAIL_HTTP_KEY: str(""),
   /** Largest accepted auth request body, bytes. */
   MAX_BODY_BYTES: int(16 * 1024, 1024, 1024 * 1024),
+
+  // --- CORS, emails, passcodes, WebAuthn, OAuth (issue 4: hanko; OAuth shared with directus) ---
+  /** Origins allowed to call cross-origin with credentials (exact match, e.g. http://localhost:5173). */
+  CORS_ORIGINS: list([]),
+  /** Email addresses one user may hold (hanko `emails.max_num_of_addresses`). */
+  MAX_EMAILS_PER_USER: int(5, 1, 100),
+  /** Email passcode lifetime, seconds. */
+  PASSCODE_TTL: int(300, 30, 3600),
+  /** Secret: HMAC key (32+ bytes, base64url) for stored passcodes. Outside production a fixed key is derived. */
+  PASSCODE_SECRET: str(""),
+  /** WebAuthn relying-party id (a registrable domain of every origin). */
+  WEBAUTHN_RP_ID: str("localhost"),
+  /** WebAuthn relying-party name shown by authenticators. */
+  WEBAUTHN_RP_NAME: str("Latchkey"),
+  /** Exact origins whose WebAuthn responses are accepted. */
+  WEBAUTHN_ORIGINS: list(["http://localhost:8787"]),
+  /** WebAuthn ceremony timeout and challenge lifetime, milliseconds. */
+  WEBAUTHN_TIMEOUT: int(300_000, 10_000, 600_000),
+  /** GitHub OAuth app; the provider is on when the client id is set. */
+  OAUTH_GITHUB_CLIENT_ID: str(""),
+  /** Secret: GitHub OAuth client secret. */
+  OAUTH_GITHUB_CLIENT_SECRET: str(""),
+  /** Google OAuth client; the provider is on when the client id is set. */
+  OAUTH_GOOGLE_CLIENT_ID: str(""),
+  /** Secret: Google OAuth client secret. */
+  OAUTH_GOOGLE_CLIENT_SECRET: str(""),
+  /** Name of the generic OpenID Connect provider (used in URLs and the providers list). */
+  OAUTH_OIDC_NAME: str("oidc"),
+  /** OpenID Connect discovery URL (…/.well-known/openid-configuration); the provider is on when set. */
+  OAUTH_OIDC_DISCOVERY_URL: url(""),
+  OAUTH_OIDC_CLIENT_ID: str(""),
+  /** Secret: OpenID Connect client secret. */
+  OAUTH_OIDC_CLIENT_SECRET: str(""),
+  /** Exact URLs an OAuth login may return to (hanko `redirect_to`, directus `redirect`). */
+  OAUTH_ALLOWED_REDIRECTS: list([]),
+  /** Where OAuth errors go when the requested return URL is not usable; empty: answer with JSON. */
+  OAUTH_ERROR_REDIRECT_URL: url(""),
 });
 
 type Env = z.output<typeof EnvSchema>;
@@ -175,9 +212,27 @@ export interface Config {
   totp: { encryptionKey: string; issuer: string };
   limits: { rateLimits: boolean; accountMaxFailures: number; maxBodyBytes: number };
   mail: { transport: Env["MAIL_TRANSPORT"]; from: string; httpUrl: string; httpKey: string };
+  cors: { origins: string[] };
+  emails: { maxPerUser: number };
+  passcodes: { ttl: number; secret: string };
+  webauthn: { rpId: string; rpName: string; origins: string[]; timeoutMs: number };
+  oauth: {
+    providers: OAuthProviderConfig[];
+    allowedRedirects: string[];
+    errorRedirect: string;
+  };
 }
 
 export class ConfigError extends Error {}
+
+export interface OAuthProviderConfig {
+  name: string;
+  kind: "github" | "google" | "oidc";
+  clientId: string;
+  clientSecret: string;
+  /** OpenID Connect discovery document (google and oidc). */
+  discoveryUrl: string | null;
+}
 
 function build(e: Env): Config {
   const defaultAllowed = e.DEFAULT_ALLOWED_USER_ROLES.length
@@ -195,7 +250,42 @@ function build(e: Env): Config {
   }
   if (e.MAIL_TRANSPORT === "http" && !e.MAIL_HTTP_KEY)
     throw new ConfigError("MAIL_HTTP_KEY: required by MAIL_TRANSPORT=http");
+  if (e.ENVIRONMENT === "production" && !e.PASSCODE_SECRET && e.DIALECTS.includes("hanko"))
+    throw new ConfigError("PASSCODE_SECRET: required in production when the hanko dialect is on");
   const publicUrl = e.PUBLIC_URL.replace(/\/+$/, "");
+  const providers: OAuthProviderConfig[] = [];
+  if (e.OAUTH_GITHUB_CLIENT_ID)
+    providers.push({
+      name: "github",
+      kind: "github",
+      clientId: e.OAUTH_GITHUB_CLIENT_ID,
+      clientSecret: e.OAUTH_GITHUB_CLIENT_SECRET,
+      discoveryUrl: null,
+    });
+  if (e.OAUTH_GOOGLE_CLIENT_ID)
+    providers.push({
+      name: "google",
+      kind: "google",
+      clientId: e.OAUTH_GOOGLE_CLIENT_ID,
+      clientSecret: e.OAUTH_GOOGLE_CLIENT_SECRET,
+      discoveryUrl: "https://accounts.google.com/.well-known/openid-configuration",
+    });
+  if (e.OAUTH_OIDC_DISCOVERY_URL) {
+    if (!/^[a-z0-9_-]{1,32}$/.test(e.OAUTH_OIDC_NAME) || ["github", "google"].includes(e.OAUTH_OIDC_NAME))
+      throw new ConfigError("OAUTH_OIDC_NAME: must be 1-32 of a-z 0-9 _ - and not github or google");
+    if (!e.OAUTH_OIDC_CLIENT_ID)
+      throw new ConfigError("OAUTH_OIDC_CLIENT_ID: required with OAUTH_OIDC_DISCOVERY_URL");
+    providers.push({
+      name: e.OAUTH_OIDC_NAME,
+      kind: "oidc",
+      clientId: e.OAUTH_OIDC_CLIENT_ID,
+      clientSecret: e.OAUTH_OIDC_CLIENT_SECRET,
+      discoveryUrl: e.OAUTH_OIDC_DISCOVERY_URL,
+    });
+  }
+  for (const u of [...e.OAUTH_ALLOWED_REDIRECTS, ...e.WEBAUTHN_ORIGINS, ...e.CORS_ORIGINS])
+    if (!URL.canParse(u))
+      throw new ConfigError("OAUTH_ALLOWED_REDIRECTS/WEBAUTHN_ORIGINS/CORS_ORIGINS: must be absolute URLs");
   return {
     environment: e.ENVIRONMENT,
     isDevelopment: e.ENVIRONMENT === "development",
@@ -246,6 +336,20 @@ function build(e: Env): Config {
       from: e.MAIL_FROM,
       httpUrl: e.MAIL_HTTP_URL,
       httpKey: e.MAIL_HTTP_KEY,
+    },
+    cors: { origins: e.CORS_ORIGINS.map((o) => new URL(o).origin) },
+    emails: { maxPerUser: e.MAX_EMAILS_PER_USER },
+    passcodes: { ttl: e.PASSCODE_TTL, secret: e.PASSCODE_SECRET },
+    webauthn: {
+      rpId: e.WEBAUTHN_RP_ID,
+      rpName: e.WEBAUTHN_RP_NAME,
+      origins: e.WEBAUTHN_ORIGINS.map((o) => new URL(o).origin),
+      timeoutMs: e.WEBAUTHN_TIMEOUT,
+    },
+    oauth: {
+      providers,
+      allowedRedirects: e.OAUTH_ALLOWED_REDIRECTS,
+      errorRedirect: e.OAUTH_ERROR_REDIRECT_URL,
     },
   };
 }

@@ -11,6 +11,7 @@ import {
   type Mailer,
   type SendEmailBinding,
 } from "./core/mail/mailer";
+import { createOAuthService } from "./core/oauth/oauth.service";
 import { createPasswordHasher } from "./core/passwords/hasher";
 import { createAttemptCounter } from "./core/rate-limit/attempts";
 import { createIpLimiter } from "./core/rate-limit/ip-limiter";
@@ -103,9 +104,11 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
     attempts,
     totp,
   });
+  const oauth = createOAuthService({ d1, clock, users, config });
   return {
     config,
     clock,
+    oauth,
     tokens,
     sessions,
     users,

@@ -13,5 +13,8 @@ export async function purgeExpired(d1: D1Database, clock: Clock): Promise<void> 
       .prepare("DELETE FROM attempt_counters WHERE window_start < ? AND locked_until < ?")
       .bind(now - DAY, now),
     d1.prepare("DELETE FROM outbox WHERE created_at < ?").bind(now - 7 * DAY),
+    d1.prepare("DELETE FROM passcodes WHERE expires_at < ?").bind(now - DAY),
+    d1.prepare("DELETE FROM webauthn_challenges WHERE expires_at < ?").bind(now),
+    d1.prepare("DELETE FROM oauth_states WHERE expires_at < ?").bind(now),
   ]);
 }

@@ -1,0 +1,293 @@
+/**
+ * Login through OAuth providers, for any dialect: `start` returns the provider URL to send the
+ * browser to, `callback` turns the provider's answer into a user. State (256 bits, stored hashed),
+ * the PKCE verifier and the OIDC nonce live in D1 and are spent by one conditional UPDATE, so a
+ * state works once, for 10 minutes. The return URL must be one of OAUTH_ALLOWED_REDIRECTS exactly.
+ *
+ * Linking (security.md §0.5, pre-account takeover): a provider identity is linked to an existing
+ * account only when the provider says it verified the address AND the account's address is
+ * verified too; otherwise the login fails as `user_conflict`, and no account is ever joined by an
+ * unverified provider email. Sessions are the caller's business (dialects differ in how they hand
+ * them over).
+ */
+import type { Config } from "../../config";
+import type { Clock } from "../../lib/clock";
+import { randomToken, sha256Hex } from "../../lib/crypto";
+import { toBase64Url } from "../../lib/encoding";
+import { AuthError, type AuthErrorCode } from "../errors";
+import { normalizeEmail } from "../users/email-address";
+import type { User, UserService } from "../users/users.service";
+import {
+  authorizationEndpoint,
+  type Fetch,
+  fetchProfile,
+  type OAuthProfile,
+  ProviderError,
+  scopeFor,
+} from "./providers";
+
+export type { OAuthProfile } from "./providers";
+
+export const OAUTH_STATE_TTL_MS = 10 * 60_000;
+
+/** Why a login through a provider failed; dialects turn it into their own error codes. */
+export type OAuthFailure =
+  | "invalid_request"
+  | "unknown_provider"
+  | "invalid_redirect"
+  | "invalid_state"
+  | "access_denied"
+  | "provider_error"
+  | "unverified_email"
+  | "user_conflict"
+  | "signup_disabled"
+  | "account_disabled";
+
+const FAILURE_CODES: Record<OAuthFailure, AuthErrorCode> = {
+  invalid_request: "INVALID_REQUEST",
+  unknown_provider: "NOT_FOUND",
+  invalid_redirect: "INVALID_REQUEST",
+  invalid_state: "INVALID_TICKET",
+  access_denied: "FORBIDDEN",
+  provider_error: "INTERNAL",
+  unverified_email: "FORBIDDEN",
+  user_conflict: "EMAIL_IN_USE",
+  signup_disabled: "SIGNUP_DISABLED",
+  account_disabled: "ACCOUNT_DISABLED",
+};
+
+/** An AuthError that also says which OAuth step failed and where the user meant to return. */
+export class OAuthError extends AuthError {
+  readonly reason: OAuthFailure;
+  /** The allow-listed return URL of the attempt, once the state has been read; else null. */
+  readonly redirectAfter: string | null;
+  constructor(
+    reason: OAuthFailure,
+    opts: { detail?: string; redirectAfter?: string | null; cause?: unknown } = {},
+  ) {
+    super(FAILURE_CODES[reason], { detail: opts.detail, cause: opts.cause });
+    this.reason = reason;
+    this.redirectAfter = opts.redirectAfter ?? null;
+  }
+}
+
+export interface OAuthCallbackParams {
+  state?: string | null;
+  code?: string | null;
+  error?: string | null;
+  errorDescription?: string | null;
+}
+
+export interface OAuthService {
+  /** Names of the configured providers, in configuration order. */
+  providers(): string[];
+  /** Whether `url` may be a post-login destination (exact match with OAUTH_ALLOWED_REDIRECTS). */
+  isAllowedRedirect(url: string): boolean;
+  /**
+   * Begins a login. `callbackUrl` is this deployment's callback route for the calling dialect (sent
+   * as redirect_uri and repeated at the code exchange); `redirectAfter` must be allow-listed.
+   */
+  start(
+    provider: string,
+    opts: { callbackUrl: string; redirectAfter?: string | null },
+  ): Promise<{ url: string }>;
+  /** Finishes a login: spends the state, exchanges the code, finds, links or creates the user. */
+  callback(
+    params: OAuthCallbackParams,
+  ): Promise<{ user: User; isNew: boolean; redirectAfter: string | null; provider: string }>;
+}
+
+export function createOAuthService(deps: {
+  d1: D1Database;
+  clock: Clock;
+  users: UserService;
+  config: Pick<Config, "oauth" | "features" | "roles">;
+  /** Outbound HTTP; looked up at call time so tests can replace globalThis.fetch. */
+  fetch?: Fetch;
+}): OAuthService {
+  const { d1, clock, users, config } = deps;
+  const fetcher: Fetch = deps.fetch ?? ((input, init) => fetch(input, init));
+  const providerConfig = (name: string) => config.oauth.providers.find((p) => p.name === name);
+
+  async function linkOrCreate(profile: OAuthProfile, redirectAfter: string | null) {
+    const now = clock.now();
+    const linked = await d1
+      .prepare("SELECT user_id FROM oauth_identities WHERE provider = ? AND subject = ?")
+      .bind(profile.provider, profile.subject)
+      .first<{ user_id: string }>();
+    const fail = (reason: OAuthFailure, detail?: string) => new OAuthError(reason, { detail, redirectAfter });
+    if (linked) {
+      const user = await users.findById(linked.user_id);
+      if (!user) throw fail("user_conflict");
+      if (user.disabled) throw fail("account_disabled");
+      await d1
+        .prepare("UPDATE oauth_identities SET email = ?, updated_at = ? WHERE provider = ? AND subject = ?")
+        .bind(profile.email, now, profile.provider, profile.subject)
+        .run();
+      return { user, isNew: false };
+    }
+    if (!profile.email) throw fail("unverified_email", "The provider shared no email address.");
+    if (!profile.emailVerified)
+      throw fail("unverified_email", "The provider has not verified the email address.");
+    let email: string;
+    try {
+      email = normalizeEmail(profile.email);
+    } catch {
+      throw fail("unverified_email", "The provider's email address is not usable.");
+    }
+    const insertIdentity = (userId: string) =>
+      d1
+        .prepare(
+          "INSERT INTO oauth_identities (provider, subject, user_id, email, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(profile.provider, profile.subject, userId, email, now, now)
+        .run();
+    const existing = await users.findByEmail(email);
+    if (existing) {
+      if (existing.disabled) throw fail("account_disabled");
+      const holder = await d1
+        .prepare("SELECT verified FROM emails WHERE address = ?")
+        .bind(email)
+        .first<{ verified: number }>();
+      if (holder?.verified !== 1)
+        throw fail("user_conflict", "An account with this address exists and has not verified it.");
+      await insertIdentity(existing.id);
+      if (!existing.active) await users.activate(existing.id, email);
+      return { user: (await users.findById(existing.id))!, isNew: false };
+    }
+    if (!config.features.signup) throw fail("signup_disabled");
+    let user: User;
+    try {
+      user = await users.create({
+        email,
+        emailVerified: true,
+        passwordHash: null,
+        displayName: profile.name ?? email,
+        avatarUrl: profile.avatarUrl,
+        defaultRole: config.roles.defaultRole,
+        allowedRoles: config.roles.defaultAllowed,
+        active: true,
+      });
+    } catch (e) {
+      // Another request created the address meanwhile: treat it as the conflict it is.
+      if (e instanceof AuthError && e.code === "ACCOUNT_EXISTS") throw fail("user_conflict");
+      throw e;
+    }
+    await insertIdentity(user.id);
+    return { user, isNew: true };
+  }
+
+  return {
+    providers: () => config.oauth.providers.map((p) => p.name),
+
+    isAllowedRedirect: (url) => config.oauth.allowedRedirects.includes(url),
+
+    async start(provider, { callbackUrl, redirectAfter = null }) {
+      const p = providerConfig(provider);
+      if (!p)
+        throw new OAuthError("unknown_provider", { detail: `Unknown provider: ${provider.slice(0, 40)}` });
+      if (redirectAfter !== null && !config.oauth.allowedRedirects.includes(redirectAfter))
+        throw new OAuthError("invalid_redirect", { detail: "The return URL is not allowed." });
+      const now = clock.now();
+      const state = randomToken();
+      const codeVerifier = randomToken();
+      const nonce = randomToken(16);
+      const challenge = toBase64Url(
+        new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(codeVerifier))),
+      );
+      let endpoint: string;
+      try {
+        endpoint = await authorizationEndpoint(p, fetcher, now);
+      } catch (e) {
+        throw new OAuthError("provider_error", { detail: "The provider is unreachable.", cause: e });
+      }
+      await d1
+        .prepare(
+          `INSERT INTO oauth_states (hash, provider, code_verifier, nonce, callback_url, redirect_after, created_at, expires_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .bind(
+          await sha256Hex(state),
+          p.name,
+          codeVerifier,
+          nonce,
+          callbackUrl,
+          redirectAfter,
+          now,
+          now + OAUTH_STATE_TTL_MS,
+        )
+        .run();
+      const url = new URL(endpoint);
+      url.searchParams.set("response_type", "code");
+      url.searchParams.set("client_id", p.clientId);
+      url.searchParams.set("redirect_uri", callbackUrl);
+      url.searchParams.set("scope", scopeFor(p));
+      url.searchParams.set("state", state);
+      url.searchParams.set("code_challenge", challenge);
+      url.searchParams.set("code_challenge_method", "S256");
+      if (p.kind !== "github") url.searchParams.set("nonce", nonce);
+      return { url: url.toString() };
+    },
+
+    async callback(params) {
+      const { state } = params;
+      if (!state || state.length > 200)
+        throw new OAuthError("invalid_state", { detail: "Missing or invalid state." });
+      const now = clock.now();
+      const row = await d1
+        .prepare(
+          `UPDATE oauth_states SET used_at = ?1 WHERE hash = ?2 AND used_at IS NULL AND expires_at > ?1
+           RETURNING provider, code_verifier, nonce, callback_url, redirect_after`,
+        )
+        .bind(now, await sha256Hex(state))
+        .first<{
+          provider: string;
+          code_verifier: string;
+          nonce: string;
+          callback_url: string;
+          redirect_after: string | null;
+        }>();
+      if (!row)
+        throw new OAuthError("invalid_state", { detail: "The state is unknown, expired or already used." });
+      const redirectAfter = row.redirect_after;
+      if (params.error) {
+        const denied = params.error === "access_denied";
+        throw new OAuthError(denied ? "access_denied" : "provider_error", {
+          detail: denied ? "The login was cancelled at the provider." : "The provider reported an error.",
+          redirectAfter,
+        });
+      }
+      if (!params.code || params.code.length > 2048)
+        throw new OAuthError("invalid_request", {
+          detail: "The authorisation code is missing.",
+          redirectAfter,
+        });
+      const p = providerConfig(row.provider);
+      if (!p) throw new OAuthError("unknown_provider", { redirectAfter });
+      let profile: OAuthProfile;
+      try {
+        profile = await fetchProfile(
+          p,
+          {
+            code: params.code,
+            codeVerifier: row.code_verifier,
+            callbackUrl: row.callback_url,
+            nonce: row.nonce,
+          },
+          fetcher,
+          now,
+        );
+      } catch (e) {
+        if (!(e instanceof ProviderError) && !(e instanceof TypeError) && !(e instanceof SyntaxError))
+          throw e;
+        throw new OAuthError("provider_error", {
+          detail: "The provider login could not be completed.",
+          redirectAfter,
+          cause: e,
+        });
+      }
+      const { user, isNew } = await linkOrCreate(profile, redirectAfter);
+      return { user, isNew, redirectAfter, provider: p.name };
+    },
+  };
+}
