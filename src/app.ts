@@ -6,6 +6,7 @@ import { Hono, type MiddlewareHandler } from "hono";
 import type { DialectName } from "./config";
 import { configFor } from "./config";
 import { devRoutes } from "./dialects/dev";
+import { directus } from "./dialects/directus";
 import { hbp } from "./dialects/hbp";
 import type { AppEnv } from "./dialects/shared/types";
 import { systemClock } from "./lib/clock";
@@ -14,6 +15,7 @@ import { createServices, type ServiceOptions } from "./services";
 /** The mount table: each dialect's sub-app and the path prefixes it owns at the origin root. */
 const MOUNTS: { name: DialectName; paths: string[]; app: Hono<AppEnv> }[] = [
   { name: "hbp", paths: ["/auth", "/storage", "/health"], app: hbp },
+  { name: "directus", paths: ["/directus"], app: directus },
 ];
 
 export function createApp(opts: Partial<ServiceOptions> = {}) {

@@ -92,6 +92,22 @@ const EnvSchema = z.object({
   MAGIC_LINK_ENABLED: bool(false),
   /** Users may delete their own account. */
   ALLOW_USER_SELF_DELETE: bool(false),
+  // --- directus, formauth, vault (issue 5) ---
+  /** Exact URLs a Directus password request may send its link to (`reset_url`); others are refused. */
+  PASSWORD_RESET_URL_ALLOW_LIST: list([]),
+  /** Page a Directus reset link opens when no reset_url is given. Default: PUBLIC_URL/admin/reset-password. */
+  DIRECTUS_PASSWORD_RESET_URL: url(""),
+  /** Page a vault password-reset link opens (`?token=` is added). Default: PUBLIC_URL/reset-password. */
+  VAULT_PASSWORD_RESET_URL: url(""),
+  /** Page a vault verification link opens (the token is appended). Default: PUBLIC_URL/api/verify-email/. */
+  VAULT_VERIFY_EMAIL_URL: url(""),
+  /**
+   * Secret: Cloudflare Turnstile secret key (vault resend-email-verification). Outside production
+   * Turnstile's always-pass test key is the default; in production, unset means every captcha fails.
+   */
+  TURNSTILE_SECRET_KEY: str(""),
+  /** Turnstile siteverify endpoint. */
+  TURNSTILE_VERIFY_URL: url("https://challenges.cloudflare.com/turnstile/v0/siteverify"),
   /** Passwords as a credential. */
   PASSWORDS_ENABLED: bool(true),
   /** Sign-up open to anyone. */
@@ -202,6 +218,9 @@ export interface Config {
     existenceHints: boolean;
   };
   redirects: { success: string; error: string };
+  directus: { passwordResetUrl: string; passwordResetUrlAllowList: string[] };
+  vault: { passwordResetUrl: string; verifyEmailUrl: string };
+  turnstile: { secretKey: string; verifyUrl: string };
   roles: { defaultRole: string; defaultAllowed: string[]; allowed: string[] };
   passwords: {
     minLength: number;
@@ -318,6 +337,20 @@ function build(e: Env): Config {
       existenceHints: e.ACCOUNT_EXISTENCE_HINTS,
     },
     redirects: { success: e.REDIRECT_URL_SUCCESS, error: e.REDIRECT_URL_ERROR },
+    directus: {
+      passwordResetUrl: e.DIRECTUS_PASSWORD_RESET_URL || `${publicUrl}/admin/reset-password`,
+      passwordResetUrlAllowList: e.PASSWORD_RESET_URL_ALLOW_LIST,
+    },
+    vault: {
+      passwordResetUrl: e.VAULT_PASSWORD_RESET_URL || `${publicUrl}/reset-password`,
+      verifyEmailUrl: e.VAULT_VERIFY_EMAIL_URL || `${publicUrl}/api/verify-email/`,
+    },
+    turnstile: {
+      // Turnstile's documented test secret that always passes, outside production only.
+      secretKey:
+        e.TURNSTILE_SECRET_KEY || (e.ENVIRONMENT === "production" ? "" : "1x0000000000000000000000000000000AA"),
+      verifyUrl: e.TURNSTILE_VERIFY_URL,
+    },
     roles: { defaultRole: e.DEFAULT_USER_ROLE, defaultAllowed, allowed },
     passwords: {
       minLength: e.MIN_PASSWORD_LENGTH,

@@ -4,6 +4,7 @@
  */
 import type { Config } from "./config";
 import { createAccountService } from "./core/accounts/accounts.service";
+import { createReauthService } from "./core/accounts/reauth";
 import {
   createCloudflareMailer,
   createHttpMailer,
@@ -85,6 +86,7 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
     boxes.set(config.totp.encryptionKey, box);
   }
   const totp = createTotpService({ d1, clock, box, attempts, issuer: config.totp.issuer });
+  const reauth = createReauthService({ users, passwords, attempts });
   const outbox = createOutboxMailer(d1, clock);
   const mailer = mailerFor(env, config, opts, outbox);
   const limiter = createIpLimiter({
@@ -120,6 +122,7 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
     mailer,
     limiter,
     accounts,
+    reauth,
     d1,
   };
 }

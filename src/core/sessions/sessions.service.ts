@@ -46,6 +46,11 @@ export interface SessionService {
   authenticate(accessToken: string): Promise<Principal>;
   /** The user and session a refresh token belongs to, without rotating it. */
   peek(refreshToken: string): Promise<{ userId: string; sessionId: string } | null>;
+  /**
+   * Authenticates with a refresh token used as a session credential (a session cookie): only the
+   * current token of a live session (or one rotated within the grace window), of an enabled user.
+   */
+  resolve(refreshToken: string): Promise<{ userId: string; sessionId: string }>;
   revoke(sessionId: string): Promise<void>;
   revokeAll(userId: string, exceptSessionId?: string): Promise<void>;
 }
@@ -211,6 +216,22 @@ export function createSessionService(deps: {
         .bind(await sha256Hex(refreshToken), clock.now())
         .first<{ id: string; user_id: string }>();
       return row ? { sessionId: row.id, userId: row.user_id } : null;
+    },
+
+    async resolve(refreshToken) {
+      if (!refreshToken || refreshToken.length > 200) throw new AuthError("INVALID_TOKEN");
+      const now = clock.now();
+      const row = await d1
+        .prepare(
+          `SELECT s.id, s.user_id FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id
+           JOIN users u ON u.id = s.user_id
+           WHERE r.hash = ?1 AND r.expires_at > ?2 AND (r.rotated_at IS NULL OR r.rotated_at > ?2 - ?3)
+             AND s.revoked_at IS NULL AND s.expires_at > ?2 AND u.disabled = 0`,
+        )
+        .bind(await sha256Hex(refreshToken), now, cfg.reuseGrace * 1000)
+        .first<{ id: string; user_id: string }>();
+      if (!row) throw new AuthError("INVALID_TOKEN");
+      return { sessionId: row.id, userId: row.user_id };
     },
 
     async revoke(sessionId) {

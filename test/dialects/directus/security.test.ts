@@ -1,0 +1,155 @@
+/**
+ * Directus dialect security: cross-site refusal on cookie-mode routes (with and without a
+ * Content-Type), expiring reset tokens, revoked sessions, refresh-token reuse.
+ */
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { sha256Hex } from "../../../src/lib/crypto";
+import { call } from "../../support/app";
+import { activeUser, json, lastMail, PASSWORD, sleep, statuses } from "../hbp/helpers";
+import { cookie, D, directusLogin, directusUser, expectErrors } from "./helpers";
+
+const EVIL = { origin: "https://evil.example" };
+
+async function cookieSession(mode: "cookie" | "session" = "cookie") {
+  const s = await activeUser();
+  const login = await directusLogin({ email: s.email, password: PASSWORD, mode });
+  const name = mode === "cookie" ? "directus_refresh_token" : "directus_session_token";
+  return { ...s, header: `${name}=${cookie(login, name)!}` };
+}
+
+describe("cross-site requests on cookie-mode routes", () => {
+  it("refresh with a foreign Origin is refused, JSON or not, with a body or none", async () => {
+    const s = await cookieSession();
+    const attempts = [
+      call(`${D}/auth/refresh`, { json: { mode: "cookie" }, headers: { ...EVIL, cookie: s.header } }),
+      call(`${D}/auth/refresh`, { method: "POST", headers: { ...EVIL, cookie: s.header } }),
+      call(`${D}/auth/refresh`, {
+        body: "mode=cookie",
+        headers: { ...EVIL, cookie: s.header, "content-type": "application/x-www-form-urlencoded" },
+      }),
+      call(`${D}/auth/refresh`, {
+        body: '{"mode":"cookie"}',
+        headers: { ...EVIL, cookie: s.header, "content-type": "text/plain" },
+      }),
+      call(`${D}/auth/refresh`, { method: "POST", headers: { origin: "null", cookie: s.header } }),
+    ];
+    for (const res of await Promise.all(attempts))
+      await expectErrors(res, 403, "FORBIDDEN", "You don't have permission to access this.");
+    // The cookie still works from the app's own origin.
+    const ok = await call(`${D}/auth/refresh`, {
+      json: { mode: "cookie" },
+      headers: { origin: "http://localhost:8787", "sec-fetch-site": "same-origin", cookie: s.header },
+    });
+    expect(ok.status).toBe(200);
+  });
+
+  it("Sec-Fetch-Site cross-site or same-site without Origin is refused", async () => {
+    const s = await cookieSession();
+    for (const site of ["cross-site", "same-site"]) {
+      const res = await call(`${D}/auth/refresh`, {
+        method: "POST",
+        headers: { "sec-fetch-site": site, cookie: s.header },
+      });
+      expect(res.status).toBe(403);
+    }
+  });
+
+  it("an origin listed in CORS_ORIGINS is trusted", async () => {
+    const s = await cookieSession();
+    const res = await call(`${D}/auth/refresh`, {
+      json: { mode: "cookie" },
+      headers: { origin: "https://app.example.com", "sec-fetch-site": "cross-site", cookie: s.header },
+      vars: { CORS_ORIGINS: "https://app.example.com" },
+    });
+    expect(res.status).toBe(200);
+  });
+
+  it("logout with a foreign Origin is refused and leaves the session alive", async () => {
+    const s = await cookieSession();
+    const res = await call(`${D}/auth/logout`, { method: "POST", headers: { ...EVIL, cookie: s.header } });
+    expect(res.status).toBe(403);
+    expect((await call(`${D}/auth/refresh`, { method: "POST", headers: { cookie: s.header } })).status).toBe(
+      200,
+    );
+  });
+
+  it("login in cookie or session mode from a foreign Origin is refused (login CSRF)", async () => {
+    const s = await activeUser();
+    for (const mode of ["cookie", "session"]) {
+      const res = await directusLogin({ email: s.email, password: PASSWORD, mode }, { headers: EVIL });
+      expect(res.status).toBe(403);
+      expect(res.headers.getSetCookie()).toEqual([]);
+    }
+  });
+
+  it("session-cookie requests to /users/me from a foreign Origin are refused", async () => {
+    const s = await cookieSession("session");
+    const res = await call(`${D}/users/me`, { headers: { ...EVIL, cookie: s.header } });
+    expect(res.status).toBe(403);
+    expect((await call(`${D}/users/me`, { headers: { cookie: s.header } })).status).toBe(200);
+  });
+});
+
+describe("tokens", () => {
+  it("an expired reset token is refused", async () => {
+    const u = await directusUser();
+    await call(`${D}/auth/password/request`, { json: { email: u.email } });
+    const token = (await lastMail(u.email, "password_reset")).data.ticket!;
+    await env.DB.prepare("UPDATE tickets SET expires_at = ? WHERE hash = ?")
+      .bind(Date.now() - 1, await sha256Hex(token))
+      .run();
+    await expectErrors(
+      await call(`${D}/auth/password/reset`, { json: { token, password: "a brand new password" } }),
+      401,
+      "INVALID_TOKEN",
+      "Invalid token.",
+    );
+  });
+
+  it("a session revoked elsewhere cannot refresh here", async () => {
+    const u = await directusUser();
+    // HBP's revoke-all ends every session of the user.
+    expect((await call("/auth/token/revoke", { method: "POST", token: u.access })).status).toBe(204);
+    await expectErrors(
+      await call(`${D}/auth/refresh`, { json: { refresh_token: u.rt } }),
+      401,
+      "INVALID_CREDENTIALS",
+      "Invalid user credentials.",
+    );
+  });
+
+  it("a rotated refresh token presented after the grace window revokes the session", async () => {
+    const vars = { REFRESH_REUSE_GRACE: "0" };
+    const u = await directusUser();
+    const first = await json(await call(`${D}/auth/refresh`, { json: { refresh_token: u.rt }, vars }));
+    await sleep(5);
+    expect((await call(`${D}/auth/refresh`, { json: { refresh_token: u.rt }, vars })).status).toBe(401);
+    expect(
+      (await call(`${D}/auth/refresh`, { json: { refresh_token: first.data.refresh_token }, vars })).status,
+    ).toBe(401);
+  });
+
+  it("30 parallel refreshes of one token within the grace window all get siblings of one live session", async () => {
+    const u = await directusUser();
+    const rs = await Promise.all(
+      Array.from({ length: 30 }, () => call(`${D}/auth/refresh`, { json: { refresh_token: u.rt } })),
+    );
+    expect(statuses(rs)).toEqual({ 200: 30 });
+  });
+
+  it("a rotated session cookie stops authenticating /users/me after the grace window", async () => {
+    const vars = { REFRESH_REUSE_GRACE: "0" };
+    const s = await cookieSession("session");
+    const res = await call(`${D}/auth/refresh`, {
+      json: { mode: "session" },
+      headers: { cookie: s.header },
+      vars,
+    });
+    expect(res.status).toBe(200);
+    await sleep(5);
+    expect((await call(`${D}/users/me`, { headers: { cookie: s.header }, vars })).status).toBe(401);
+    const fresh = `directus_session_token=${cookie(res, "directus_session_token")}`;
+    expect((await call(`${D}/users/me`, { headers: { cookie: fresh }, vars })).status).toBe(200);
+  });
+});
