@@ -61,12 +61,19 @@ account.get("/change-email/change", async (c) => {
 account.post("/change-password", async (c) => {
   const principal = await requirePrincipal(c);
   const body = validate(s.changePasswordBody, await readBody(c));
-  await c.var.services.accounts.changePassword({
-    userId: principal.userId,
-    sessionId: principal.sessionId,
-    oldPassword: body.old_password ?? "",
-    newPassword: body.new_password,
-  });
+  try {
+    await c.var.services.accounts.changePassword({
+      userId: principal.userId,
+      sessionId: principal.sessionId,
+      oldPassword: body.old_password ?? "",
+      newPassword: body.new_password,
+    });
+  } catch (e) {
+    // compat(hbp): HBP's message for a wrong current password (change-password/change.ts).
+    if (e instanceof AuthError && e.code === "INVALID_CREDENTIALS")
+      throw new AuthError("INVALID_CREDENTIALS", { detail: "Incorrect current password.", cause: e });
+    throw e;
+  }
   return c.body(null, 204);
 });
 

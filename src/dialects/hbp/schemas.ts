@@ -2,7 +2,9 @@
 import { z } from "zod";
 
 const email = z.string({ error: "is required" }).max(320);
-const password = z.string({ error: "must be a string" }).max(4096);
+const password = z
+  .string({ error: (iss) => (iss.input === undefined ? "is required" : "must be a string") })
+  .max(4096);
 const ticket = z.string({ error: "is required" }).min(1, "is not allowed to be empty").max(200);
 const code = z.string({ error: "is required" }).regex(/^\d{6}$/, "must be a 6-digit code");
 const cookie = z.boolean({ error: "must be a boolean" }).optional();
