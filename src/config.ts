@@ -4,6 +4,7 @@
  * name, never its value, since some keys are secrets.
  */
 import { z } from "zod";
+import { type CompiledRules, parseStorageRules } from "./core/storage/rules";
 
 const bool = (def: boolean) =>
   z
@@ -151,6 +152,16 @@ const EnvSchema = z.object({
   /** Largest accepted auth request body, bytes. */
   MAX_BODY_BYTES: int(16 * 1024, 1024, 1024 * 1024),
 
+  // --- Storage (issue 3: hbp /storage/*) ---
+  /** Access rules, JSON [{path, read, write}] (src/core/storage/rules.ts). Empty: user/{userId}/** owner+token, public/** public read, authenticated write. */
+  STORAGE_RULES: str(""),
+  /** Largest accepted upload, bytes (50 MB); above it 413 and nothing is stored. */
+  STORAGE_MAX_UPLOAD_BYTES: int(50 * 1024 * 1024, 1, 5 * 1024 * 1024 * 1024),
+  /** Most files one directory zip may hold (413 above it). */
+  STORAGE_ZIP_MAX_ENTRIES: int(1000, 1, 65_000),
+  /** Most bytes one directory zip may hold (200 MB; 413 above it; zip32 caps it under 4 GiB). */
+  STORAGE_ZIP_MAX_BYTES: int(200 * 1024 * 1024, 1, 4 * 1024 * 1024 * 1024 - 1),
+
   // --- CORS, emails, passcodes, WebAuthn, OAuth (issue 4: hanko; OAuth shared with directus) ---
   /** Origins allowed to call cross-origin with credentials (exact match, e.g. http://localhost:5173). */
   CORS_ORIGINS: list([]),
@@ -231,6 +242,7 @@ export interface Config {
   totp: { encryptionKey: string; issuer: string };
   limits: { rateLimits: boolean; accountMaxFailures: number; maxBodyBytes: number };
   mail: { transport: Env["MAIL_TRANSPORT"]; from: string; httpUrl: string; httpKey: string };
+  storage: { rules: CompiledRules; maxUploadBytes: number; zipMaxEntries: number; zipMaxBytes: number };
   cors: { origins: string[] };
   emails: { maxPerUser: number };
   passcodes: { ttl: number; secret: string };
@@ -271,6 +283,12 @@ function build(e: Env): Config {
     throw new ConfigError("MAIL_HTTP_KEY: required by MAIL_TRANSPORT=http");
   if (e.ENVIRONMENT === "production" && !e.PASSCODE_SECRET && e.DIALECTS.includes("hanko"))
     throw new ConfigError("PASSCODE_SECRET: required in production when the hanko dialect is on");
+  let storageRules: CompiledRules;
+  try {
+    storageRules = parseStorageRules(e.STORAGE_RULES);
+  } catch (err) {
+    throw new ConfigError(`STORAGE_RULES: ${(err as Error).message}`);
+  }
   const publicUrl = e.PUBLIC_URL.replace(/\/+$/, "");
   const providers: OAuthProviderConfig[] = [];
   if (e.OAUTH_GITHUB_CLIENT_ID)
@@ -369,6 +387,12 @@ function build(e: Env): Config {
       from: e.MAIL_FROM,
       httpUrl: e.MAIL_HTTP_URL,
       httpKey: e.MAIL_HTTP_KEY,
+    },
+    storage: {
+      rules: storageRules,
+      maxUploadBytes: e.STORAGE_MAX_UPLOAD_BYTES,
+      zipMaxEntries: e.STORAGE_ZIP_MAX_ENTRIES,
+      zipMaxBytes: e.STORAGE_ZIP_MAX_BYTES,
     },
     cors: { origins: e.CORS_ORIGINS.map((o) => new URL(o).origin) },
     emails: { maxPerUser: e.MAX_EMAILS_PER_USER },

@@ -17,6 +17,7 @@ import { createPasswordHasher } from "./core/passwords/hasher";
 import { createAttemptCounter } from "./core/rate-limit/attempts";
 import { createIpLimiter } from "./core/rate-limit/ip-limiter";
 import { createSessionService } from "./core/sessions/sessions.service";
+import { createStorageService } from "./core/storage/storage.service";
 import { createTicketService } from "./core/tickets/tickets.service";
 import { loadKeySet } from "./core/tokens/keys";
 import { createTokenService } from "./core/tokens/tokens.service";
@@ -107,8 +108,16 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
     totp,
   });
   const oauth = createOAuthService({ d1, clock, users, config });
+  const storage = createStorageService({
+    bucket: env.FILES,
+    rules: config.storage.rules,
+    limits: config.storage,
+    clock,
+    waitUntil: opts.waitUntil,
+  });
   return {
     config,
+    storage,
     clock,
     oauth,
     tokens,

@@ -4,6 +4,7 @@ import type { AppEnv } from "../shared/types";
 import { account } from "./account";
 import { auth } from "./auth";
 import { boom, renderHbpError } from "./errors";
+import { storage } from "./storage";
 
 export const hbp = new Hono<AppEnv>();
 hbp.onError(renderHbpError);
@@ -15,6 +16,7 @@ authRoutes.route("/", account);
 authRoutes.all("*", (c) => boom(c, 404, "Not Found"));
 
 hbp.route("/auth", authRoutes);
+hbp.route("/storage", storage);
 
 /** api/hbp.txt, Service: GET /health, 204. */
 hbp.get("/health", (c) => c.body(null, 204));

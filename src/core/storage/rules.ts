@@ -1,0 +1,160 @@
+/**
+ * Declarative access rules (HBP ran JavaScript rule strings; Workers cannot eval). A rule is a
+ * path pattern and, for `read` and `write`, a list of conditions of which ANY grants access:
+ *
+ *   public          anyone, signed in or not
+ *   authenticated   any valid access token
+ *   owner           the pattern's `{userId}` parameter equals the caller's id
+ *   owner:<param>   the same with another parameter name
+ *   role:<name>     the caller's roles include <name>
+ *   token           (read only) `?token=` equals the file's Metadata.token
+ *
+ * Pattern segments: a literal, `*` (one segment), `{name}` (one segment, captured) and a final
+ * `**` (one or more segments). The first rule whose pattern matches the key decides; a key no rule
+ * matches is refused. Rules come from STORAGE_RULES (JSON); DEFAULT_STORAGE_RULES otherwise.
+ */
+import { z } from "zod";
+
+export interface StorageRule {
+  path: string;
+  read: string[];
+  write: string[];
+}
+
+export const DEFAULT_STORAGE_RULES: StorageRule[] = [
+  { path: "user/{userId}/**", read: ["owner", "token"], write: ["owner"] },
+  { path: "public/**", read: ["public"], write: ["authenticated"] },
+];
+
+/** Who is asking: null when no bearer token was sent. */
+export interface StorageCaller {
+  userId: string;
+  roles: string[];
+}
+
+type Condition =
+  | { kind: "public" }
+  | { kind: "authenticated" }
+  | { kind: "owner"; param: string }
+  | { kind: "role"; role: string }
+  | { kind: "token" };
+
+interface CompiledRule {
+  segments: string[];
+  read: Condition[];
+  write: Condition[];
+}
+
+export type Decision = "allow" | "deny" | "token";
+
+const ruleSchema = z
+  .array(
+    z
+      .object({
+        path: z.string().min(1).max(512),
+        read: z.array(z.string()).default([]),
+        write: z.array(z.string()).default([]),
+      })
+      .strict(),
+  )
+  .max(100);
+
+function parseCondition(text: string, params: string[], op: "read" | "write"): Condition {
+  if (text === "public" || text === "authenticated") return { kind: text };
+  if (text === "token") {
+    if (op === "write") throw new Error(`"token" grants read only`);
+    return { kind: "token" };
+  }
+  const [head, arg] = text.split(":", 2) as [string, string | undefined];
+  if (head === "owner") {
+    const param = arg ?? "userId";
+    if (!params.includes(param)) throw new Error(`"${text}" needs a {${param}} segment in the path`);
+    return { kind: "owner", param };
+  }
+  if (head === "role" && arg) return { kind: "role", role: arg };
+  throw new Error(`unknown condition "${text}"`);
+}
+
+/** Validates and compiles a rule list; throws Error with a message naming the problem. */
+export function compileRules(rules: unknown): CompiledRule[] {
+  const parsed = ruleSchema.safeParse(rules);
+  if (!parsed.success) throw new Error("must be a JSON array of {path, read, write}");
+  return parsed.data.map((r) => {
+    const segments = r.path.replace(/^\/+/, "").split("/");
+    const params: string[] = [];
+    segments.forEach((seg, i) => {
+      if (seg === "") throw new Error(`"${r.path}": empty segment`);
+      if (seg === "**" && i !== segments.length - 1) throw new Error(`"${r.path}": ** must come last`);
+      const m = /^\{(\w+)\}$/.exec(seg);
+      if (m) params.push(m[1]!);
+      else if (/[{}]/.test(seg) || (seg.includes("*") && seg !== "*" && seg !== "**"))
+        throw new Error(`"${r.path}": a segment is a literal, *, ** or {name}`);
+    });
+    return {
+      segments,
+      read: r.read.map((c) => parseCondition(c, params, "read")),
+      write: r.write.map((c) => parseCondition(c, params, "write")),
+    };
+  });
+}
+
+/** Parses the STORAGE_RULES string; empty means the default rules. */
+export function parseStorageRules(json: string): CompiledRule[] {
+  if (json.trim() === "") return compileRules(DEFAULT_STORAGE_RULES);
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    throw new Error("is not valid JSON");
+  }
+  return compileRules(value);
+}
+
+export type CompiledRules = ReturnType<typeof parseStorageRules>;
+
+/** The parameters captured by `rule` for `key`, or null when it does not match. */
+function match(rule: CompiledRule, key: string): Record<string, string> | null {
+  const parts = key.split("/");
+  const params: Record<string, string> = {};
+  for (let i = 0; i < rule.segments.length; i++) {
+    const seg = rule.segments[i]!;
+    if (seg === "**") return parts.length > i ? params : null;
+    const part = parts[i];
+    if (part === undefined) return null;
+    if (seg === "*") continue;
+    if (seg.startsWith("{")) params[seg.slice(1, -1)] = part;
+    else if (seg !== part) return null;
+  }
+  return parts.length === rule.segments.length ? params : null;
+}
+
+/**
+ * Whether `caller` may `op` the file `key` (a normalised file key). "token" means: allowed only if
+ * the request carries the file's token, which the caller of this function must check.
+ */
+export function decide(
+  rules: CompiledRules,
+  op: "read" | "write",
+  key: string,
+  caller: StorageCaller | null,
+): Decision {
+  for (const rule of rules) {
+    const params = match(rule, key);
+    if (!params) continue;
+    let viaToken = false;
+    for (const c of rule[op]) {
+      if (c.kind === "public") return "allow";
+      if (c.kind === "token") viaToken = true;
+      else if (caller) {
+        if (c.kind === "authenticated") return "allow";
+        if (c.kind === "owner" && params[c.param] === caller.userId) return "allow";
+        if (c.kind === "role" && caller.roles.includes(c.role)) return "allow";
+      }
+    }
+    return viaToken ? "token" : "deny";
+  }
+  return "deny";
+}
+
+/** Whether anyone at all may read `key` (decides public vs private caching). */
+export const isPublic = (rules: CompiledRules, key: string) => decide(rules, "read", key, null) === "allow";

@@ -1,0 +1,302 @@
+/**
+ * Files on R2. Keys mirror the HBP paths; every operation first normalises nothing (callers pass
+ * keys from normaliseKey) and checks the access rules, then touches R2. The per-file read token,
+ * the sniffed Content-Type and the uploader live in the object's own R2 metadata, so an object and
+ * its metadata are written and deleted by one R2 operation and can never disagree.
+ */
+import type { Clock } from "../../lib/clock";
+import { randomToken, sha256Hex, timingSafeEqual } from "../../lib/crypto";
+import { utf8 } from "../../lib/encoding";
+import { AuthError } from "../errors";
+import { VARIANTS_PREFIX } from "./keys";
+import { multipartBoundary, readFilePart } from "./multipart";
+import { type CompiledRules, decide, isPublic, type StorageCaller } from "./rules";
+import { fileHeaders, notModified, parseRange, type ServedFile } from "./serve";
+import { SNIFF_BYTES, sniffContentType } from "./sniff";
+import { zipStream } from "./zip";
+
+export interface StoredFile extends ServedFile {
+  token: string;
+}
+
+export interface StorageLimits {
+  maxUploadBytes: number;
+  zipMaxEntries: number;
+  zipMaxBytes: number;
+}
+
+/** R2 multipart part size: all parts but the last must have this size; 5 MiB is R2's minimum. */
+export const PART_SIZE = 5 * 1024 * 1024;
+/** Bytes a multipart envelope may add around the file (boundaries, part headers, other fields). */
+const MULTIPART_SLACK = 64 * 1024;
+/** Most entries a directory listing returns, and most keys it scans to find them. */
+const LIST_MAX = 1000;
+const LIST_SCAN_MAX = 10_000;
+
+export interface UploadInput {
+  key: string;
+  caller: StorageCaller | null;
+  contentType: string | null;
+  contentLength: number | null;
+  body: ReadableStream<Uint8Array> | null;
+}
+
+export interface ReadInput {
+  key: string;
+  caller: StorageCaller | null;
+  token: string | null;
+  headers: Headers;
+}
+
+export function toStoredFile(o: R2Object): StoredFile {
+  return {
+    key: o.key,
+    size: o.size,
+    etag: o.httpEtag,
+    uploaded: o.uploaded,
+    contentType: o.httpMetadata?.contentType ?? "application/octet-stream",
+    token: o.customMetadata?.token ?? "",
+  };
+}
+
+/** 401 to an anonymous caller who offered nothing; 403 once a session or a file token was tried. */
+const denied = (caller: StorageCaller | null, triedToken = false) =>
+  new AuthError(caller || triedToken ? "FORBIDDEN" : "UNAUTHENTICATED");
+
+/** The R2 prefix holding the variants of `key`. */
+export const variantsPrefix = async (key: string) =>
+  `${VARIANTS_PREFIX}${(await sha256Hex(key)).slice(0, 32)}/`;
+
+export function createStorageService(deps: {
+  bucket: R2Bucket;
+  rules: CompiledRules;
+  limits: StorageLimits;
+  clock: Clock;
+  waitUntil: (p: Promise<unknown>) => void;
+}) {
+  const { bucket, rules, limits, waitUntil } = deps;
+
+  function assertWrite(key: string, caller: StorageCaller | null) {
+    if (decide(rules, "write", key, caller) !== "allow") throw denied(caller);
+  }
+
+  /** The object's head when `caller` (or `token`) may read it; 404 only once access is settled. */
+  async function readableHead(key: string, caller: StorageCaller | null, token: string | null) {
+    const d = decide(rules, "read", key, caller);
+    if (d === "deny" || (d === "token" && !token)) throw denied(caller, !!token);
+    const head = await bucket.head(key);
+    if (d === "token") {
+      const stored = head?.customMetadata?.token;
+      // A missing file and a wrong token look the same, so tokens cannot probe for keys.
+      if (!head || !stored || !timingSafeEqual(utf8(stored), utf8(token!))) throw denied(caller, true);
+    }
+    if (!head) throw new AuthError("NOT_FOUND");
+    return head;
+  }
+
+  function purgeVariants(key: string) {
+    waitUntil(
+      (async () => {
+        const prefix = await variantsPrefix(key);
+        let cursor: string | undefined;
+        do {
+          const page = await bucket.list({ prefix, cursor, limit: 1000 });
+          if (page.objects.length) await bucket.delete(page.objects.map((o) => o.key));
+          cursor = page.truncated ? page.cursor : undefined;
+        } while (cursor);
+      })(),
+    );
+  }
+
+  /** The readable files below `prefix`, at most `max` + 1 (so callers can tell "too many"). */
+  async function readableBelow(prefix: string, caller: StorageCaller | null, max: number) {
+    const out: R2Object[] = [];
+    let cursor: string | undefined;
+    let scanned = 0;
+    do {
+      const page = await bucket.list({
+        prefix,
+        cursor,
+        limit: 1000,
+        include: ["httpMetadata", "customMetadata"],
+      });
+      for (const o of page.objects) {
+        if (o.key.startsWith(VARIANTS_PREFIX)) continue;
+        if (decide(rules, "read", o.key, caller) === "allow") out.push(o);
+        if (out.length > max) return out;
+      }
+      scanned += page.objects.length;
+      cursor = page.truncated ? page.cursor : undefined;
+    } while (cursor && scanned < LIST_SCAN_MAX);
+    return out;
+  }
+
+  return {
+    /**
+     * Streams the multipart field `file` to R2: one put for files up to PART_SIZE, else an R2
+     * multipart upload fed one part at a time, so memory stays at about one part whatever the size.
+     * Over the cap, the upload is aborted and nothing is stored (an existing file stays as it was).
+     */
+    async upload(input: UploadInput): Promise<StoredFile> {
+      const { key, caller } = input;
+      assertWrite(key, caller);
+      const boundary = multipartBoundary(input.contentType);
+      if (!boundary) throw new AuthError("UNSUPPORTED_MEDIA_TYPE", { detail: "Send multipart/form-data." });
+      if (!input.body) throw new AuthError("INVALID_REQUEST", { detail: 'The "file" field is required.' });
+      const max = limits.maxUploadBytes;
+      if (input.contentLength !== null && input.contentLength > max + MULTIPART_SLACK)
+        throw new AuthError("PAYLOAD_TOO_LARGE");
+      const part = await readFilePart(input.body, boundary, "file");
+
+      let carry: Uint8Array | null = null;
+      let ended = false;
+      let total = 0;
+      const fill = async (): Promise<Uint8Array> => {
+        const block = new Uint8Array(PART_SIZE);
+        let n = 0;
+        while (n < PART_SIZE) {
+          let chunk = carry;
+          carry = null;
+          if (!chunk) {
+            const r = await part.chunks.next();
+            if (r.done) {
+              ended = true;
+              break;
+            }
+            chunk = r.value;
+            total += chunk.length;
+            if (total > max) throw new AuthError("PAYLOAD_TOO_LARGE");
+          }
+          const take = Math.min(chunk.length, PART_SIZE - n);
+          block.set(chunk.subarray(0, take), n);
+          n += take;
+          if (take < chunk.length) carry = chunk.subarray(take);
+        }
+        return block.subarray(0, n);
+      };
+
+      const first = await fill();
+      const contentType = sniffContentType(first.subarray(0, SNIFF_BYTES), {
+        type: part.contentType ?? undefined,
+        name: part.filename ?? undefined,
+      });
+      const options = {
+        httpMetadata: { contentType },
+        customMetadata: { token: randomToken(), uploader: caller?.userId ?? "" },
+      };
+      let stored: R2Object | null;
+      if (ended) {
+        stored = await bucket.put(key, first, options);
+      } else {
+        const mpu = await bucket.createMultipartUpload(key, options);
+        try {
+          const parts: R2UploadedPart[] = [await mpu.uploadPart(1, first)];
+          while (!ended) {
+            const block = await fill();
+            if (block.length > 0) parts.push(await mpu.uploadPart(parts.length + 1, block));
+          }
+          stored = await mpu.complete(parts);
+        } catch (e) {
+          await mpu.abort().catch(() => {});
+          throw e;
+        }
+      }
+      if (!stored) throw new AuthError("INTERNAL");
+      purgeVariants(key);
+      return toStoredFile(stored);
+    },
+
+    /** The metadata of one file the caller may read. */
+    async metadata(key: string, caller: StorageCaller | null, token: string | null): Promise<StoredFile> {
+      return toStoredFile(await readableHead(key, caller, token));
+    },
+
+    /** The metadata of every file below `prefix` the caller may read (recursive, at most 1000). */
+    async list(prefix: string, caller: StorageCaller | null): Promise<StoredFile[]> {
+      return (await readableBelow(prefix, caller, LIST_MAX)).slice(0, LIST_MAX).map(toStoredFile);
+    },
+
+    /** The file as an HTTP response: 200, 206, 304 or 416, with the safe-serving headers. */
+    async download(input: ReadInput): Promise<Response> {
+      const { key, caller, token, headers: req } = input;
+      let head = await readableHead(key, caller, token);
+      for (let attempt = 0; ; attempt++) {
+        const file = toStoredFile(head);
+        const headers = fileHeaders(file, isPublic(rules, key) ? "public" : "private");
+        if (notModified(req, file)) {
+          for (const h of ["Content-Type", "Content-Disposition", "Content-Security-Policy"])
+            headers.delete(h);
+          return new Response(null, { status: 304, headers });
+        }
+        const range = parseRange(req, file);
+        if (range === "unsatisfiable") {
+          headers.set("Content-Range", `bytes */${file.size}`);
+          return new Response(null, { status: 416, headers });
+        }
+        // The precondition pins the version the headers describe; an overwrite in between retries.
+        const obj = await bucket.get(key, {
+          onlyIf: { etagMatches: head.etag },
+          ...(range ? { range } : {}),
+        });
+        if (obj && "body" in obj) {
+          if (range) {
+            headers.set(
+              "Content-Range",
+              `bytes ${range.offset}-${range.offset + range.length - 1}/${file.size}`,
+            );
+            headers.set("Content-Length", String(range.length));
+            return new Response(obj.body, { status: 206, headers });
+          }
+          headers.set("Content-Length", String(file.size));
+          return new Response(obj.body, { status: 200, headers });
+        }
+        if (attempt >= 2) throw new AuthError("BUSY");
+        head = await readableHead(key, caller, token);
+      }
+    },
+
+    /**
+     * A zip (STORE, streamed) of every file below `prefix` the caller may read. The entry list is
+     * settled first so limits answer 413 before any byte is sent.
+     */
+    async zip(
+      prefix: string,
+      caller: StorageCaller | null,
+    ): Promise<{ stream: ReadableStream<Uint8Array>; count: number }> {
+      const entries = await readableBelow(prefix, caller, limits.zipMaxEntries);
+      if (entries.length === 0) throw new AuthError("NOT_FOUND");
+      if (entries.length > limits.zipMaxEntries)
+        throw new AuthError("PAYLOAD_TOO_LARGE", {
+          detail: `The directory has more than ${limits.zipMaxEntries} files.`,
+        });
+      const bytes = entries.reduce((n, o) => n + o.size, 0);
+      if (bytes > limits.zipMaxBytes)
+        throw new AuthError("PAYLOAD_TOO_LARGE", {
+          detail: `The directory holds more than ${limits.zipMaxBytes} bytes.`,
+        });
+      const stream = zipStream(
+        entries.map((o) => ({
+          name: o.key.slice(prefix.length),
+          mtime: o.uploaded,
+          // The etag pins the listed version: a file replaced meanwhile is left out, not mixed in.
+          open: async () => {
+            const got = await bucket.get(o.key, { onlyIf: { etagMatches: o.etag } });
+            return got && "body" in got ? got.body : null;
+          },
+        })),
+      );
+      return { stream, count: entries.length };
+    },
+
+    /** Deletes a file the caller may write, with its variants. */
+    async remove(key: string, caller: StorageCaller | null): Promise<void> {
+      assertWrite(key, caller);
+      const head = await bucket.head(key);
+      if (!head) throw new AuthError("NOT_FOUND");
+      await bucket.delete(key);
+      purgeVariants(key);
+    },
+  };
+}
+
+export type StorageService = ReturnType<typeof createStorageService>;
