@@ -1,0 +1,172 @@
+/**
+ * Exactly-once consumption under 30 parallel requests: activation, reset, email-change, magic-link
+ * and MFA tickets; registration of one address; refresh-token rotation with its grace window and
+ * reuse detection.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  activeUser,
+  call,
+  enableMfa,
+  json,
+  lastMail,
+  PASSWORD,
+  sleep,
+  statuses,
+  tokenWorks,
+  totpCode,
+  uniqueEmail,
+  usersWithEmail,
+} from "./helpers";
+
+const N = 30;
+const parallel = <T>(f: (i: number) => Promise<T>) => Promise.all(Array.from({ length: N }, (_, i) => f(i)));
+const SUCCESS = "https://app.example.com/welcome";
+
+describe("one ticket, 30 parallel uses: exactly one wins", () => {
+  it("activation", async () => {
+    const vars = { REDIRECT_URL_SUCCESS: SUCCESS };
+    const email = uniqueEmail();
+    await call("/auth/register", { json: { email, password: PASSWORD }, vars });
+    const { ticket } = (await lastMail(email, "activation")).data;
+    const rs = await parallel(() => call(`/auth/activate?ticket=${encodeURIComponent(ticket!)}`, { vars }));
+    const wins = rs.filter((r) => r.status === 302 && r.headers.get("location")!.startsWith(SUCCESS));
+    expect(wins).toHaveLength(1);
+    expect(statuses(rs)).toEqual({ 302: 1, 401: N - 1 });
+  });
+
+  it("password reset", async () => {
+    const s = await activeUser();
+    await call("/auth/change-password/request", { json: { email: s.email } });
+    const { ticket } = (await lastMail(s.email, "password_reset")).data;
+    const rs = await parallel((i) =>
+      call("/auth/change-password/change", { json: { ticket, new_password: `new passphrase ${i}` } }),
+    );
+    expect(statuses(rs)).toEqual({ 204: 1, 401: N - 1 });
+    const winner = rs.findIndex((r) => r.status === 204);
+    expect(
+      (await call("/auth/login", { json: { email: s.email, password: `new passphrase ${winner}` } })).status,
+    ).toBe(200);
+  });
+
+  it("email change", async () => {
+    const s = await activeUser();
+    const next = uniqueEmail("new");
+    await call("/auth/change-email/request", { json: { new_email: next }, token: s.jwt });
+    const { ticket } = (await lastMail(next, "email_change")).data;
+    const rs = await parallel(() => call("/auth/change-email/change", { json: { ticket } }));
+    expect(statuses(rs)).toEqual({ 204: 1, 401: N - 1 });
+    expect(await usersWithEmail(next)).toBe(1);
+  });
+
+  it("magic link (log-in)", async () => {
+    const vars = { MAGIC_LINK_ENABLED: "true", REDIRECT_URL_SUCCESS: SUCCESS };
+    const s = await activeUser();
+    await call("/auth/login", { json: { email: s.email }, vars });
+    const { token } = (await lastMail(s.email, "magic_link")).data;
+    const rs = await parallel(() =>
+      call(`/auth/magic-link?action=log-in&token=${encodeURIComponent(token!)}`, { vars }),
+    );
+    expect(statuses(rs)).toEqual({ 302: 1, 401: N - 1 });
+  });
+
+  it("MFA ticket with a correct code", async () => {
+    const s = await activeUser();
+    const secret = await enableMfa(s);
+    const { ticket } = await json(
+      await call("/auth/login", { json: { email: s.email, password: PASSWORD } }),
+    );
+    const code = totpCode(secret, 1);
+    const rs = await parallel(() => call("/auth/mfa/totp", { json: { ticket, code, cookie: false } }));
+    const st = statuses(rs);
+    expect(st[200]).toBe(1);
+    expect(st[401]).toBe(N - 1);
+  });
+});
+
+describe("one address, 30 parallel registrations", () => {
+  it("leave exactly one account", async () => {
+    const email = uniqueEmail();
+    const rs = await parallel(() =>
+      call("/auth/register", {
+        json: { email, password: PASSWORD },
+        vars: { AUTO_ACTIVATE_NEW_USERS: "true" },
+      }),
+    );
+    expect(statuses(rs)).toEqual({ 200: 1, 400: N - 1 });
+    expect(await usersWithEmail(email)).toBe(1);
+    const loser = rs.find((r) => r.status === 400)!;
+    expect((await json(loser)).message).toBe("Account already exists.");
+  });
+});
+
+describe("refresh-token rotation", () => {
+  it("30 parallel refreshes of one token within the grace window all succeed; the session lives on", async () => {
+    const s = await activeUser();
+    const rs = await parallel(() => call(`/auth/token/refresh?refresh_token=${s.refresh}`));
+    expect(statuses(rs)).toEqual({ 200: N });
+    const bodies = await Promise.all(rs.map((r) => json(r)));
+    const tokens = new Set(bodies.map((b) => b.refresh_token));
+    expect(tokens.size).toBe(N);
+    expect(tokens.has(s.refresh)).toBe(false);
+    // Every new token is a live refresh token of the same session; the access tokens work.
+    for (const b of bodies.slice(0, 5)) {
+      expect((await call(`/auth/token/refresh?refresh_token=${b.refresh_token}`)).status).toBe(200);
+      expect(await tokenWorks(b.jwt_token)).toBe(400);
+    }
+    expect(await tokenWorks(s.jwt)).toBe(400);
+  });
+
+  it("30 parallel cookie refreshes all succeed too", async () => {
+    const s = await activeUser();
+    const rs = await parallel(() =>
+      call("/auth/token/refresh", { headers: { cookie: `refresh_token=${s.refresh}` } }),
+    );
+    expect(statuses(rs)).toEqual({ 200: N });
+  });
+
+  it("reuse of a rotated token after the grace window revokes the whole family", async () => {
+    const vars = { REFRESH_REUSE_GRACE: "1" };
+    const s = await activeUser(vars);
+    const r1 = await json(await call(`/auth/token/refresh?refresh_token=${s.refresh}`, { vars }));
+    const r2 = await json(await call(`/auth/token/refresh?refresh_token=${r1.refresh_token}`, { vars }));
+    expect(r2.refresh_token).toEqual(expect.any(String));
+    // Within the grace window, the rotated token is still honoured.
+    expect((await call(`/auth/token/refresh?refresh_token=${r1.refresh_token}`, { vars })).status).toBe(200);
+    await sleep(1500);
+    const reuse = await call(`/auth/token/refresh?refresh_token=${s.refresh}`, { vars });
+    expect(reuse.status).toBe(401);
+    expect(await json(reuse)).toEqual({
+      statusCode: 401,
+      error: "Unauthorized",
+      message: "Invalid or expired refresh token.",
+    });
+    // The newest token and the family's access tokens stop working too.
+    expect((await call(`/auth/token/refresh?refresh_token=${r2.refresh_token}`, { vars })).status).toBe(401);
+    expect(await tokenWorks(r2.jwt_token)).toBe(401);
+    expect(await tokenWorks(s.jwt)).toBe(401);
+  });
+
+  it("reuse detection ends only that family: the user's other sessions stay", async () => {
+    const vars = { REFRESH_REUSE_GRACE: "1" };
+    const s = await activeUser(vars);
+    const other = await json(
+      await call("/auth/login", { json: { email: s.email, password: PASSWORD, cookie: false }, vars }),
+    );
+    await call(`/auth/token/refresh?refresh_token=${s.refresh}`, { vars });
+    await sleep(1500);
+    expect((await call(`/auth/token/refresh?refresh_token=${s.refresh}`, { vars })).status).toBe(401);
+    expect((await call(`/auth/token/refresh?refresh_token=${other.refresh_token}`, { vars })).status).toBe(
+      200,
+    );
+  });
+
+  it("REFRESH_REUSE_GRACE=0: a second use of a token fails and ends the family", async () => {
+    const vars = { REFRESH_REUSE_GRACE: "0" };
+    const s = await activeUser(vars);
+    const r1 = await json(await call(`/auth/token/refresh?refresh_token=${s.refresh}`, { vars }));
+    await sleep(5);
+    expect((await call(`/auth/token/refresh?refresh_token=${s.refresh}`, { vars })).status).toBe(401);
+    expect((await call(`/auth/token/refresh?refresh_token=${r1.refresh_token}`, { vars })).status).toBe(401);
+  });
+});
