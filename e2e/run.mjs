@@ -12,7 +12,8 @@
 // unless the suite sets it, so links in mail point at this server.
 //
 // Environment: E2E_TIMEOUT_MS (per suite, default 300000), E2E_START_TIMEOUT_MS (server start,
-// default 120000), E2E_KEEP=1 keeps the state directories and logs.
+// default 120000), E2E_KEEP=1 keeps the state directories and logs. Suites get E2E_TMP, a
+// scratch directory removed afterwards (for browser profiles and the like).
 // The last line printed is `N passed, M failed`; the exit code is non-zero if any suite failed.
 import { spawn, spawnSync } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -132,6 +133,27 @@ async function waitForHealth(url, server, logFile) {
   throw new Error(`wrangler dev did not answer /health within ${START_TIMEOUT} ms (log: ${logFile})`);
 }
 
+/** Starts `wrangler dev` in its own process group on a free port; output goes to `logFile`. */
+async function startServer(vars, persist, logFile) {
+  const port = await freePort();
+  const inspectorPort = await freePort();
+  const url = `http://localhost:${port}`;
+  const all = { PUBLIC_URL: url, ...vars };
+  const out = openSync(logFile, "a");
+  const args = [wrangler, "dev", "--port", String(port), "--ip", "localhost"];
+  args.push("--inspector-port", String(inspectorPort), "--persist-to", persist);
+  args.push("--show-interactive-dev-session=false");
+  for (const [k, v] of Object.entries(all)) args.push("--var", `${k}:${v}`);
+  const server = spawn(process.execPath, args, {
+    cwd: root,
+    env: childEnv,
+    stdio: ["ignore", out, out],
+    detached: true,
+  });
+  closeSync(out);
+  return { server, url };
+}
+
 /** Runs one suite file; resolves to true when it passed. */
 async function runSuite(file) {
   const name = basename(file);
@@ -143,11 +165,6 @@ async function runSuite(file) {
   let ok = false;
   try {
     const vars = suiteVars(file);
-    const port = await freePort();
-    const inspectorPort = await freePort();
-    const url = `http://localhost:${port}`;
-    vars.PUBLIC_URL ??= url;
-
     const migrate = spawnSync(
       process.execPath,
       [wrangler, "d1", "migrations", "apply", "DB", "--local", "--persist-to", persist],
@@ -165,20 +182,21 @@ async function runSuite(file) {
       );
     }
 
-    const out = openSync(serverLog, "a");
-    const args = [wrangler, "dev", "--port", String(port), "--ip", "localhost"];
-    args.push("--inspector-port", String(inspectorPort), "--persist-to", persist);
-    args.push("--show-interactive-dev-session=false");
-    for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
-    server = spawn(process.execPath, args, {
-      cwd: root,
-      env: childEnv,
-      stdio: ["ignore", out, out],
-      detached: true,
-    });
-    closeSync(out);
-    current.server = server;
-    await waitForHealth(url, server, serverLog);
+    // A port picked as free can be taken before wrangler binds it: one more try on an early exit.
+    let url;
+    for (let attempt = 1; ; attempt++) {
+      ({ server, url } = await startServer(vars, persist, serverLog));
+      current.server = server;
+      try {
+        await waitForHealth(url, server, serverLog);
+        break;
+      } catch (e) {
+        const exitedEarly = server.exitCode !== null || server.signalCode !== null;
+        await stopGroup(server);
+        if (!exitedEarly || attempt >= 2) throw e;
+        log(`${name}: ${e.message}; retrying on another port`);
+      }
+    }
     log(`${name}: wrangler dev ready on ${url} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
     const suite = spawn(process.execPath, [file], {
