@@ -20,6 +20,7 @@ import { createSessionService } from "./core/sessions/sessions.service";
 import { createStorageService } from "./core/storage/storage.service";
 import { createTicketService } from "./core/tickets/tickets.service";
 import { loadKeySet } from "./core/tokens/keys";
+import { createPurposeTokenService } from "./core/tokens/purpose-tokens";
 import { createTokenService } from "./core/tokens/tokens.service";
 import { createSecretBox } from "./core/totp/secret-box";
 import { createTotpService } from "./core/totp/totp.service";
@@ -76,6 +77,7 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
       allowDevKeys: config.environment !== "production",
     });
   const tokens = createTokenService({ keys, jwt: config.jwt, clock });
+  const purposeTokens = createPurposeTokenService({ keys, jwt: config.jwt, clock });
   const sessions = createSessionService({ d1, tokens, clock, sessions: config.sessions });
   const users = createUserService({ d1, clock });
   const tickets = createTicketService({ db, clock });
@@ -132,6 +134,7 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
     limiter,
     accounts,
     reauth,
+    purposeTokens,
     d1,
   };
 }

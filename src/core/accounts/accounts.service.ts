@@ -53,15 +53,30 @@ export interface AccountService {
     activationLink: LinkBuilder;
     /** Passwordless registration: the link that signs the new user in. */
     magicLink?: LinkBuilder;
+    /**
+     * compat(vault): the new user gets a session at once and confirms the address later (the
+     * activation link is still mailed and marks the address verified).
+     */
+    signInBeforeVerification?: boolean;
     ctx?: SessionContext;
   }): Promise<RegisterResult>;
-  loginWithPassword(input: { email: unknown; password: string; ctx?: SessionContext }): Promise<LoginResult>;
+  /** Signs in by email address, or by `username` when given (formauth). */
+  loginWithPassword(input: {
+    email?: unknown;
+    username?: string;
+    password: string;
+    ctx?: SessionContext;
+  }): Promise<LoginResult>;
   completeMfa(input: {
     ticket: string;
     code: string;
     ctx?: SessionContext;
   }): Promise<{ user: User; session: IssuedSession }>;
   activate(ticket: string, ctx?: SessionContext): Promise<{ user: User; session: IssuedSession }>;
+  /** Spends an activation ticket and confirms the address, without starting a session. */
+  confirmEmail(ticket: string): Promise<User>;
+  /** Mails a new activation link (only the newest works); INVALID_REQUEST when already verified. */
+  resendActivation(userId: string, link: LinkBuilder): Promise<void>;
   /** Mails a sign-in link when the address belongs to an account; silent otherwise. */
   requestMagicLink(email: unknown, link: LinkBuilder): Promise<void>;
   consumeMagicLink(
@@ -137,7 +152,7 @@ export function createAccountService(deps: {
         throw new AuthError("INVALID_REQUEST", { detail: "A password is required." });
       }
       const passwordHash = hasPassword ? await passwords.hash(input.password!) : null;
-      const active = hasPassword && config.features.autoActivate;
+      const active = hasPassword && (config.features.autoActivate || input.signInBeforeVerification === true);
       const user = await users.create({
         email,
         passwordHash,
@@ -149,7 +164,8 @@ export function createAccountService(deps: {
         ...roles,
         active,
       });
-      if (active) return { kind: "session", ...(await startSession(user, ["pwd"], input.ctx)) };
+      if (active && !input.signInBeforeVerification)
+        return { kind: "session", ...(await startSession(user, ["pwd"], input.ctx)) };
 
       if (hasPassword) {
         const ticket = await tickets.issue({
@@ -159,6 +175,7 @@ export function createAccountService(deps: {
           data: { email },
         });
         await mailer.send(templates.activation(email, input.activationLink(ticket), ticket));
+        if (active) return { kind: "session", ...(await startSession(user, ["pwd"], input.ctx)) };
       } else {
         const token = await tickets.issue({
           purpose: "magic_register",
@@ -171,14 +188,14 @@ export function createAccountService(deps: {
       return { kind: "pending", user };
     },
 
-    async loginWithPassword({ email: rawEmail, password, ctx }) {
+    async loginWithPassword({ email: rawEmail, username, password, ctx }) {
       if (!config.features.passwords) throw new AuthError("FEATURE_DISABLED");
-      const email = normalizeEmail(rawEmail);
+      const email = username === undefined ? normalizeEmail(rawEmail) : null;
       if (typeof password !== "string" || password.length > 4096) throw new AuthError("INVALID_CREDENTIALS");
-      // Counted per address before any hashing, whether or not the account exists.
-      const key = `login:${email}`;
+      // Counted per address (or username) before any hashing, whether or not the account exists.
+      const key = email ? `login:${email}` : `login-name:${username}`;
       await attempts.reserve(key);
-      const user = await users.findByEmail(email);
+      const user = email ? await users.findByEmail(email) : await users.findByUsername(username!);
       if (!user?.passwordHash) {
         await passwords.burn(password);
         throw new AuthError(
@@ -219,6 +236,29 @@ export function createAccountService(deps: {
       if (!grant) throw new AuthError("INVALID_TICKET");
       await users.activate(grant.userId, typeof grant.data.email === "string" ? grant.data.email : undefined);
       return startSession(usable(await users.findById(grant.userId)), ["email"], ctx);
+    },
+
+    async confirmEmail(ticket) {
+      const grant = await tickets.consume(ticket, "activation");
+      if (!grant) throw new AuthError("INVALID_TICKET");
+      await users.activate(grant.userId, typeof grant.data.email === "string" ? grant.data.email : undefined);
+      return usable(await users.findById(grant.userId));
+    },
+
+    async resendActivation(userId, link) {
+      const user = usable(await users.findById(userId));
+      if (!user.email)
+        throw new AuthError("INVALID_REQUEST", { detail: "The account has no email address." });
+      if (user.emailVerified)
+        throw new AuthError("INVALID_REQUEST", { detail: "The email address is already verified." });
+      const ticket = await tickets.issue({
+        purpose: "activation",
+        userId,
+        ttlMs: TICKET_TTL.activation,
+        data: { email: user.email },
+        replace: true,
+      });
+      await mailer.send(templates.activation(user.email, link(ticket), ticket));
     },
 
     async requestMagicLink(rawEmail, link) {

@@ -1,0 +1,58 @@
+/** formauth security: refresh reuse detection, revoked sessions, token confusion, parallel use. */
+import { SignJWT } from "jose";
+import { describe, expect, it } from "vitest";
+import { call } from "../../support/app";
+import { devSigningKey, json, sleep, statuses } from "../hbp/helpers";
+import { A, confirmedUser } from "./helpers";
+
+describe("refresh JWTs", () => {
+  it("a rotated refresh JWT presented after the grace window ends the whole session", async () => {
+    const vars = { REFRESH_REUSE_GRACE: "0" };
+    const u = await confirmedUser();
+    const next = await json(await call(`${A}/refresh`, { form: { refresh_token: u.refresh }, vars }));
+    await sleep(5);
+    expect((await call(`${A}/refresh`, { form: { refresh_token: u.refresh }, vars })).status).toBe(401);
+    // The thief's replay revoked the family: the legitimate newest token is dead too.
+    expect((await call(`${A}/refresh`, { form: { refresh_token: next.refresh_token }, vars })).status).toBe(
+      401,
+    );
+  });
+
+  it("a session revoked through another dialect cannot refresh here", async () => {
+    const u = await confirmedUser();
+    expect((await call("/auth/token/revoke", { method: "POST", token: u.access })).status).toBe(204);
+    expect((await call(`${A}/refresh`, { form: { refresh_token: u.refresh } })).status).toBe(401);
+  });
+
+  it("a refresh JWT forged around a guessed core token, or re-signed with another key, is refused", async () => {
+    const u = await confirmedUser();
+    const { jwk, key } = await devSigningKey();
+    const forged = await new SignJWT({ sid: "x", rt: "A".repeat(43) })
+      .setProtectedHeader({ alg: "ES256", kid: jwk.kid!, typ: "rt+jwt" })
+      .setIssuer("http://localhost:8787")
+      .setAudience("latchkey")
+      .setSubject("someone")
+      .setIssuedAt()
+      .setExpirationTime("1h")
+      .setJti(crypto.randomUUID())
+      .sign(key);
+    expect((await call(`${A}/refresh`, { form: { refresh_token: forged } })).status).toBe(401);
+    const hs = await new SignJWT({ rt: "A".repeat(43) })
+      .setProtectedHeader({ alg: "HS256", typ: "rt+jwt" })
+      .setSubject("someone")
+      .setIssuedAt()
+      .setExpirationTime("1h")
+      .sign(new TextEncoder().encode("secret"));
+    expect((await call(`${A}/refresh`, { form: { refresh_token: hs } })).status).toBe(401);
+    // A refresh JWT is not an access token.
+    expect((await call(`${A}/logout`, { method: "POST", token: u.refresh })).status).toBe(401);
+  });
+
+  it("30 parallel refreshes of one token: every answer is a live sibling within the grace window", async () => {
+    const u = await confirmedUser();
+    const rs = await Promise.all(
+      Array.from({ length: 30 }, () => call(`${A}/refresh`, { form: { refresh_token: u.refresh } })),
+    );
+    expect(statuses(rs)).toEqual({ 200: 30 });
+  });
+});
