@@ -226,3 +226,39 @@ export const oauthIdentities = sqliteTable(
     index("oauth_identities_user_idx").on(t.userId),
   ],
 );
+
+/** Teams (vault): each verified user owns exactly one default team, enforced by a partial unique index. */
+export const teams = sqliteTable(
+  "teams",
+  {
+    id: text().primaryKey(),
+    ownerId: text()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    name: text().notNull(),
+    isDefault: integer({ mode: "boolean" }).notNull().default(false),
+    createdAt: integer().notNull(),
+  },
+  (t) => [
+    index("teams_owner_idx").on(t.ownerId),
+    uniqueIndex("teams_owner_default_unique").on(t.ownerId).where(sql`is_default = 1`),
+  ],
+);
+
+/** Projects of a team; one default project per team, enforced like the default team. */
+export const projects = sqliteTable(
+  "projects",
+  {
+    id: text().primaryKey(),
+    teamId: text()
+      .notNull()
+      .references(() => teams.id, { onDelete: "cascade" }),
+    name: text().notNull(),
+    isDefault: integer({ mode: "boolean" }).notNull().default(false),
+    createdAt: integer().notNull(),
+  },
+  (t) => [
+    index("projects_team_idx").on(t.teamId),
+    uniqueIndex("projects_team_default_unique").on(t.teamId).where(sql`is_default = 1`),
+  ],
+);
