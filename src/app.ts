@@ -8,6 +8,7 @@ import { configFor } from "./config";
 import { devRoutes } from "./dialects/dev";
 import { directus } from "./dialects/directus";
 import { formauth } from "./dialects/formauth";
+import { HANKO_PATHS, hanko } from "./dialects/hanko";
 import { hbp } from "./dialects/hbp";
 import type { AppEnv } from "./dialects/shared/types";
 import { systemClock } from "./lib/clock";
@@ -16,6 +17,7 @@ import { createServices, type ServiceOptions } from "./services";
 /** The mount table: each dialect's sub-app and the path prefixes it owns at the origin root. */
 const MOUNTS: { name: DialectName; paths: string[]; app: Hono<AppEnv> }[] = [
   { name: "hbp", paths: ["/auth", "/storage", "/health"], app: hbp },
+  { name: "hanko", paths: HANKO_PATHS, app: hanko },
   { name: "directus", paths: ["/directus"], app: directus },
   { name: "formauth", paths: ["/api/auth"], app: formauth },
 ];
@@ -50,7 +52,11 @@ export function createApp(opts: Partial<ServiceOptions> = {}) {
   for (const mount of MOUNTS) {
     const gate: MiddlewareHandler<AppEnv> = (c, next) =>
       c.var.config.dialects.includes(mount.name) ? next() : Promise.resolve(c.notFound());
-    for (const path of mount.paths) app.use(path, gate).use(`${path}/*`, gate);
+    for (const path of mount.paths) {
+      app.use(path, gate);
+      // "/" is owned exactly (the hanko status page), never as a prefix of everything.
+      if (path !== "/") app.use(`${path}/*`, gate);
+    }
     app.route("/", mount.app);
   }
 

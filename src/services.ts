@@ -4,6 +4,7 @@
  */
 import type { Config } from "./config";
 import { createAccountService } from "./core/accounts/accounts.service";
+import { createAccountByIdService } from "./core/accounts/by-id";
 import { createReauthService } from "./core/accounts/reauth";
 import {
   createCloudflareMailer,
@@ -13,6 +14,7 @@ import {
   type SendEmailBinding,
 } from "./core/mail/mailer";
 import { createOAuthService } from "./core/oauth/oauth.service";
+import { createPasscodeService } from "./core/passcodes/passcodes.service";
 import { createPasswordHasher } from "./core/passwords/hasher";
 import { createAttemptCounter } from "./core/rate-limit/attempts";
 import { createIpLimiter } from "./core/rate-limit/ip-limiter";
@@ -24,7 +26,9 @@ import { createPurposeTokenService } from "./core/tokens/purpose-tokens";
 import { createTokenService } from "./core/tokens/tokens.service";
 import { createSecretBox } from "./core/totp/secret-box";
 import { createTotpService } from "./core/totp/totp.service";
+import { createEmailService } from "./core/users/emails.service";
 import { createUserService } from "./core/users/users.service";
+import { createWebAuthnService } from "./core/webauthn/webauthn.service";
 import { createDb } from "./db/client";
 import type { Clock } from "./lib/clock";
 
@@ -110,6 +114,18 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
     totp,
   });
   const oauth = createOAuthService({ d1, clock, users, config });
+  const emails = createEmailService({ d1, clock, secret: config.passcodes.secret });
+  const accountsById = createAccountByIdService({ config, users, passwords, sessions, accounts });
+  const passcodes = createPasscodeService({
+    d1,
+    clock,
+    mailer,
+    users,
+    sessions,
+    secret: config.passcodes.secret,
+    ttlSeconds: config.passcodes.ttl,
+  });
+  const webauthn = createWebAuthnService({ d1, clock, users, sessions, webauthn: config.webauthn });
   const storage = createStorageService({
     bucket: env.FILES,
     rules: config.storage.rules,
@@ -122,6 +138,10 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
     storage,
     clock,
     oauth,
+    emails,
+    accountsById,
+    passcodes,
+    webauthn,
     tokens,
     sessions,
     users,

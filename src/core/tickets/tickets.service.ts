@@ -15,7 +15,9 @@ export type TicketPurpose =
   | "email_change"
   | "mfa"
   | "magic_link"
-  | "magic_register";
+  | "magic_register"
+  /** A one-time value that a browser exchanges for a session (hanko `/token` after OAuth). */
+  | "session_exchange";
 
 export interface TicketGrant {
   userId: string;

@@ -1,0 +1,81 @@
+/**
+ * Account operations addressed by user id rather than by email, for clients that look the user up
+ * first and then authenticate against the id (passwordless sign-up, password login by id, setting
+ * a password from a session). The password rules are those of the account service.
+ */
+import type { Config } from "../../config";
+import { AuthError } from "../errors";
+import type { PasswordHasher } from "../passwords/hasher";
+import { checkPasswordPolicy } from "../passwords/policy";
+import type { IssuedSession, SessionContext, SessionService } from "../sessions/sessions.service";
+import { normalizeEmail } from "../users/email-address";
+import type { User, UserService } from "../users/users.service";
+import type { AccountService } from "./accounts.service";
+
+export interface AccountByIdService {
+  /**
+   * Creates an account with only an email address. Without email verification it is active and
+   * gets a session at once; with it, it stays inactive until a passcode proves the mailbox.
+   */
+  registerPasswordless(
+    email: unknown,
+    ctx?: SessionContext,
+  ): Promise<{ user: User; session: IssuedSession | null }>;
+  /** Password login of a known user id. An unknown id costs a hash and fails like a wrong password. */
+  loginWithPassword(input: {
+    userId: string;
+    password: string;
+    ctx?: SessionContext;
+  }): Promise<{ user: User; session: IssuedSession }>;
+  /** Sets the user's password; `created` tells whether there was none before. */
+  setPassword(userId: string, password: string): Promise<{ created: boolean }>;
+}
+
+export function createAccountByIdService(deps: {
+  config: Config;
+  users: UserService;
+  passwords: PasswordHasher;
+  sessions: SessionService;
+  accounts: AccountService;
+}): AccountByIdService {
+  const { config, users, passwords, sessions, accounts } = deps;
+  return {
+    async registerPasswordless(rawEmail, ctx) {
+      if (!config.features.signup) throw new AuthError("SIGNUP_DISABLED");
+      const email = normalizeEmail(rawEmail);
+      const active = !config.features.verifyEmails;
+      const user = await users.create({
+        email,
+        passwordHash: null,
+        displayName: email,
+        defaultRole: config.roles.defaultRole,
+        allowedRoles: config.roles.defaultAllowed,
+        active,
+      });
+      return { user, session: active ? await sessions.create(user, ["email"], ctx) : null };
+    },
+
+    async loginWithPassword({ userId, password, ctx }) {
+      if (!config.features.passwords) throw new AuthError("FEATURE_DISABLED");
+      const user = /^[0-9a-f-]{36}$/i.test(userId) ? await users.findById(userId.toLowerCase()) : null;
+      if (!user?.email) {
+        await passwords.burn(typeof password === "string" ? password : "");
+        throw new AuthError(config.features.existenceHints ? "ACCOUNT_NOT_FOUND" : "INVALID_CREDENTIALS");
+      }
+      const result = await accounts.loginWithPassword({ email: user.email, password, ctx });
+      // A second factor set up elsewhere cannot be completed by id-based clients: refuse, never skip it.
+      if (result.kind === "mfa_required")
+        throw new AuthError("FORBIDDEN", { detail: "This account needs a second factor." });
+      return { user: result.user, session: result.session };
+    },
+
+    async setPassword(userId, password) {
+      if (!config.features.passwords) throw new AuthError("FEATURE_DISABLED");
+      const user = await users.findById(userId);
+      if (!user) throw new AuthError("NOT_FOUND");
+      checkPasswordPolicy(password, config.passwords);
+      await users.setPassword(userId, await passwords.hash(password));
+      return { created: user.passwordHash === null };
+    },
+  };
+}

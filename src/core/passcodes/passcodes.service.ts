@@ -1,0 +1,205 @@
+/**
+ * Email passcodes: 6 random digits, valid for PASSCODE_TTL (300 s), 3 tries each. Only
+ * HMAC-SHA-256(key, id:code) is stored, so a database copy does not hand out live codes. A try is
+ * counted by one conditional UPDATE (`tries < 3`) before the code is compared, so of any number of
+ * parallel guesses at most three are ever evaluated; a correct code is then spent by a second
+ * conditional UPDATE, so it signs in once. Sending is limited per user (3 a minute, 10 an hour) by
+ * counters that exist for unknown user ids too, so the limit does not reveal which ids are real.
+ * Success proves the mailbox: the address becomes verified and the account active.
+ */
+import type { Clock } from "../../lib/clock";
+import { timingSafeEqual } from "../../lib/crypto";
+import { fromBase64Url, toHex, utf8 } from "../../lib/encoding";
+import { AuthError } from "../errors";
+import type { Mailer, MailMessage } from "../mail/mailer";
+import type { IssuedSession, SessionContext, SessionService } from "../sessions/sessions.service";
+import type { User, UserService } from "../users/users.service";
+
+export const PASSCODE_MAX_TRIES = 3;
+/** [max sends, window seconds] per user. */
+const SEND_LIMITS = [
+  [3, 60],
+  [10, 3600],
+] as const;
+
+export type PasscodeFailure = "invalid" | "expired" | "exhausted";
+
+const FAILURE_CODES = {
+  invalid: "INVALID_OTP",
+  expired: "TOKEN_EXPIRED",
+  exhausted: "TOO_MANY_ATTEMPTS",
+} as const;
+
+/** A failed finalize: wrong or unknown code, expired code, or no tries left. */
+export class PasscodeError extends AuthError {
+  readonly reason: PasscodeFailure;
+  constructor(reason: PasscodeFailure) {
+    super(FAILURE_CODES[reason]);
+    this.reason = reason;
+  }
+}
+
+export interface IssuedPasscode {
+  id: string;
+  /** Seconds. */
+  ttl: number;
+  createdAt: number;
+}
+
+export interface PasscodeService {
+  /**
+   * Mails a new passcode to the user's address `emailId` (default: the primary one). For an
+   * unknown user id, `quiet` answers as if one was sent (existence hints off); otherwise NOT_FOUND.
+   */
+  initialize(input: { userId: string; emailId?: string; quiet: boolean }): Promise<IssuedPasscode>;
+  /** Checks a code; on success verifies the address and starts a session. */
+  finalize(input: {
+    id: string;
+    code: string;
+    ctx?: SessionContext;
+  }): Promise<{ user: User; session: IssuedSession }>;
+}
+
+const DEV_KEY = "latchkey-development-passcode-key-not-for-production";
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Uniform 6 digits from a CSPRNG (rejection sampling, no modulo bias). */
+function randomCode(): string {
+  const limit = 4_294_000_000; // largest multiple of 10^6 below 2^32
+  for (;;) {
+    const [n] = crypto.getRandomValues(new Uint32Array(1));
+    if (n! < limit) return String(n! % 1_000_000).padStart(6, "0");
+  }
+}
+
+function passcodeMail(to: string, code: string, ttl: number): MailMessage {
+  const minutes = Math.round(ttl / 60);
+  return {
+    to,
+    subject: `Your passcode: ${code}`,
+    kind: "passcode",
+    text: `Your passcode is ${code}. It is valid for ${minutes} minutes.\n\nIf you did not ask for it, ignore this message.`,
+    html: `<p>Your passcode is <strong>${code}</strong>. It is valid for ${minutes} minutes.</p><p>If you did not ask for it, ignore this message.</p>`,
+    data: { code },
+  };
+}
+
+export function createPasscodeService(deps: {
+  d1: D1Database;
+  clock: Clock;
+  mailer: Mailer;
+  users: UserService;
+  sessions: SessionService;
+  /** PASSCODE_SECRET (base64url); empty outside production: a fixed development key. */
+  secret: string;
+  ttlSeconds: number;
+}): PasscodeService {
+  const { d1, clock, mailer, users, sessions, ttlSeconds } = deps;
+  const key = crypto.subtle.importKey(
+    "raw",
+    deps.secret ? fromBase64Url(deps.secret) : utf8(DEV_KEY),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const mac = async (id: string, code: string) =>
+    new Uint8Array(await crypto.subtle.sign("HMAC", await key, utf8(`${id}:${code}`)));
+
+  /** Counts a send in each window (one upsert each); RATE_LIMITED with retryAfter when one is full. */
+  async function countSend(userId: string) {
+    const now = clock.now();
+    const rows = await d1.batch<{ count: number; window_start: number }>(
+      SEND_LIMITS.map(([, seconds]) =>
+        d1
+          .prepare(
+            `INSERT INTO attempt_counters (key, count, window_start) VALUES (?1, 1, ?2)
+             ON CONFLICT(key) DO UPDATE SET
+               count = CASE WHEN window_start <= ?2 - ?3 THEN 1 ELSE count + 1 END,
+               window_start = CASE WHEN window_start <= ?2 - ?3 THEN ?2 ELSE window_start END
+             RETURNING count, window_start`,
+          )
+          .bind(`passcode-send:${seconds}:${userId}`, now, seconds * 1000),
+      ),
+    );
+    SEND_LIMITS.forEach(([max, seconds], i) => {
+      const row = rows[i]?.results[0];
+      if (row && row.count > max) {
+        throw new AuthError("RATE_LIMITED", {
+          retryAfter: Math.max(1, Math.ceil((row.window_start + seconds * 1000 - now) / 1000)),
+        });
+      }
+    });
+  }
+
+  return {
+    async initialize({ userId, emailId, quiet }) {
+      const id = typeof userId === "string" ? userId.toLowerCase() : "";
+      if (!UUID.test(id)) throw new AuthError("INVALID_REQUEST", { detail: "user_id must be a UUID." });
+      await countSend(id);
+      const target = await d1
+        .prepare(
+          emailId
+            ? "SELECT e.id, e.address FROM emails e JOIN users u ON u.id = e.user_id WHERE e.user_id = ? AND e.id = ? AND u.disabled = 0"
+            : "SELECT e.id, e.address FROM emails e JOIN users u ON u.id = e.user_id WHERE e.user_id = ? AND e.is_primary = 1 AND u.disabled = 0",
+        )
+        .bind(...(emailId ? [id, emailId.toLowerCase()] : [id]))
+        .first<{ id: string; address: string }>();
+      const now = clock.now();
+      if (!target) {
+        if (!quiet) throw new AuthError("INVALID_REQUEST", { detail: "Unknown user or email address." });
+        // Indistinguishable from a real send; finalize will find no such passcode.
+        return { id: crypto.randomUUID(), ttl: ttlSeconds, createdAt: now };
+      }
+      const passcodeId = crypto.randomUUID();
+      const code = randomCode();
+      await d1
+        .prepare(
+          "INSERT INTO passcodes (id, user_id, email_id, code_mac, tries, created_at, expires_at) VALUES (?, ?, ?, ?, 0, ?, ?)",
+        )
+        .bind(passcodeId, id, target.id, toHex(await mac(passcodeId, code)), now, now + ttlSeconds * 1000)
+        .run();
+      await mailer.send(passcodeMail(target.address, code, ttlSeconds));
+      return { id: passcodeId, ttl: ttlSeconds, createdAt: now };
+    },
+
+    async finalize({ id, code, ctx }) {
+      const passcodeId = typeof id === "string" ? id.toLowerCase() : "";
+      if (!UUID.test(passcodeId)) throw new AuthError("INVALID_REQUEST", { detail: "id must be a UUID." });
+      if (typeof code !== "string" || !/^\d{6}$/.test(code))
+        throw new AuthError("INVALID_REQUEST", { detail: "code must be 6 digits." });
+      const now = clock.now();
+      // The try is counted before the code is looked at: the guard is the only gate.
+      const row = await d1
+        .prepare(
+          `UPDATE passcodes SET tries = tries + 1 WHERE id = ? AND used_at IS NULL AND tries < ?
+           RETURNING tries, code_mac, expires_at, user_id, email_id`,
+        )
+        .bind(passcodeId, PASSCODE_MAX_TRIES)
+        .first<{ tries: number; code_mac: string; expires_at: number; user_id: string; email_id: string }>();
+      if (!row) {
+        const spent = await d1
+          .prepare("SELECT 1 FROM passcodes WHERE id = ? AND used_at IS NULL AND tries >= ?")
+          .bind(passcodeId, PASSCODE_MAX_TRIES)
+          .first();
+        throw new PasscodeError(spent ? "exhausted" : "invalid");
+      }
+      if (row.expires_at <= now) throw new PasscodeError("expired");
+      const expected = Uint8Array.from(row.code_mac.match(/../g)!.map((h) => Number.parseInt(h, 16)));
+      if (!timingSafeEqual(await mac(passcodeId, code), expected))
+        throw new PasscodeError(row.tries >= PASSCODE_MAX_TRIES ? "exhausted" : "invalid");
+      const spent = await d1
+        .prepare(
+          `UPDATE passcodes SET used_at = ? WHERE id = ? AND used_at IS NULL
+           RETURNING (SELECT address FROM emails WHERE id = passcodes.email_id) AS address`,
+        )
+        .bind(now, passcodeId)
+        .first<{ address: string | null }>();
+      if (!spent) throw new PasscodeError("invalid");
+      if (spent.address) await users.activate(row.user_id, spent.address);
+      const user = await users.findById(row.user_id);
+      if (!user) throw new PasscodeError("invalid");
+      if (user.disabled) throw new AuthError("ACCOUNT_DISABLED");
+      return { user, session: await sessions.create(user, ["email"], ctx) };
+    },
+  };
+}

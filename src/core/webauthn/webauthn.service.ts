@@ -1,0 +1,330 @@
+/**
+ * Passkeys with @simplewebauthn/server. Challenges are 32 random bytes, stored hashed in D1 with
+ * their purpose and user, and spent by one conditional UPDATE before the response is verified, so
+ * each works once (a failed verification spends it too). Responses must come from one of the
+ * configured origins exactly and name the configured RP id. Stored per credential: COSE public
+ * key, sign counter (a non-increasing non-zero counter is refused, and the update is conditional so
+ * parallel logins cannot roll it back), transports, AAGUID, attestation format and the backup
+ * flags (BE, BS).
+ */
+import {
+  type AuthenticationResponseJSON,
+  generateAuthenticationOptions,
+  generateRegistrationOptions,
+  type PublicKeyCredentialCreationOptionsJSON,
+  type PublicKeyCredentialRequestOptionsJSON,
+  type RegistrationResponseJSON,
+  verifyAuthenticationResponse,
+  verifyRegistrationResponse,
+} from "@simplewebauthn/server";
+import type { Config } from "../../config";
+import type { Clock } from "../../lib/clock";
+import { sha256Hex } from "../../lib/crypto";
+import { fromBase64Url, toBase64Url } from "../../lib/encoding";
+import { AuthError } from "../errors";
+import type { IssuedSession, SessionContext, SessionService } from "../sessions/sessions.service";
+import type { User, UserService } from "../users/users.service";
+
+export interface Passkey {
+  id: string;
+  userId: string;
+  name: string | null;
+  publicKey: string;
+  signCount: number;
+  transports: string[];
+  aaguid: string;
+  attestationType: string;
+  backupEligible: boolean;
+  backupState: boolean;
+  createdAt: number;
+  lastUsedAt: number | null;
+}
+
+type Purpose = "registration" | "authentication";
+
+export interface WebAuthnService {
+  registrationOptions(userId: string): Promise<PublicKeyCredentialCreationOptionsJSON>;
+  /** Verifies an attestation for the user the challenge was issued to; INVALID_REQUEST when it fails. */
+  register(userId: string, response: RegistrationResponseJSON): Promise<Passkey>;
+  /**
+   * Login options. With a known `userId` they list the user's credentials; without one (or for an
+   * unknown user when `quiet`) they are for a discoverable credential. An unknown user without
+   * `quiet` is NOT_FOUND.
+   */
+  authenticationOptions(
+    userId: string | null,
+    opts: { quiet: boolean },
+  ): Promise<PublicKeyCredentialRequestOptionsJSON>;
+  /** Verifies an assertion and starts a session; INVALID_CREDENTIALS when it fails. */
+  authenticate(
+    response: AuthenticationResponseJSON,
+    ctx?: SessionContext,
+  ): Promise<{ user: User; session: IssuedSession; credentialId: string }>;
+  list(userId: string): Promise<Passkey[]>;
+  /** NOT_FOUND unless the credential is the user's. */
+  rename(userId: string, credentialId: string, name: string): Promise<void>;
+  remove(userId: string, credentialId: string): Promise<void>;
+}
+
+type Row = {
+  id: string;
+  user_id: string;
+  name: string | null;
+  public_key: string;
+  sign_count: number;
+  transports: string;
+  aaguid: string;
+  attestation_type: string;
+  backup_eligible: number;
+  backup_state: number;
+  created_at: number;
+  last_used_at: number | null;
+};
+const toPasskey = (r: Row): Passkey => ({
+  id: r.id,
+  userId: r.user_id,
+  name: r.name,
+  publicKey: r.public_key,
+  signCount: r.sign_count,
+  transports: JSON.parse(r.transports),
+  aaguid: r.aaguid,
+  attestationType: r.attestation_type,
+  backupEligible: r.backup_eligible === 1,
+  backupState: r.backup_state === 1,
+  createdAt: r.created_at,
+  lastUsedAt: r.last_used_at,
+});
+
+/** The user handle: the 16 bytes of the user's UUID. */
+const userHandle = (userId: string) =>
+  Uint8Array.from(
+    userId
+      .replace(/-/g, "")
+      .match(/../g)!
+      .map((h) => Number.parseInt(h, 16)),
+  );
+
+function challengeOf(clientDataJSON: unknown): string | null {
+  if (typeof clientDataJSON !== "string" || clientDataJSON.length > 4096) return null;
+  try {
+    const data = JSON.parse(new TextDecoder().decode(fromBase64Url(clientDataJSON)));
+    return typeof data.challenge === "string" && data.challenge.length <= 200 ? data.challenge : null;
+  } catch {
+    return null;
+  }
+}
+
+export function createWebAuthnService(deps: {
+  d1: D1Database;
+  clock: Clock;
+  users: UserService;
+  sessions: SessionService;
+  webauthn: Config["webauthn"];
+}): WebAuthnService {
+  const { d1, clock, users, sessions, webauthn: cfg } = deps;
+  const COLUMNS =
+    "id, user_id, name, public_key, sign_count, transports, aaguid, attestation_type, backup_eligible, backup_state, created_at, last_used_at";
+
+  async function storeChallenge(challenge: string, purpose: Purpose, userId: string | null) {
+    const now = clock.now();
+    await d1
+      .prepare(
+        "INSERT INTO webauthn_challenges (hash, purpose, user_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+      )
+      .bind(await sha256Hex(challenge), purpose, userId, now, now + cfg.timeoutMs)
+      .run();
+  }
+
+  /** Spends the challenge named in clientDataJSON; null when unknown, spent, expired or of another purpose. */
+  async function spendChallenge(clientDataJSON: unknown, purpose: Purpose) {
+    const challenge = challengeOf(clientDataJSON);
+    if (!challenge) return null;
+    const now = clock.now();
+    const row = await d1
+      .prepare(
+        `UPDATE webauthn_challenges SET used_at = ?1 WHERE hash = ?2 AND purpose = ?3 AND used_at IS NULL AND expires_at > ?1
+         RETURNING user_id`,
+      )
+      .bind(now, await sha256Hex(challenge), purpose)
+      .first<{ user_id: string | null }>();
+    return row ? { challenge, userId: row.user_id } : null;
+  }
+
+  const service: WebAuthnService = {
+    async registrationOptions(userId) {
+      const user = await users.findById(userId);
+      if (!user) throw new AuthError("INVALID_TOKEN");
+      const existing = await service.list(userId);
+      const options = await generateRegistrationOptions({
+        rpName: cfg.rpName,
+        rpID: cfg.rpId,
+        userName: user.email ?? user.id,
+        userDisplayName: user.email ?? user.id,
+        userID: userHandle(user.id),
+        timeout: cfg.timeoutMs,
+        attestationType: "none",
+        excludeCredentials: existing.map((c) => ({ id: c.id, transports: c.transports })),
+        authenticatorSelection: {
+          authenticatorAttachment: "platform",
+          residentKey: "required",
+          requireResidentKey: true,
+          userVerification: "required",
+        },
+        supportedAlgorithmIDs: [-7, -257],
+      });
+      await storeChallenge(options.challenge, "registration", user.id);
+      return options;
+    },
+
+    async register(userId, response) {
+      const spent = await spendChallenge(response?.response?.clientDataJSON, "registration");
+      if (!spent || spent.userId !== userId)
+        throw new AuthError("INVALID_REQUEST", { detail: "Unknown, expired or used challenge." });
+      let info: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
+      try {
+        info = await verifyRegistrationResponse({
+          response,
+          expectedChallenge: spent.challenge,
+          expectedOrigin: cfg.origins,
+          expectedRPID: cfg.rpId,
+          requireUserVerification: true,
+        });
+      } catch (e) {
+        throw new AuthError("INVALID_REQUEST", { detail: "The credential could not be verified.", cause: e });
+      }
+      if (!info.verified)
+        throw new AuthError("INVALID_REQUEST", { detail: "The credential could not be verified." });
+      const r = info.registrationInfo;
+      const now = clock.now();
+      const transports = (r.credential.transports ?? response.response.transports ?? []).filter((t) =>
+        /^[a-z-]{1,20}$/.test(t),
+      );
+      try {
+        const row = await d1
+          .prepare(
+            `INSERT INTO webauthn_credentials (id, user_id, public_key, sign_count, transports, aaguid, attestation_type,
+               backup_eligible, backup_state, name, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?) RETURNING ${COLUMNS}`,
+          )
+          .bind(
+            r.credential.id,
+            userId,
+            toBase64Url(r.credential.publicKey),
+            r.credential.counter,
+            JSON.stringify(transports),
+            r.aaguid,
+            r.fmt,
+            r.credentialDeviceType === "multiDevice" ? 1 : 0,
+            r.credentialBackedUp ? 1 : 0,
+            now,
+          )
+          .first<Row>();
+        return toPasskey(row!);
+      } catch (e) {
+        if (e instanceof Error && /UNIQUE constraint failed/.test(e.message))
+          throw new AuthError("INVALID_REQUEST", {
+            detail: "This credential is already registered.",
+            cause: e,
+          });
+        throw e;
+      }
+    },
+
+    async authenticationOptions(userId, { quiet }) {
+      let owner: string | null = null;
+      let allow: Passkey[] = [];
+      if (userId !== null) {
+        const user = /^[0-9a-f-]{36}$/i.test(userId) ? await users.findById(userId.toLowerCase()) : null;
+        if (user) {
+          if (!quiet) {
+            owner = user.id;
+            allow = await service.list(user.id);
+          }
+        } else if (!quiet) throw new AuthError("NOT_FOUND");
+      }
+      const options = await generateAuthenticationOptions({
+        rpID: cfg.rpId,
+        timeout: cfg.timeoutMs,
+        userVerification: "required",
+        allowCredentials: owner ? allow.map((c) => ({ id: c.id, transports: c.transports })) : undefined,
+      });
+      await storeChallenge(options.challenge, "authentication", owner);
+      return options;
+    },
+
+    async authenticate(response, ctx) {
+      const fail = (cause?: unknown) => new AuthError("INVALID_CREDENTIALS", { cause });
+      const spent = await spendChallenge(response?.response?.clientDataJSON, "authentication");
+      if (!spent) throw fail();
+      const id = typeof response.id === "string" ? response.id : "";
+      const row = await d1
+        .prepare(`SELECT ${COLUMNS} FROM webauthn_credentials WHERE id = ?`)
+        .bind(id)
+        .first<Row>();
+      if (!row) throw fail();
+      const passkey = toPasskey(row);
+      // A challenge issued for one user only accepts that user's credentials.
+      if (spent.userId !== null && spent.userId !== passkey.userId) throw fail();
+      const handle = response.response.userHandle;
+      if (handle && handle !== toBase64Url(userHandle(passkey.userId))) throw fail();
+      let info: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
+      try {
+        info = await verifyAuthenticationResponse({
+          response,
+          expectedChallenge: spent.challenge,
+          expectedOrigin: cfg.origins,
+          expectedRPID: cfg.rpId,
+          requireUserVerification: true,
+          credential: {
+            id: passkey.id,
+            publicKey: new Uint8Array(fromBase64Url(passkey.publicKey)),
+            counter: passkey.signCount,
+            transports: passkey.transports as never,
+          },
+        });
+      } catch (e) {
+        throw fail(e);
+      }
+      if (!info.verified) throw fail();
+      const { newCounter, credentialBackedUp } = info.authenticationInfo;
+      const now = clock.now();
+      // Conditional on the counter still being below the new value (or both zero): no rollback by a parallel login.
+      const updated = await d1
+        .prepare(
+          `UPDATE webauthn_credentials SET sign_count = ?1, backup_state = ?2, last_used_at = ?3
+           WHERE id = ?4 AND (sign_count < ?1 OR (sign_count = 0 AND ?1 = 0)) RETURNING id`,
+        )
+        .bind(newCounter, credentialBackedUp ? 1 : 0, now, passkey.id)
+        .first();
+      if (!updated) throw fail();
+      const user = await users.findById(passkey.userId);
+      if (!user) throw fail();
+      if (user.disabled) throw new AuthError("ACCOUNT_DISABLED");
+      return { user, session: await sessions.create(user, ["webauthn"], ctx), credentialId: passkey.id };
+    },
+
+    async list(userId) {
+      const { results } = await d1
+        .prepare(`SELECT ${COLUMNS} FROM webauthn_credentials WHERE user_id = ? ORDER BY created_at, id`)
+        .bind(userId)
+        .all<Row>();
+      return results.map(toPasskey);
+    },
+
+    async rename(userId, credentialId, name) {
+      const r = await d1
+        .prepare("UPDATE webauthn_credentials SET name = ? WHERE id = ? AND user_id = ? RETURNING id")
+        .bind(name, credentialId, userId)
+        .first();
+      if (!r) throw new AuthError("NOT_FOUND");
+    },
+
+    async remove(userId, credentialId) {
+      const r = await d1
+        .prepare("DELETE FROM webauthn_credentials WHERE id = ? AND user_id = ? RETURNING id")
+        .bind(credentialId, userId)
+        .first();
+      if (!r) throw new AuthError("NOT_FOUND");
+    },
+  };
+  return service;
+}

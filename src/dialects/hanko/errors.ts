@@ -1,0 +1,81 @@
+/**
+ * Core error codes -> Hanko 0.12 statuses. The body is always `{code, message}` with the status as
+ * `code` and its reason phrase as `message` (Hanko's echo handler), or the validation detail on a 400.
+ * The 0.12 SDK maps errors from the status alone, so the statuses are what matters.
+ */
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { type AuthErrorCode, isAuthError } from "../../core/errors";
+import { OAuthError } from "../../core/oauth/oauth.service";
+import { PasscodeError } from "../../core/passcodes/passcodes.service";
+
+export const HANKO_STATUS = {
+  INVALID_REQUEST: 400,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  PAYLOAD_TOO_LARGE: 413,
+  NOT_FOUND: 404,
+  FEATURE_DISABLED: 404,
+  UNAUTHENTICATED: 401,
+  INVALID_TOKEN: 401,
+  TOKEN_EXPIRED: 401,
+  FORBIDDEN: 403,
+  INVALID_CREDENTIALS: 401,
+  ACCOUNT_NOT_FOUND: 404,
+  ACCOUNT_NOT_ACTIVE: 403,
+  ACCOUNT_DISABLED: 403,
+  // compat(hanko): POST /users answers 409 for a taken address (SDK: ConflictError) ...
+  ACCOUNT_EXISTS: 409,
+  // ... while POST /emails answers 400 (SDK: EmailAddressAlreadyExistsError).
+  EMAIL_IN_USE: 400,
+  SIGNUP_DISABLED: 403,
+  PASSWORD_POLICY: 400,
+  ROLE_NOT_ALLOWED: 400,
+  INVALID_TICKET: 400,
+  INVALID_REFRESH_TOKEN: 401,
+  INVALID_OTP: 401,
+  MFA_ALREADY_ENABLED: 400,
+  MFA_NOT_ENABLED: 400,
+  MFA_NOT_SET_UP: 400,
+  TOO_MANY_ATTEMPTS: 429,
+  RATE_LIMITED: 429,
+  BUSY: 503,
+  INTERNAL: 500,
+} as const satisfies Record<AuthErrorCode, number>;
+
+const REASONS: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  408: "Request Timeout",
+  409: "Conflict",
+  410: "Gone",
+  413: "Request Entity Too Large",
+  415: "Unsupported Media Type",
+  422: "Unprocessable Entity",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+
+export function hankoError(c: Context, status: number, message?: string) {
+  return c.json(
+    { code: status, message: message ?? REASONS[status] ?? "Error" },
+    status as ContentfulStatusCode,
+  );
+}
+
+/** Passcode outcomes with their own statuses in Hanko: 401 wrong, 408 expired, 410 too many tries. */
+const PASSCODE_STATUS = { invalid: 401, expired: 408, exhausted: 410 } as const;
+
+export function renderHankoError(err: Error, c: Context) {
+  if (!isAuthError(err)) {
+    console.error(err);
+    return hankoError(c, 500);
+  }
+  if (err.retryAfter !== undefined) c.header("Retry-After", String(err.retryAfter));
+  if (err instanceof PasscodeError) return hankoError(c, PASSCODE_STATUS[err.reason]);
+  if (err instanceof OAuthError && err.code === "INTERNAL") return hankoError(c, 500);
+  const status = HANKO_STATUS[err.code];
+  return hankoError(c, status, status === 400 && err.detail ? err.detail : undefined);
+}

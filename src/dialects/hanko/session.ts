@@ -1,0 +1,45 @@
+/**
+ * Hanko session transport. A session JWT travels in the `hanko` cookie and/or `Authorization:
+ * Bearer`; after a login the Worker sends both `X-Auth-Token` and an HttpOnly `hanko` cookie, and
+ * always `X-Session-Lifetime` (seconds), which the 0.12 SDK needs to consider the session created
+ * (shared/notes/real-clients.md §1). Sessions are core sessions: a token from any dialect works.
+ */
+import type { Context } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { AuthError } from "../../core/errors";
+import type { IssuedSession } from "../../core/sessions/sessions.service";
+import { isTrustedRequest } from "../shared/cors";
+import { bearerToken, isHttps } from "../shared/http";
+import type { AppEnv } from "../shared/types";
+
+export const SESSION_COOKIE = "hanko";
+
+/**
+ * The authenticated caller. A cookie credential on a state-changing request must come from a
+ * trusted origin (CSRF); a bearer token cannot be sent by another site, so it needs no such check.
+ */
+export async function principal(c: Context<AppEnv>) {
+  const bearer = bearerToken(c);
+  const token = bearer ?? getCookie(c, SESSION_COOKIE);
+  if (!token || token.length > 8192) throw new AuthError("UNAUTHENTICATED");
+  if (!bearer && !["GET", "HEAD"].includes(c.req.method) && !isTrustedRequest(c, c.var.config.cors.origins))
+    throw new AuthError("FORBIDDEN", { detail: "Cross-site request refused." });
+  return c.var.services.sessions.authenticate(token);
+}
+
+/** compat(hanko): X-Auth-Token + X-Session-Lifetime + the `hanko` cookie on every login answer. */
+export function sendSession(c: Context<AppEnv>, session: IssuedSession) {
+  c.header("X-Auth-Token", session.accessToken);
+  c.header("X-Session-Lifetime", String(session.expiresIn));
+  setCookie(c, SESSION_COOKIE, session.accessToken, {
+    httpOnly: true,
+    secure: isHttps(c),
+    sameSite: "Lax",
+    path: "/",
+    maxAge: session.expiresIn,
+  });
+}
+
+export function clearSession(c: Context<AppEnv>) {
+  deleteCookie(c, SESSION_COOKIE, { path: "/", secure: isHttps(c), httpOnly: true, sameSite: "Lax" });
+}

@@ -1,0 +1,129 @@
+/**
+ * api/hanko-0.12-openapi.txt, Third Party and Token: GET `/thirdparty/auth`, GET|POST
+ * `/thirdparty/callback`, POST `/token`. The core OAuth service does state, PKCE and linking; this
+ * file adds what Hanko does on top: the state is also bound to the browser by a cookie (so nobody
+ * can make a victim finish a login the attacker started), success redirects to `redirect_to` with
+ * `hanko_token`, a one-time value (60 s) exchanged at POST `/token` for a session, and errors
+ * redirect with `error` and `error_description` using Hanko's codes.
+ */
+import { type Context, Hono } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { AuthError } from "../../core/errors";
+import { OAuthError, type OAuthFailure } from "../../core/oauth/oauth.service";
+import { clientIp, isHttps, readBody, sessionContext, validate } from "../shared/http";
+import type { AppEnv } from "../shared/types";
+import { hankoError } from "./errors";
+import * as s from "./schemas";
+import { sendSession } from "./session";
+
+export const thirdparty = new Hono<AppEnv>();
+
+const STATE_COOKIE = "hanko_thirdparty_state";
+const EXCHANGE_TTL_MS = 60_000;
+
+/** Hanko's third-party error codes (backend/thirdparty/errors.go). */
+const HANKO_CODES: Record<OAuthFailure, string> = {
+  invalid_request: "invalid_request",
+  unknown_provider: "invalid_request",
+  invalid_redirect: "invalid_request",
+  invalid_state: "invalid_request",
+  access_denied: "access_denied",
+  provider_error: "server_error",
+  unverified_email: "unverified_email",
+  user_conflict: "user_conflict",
+  signup_disabled: "signup_disabled",
+  account_disabled: "access_denied",
+};
+
+/** Sends the browser to `to` with the error, or answers JSON when there is nowhere safe to go. */
+function redirectError(c: Context<AppEnv>, err: unknown, to: string | null) {
+  const reason: OAuthFailure = err instanceof OAuthError ? err.reason : "invalid_request";
+  if (!(err instanceof AuthError)) console.error(err);
+  const target = to ?? (c.var.config.oauth.errorRedirect || null);
+  const description =
+    err instanceof AuthError && err.detail ? err.detail : "The login could not be completed.";
+  if (!target) return hankoError(c, reason === "provider_error" ? 500 : 400, description);
+  const url = new URL(target);
+  url.searchParams.set("error", HANKO_CODES[reason]);
+  url.searchParams.set("error_description", description);
+  return c.redirect(url.toString(), 307);
+}
+
+const callbackUrl = (c: Context<AppEnv>) => `${c.var.config.publicUrl}/thirdparty/callback`;
+
+thirdparty.get("/thirdparty/auth", async (c) => {
+  const { services } = c.var;
+  // compat(hanko): the 0.12 SDK sends `redirect_to` as a plain URL (the document says base64url).
+  const redirectTo = c.req.query("redirect_to") ?? "";
+  const errorTo = services.oauth.isAllowedRedirect(redirectTo) ? redirectTo : null;
+  try {
+    await services.limiter.hit("login", clientIp(c));
+    const provider = c.req.query("provider") ?? "";
+    if (!redirectTo) throw new OAuthError("invalid_request", { detail: "redirect_to is required." });
+    const { url } = await services.oauth.start(provider, {
+      callbackUrl: callbackUrl(c),
+      redirectAfter: redirectTo,
+    });
+    setCookie(c, STATE_COOKIE, new URL(url).searchParams.get("state")!, {
+      httpOnly: true,
+      secure: isHttps(c),
+      sameSite: "Lax",
+      path: "/thirdparty",
+      maxAge: 600,
+    });
+    return c.redirect(url, 307);
+  } catch (e) {
+    return redirectError(c, e, errorTo);
+  }
+});
+
+async function finish(c: Context<AppEnv>, params: Record<string, string | undefined>) {
+  const { services } = c.var;
+  const state = params.state ?? "";
+  const bound = getCookie(c, STATE_COOKIE);
+  deleteCookie(c, STATE_COOKIE, { path: "/thirdparty", secure: isHttps(c), httpOnly: true, sameSite: "Lax" });
+  try {
+    if (!state || bound !== state)
+      throw new OAuthError("invalid_state", { detail: "The login was not started in this browser." });
+    const result = await services.oauth.callback({
+      state,
+      code: params.code,
+      error: params.error,
+      errorDescription: params.error_description,
+    });
+    const value = await services.tickets.issue({
+      purpose: "session_exchange",
+      userId: result.user.id,
+      ttlMs: EXCHANGE_TTL_MS,
+    });
+    const target = result.redirectAfter ?? c.var.config.redirects.success;
+    const url = new URL(target);
+    url.searchParams.set("hanko_token", value);
+    return c.redirect(url.toString(), 307);
+  } catch (e) {
+    return redirectError(c, e, e instanceof OAuthError ? e.redirectAfter : null);
+  }
+}
+
+thirdparty.get("/thirdparty/callback", (c) => finish(c, c.req.query()));
+
+/** Providers using response_mode=form_post (Apple) post the callback parameters. */
+thirdparty.post("/thirdparty/callback", async (c) => {
+  const form = await readBody(c);
+  const params: Record<string, string | undefined> = {};
+  for (const k of ["state", "code", "error", "error_description"])
+    if (typeof form[k] === "string") params[k] = form[k] as string;
+  return finish(c, params);
+});
+
+thirdparty.post("/token", async (c) => {
+  const { services } = c.var;
+  await services.limiter.hit("verify", clientIp(c));
+  const body = validate(s.tokenBody, await readBody(c));
+  const grant = await services.tickets.consume(body.value, "session_exchange");
+  if (!grant) throw new AuthError("NOT_FOUND");
+  const user = await services.accounts.currentUser(grant.userId);
+  const session = await services.sessions.create(user, ["oauth"], sessionContext(c));
+  sendSession(c, session);
+  return c.json({ user_id: user.id });
+});

@@ -1,0 +1,88 @@
+/**
+ * api/hanko-0.12-openapi.txt, Status, .well-known and User Management: `/`, `/.well-known/*`,
+ * POST `/user`, POST `/users`, GET `/users/{id}`, GET `/me`, DELETE `/user`, POST `/logout`.
+ */
+import { Hono } from "hono";
+import { AuthError } from "../../core/errors";
+import { clientIp, readBody, sessionContext, validate } from "../shared/http";
+import type { AppEnv } from "../shared/types";
+import { presentConfig, presentUser } from "./present";
+import * as s from "./schemas";
+import { clearSession, principal, sendSession } from "./session";
+
+export const users = new Hono<AppEnv>();
+
+/** Status page: 200 while D1 answers, 500 when it does not. */
+users.get("/", async (c) => {
+  try {
+    await c.var.services.d1.prepare("SELECT 1").first();
+  } catch (e) {
+    console.error(e);
+    return c.html("<!doctype html><title>Latchkey</title><p>The database is unreachable.</p>", 500);
+  }
+  return c.html("<!doctype html><title>Latchkey</title><p>Running.</p>");
+});
+
+users.get("/.well-known/jwks.json", async (c) => {
+  c.header("Cache-Control", "public, max-age=600");
+  return c.json(await c.var.services.tokens.jwks());
+});
+
+users.get("/.well-known/config", (c) =>
+  c.json(presentConfig(c.var.config, c.var.services.oauth.providers())),
+);
+
+/**
+ * Lookup by address. With ACCOUNT_EXISTENCE_HINTS off (the default) it never answers 404 and never
+ * reports `verified` or a passkey, so it does not tell whether an account exists (see EmailService.lookup).
+ */
+users.post("/user", async (c) => {
+  const { services, config } = c.var;
+  await services.limiter.hit("existence", clientIp(c));
+  const body = validate(s.emailBody, await readBody(c));
+  const found = await services.emails.lookup(body.email, { hints: config.features.existenceHints });
+  if (!found) throw new AuthError("NOT_FOUND");
+  return c.json({
+    id: found.userId,
+    email_id: found.emailId,
+    verified: found.verified,
+    has_webauthn_credential: found.hasPasskey,
+  });
+});
+
+users.post("/users", async (c) => {
+  const { services } = c.var;
+  await services.limiter.hit("register", clientIp(c));
+  const body = validate(s.emailBody, await readBody(c));
+  const { user, session } = await services.accountsById.registerPasswordless(body.email, sessionContext(c));
+  const [primary] = (await services.emails.list(user.id)).filter((e) => e.primary);
+  if (session) sendSession(c, session);
+  // compat(hanko): `id` is Hanko's deprecated duplicate of `user_id`.
+  return c.json({ id: user.id, user_id: user.id, email_id: primary!.id });
+});
+
+users.get("/users/:id", async (c) => {
+  const me = await principal(c);
+  const id = validate(s.idParam, c.req.param("id"));
+  if (id !== me.userId) throw new AuthError("FORBIDDEN");
+  const user = await c.var.services.users.findById(id);
+  if (!user) throw new AuthError("NOT_FOUND");
+  return c.json(presentUser(user, await c.var.services.webauthn.list(id)));
+});
+
+users.get("/me", async (c) => c.json({ id: (await principal(c)).userId }));
+
+users.delete("/user", async (c) => {
+  if (!c.var.config.features.selfDelete) throw new AuthError("FEATURE_DISABLED");
+  const me = await principal(c);
+  await c.var.services.accounts.deleteSelf(me.userId);
+  clearSession(c);
+  return c.body(null, 204);
+});
+
+users.post("/logout", async (c) => {
+  const me = await principal(c);
+  await c.var.services.sessions.revoke(me.sessionId);
+  clearSession(c);
+  return c.body(null, 204);
+});

@@ -1,0 +1,66 @@
+/**
+ * CORS for browser clients on another origin, with credentials. Only origins listed in the
+ * configuration (exact `scheme://host:port`) get Access-Control-* headers; every other origin gets
+ * none, so its browser keeps the response from the page. Preflights from listed origins answer
+ * 204. `Vary: Origin` is always set so caches keep the answers apart.
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import type { AppEnv } from "./types";
+
+export interface CorsOptions {
+  /** The allowed origins for this request (usually from config). */
+  origins: (c: Context<AppEnv>) => readonly string[];
+  allowMethods?: readonly string[];
+  allowHeaders?: readonly string[];
+  /** Response headers the page's script may read. */
+  exposeHeaders?: readonly string[];
+  credentials?: boolean;
+  /** Preflight cache lifetime, seconds. */
+  maxAge?: number;
+}
+
+export function cors(opts: CorsOptions): MiddlewareHandler<AppEnv> {
+  const methods = (opts.allowMethods ?? ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]).join(", ");
+  const headers = (opts.allowHeaders ?? ["Content-Type", "Authorization", "Accept"]).join(", ");
+  const expose = opts.exposeHeaders?.join(", ");
+  return async (c, next) => {
+    const origin = c.req.header("origin");
+    const allowed = origin !== undefined && opts.origins(c).includes(origin);
+    const decorate = (h: Headers) => {
+      h.append("Vary", "Origin");
+      if (!allowed) return;
+      h.set("Access-Control-Allow-Origin", origin);
+      if (opts.credentials) h.set("Access-Control-Allow-Credentials", "true");
+    };
+    if (c.req.method === "OPTIONS" && c.req.header("access-control-request-method")) {
+      const res = new Response(null, { status: 204 });
+      decorate(res.headers);
+      if (allowed) {
+        res.headers.set("Access-Control-Allow-Methods", methods);
+        res.headers.set("Access-Control-Allow-Headers", headers);
+        res.headers.set("Access-Control-Max-Age", String(opts.maxAge ?? 600));
+      }
+      return res;
+    }
+    await next();
+    decorate(c.res.headers);
+    if (allowed && expose) c.res.headers.set("Access-Control-Expose-Headers", expose);
+  };
+}
+
+/**
+ * Whether a cookie-authenticated state-changing request may proceed (CSRF): its Origin must be
+ * this Worker's, PUBLIC_URL's or a trusted one; without Origin, Sec-Fetch-Site must not say
+ * cross-site. Requests with neither come from non-browser clients, which hold no victim's cookie.
+ */
+export function isTrustedRequest(c: Context<AppEnv>, trusted: readonly string[]): boolean {
+  const origin = c.req.header("origin");
+  if (origin !== undefined)
+    return (
+      origin === new URL(c.req.url).origin ||
+      origin === new URL(c.var.config.publicUrl).origin ||
+      trusted.includes(origin)
+    );
+  const site = c.req.header("sec-fetch-site");
+  return site === undefined || site === "same-origin" || site === "none";
+}

@@ -1,0 +1,94 @@
+import { describe, expect, it } from "vitest";
+import { call, uniqueEmail } from "../../support/app";
+import { hcall, json, OPEN, signUp, UUID } from "./support";
+
+describe("hanko: emails", () => {
+  it("lists, adds, makes primary and deletes addresses", async () => {
+    const { token, email, emailId } = await signUp();
+    const list = await hcall("/emails", { token });
+    expect(list.status).toBe(200);
+    expect(await json(list)).toEqual([{ id: emailId, address: email, is_verified: false, is_primary: true }]);
+
+    const second = uniqueEmail("second");
+    const added = await hcall("/emails", { token, json: { address: second } });
+    expect(added.status).toBe(201);
+    const body = await json(added);
+    expect(body).toEqual({
+      id: expect.stringMatching(UUID),
+      address: second,
+      is_verified: true,
+      is_primary: false,
+    });
+
+    const primary = await hcall(`/emails/${body.id}/set_primary`, {
+      method: "POST",
+      token,
+      headers: { "content-type": "application/json" },
+    });
+    expect(primary.status).toBe(201);
+    expect(await json(await hcall("/emails", { token }))).toEqual([
+      { id: emailId, address: email, is_verified: false, is_primary: false },
+      { id: body.id, address: second, is_verified: true, is_primary: true },
+    ]);
+
+    expect((await hcall(`/emails/${body.id}`, { method: "DELETE", token })).status).toBe(409);
+    const del = await hcall(`/emails/${emailId}`, { method: "DELETE", token });
+    expect(del.status).toBe(201);
+    expect(await json(await hcall("/emails", { token }))).toEqual([
+      { id: body.id, address: second, is_verified: true, is_primary: true },
+    ]);
+  });
+
+  it("400 when the address is taken (by anyone), 409 at the maximum number", async () => {
+    const a = await signUp();
+    const b = await signUp();
+    const taken = await hcall("/emails", { token: a.token, json: { address: b.email } });
+    expect(taken.status).toBe(400);
+    expect(await json(taken)).toEqual({ code: 400, message: "Bad Request" });
+    expect((await hcall("/emails", { token: a.token, json: { address: a.email } })).status).toBe(400);
+
+    const vars = { ...OPEN, MAX_EMAILS_PER_USER: "2" };
+    const c = await signUp(uniqueEmail(), vars);
+    expect((await call("/emails", { token: c.token, json: { address: uniqueEmail() }, vars })).status).toBe(
+      201,
+    );
+    const full = await call("/emails", { token: c.token, json: { address: uniqueEmail() }, vars });
+    expect(full.status).toBe(409);
+    expect(await json(full)).toEqual({ code: 409, message: "Conflict" });
+  });
+
+  it("never goes past the maximum under parallel adds", async () => {
+    const vars = { ...OPEN, MAX_EMAILS_PER_USER: "3" };
+    const u = await signUp(uniqueEmail(), vars);
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        call("/emails", { token: u.token, json: { address: uniqueEmail("p") }, vars }),
+      ),
+    );
+    expect(results.filter((r) => r.status === 201)).toHaveLength(2);
+    expect(results.filter((r) => r.status === 409)).toHaveLength(8);
+    expect(await json(await call("/emails", { token: u.token, vars }))).toHaveLength(3);
+  });
+
+  it("with verification on, a new address is unverified and cannot become primary", async () => {
+    const { token, emailId } = await signUp();
+    const added = await json(await call("/emails", { token, json: { address: uniqueEmail() } }));
+    expect(added.is_verified).toBe(false);
+    expect((await call(`/emails/${added.id}/set_primary`, { method: "POST", token })).status).toBe(403);
+    expect((await call(`/emails/${emailId}/set_primary`, { method: "POST", token })).status).toBe(201);
+  });
+
+  it("never touches another user's addresses", async () => {
+    const a = await signUp();
+    const b = await signUp();
+    expect((await hcall(`/emails/${b.emailId}/set_primary`, { method: "POST", token: a.token })).status).toBe(
+      404,
+    );
+    expect((await hcall(`/emails/${b.emailId}`, { method: "DELETE", token: a.token })).status).toBe(404);
+    expect(await json(await hcall("/emails", { token: b.token }))).toEqual([
+      { id: b.emailId, address: b.email, is_verified: false, is_primary: true },
+    ]);
+    expect((await hcall("/emails")).status).toBe(401);
+    expect((await hcall("/emails/not-a-uuid", { method: "DELETE", token: a.token })).status).toBe(400);
+  });
+});

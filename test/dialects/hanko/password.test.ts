@@ -1,0 +1,83 @@
+import { describe, expect, it } from "vitest";
+import { call, uniqueEmail } from "../../support/app";
+import { hcall, json, OPEN, signUp } from "./support";
+
+const PW = "correct horse battery staple";
+
+describe("hanko: PUT /password and POST /password/login", () => {
+  it("creates (201), then updates (200) the password, and logs in with the current one", async () => {
+    const { userId, token } = await signUp();
+    const created = await hcall("/password", {
+      method: "PUT",
+      token,
+      json: { user_id: userId, password: PW },
+    });
+    expect(created.status).toBe(201);
+    const updated = await hcall("/password", {
+      method: "PUT",
+      token,
+      json: { user_id: userId, password: `${PW}!` },
+    });
+    expect(updated.status).toBe(200);
+    const old = await hcall("/password/login", { json: { user_id: userId, password: PW } });
+    expect(old.status).toBe(401);
+    expect(await json(old)).toEqual({ code: 401, message: "Unauthorized" });
+    const login = await hcall("/password/login", { json: { user_id: userId, password: `${PW}!` } });
+    expect(login.status).toBe(200);
+    expect(login.headers.get("x-auth-token")).toMatch(/^ey/);
+    expect(login.headers.get("x-session-lifetime")).toBe("900");
+    expect(await json(await hcall("/me", { token: login.headers.get("x-auth-token")! }))).toEqual({
+      id: userId,
+    });
+  });
+
+  it("PUT /password: 401 without a session, 403 for another user, 400 below the minimum length", async () => {
+    const a = await signUp();
+    const b = await signUp();
+    expect(
+      (await hcall("/password", { method: "PUT", json: { user_id: a.userId, password: PW } })).status,
+    ).toBe(401);
+    const other = await hcall("/password", {
+      method: "PUT",
+      token: a.token,
+      json: { user_id: b.userId, password: PW },
+    });
+    expect(other.status).toBe(403);
+    const short = await hcall("/password", {
+      method: "PUT",
+      token: a.token,
+      json: { user_id: a.userId, password: "short" },
+    });
+    expect(short.status).toBe(400);
+    expect(await json(short)).toEqual({ code: 400, message: "Password must be at least 8 characters long." });
+  });
+
+  it("login for an unknown user id: 404 with hints on, 401 (like a wrong password) with them off", async () => {
+    const id = crypto.randomUUID();
+    expect((await hcall("/password/login", { json: { user_id: id, password: PW } })).status).toBe(404);
+    expect((await call("/password/login", { json: { user_id: id, password: PW } })).status).toBe(401);
+    expect((await hcall("/password/login", { json: { user_id: "nope", password: PW } })).status).toBe(400);
+  });
+
+  it("answers 404 when passwords are disabled", async () => {
+    const vars = { ...OPEN, PASSWORDS_ENABLED: "false" };
+    const { userId, token } = await signUp(uniqueEmail(), vars);
+    expect((await call("/password/login", { json: { user_id: userId, password: PW }, vars })).status).toBe(
+      404,
+    );
+    expect(
+      (await call("/password", { method: "PUT", token, json: { user_id: userId, password: PW }, vars }))
+        .status,
+    ).toBe(404);
+  });
+
+  it("locks the account after repeated wrong passwords (429 with Retry-After)", async () => {
+    const { userId, token } = await signUp();
+    await hcall("/password", { method: "PUT", token, json: { user_id: userId, password: PW } });
+    let last: Response | undefined;
+    for (let i = 0; i < 11; i++)
+      last = await hcall("/password/login", { json: { user_id: userId, password: "wrong-password" } });
+    expect(last!.status).toBe(429);
+    expect(Number(last!.headers.get("retry-after"))).toBeGreaterThan(0);
+  });
+});
