@@ -161,6 +161,10 @@ const EnvSchema = z.object({
   STORAGE_ZIP_MAX_ENTRIES: int(1000, 1, 65_000),
   /** Most bytes one directory zip may hold (200 MB; 413 above it; zip32 caps it under 4 GiB). */
   STORAGE_ZIP_MAX_BYTES: int(200 * 1024 * 1024, 1, 4 * 1024 * 1024 * 1024 - 1),
+  /** Largest image a variant (?w=&h=...) may be made from, in pixels (8 MP, ~90 MB to decode); 422 above. */
+  IMAGE_MAX_PIXELS: int(8_000_000, 1, 40_000_000),
+  /** Largest image file a variant may be made from, bytes (25 MB; it is read whole); 422 above. */
+  IMAGE_MAX_SOURCE_BYTES: int(25 * 1024 * 1024, 1, 100 * 1024 * 1024),
 
   // --- CORS, emails, passcodes, WebAuthn, OAuth (issue 4: hanko; OAuth shared with directus) ---
   /** Origins allowed to call cross-origin with credentials (exact match, e.g. http://localhost:5173). */
@@ -242,7 +246,14 @@ export interface Config {
   totp: { encryptionKey: string; issuer: string };
   limits: { rateLimits: boolean; accountMaxFailures: number; maxBodyBytes: number };
   mail: { transport: Env["MAIL_TRANSPORT"]; from: string; httpUrl: string; httpKey: string };
-  storage: { rules: CompiledRules; maxUploadBytes: number; zipMaxEntries: number; zipMaxBytes: number };
+  storage: {
+    rules: CompiledRules;
+    maxUploadBytes: number;
+    zipMaxEntries: number;
+    zipMaxBytes: number;
+    imageMaxPixels: number;
+    imageMaxSourceBytes: number;
+  };
   cors: { origins: string[] };
   emails: { maxPerUser: number };
   passcodes: { ttl: number; secret: string };
@@ -393,6 +404,8 @@ function build(e: Env): Config {
       maxUploadBytes: e.STORAGE_MAX_UPLOAD_BYTES,
       zipMaxEntries: e.STORAGE_ZIP_MAX_ENTRIES,
       zipMaxBytes: e.STORAGE_ZIP_MAX_BYTES,
+      imageMaxPixels: e.IMAGE_MAX_PIXELS,
+      imageMaxSourceBytes: e.IMAGE_MAX_SOURCE_BYTES,
     },
     cors: { origins: e.CORS_ORIGINS.map((o) => new URL(o).origin) },
     emails: { maxPerUser: e.MAX_EMAILS_PER_USER },

@@ -8,10 +8,21 @@ import type { Clock } from "../../lib/clock";
 import { randomToken, sha256Hex, timingSafeEqual } from "../../lib/crypto";
 import { utf8 } from "../../lib/encoding";
 import { AuthError } from "../errors";
-import { VARIANTS_PREFIX } from "./keys";
+import type { Format } from "../images/codecs";
+import { canonical, geometry, type ImageParams, resolveFormat, variesByAccept } from "../images/params";
+import { type Probe, probe } from "../images/probe";
+import { ENGINE_VERSION, serialized, transform, UndecodableImage } from "../images/transform";
+import { fileName, VARIANTS_PREFIX } from "./keys";
 import { multipartBoundary, readFilePart } from "./multipart";
 import { type CompiledRules, decide, isPublic, type StorageCaller } from "./rules";
-import { fileHeaders, notModified, parseRange, type ServedFile } from "./serve";
+import {
+  contentDisposition,
+  etagMatches,
+  fileHeaders,
+  notModified,
+  parseRange,
+  type ServedFile,
+} from "./serve";
 import { SNIFF_BYTES, sniffContentType } from "./sniff";
 import { zipStream } from "./zip";
 
@@ -23,7 +34,21 @@ export interface StorageLimits {
   maxUploadBytes: number;
   zipMaxEntries: number;
   zipMaxBytes: number;
+  /** Largest source a transform decodes, in pixels (decoding costs ~8.7 bytes per pixel). */
+  imageMaxPixels: number;
+  /** Largest source a transform reads, in bytes (it is buffered and copied into WASM memory). */
+  imageMaxSourceBytes: number;
 }
+
+/** A transform that cannot be done (too large, undecodable): the dialect answers 422. */
+export interface Unprocessable {
+  unprocessable: string;
+}
+
+/** How many leading bytes are read to measure an image whose size was not stored at upload. */
+const PROBE_BYTES = 64 * 1024;
+const DECODABLE = new Set<string>(["jpeg", "png", "webp"]);
+const VARIANT_CACHE = "https://variants.invalid/";
 
 /** R2 multipart part size: all parts but the last must have this size; 5 MiB is R2's minimum. */
 export const PART_SIZE = 5 * 1024 * 1024;
@@ -47,6 +72,12 @@ export interface ReadInput {
   token: string | null;
   headers: Headers;
 }
+
+/** What the Cache API stores: public and long-lived (a variant's key changes with its source). */
+const cacheable = (bytes: Uint8Array, format: Format) =>
+  new Response(bytes, {
+    headers: { "Content-Type": `image/${format}`, "Cache-Control": "public, max-age=31536000, immutable" },
+  });
 
 export function toStoredFile(o: R2Object): StoredFile {
   return {
@@ -106,6 +137,27 @@ export function createStorageService(deps: {
         } while (cursor);
       })(),
     );
+  }
+
+  /** Format, size and orientation of an image: stored at upload, else probed from a range read. */
+  async function measure(head: R2Object): Promise<Probe | null> {
+    const img = head.customMetadata?.img;
+    if (img) {
+      const [format, w, h, o] = img.split(" ");
+      return {
+        format: format as Probe["format"],
+        width: Number(w),
+        height: Number(h),
+        orientation: Number(o),
+      };
+    }
+    if (!head.httpMetadata?.contentType?.startsWith("image/")) return null;
+    const part = await bucket.get(head.key, {
+      range: { offset: 0, length: PROBE_BYTES },
+      onlyIf: { etagMatches: head.etag },
+    });
+    if (!part || !("body" in part)) return null;
+    return probe(new Uint8Array(await part.arrayBuffer()));
   }
 
   /** The readable files below `prefix`, at most `max` + 1 (so callers can tell "too many"). */
@@ -180,10 +232,13 @@ export function createStorageService(deps: {
         type: part.contentType ?? undefined,
         name: part.filename ?? undefined,
       });
-      const options = {
-        httpMetadata: { contentType },
-        customMetadata: { token: randomToken(), uploader: caller?.userId ?? "" },
-      };
+      const customMetadata: Record<string, string> = { token: randomToken(), uploader: caller?.userId ?? "" };
+      // Dimensions measured now spare every later transform a range read of the header.
+      const measured = contentType.startsWith("image/") ? probe(first) : null;
+      if (measured) {
+        customMetadata.img = `${measured.format} ${measured.width} ${measured.height} ${measured.orientation}`;
+      }
+      const options = { httpMetadata: { contentType }, customMetadata };
       let stored: R2Object | null;
       if (ended) {
         stored = await bucket.put(key, first, options);
@@ -253,6 +308,82 @@ export function createStorageService(deps: {
         if (attempt >= 2) throw new AuthError("BUSY");
         head = await readableHead(key, caller, token);
       }
+    },
+
+    /**
+     * An image variant (notes/images.md §6): the source is measured from its header before any
+     * decoding; the variant's ETag is a hash of the source key, the source ETag, the engine version
+     * and the canonical parameters, so a matching If-None-Match is answered without any work, and
+     * a hit in the Cache API or in R2 `_variants/` without decoding. Sources that are not JPEG, PNG
+     * or WebP (GIF, SVG, anything else) are served as stored.
+     */
+    async variant(input: ReadInput & { params: ImageParams }): Promise<Response | Unprocessable> {
+      const { key, caller, token, headers: req, params } = input;
+      const head = await readableHead(key, caller, token);
+      const source = await measure(head);
+      if (!source || !DECODABLE.has(source.format)) return this.download(input);
+      if (source.width * source.height > limits.imageMaxPixels || head.size > limits.imageMaxSourceBytes)
+        return { unprocessable: "The image is too large to transform." };
+      const srcFormat = source.format as Format;
+      const format = resolveFormat(params, srcFormat, req.get("accept"));
+      const swap = source.orientation >= 5;
+      const geo = geometry(params, swap ? source.height : source.width, swap ? source.width : source.height);
+      const id = (
+        await sha256Hex(`${key}\n${head.etag}\n${ENGINE_VERSION}\n${canonical(params, format, geo)}`)
+      ).slice(0, 32);
+      const etag = `"${id}"`;
+      const headers = new Headers({
+        "Content-Type": `image/${format}`,
+        ETag: etag,
+        "Last-Modified": head.uploaded.toUTCString(),
+        "Cache-Control": isPublic(rules, key) ? "public, no-cache" : "private, no-store",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Disposition": contentDisposition(
+          "inline",
+          `${fileName(key).replace(/\.[^.]*$/, "")}.${format === "jpeg" ? "jpg" : format}`,
+        ),
+      });
+      if (variesByAccept(params, srcFormat)) headers.set("Vary", "Accept");
+      if (etagMatches(req.get("if-none-match"), etag)) return new Response(null, { status: 304, headers });
+
+      const cache = typeof caches !== "undefined" ? caches.default : null;
+      const cacheKey = `${VARIANT_CACHE}${id}`;
+      const serve = (body: BodyInit, size: number) => {
+        headers.set("Content-Length", String(size));
+        return new Response(body, { status: 200, headers });
+      };
+      const cached = await cache?.match(cacheKey).catch(() => undefined);
+      if (cached?.body) return serve(cached.body, Number(cached.headers.get("content-length")));
+      const r2Key = `${await variantsPrefix(key)}${id}`;
+      const stored = await bucket.get(r2Key);
+      if (stored) {
+        const bytes = new Uint8Array(await stored.arrayBuffer());
+        if (cache) waitUntil(cache.put(cacheKey, cacheable(bytes, format)).catch(() => {}));
+        return serve(bytes, bytes.length);
+      }
+
+      const obj = await bucket.get(key, { onlyIf: { etagMatches: head.etag } });
+      if (!obj || !("body" in obj)) throw new AuthError("BUSY");
+      const bytes = new Uint8Array(await obj.arrayBuffer());
+      let out: Uint8Array;
+      try {
+        out = await serialized(() =>
+          transform({ bytes, probe: { ...source, format: srcFormat }, params, format }),
+        );
+      } catch (e) {
+        if (e instanceof UndecodableImage) return { unprocessable: "The image cannot be decoded." };
+        throw e;
+      }
+      waitUntil(
+        Promise.all([
+          bucket.put(r2Key, out, {
+            httpMetadata: { contentType: `image/${format}` },
+            customMetadata: { source: key },
+          }),
+          cache?.put(cacheKey, cacheable(out, format)),
+        ]).catch(() => {}),
+      );
+      return serve(out, out.length);
     },
 
     /**

@@ -5,6 +5,7 @@
  */
 import { type Context, Hono } from "hono";
 import { AuthError } from "../../core/errors";
+import { parseImageParams } from "../../core/images/params";
 import { normaliseKey } from "../../core/storage/keys";
 import type { StorageCaller } from "../../core/storage/rules";
 import { contentDisposition } from "../../core/storage/serve";
@@ -88,7 +89,12 @@ storage.get("/o/*", async (c) => {
     });
   }
   const key = normaliseKey(raw, "file");
-  return c.var.services.storage.download({ key, caller, token: tokenParam(c), headers: c.req.raw.headers });
+  const input = { key, caller, token: tokenParam(c), headers: c.req.raw.headers };
+  const params = parseImageParams((name) => c.req.query(name));
+  if (!params) return c.var.services.storage.download(input);
+  const out = await c.var.services.storage.variant({ ...input, params });
+  if (out instanceof Response) return out;
+  return c.json({ statusCode: 422, error: "Unprocessable Entity", message: out.unprocessable }, 422);
 });
 
 storage.get("/m/*", async (c) => {
