@@ -252,6 +252,16 @@ describe("GET /storage/o/<path>", () => {
     );
   });
 
+  it("HEAD answers the headers without the body", async () => {
+    const u = await activeUser();
+    const meta = await uploadOk(`user/${u.userId}/head.txt`, "12345", u.jwt);
+    const res = await call(`/storage/o/user/${u.userId}/head.txt`, { method: "HEAD", token: u.jwt });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("etag")).toBe(meta.ETag);
+    expect(res.headers.get("content-length")).toBe("5");
+    expect(await res.text()).toBe("");
+  });
+
   it("404 for a missing file the caller could read", async () => {
     const u = await activeUser();
     await expectBoom(await call(`/storage/o/user/${u.userId}/nope.txt`, { token: u.jwt }), 404, "Not Found");
