@@ -1,9 +1,9 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { call, uniqueEmail } from "../../support/app";
+import { call, uniqueEmail, type Vars } from "../../support/app";
 import { hcall, ISO, json, latestPasscode, OPEN, signUp, UUID } from "./support";
 
-const HINTS = { ACCOUNT_EXISTENCE_HINTS: "true" };
+const HINTS: Vars = { ACCOUNT_EXISTENCE_HINTS: "true" };
 
 /** A user created with verification on (no session yet), as <hanko-auth> sign-up does. */
 async function pendingUser() {
