@@ -1,4 +1,4 @@
-// e2e-vars: REDIRECT_URL_SUCCESS=http://localhost:3000/welcome AUTO_ACTIVATE_NEW_USERS=false MFA_ENABLED=true
+// e2e-vars: REDIRECT_URL_SUCCESS=http://localhost:3000/welcome REDIRECT_URL_ERROR=http://localhost:3000/oops AUTO_ACTIVATE_NEW_USERS=false MFA_ENABLED=true
 // HBP dialect with the real client, nhost-js-sdk@3.1.0, in Node (shared/notes/real-clients.md §3):
 // register, activation through the mailed link, login, refresh, change password, MFA with codes from
 // Debian's oathtool, logout; then the access token is verified through /auth/jwks by an independent
@@ -13,6 +13,7 @@ const run = promisify(execFile);
 const URL_ = process.env.LATCHKEY_URL;
 if (!URL_) throw new Error("LATCHKEY_URL is not set (run through `npm run test:e2e`)");
 const REDIRECT = "http://localhost:3000/welcome";
+const REDIRECT_ERROR = "http://localhost:3000/oops";
 
 let stepNo = 0;
 async function step(name, fn) {
@@ -122,26 +123,31 @@ await step("login before activation is refused with HBP's Boom body", async () =
 });
 
 let redirectRefreshToken;
-await step("activation: link from the outbox, 302 to REDIRECT_URL_SUCCESS with refresh_token", async () => {
-  const res = await fetch(`${URL_}/_dev/outbox?to=${encodeURIComponent(email)}`);
-  assert.equal(res.status, 200);
-  const mails = await res.json();
-  const mail = mails.find((m) => m.kind === "activation");
-  assert.ok(mail, `no activation mail in ${JSON.stringify(mails)}`);
-  const link = mail.data.link;
-  assert.ok(link.startsWith(`${URL_}/auth/activate?ticket=`), link);
-  assert.ok(mail.text.includes(link));
+await step(
+  "activation: link from the outbox, 302 to REDIRECT_URL_SUCCESS with refresh_token, once",
+  async () => {
+    const res = await fetch(`${URL_}/_dev/outbox?to=${encodeURIComponent(email)}`);
+    assert.equal(res.status, 200);
+    const mails = await res.json();
+    const mail = mails.find((m) => m.kind === "activation");
+    assert.ok(mail, `no activation mail in ${JSON.stringify(mails)}`);
+    const link = mail.data.link;
+    assert.ok(link.startsWith(`${URL_}/auth/activate?ticket=`), link);
+    assert.ok(mail.text.includes(link));
 
-  const landing = await fetch(link, { redirect: "manual" });
-  assert.equal(landing.status, 302);
-  const location = new URL(landing.headers.get("location"));
-  assert.equal(`${location.origin}${location.pathname}`, REDIRECT);
-  redirectRefreshToken = location.searchParams.get("refresh_token");
-  assert.ok(redirectRefreshToken);
+    const landing = await fetch(link, { redirect: "manual" });
+    assert.equal(landing.status, 302);
+    const location = new URL(landing.headers.get("location"));
+    assert.equal(`${location.origin}${location.pathname}`, REDIRECT);
+    redirectRefreshToken = location.searchParams.get("refresh_token");
+    assert.ok(redirectRefreshToken);
 
-  const again = await fetch(link, { redirect: "manual" });
-  assert.notEqual(again.status, 302, "an activation link works once");
-});
+    // The link works once; a used ticket lands on REDIRECT_URL_ERROR without a token.
+    const again = await fetch(link, { redirect: "manual" });
+    assert.equal(again.status, 302);
+    assert.equal(again.headers.get("location"), REDIRECT_ERROR);
+  },
+);
 
 await step("the redirect's refresh_token is a session (the SDK's URL pick-up path)", async () => {
   // In a browser the SDK constructor stores ?refresh_token= from the URL; refreshSession() uses it.
