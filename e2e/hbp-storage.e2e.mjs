@@ -1,0 +1,171 @@
+// e2e-vars: AUTO_ACTIVATE_NEW_USERS=true
+// HBP storage with the real client, nhost-js-sdk@3.1.0, in Chromium (its multipart upload relies on
+// the browser's FormData; shared/notes/real-clients.md §3): register, storage.put and putString,
+// getMetadata, download with the file token and with the bearer token, an image variant decoded by
+// the browser, another user refused, storage.delete. The SDK is bundled for the browser with esbuild
+// and injected into a page of the Worker's own origin, so every call is same-origin.
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { build } from "esbuild";
+import { chromium } from "playwright-core";
+
+const URL_ = process.env.LATCHKEY_URL;
+if (!URL_) throw new Error("LATCHKEY_URL is not set (run through `npm run test:e2e`)");
+
+let stepNo = 0;
+async function step(name, fn) {
+  stepNo++;
+  const t = Date.now();
+  try {
+    await fn();
+  } catch (e) {
+    console.error(`  not ok ${stepNo} - ${name}`);
+    throw e;
+  }
+  console.log(`  ok ${stepNo} - ${name} (${Date.now() - t} ms)`);
+}
+
+const bundle = await build({
+  stdin: { contents: 'export { NhostClient } from "nhost-js-sdk";', resolveDir: process.cwd() },
+  bundle: true,
+  format: "iife",
+  globalName: "NhostSDK",
+  platform: "browser",
+  write: false,
+  logLevel: "silent",
+});
+const sdkSource = bundle.outputFiles[0].text;
+
+const profile = mkdtempSync(join(process.env.E2E_TMP ?? tmpdir(), "chromium-"));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: "/usr/bin/chromium",
+  headless: true,
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+});
+
+/** A page of the Worker's origin with the SDK loaded and a signed-in client as `window.nhost`. */
+async function signedInPage() {
+  const page = await context.newPage();
+  // Any document of the origin will do (/health is a 204, which a browser does not navigate to).
+  await page.goto(`${new URL(URL_).origin}/storage/m/public/`);
+  await page.addScriptTag({ content: sdkSource });
+  const email = `e2e-storage-${randomUUID().slice(0, 8)}@example.com`;
+  const userId = await page.evaluate(
+    async ({ email }) => {
+      const nhost = new window.NhostSDK.NhostClient({
+        baseURL: location.origin,
+        ssr: false,
+        clientStorage: window.localStorage,
+        clientStorageType: "web",
+        autoLogin: false,
+        useCookies: false,
+      });
+      window.nhost = nhost;
+      const { user } = await nhost.auth.register({ email, password: "correct horse battery" });
+      return user.id;
+    },
+    { email },
+  );
+  assert.match(userId, /^[0-9a-f-]{36}$/);
+  return { page, userId };
+}
+
+try {
+  const { page, userId } = await signedInPage();
+  const dir = `/user/${userId}/docs`;
+  let meta;
+
+  await step("storage.put(path, File) uploads multipart and answers the metadata object", async () => {
+    meta = await page.evaluate(async (path) => {
+      const file = new File(["hello from chromium"], "hello.txt", { type: "text/plain" });
+      return window.nhost.storage.put(path, file);
+    }, `${dir}/hello.txt`);
+    assert.deepEqual(Object.keys(meta).sort(), [
+      "AcceptRanges",
+      "ContentLength",
+      "ContentType",
+      "ETag",
+      "LastModified",
+      "Metadata",
+      "key",
+    ]);
+    assert.equal(meta.key, `user/${userId}/docs/hello.txt`);
+    assert.equal(meta.ContentLength, 19);
+    assert.equal(meta.ContentType, "text/plain; charset=utf-8");
+    assert.match(meta.Metadata.token, /^[A-Za-z0-9_-]{43}$/);
+  });
+
+  await step("storage.putString(path, str) is stored too", async () => {
+    const m = await page.evaluate((path) => window.nhost.storage.putString(path, "a string"), `${dir}/s.txt`);
+    assert.equal(m.ContentLength, 8);
+  });
+
+  await step("storage.getMetadata(path) answers the same object", async () => {
+    const m = await page.evaluate((path) => window.nhost.storage.getMetadata(path), `${dir}/hello.txt`);
+    assert.deepEqual(m, meta);
+  });
+
+  await step("download with ?token= and no Authorization header", async () => {
+    const r = await page.evaluate(async (url) => {
+      const res = await fetch(url);
+      return { status: res.status, text: await res.text(), cc: res.headers.get("cache-control") };
+    }, `/storage/o${dir}/hello.txt?token=${meta.Metadata.token}`);
+    assert.deepEqual(r, { status: 200, text: "hello from chromium", cc: "private, no-store" });
+  });
+
+  await step("an image variant (?w=16&f=webp) decodes in the browser at the asked size", async () => {
+    const size = await page.evaluate(async (path) => {
+      const canvas = new OffscreenCanvas(64, 48);
+      const g = canvas.getContext("2d");
+      g.fillStyle = "#c00";
+      g.fillRect(0, 0, 64, 48);
+      const blob = await canvas.convertToBlob({ type: "image/png" });
+      const m = await window.nhost.storage.put(path, new File([blob], "p.png", { type: "image/png" }));
+      const res = await fetch(`/storage/o${path}?w=16&f=webp&token=${m.Metadata.token}`);
+      const bitmap = await createImageBitmap(await res.blob());
+      return { type: res.headers.get("content-type"), w: bitmap.width, h: bitmap.height };
+    }, `${dir}/p.png`);
+    assert.deepEqual(size, { type: "image/webp", w: 16, h: 12 });
+  });
+
+  await step("another signed-in user cannot read the file", async () => {
+    const other = await signedInPage();
+    const status = await other.page.evaluate(async (path) => {
+      try {
+        await window.nhost.storage.getMetadata(path);
+        return 200;
+      } catch (e) {
+        return e.response?.status;
+      }
+    }, `${dir}/hello.txt`);
+    assert.equal(status, 403);
+    await other.page.close();
+  });
+
+  await step("storage.delete(path), then the file is gone", async () => {
+    const status = await page.evaluate(async (path) => {
+      await window.nhost.storage.delete(path);
+      try {
+        await window.nhost.storage.getMetadata(path);
+        return 200;
+      } catch (e) {
+        return e.response?.status;
+      }
+    }, `${dir}/hello.txt`);
+    assert.equal(status, 404);
+  });
+} finally {
+  await context.close();
+}
+console.log("hbp storage e2e: all steps passed");
