@@ -11,6 +11,7 @@ import { formauth } from "./dialects/formauth";
 import { HANKO_PATHS, hanko } from "./dialects/hanko";
 import { hbp } from "./dialects/hbp";
 import type { AppEnv } from "./dialects/shared/types";
+import { VAULT_PATHS, vault } from "./dialects/vault";
 import { systemClock } from "./lib/clock";
 import { createServices, type ServiceOptions } from "./services";
 
@@ -20,6 +21,7 @@ const MOUNTS: { name: DialectName; paths: string[]; app: Hono<AppEnv> }[] = [
   { name: "hanko", paths: HANKO_PATHS, app: hanko },
   { name: "directus", paths: ["/directus"], app: directus },
   { name: "formauth", paths: ["/api/auth"], app: formauth },
+  { name: "vault", paths: VAULT_PATHS, app: vault },
 ];
 
 export function createApp(opts: Partial<ServiceOptions> = {}) {

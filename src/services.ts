@@ -5,7 +5,9 @@
 import type { Config } from "./config";
 import { createAccountService } from "./core/accounts/accounts.service";
 import { createAccountByIdService } from "./core/accounts/by-id";
+import { createExistenceService } from "./core/accounts/existence";
 import { createReauthService } from "./core/accounts/reauth";
+import { createTurnstileVerifier } from "./core/captcha/turnstile";
 import {
   createCloudflareMailer,
   createHttpMailer,
@@ -20,6 +22,7 @@ import { createAttemptCounter } from "./core/rate-limit/attempts";
 import { createIpLimiter } from "./core/rate-limit/ip-limiter";
 import { createSessionService } from "./core/sessions/sessions.service";
 import { createStorageService } from "./core/storage/storage.service";
+import { createTeamService } from "./core/teams/teams.service";
 import { createTicketService } from "./core/tickets/tickets.service";
 import { loadKeySet } from "./core/tokens/keys";
 import { createPurposeTokenService } from "./core/tokens/purpose-tokens";
@@ -94,6 +97,9 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
   }
   const totp = createTotpService({ d1, clock, box, attempts, issuer: config.totp.issuer });
   const reauth = createReauthService({ users, passwords, attempts });
+  const teams = createTeamService({ d1, clock });
+  const existence = createExistenceService({ config, users });
+  const captcha = createTurnstileVerifier({ ...config.turnstile, fetch: (...a) => fetch(...a) });
   const outbox = createOutboxMailer(d1, clock);
   const mailer = mailerFor(env, config, opts, outbox);
   const limiter = createIpLimiter({
@@ -155,6 +161,9 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
     accounts,
     reauth,
     purposeTokens,
+    teams,
+    existence,
+    captcha,
     d1,
   };
 }

@@ -51,6 +51,13 @@ export interface SessionService {
    * current token of a live session (or one rotated within the grace window), of an enabled user.
    */
   resolve(refreshToken: string): Promise<{ userId: string; sessionId: string }>;
+  /**
+   * compat(vault): a new access token for the session of `accessToken`, which may have expired but
+   * must be younger than the refresh idle lifetime, of a live session and an enabled user. Each
+   * access token is exchanged once (its jti is claimed by one conditional INSERT); presenting it
+   * again after the grace window is treated like refresh-token reuse and ends the session.
+   */
+  reissue(accessToken: string): Promise<Omit<IssuedSession, "refreshToken">>;
   revoke(sessionId: string): Promise<void>;
   revokeAll(userId: string, exceptSessionId?: string): Promise<void>;
 }
@@ -232,6 +239,54 @@ export function createSessionService(deps: {
         .first<{ id: string; user_id: string }>();
       if (!row) throw new AuthError("INVALID_TOKEN");
       return { sessionId: row.id, userId: row.user_id };
+    },
+
+    async reissue(accessToken) {
+      const claims = await tokens.verify(accessToken, { allowExpired: true });
+      const now = clock.now();
+      if (
+        typeof claims.iat !== "number" ||
+        claims.iat * 1000 <= now - idleMs ||
+        typeof claims.jti !== "string"
+      )
+        throw new AuthError("INVALID_TOKEN");
+      const user = await userFor(claims.sid).catch(() => {
+        throw new AuthError("INVALID_TOKEN");
+      });
+      if (user.disabled || user.id !== claims.sub) throw new AuthError("INVALID_TOKEN");
+      const claimHash = await sha256Hex(`access-reissue:${claims.jti}`);
+      // The claim row lives in tickets (purpose access_reissue) until the token could no longer be used.
+      const claimed = await d1
+        .prepare(
+          `INSERT INTO tickets (hash, purpose, user_id, data, attempts, created_at, expires_at)
+           SELECT ?1, 'access_reissue', ?2, '{}', 0, ?3, ?4
+           WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?5 AND user_id = ?2 AND revoked_at IS NULL AND expires_at > ?3)
+           ON CONFLICT(hash) DO NOTHING RETURNING hash`,
+        )
+        .bind(claimHash, claims.sub, now, claims.iat * 1000 + idleMs, claims.sid)
+        .first<{ hash: string }>();
+      if (!claimed) {
+        const earlier = await d1
+          .prepare("SELECT created_at FROM tickets WHERE hash = ? AND purpose = 'access_reissue'")
+          .bind(claimHash)
+          .first<{ created_at: number }>();
+        if (!earlier) throw new AuthError("INVALID_TOKEN");
+        if (earlier.created_at <= now - cfg.reuseGrace * 1000) {
+          await d1
+            .prepare("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(now, claims.sid)
+            .run();
+          throw new AuthError("INVALID_TOKEN");
+        }
+        const alive = await d1
+          .prepare("SELECT 1 AS ok FROM sessions WHERE id = ? AND revoked_at IS NULL AND expires_at > ?")
+          .bind(claims.sid, now)
+          .first();
+        if (!alive) throw new AuthError("INVALID_TOKEN");
+      }
+      await d1.prepare("UPDATE sessions SET last_seen_at = ? WHERE id = ?").bind(now, claims.sid).run();
+      const { refreshToken: _none, ...session } = await issue(user, claims.sid, "");
+      return session;
     },
 
     async revoke(sessionId) {

@@ -5,7 +5,7 @@
  * audience, the type and the required claims. Whether the session is still alive is the session
  * service's business, not this one's.
  */
-import { errors, type JWTPayload, jwtVerify, SignJWT } from "jose";
+import { decodeJwt, errors, type JWTPayload, jwtVerify, SignJWT } from "jose";
 import type { Config } from "../../config";
 import type { Clock } from "../../lib/clock";
 import { AuthError } from "../errors";
@@ -25,7 +25,12 @@ export interface TokenSubject {
 
 export interface TokenService {
   issue(subject: TokenSubject): Promise<{ token: string; expiresIn: number }>;
-  verify(token: string): Promise<AccessClaims>;
+  /**
+   * Verifies signature, algorithm, issuer, audience, type and claims. With `allowExpired` the
+   * expiry is not enforced (vault's refresh takes an expired access token); the caller then
+   * bounds the token's age itself.
+   */
+  verify(token: string, opts?: { allowExpired?: boolean }): Promise<AccessClaims>;
   jwks(): Promise<{ keys: unknown[] }>;
 }
 
@@ -64,10 +69,17 @@ export function createTokenService(deps: {
       return { token, expiresIn: jwt.accessTtl };
     },
 
-    async verify(token) {
+    async verify(token, opts = {}) {
       if (!token || token.length > MAX_TOKEN_LENGTH) throw new AuthError("INVALID_TOKEN");
       const set = await deps.keys();
       try {
+        let now = clock.now();
+        if (opts.allowExpired) {
+          // Verify as of the token's own issue time (never later than now): exp and maxTokenAge hold then.
+          const iat = decodeJwt(token).iat;
+          if (typeof iat !== "number") throw new AuthError("INVALID_TOKEN");
+          now = Math.min(now, iat * 1000);
+        }
         const { payload } = await jwtVerify(
           token,
           async (header) => {
@@ -83,7 +95,7 @@ export function createTokenService(deps: {
             requiredClaims: ["exp", "iat", "sub", "sid", "jti"],
             clockTolerance: 30,
             maxTokenAge: jwt.accessTtl + 60,
-            currentDate: new Date(clock.now()),
+            currentDate: new Date(now),
           },
         );
         if (typeof payload.sid !== "string" || typeof payload.sub !== "string")

@@ -1,0 +1,115 @@
+/**
+ * api/vault.txt: login, register, email verification (and resend), refresh, forgot and reset
+ * password, exist-email. `userToken` is the core access token (accepted by every dialect);
+ * `vaultToken` is a purpose JWT scoped to the user's default team, null until the address is
+ * verified and the team exists.
+ */
+import { type Context, Hono } from "hono";
+import { AuthError } from "../../core/errors";
+import { bearerToken, clientIp, readBody, requirePrincipal, sessionContext, validate } from "../shared/http";
+import type { AppEnv } from "../shared/types";
+import * as s from "./schemas";
+
+export const api = new Hono<AppEnv>();
+
+async function tokens(c: Context<AppEnv>, userToken: string, session: { userId: string; sessionId: string }) {
+  const { services, config } = c.var;
+  const team = await services.teams.defaultTeam(session.userId);
+  const vaultToken = team
+    ? await services.purposeTokens.sign(
+        "vault+jwt",
+        session.userId,
+        { sid: session.sessionId, team: team.id, project: team.projectId },
+        config.jwt.accessTtl,
+      )
+    : null;
+  return { userToken, vaultToken };
+}
+
+const verifyLink = (c: Context<AppEnv>) => (t: string) =>
+  `${c.var.config.vault.verifyEmailUrl}${encodeURIComponent(t)}`;
+
+api.post("/login", async (c) => {
+  const { services } = c.var;
+  await services.limiter.hit("login", clientIp(c));
+  const { email, password } = validate(s.loginBody, await readBody(c));
+  const result = await services.accounts.loginWithPassword({ email, password, ctx: sessionContext(c) });
+  // The vault API has no second-factor step: accounts with TOTP on sign in through another dialect.
+  if (result.kind === "mfa_required")
+    throw new AuthError("FORBIDDEN", { detail: "Two-factor authentication is required." });
+  return c.json(await tokens(c, result.session.accessToken, result.session));
+});
+
+// compat(vault): registration answers tokens at once; the address is confirmed later by the link.
+api.post("/register", async (c) => {
+  const { services } = c.var;
+  await services.limiter.hit("register", clientIp(c));
+  const { email, password, name } = validate(s.registerBody, await readBody(c));
+  const result = await services.accounts.register({
+    email,
+    password,
+    displayName: name,
+    activationLink: verifyLink(c),
+    signInBeforeVerification: true,
+    ctx: sessionContext(c),
+  });
+  if (result.kind !== "session") throw new AuthError("INTERNAL");
+  return c.json(await tokens(c, result.session.accessToken, result.session));
+});
+
+api.get("/verify-email/:token", async (c) => {
+  const { services } = c.var;
+  await services.limiter.hit("verify", clientIp(c));
+  const { token } = validate(s.tokenParam, c.req.param());
+  const { user, session } = await services.accounts.activate(token, sessionContext(c));
+  await services.teams.ensureDefault(user.id, user.displayName ?? "My team");
+  return c.json(await tokens(c, session.accessToken, session));
+});
+
+api.get("/resend-email-verification", async (c) => {
+  const { services } = c.var;
+  const principal = await requirePrincipal(c);
+  await services.limiter.hit("mail", clientIp(c));
+  const { capcha } = validate(s.captchaQuery, c.req.query());
+  if (!(await services.captcha.verify(capcha, clientIp(c))))
+    throw new AuthError("FORBIDDEN", { detail: "The captcha was not solved." });
+  await services.accounts.resendActivation(principal.userId, verifyLink(c));
+  return c.json(await tokens(c, bearerToken(c)!, principal));
+});
+
+api.get("/refresh", async (c) => {
+  const { services } = c.var;
+  await services.limiter.hit("refresh", clientIp(c));
+  const header = c.req.header("authorization") ?? "";
+  const m = /^Bearer\s+(\S+)$/i.exec(header.trim());
+  if (!m) throw new AuthError("UNAUTHENTICATED");
+  const session = await services.sessions.reissue(m[1]!);
+  return c.json(await tokens(c, session.accessToken, session));
+});
+
+// Works without a token and answers the same whether or not the account exists.
+api.post("/forgot-passsword", async (c) => {
+  const { services, config } = c.var;
+  await services.limiter.hit("mail", clientIp(c));
+  const { email } = validate(s.forgotBody, await readBody(c));
+  await services.accounts.requestPasswordReset(email, (t) => {
+    const url = new URL(config.vault.passwordResetUrl);
+    url.searchParams.set("token", t);
+    return url.toString();
+  });
+  return c.json({ status: "ok" });
+});
+
+api.post("/reset-passsword", async (c) => {
+  const { services } = c.var;
+  await services.limiter.hit("verify", clientIp(c));
+  const { token, newPassword } = validate(s.resetBody, await readBody(c));
+  await services.accounts.resetPassword(token, newPassword);
+  return c.json({ status: "ok" });
+});
+
+api.get("/exist-email/:email", async (c) => {
+  const { services } = c.var;
+  await services.limiter.hit("existence", clientIp(c));
+  return c.json(await services.existence.emailExists(c.req.param("email")));
+});

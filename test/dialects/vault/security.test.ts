@@ -1,0 +1,138 @@
+/**
+ * vault security: exactly one default team under parallel verification, refresh with expired
+ * tokens only within limits, reuse detection, revoked sessions, dialect gates.
+ */
+import { env } from "cloudflare:test";
+import { decodeJwt } from "jose";
+import { describe, expect, it } from "vitest";
+import { createTeamService } from "../../../src/core/teams/teams.service";
+import { systemClock } from "../../../src/lib/clock";
+import { call, uniqueEmail } from "../../support/app";
+import { forgeWithDevKey, json, PASSWORD, sleep, statuses, tokenWorks } from "../hbp/helpers";
+import { registered, V, verified } from "./helpers";
+
+const count = async (sql: string, ...args: unknown[]) =>
+  (await env.DB.prepare(sql)
+    .bind(...args)
+    .first<{ n: number }>())!.n;
+
+describe("default team", () => {
+  it("30 parallel openings of one verification link: one 200, one team, one project", async () => {
+    const r = await registered();
+    const rs = await Promise.all(Array.from({ length: 30 }, () => call(r.verifyPath)));
+    expect(statuses(rs)).toEqual({ 200: 1, 401: 29 });
+    expect(await count("SELECT COUNT(*) AS n FROM teams WHERE owner_id = ?", r.userId)).toBe(1);
+    expect(
+      await count(
+        "SELECT COUNT(*) AS n FROM projects WHERE team_id IN (SELECT id FROM teams WHERE owner_id = ?)",
+        r.userId,
+      ),
+    ).toBe(1);
+  });
+
+  it("30 parallel ensureDefault calls for one owner create one team and one project", async () => {
+    const r = await registered();
+    const teams = createTeamService({ d1: env.DB, clock: systemClock });
+    const results = await Promise.all(Array.from({ length: 30 }, () => teams.ensureDefault(r.userId, "T")));
+    expect(new Set(results.map((t) => t.id)).size).toBe(1);
+    expect(new Set(results.map((t) => t.projectId)).size).toBe(1);
+    expect(await count("SELECT COUNT(*) AS n FROM teams WHERE owner_id = ?", r.userId)).toBe(1);
+  });
+});
+
+describe("GET /api/refresh limits", () => {
+  it("accepts an expired userToken of a live session", async () => {
+    const v = await verified();
+    const now = Math.floor(Date.now() / 1000);
+    const expired = await forgeWithDevKey({ sub: v.userId, sid: v.sid, iat: now - 1000, exp: now - 100 });
+    const res = await call(`${V}/refresh`, { token: expired });
+    expect(res.status).toBe(200);
+    expect(await tokenWorks((await json(res)).userToken)).toBe(400);
+  });
+
+  it("refuses a token older than the refresh idle lifetime", async () => {
+    const v = await verified();
+    const now = Math.floor(Date.now() / 1000);
+    const old = await forgeWithDevKey({
+      sub: v.userId,
+      sid: v.sid,
+      iat: now - 8 * 86_400,
+      exp: now - 8 * 86_400 + 900,
+    });
+    expect((await call(`${V}/refresh`, { token: old })).status).toBe(401);
+  });
+
+  it("a userToken is exchanged once: presented again after the grace window, the session ends", async () => {
+    const vars = { REFRESH_REUSE_GRACE: "0" };
+    const v = await verified();
+    const next = await json(await call(`${V}/refresh`, { token: v.userToken, vars }));
+    await sleep(5);
+    expect((await call(`${V}/refresh`, { token: v.userToken, vars })).status).toBe(401);
+    expect(await tokenWorks(next.userToken)).toBe(401);
+    expect((await call(`${V}/refresh`, { token: next.userToken, vars })).status).toBe(401);
+  });
+
+  it("parallel refreshes within the grace window all succeed", async () => {
+    const v = await verified();
+    const rs = await Promise.all(
+      Array.from({ length: 30 }, () => call(`${V}/refresh`, { token: v.userToken })),
+    );
+    expect(statuses(rs)).toEqual({ 200: 30 });
+  });
+
+  it("a session revoked through another dialect cannot refresh here, even with an unexpired token", async () => {
+    const v = await verified();
+    expect((await call("/auth/token/revoke", { method: "POST", token: v.userToken })).status).toBe(204);
+    expect((await call(`${V}/refresh`, { token: v.userToken })).status).toBe(401);
+  });
+
+  it("a vaultToken or a token with a foreign sid is refused", async () => {
+    const v = await verified();
+    expect((await call(`${V}/refresh`, { token: v.vaultToken })).status).toBe(401);
+    const other = await verified();
+    const now = Math.floor(Date.now() / 1000);
+    const mixed = await forgeWithDevKey({ sub: v.userId, sid: other.sid, iat: now, exp: now + 900 });
+    expect((await call(`${V}/refresh`, { token: mixed })).status).toBe(401);
+  });
+});
+
+describe("sign-up through vault, sign-in elsewhere", () => {
+  it("a vault user logs in through directus and formauth", async () => {
+    const v = await verified();
+    expect(
+      (await call("/directus/auth/login", { json: { email: v.email, password: PASSWORD } })).status,
+    ).toBe(200);
+    expect((await call("/api/auth/login", { form: { email: v.email, password: PASSWORD } })).status).toBe(
+      200,
+    );
+    expect(decodeJwt(v.userToken).sub).toBe(v.userId);
+  });
+});
+
+describe("dialect gates", () => {
+  it("vault off hides exactly vault's paths; formauth off hides exactly /api/auth", async () => {
+    const email = uniqueEmail();
+    const noVault = { DIALECTS: "hbp,directus,formauth" };
+    expect((await call(`${V}/login`, { json: { email, password: PASSWORD }, vars: noVault })).status).toBe(
+      404,
+    );
+    expect((await call(`${V}/exist-email/${email}`, { vars: noVault })).status).toBe(404);
+    expect(
+      (await call(`${V}/auth/login`, { form: { email, password: PASSWORD }, vars: noVault })).status,
+    ).toBe(401);
+    const noFormauth = { DIALECTS: "hbp,directus,vault" };
+    expect(
+      (await call(`${V}/auth/login`, { form: { email, password: PASSWORD }, vars: noFormauth })).status,
+    ).toBe(404);
+    expect((await call(`${V}/login`, { json: { email, password: PASSWORD }, vars: noFormauth })).status).toBe(
+      401,
+    );
+    expect(
+      (await call("/directus/auth/login", { json: { email, password: PASSWORD }, vars: noVault })).status,
+    ).toBe(401);
+    expect(
+      (await call("/directus/auth/login", { json: { email, password: PASSWORD }, vars: { DIALECTS: "hbp" } }))
+        .status,
+    ).toBe(404);
+  });
+});
