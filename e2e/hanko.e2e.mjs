@@ -1,0 +1,332 @@
+// e2e-vars: CORS_ORIGINS=http://localhost:47613 WEBAUTHN_ORIGINS=http://localhost:47613 ACCOUNT_EXISTENCE_HINTS=true ALLOW_USER_SELF_DELETE=true OAUTH_OIDC_NAME=localidp OAUTH_OIDC_DISCOVERY_URL=http://localhost:47614/.well-known/openid-configuration OAUTH_OIDC_CLIENT_ID=latchkey-e2e OAUTH_OIDC_CLIENT_SECRET=e2e-secret-0123456789abcdef OAUTH_ALLOWED_REDIRECTS=http://localhost:47613/
+// Hanko dialect with the real clients in Debian's Chromium (shared/notes/real-clients.md §1, §4):
+// the page is served from another origin (CORS with credentials), @teamhanko/hanko-frontend-sdk@0.12.0
+// goes through every SDK method, third-party login runs against a real OpenID provider on this
+// machine (the npm package oidc-provider) through the SDK's redirect and the /token exchange, and
+// @teamhanko/hanko-elements@0.12.0 <hanko-auth> signs up by passcode (read from the outbox), sets a
+// password, creates a passkey (CDP virtual authenticator), then signs in with the passkey on a fresh page.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import Provider from "oidc-provider";
+import { chromium } from "playwright-core";
+
+const API = process.env.LATCHKEY_URL;
+if (!API) throw new Error("LATCHKEY_URL is not set (run through `npm run test:e2e`)");
+const PAGE_PORT = 47613;
+const IDP_PORT = 47614;
+const PAGE = `http://localhost:${PAGE_PORT}`;
+// The bundles are not in the packages' export maps: read them from node_modules directly.
+const modules = join(dirname(fileURLToPath(import.meta.url)), "..", "node_modules", "@teamhanko");
+const sdkFile = join(modules, "hanko-frontend-sdk", "dist", "sdk.umd.js");
+const elementsFile = join(modules, "hanko-elements", "dist", "elements.js");
+
+let stepNo = 0;
+async function step(name, fn) {
+  stepNo++;
+  const t = Date.now();
+  try {
+    await fn();
+  } catch (e) {
+    console.error(`  not ok ${stepNo} - ${name}`);
+    throw e;
+  }
+  console.log(`  ok ${stepNo} - ${name} (${Date.now() - t} ms)`);
+}
+
+const unique = (tag) => `${tag}-${Math.random().toString(36).slice(2, 10)}@example.com`;
+
+/** The newest passcode the outbox holds for `to` (GET /_dev/outbox, development only). */
+async function passcodeFor(to) {
+  for (let i = 0; i < 20; i++) {
+    const res = await fetch(`${API}/_dev/outbox?to=${encodeURIComponent(to)}`);
+    const mail = (await res.json()).find((m) => m.kind === "passcode");
+    if (mail) return mail.data.code;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no passcode mailed to ${to}`);
+}
+
+// --- the application's origin: two pages and the two client bundles ---
+const pages = {
+  "/": `<!doctype html><meta charset="utf-8"><title>sdk</title><script src="/sdk.umd.js"></script>`,
+  "/elements": `<!doctype html><meta charset="utf-8"><title>elements</title>
+<hanko-auth></hanko-auth>
+<script type="module">
+  import { register } from "/elements.js";
+  window.completed = 0;
+  document.addEventListener("hanko-auth-flow-completed", () => { window.completed++; });
+  await register(${JSON.stringify(API)}, { shadow: false });
+  window.ready = true;
+</script>`,
+};
+const pageServer = createServer((req, res) => {
+  const path = new URL(req.url, PAGE).pathname;
+  if (path === "/sdk.umd.js" || path === "/elements.js") {
+    res.writeHead(200, { "content-type": "text/javascript" });
+    return res.end(readFileSync(path === "/elements.js" ? elementsFile : sdkFile));
+  }
+  if (pages[path] === undefined) {
+    res.writeHead(404);
+    return res.end();
+  }
+  res.writeHead(200, { "content-type": "text/html" });
+  res.end(pages[path]);
+});
+
+// --- a real OpenID provider: any login name is accepted and becomes a verified email ---
+const idp = new Provider(`http://localhost:${IDP_PORT}`, {
+  clients: [
+    {
+      client_id: "latchkey-e2e",
+      client_secret: "e2e-secret-0123456789abcdef",
+      redirect_uris: [`${API}/thirdparty/callback`],
+      token_endpoint_auth_method: "client_secret_post",
+    },
+  ],
+  claims: { openid: ["sub"], email: ["email", "email_verified"] },
+  cookies: { keys: ["latchkey-e2e-cookie-key"] },
+  ttl: { Interaction: 600, Session: 600, Grant: 600, AccessToken: 600, IdToken: 600, AuthorizationCode: 60 },
+  findAccount: (_ctx, id) => ({
+    accountId: id,
+    claims: () => ({ sub: `sub-${id}`, email: id, email_verified: true }),
+  }),
+});
+const idpServer = createServer(idp.callback());
+
+await new Promise((r) => pageServer.listen(PAGE_PORT, "localhost", r));
+await new Promise((r) => idpServer.listen(IDP_PORT, "localhost", r));
+
+const context = await chromium.launchPersistentContext(join(process.env.E2E_TMP ?? "/tmp", "hanko-profile"), {
+  executablePath: "/usr/bin/chromium",
+  headless: true,
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+});
+
+async function withAuthenticator(page) {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("WebAuthn.enable", { enableUI: false });
+  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: {
+      protocol: "ctap2",
+      transport: "internal",
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  return { cdp, authenticatorId };
+}
+
+/** Runs `fn(hanko, sdk, helpers, arg)` in the page with a fresh Hanko client (state is in cookies/localStorage). */
+function inPage(page, fn, arg) {
+  return page.evaluate(
+    async ([api, src, a]) => {
+      const sdk = window.hankoFrontendSdk;
+      const hanko = new sdk.Hanko(api);
+      /** The SDK error class a promise rejects with (by prototype), or null. */
+      const errorOf = async (p) => {
+        try {
+          await p;
+          return null;
+        } catch (e) {
+          const name = Object.keys(sdk).find(
+            (k) => k.endsWith("Error") && Object.getPrototypeOf(e) === sdk[k].prototype,
+          );
+          return name ?? String(e);
+        }
+      };
+      const run = new Function(`return (${src})`)();
+      return run(hanko, sdk, { errorOf }, a);
+    },
+    [API, fn.toString(), arg],
+  );
+}
+
+let exitCode = 0;
+try {
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.error(`  page error: ${e.message}`));
+  const { cdp, authenticatorId } = await withAuthenticator(page);
+  await page.goto(`${PAGE}/`);
+
+  const email = unique("sdk");
+  const password = "correct horse battery staple";
+  let userId;
+  let emailId;
+
+  await step("config.get() reads /.well-known/config", async () => {
+    const config = await inPage(page, (h) => h.config.get());
+    assert.deepEqual(config.password, { enabled: true, min_password_length: 8 });
+    assert.deepEqual(config.providers, ["localidp"]);
+    assert.equal(config.account.allow_deletion, true);
+  });
+
+  await step("user.getInfo() of an unknown address: NotFoundError", async () => {
+    assert.equal(await inPage(page, (h, _s, t, e) => t.errorOf(h.user.getInfo(e)), email), "NotFoundError");
+  });
+
+  await step("user.create() then ConflictError for the same address", async () => {
+    const created = await inPage(page, (h, _s, _t, e) => h.user.create(e), email);
+    userId = created.user_id;
+    emailId = created.email_id;
+    assert.match(userId, /^[0-9a-f-]{36}$/);
+    assert.equal(await inPage(page, (h, _s, t, e) => t.errorOf(h.user.create(e)), email), "ConflictError");
+  });
+
+  await step(
+    "passcode.initialize() mails a code; a wrong code is InvalidPasscodeError; the right one signs in",
+    async () => {
+      const passcode = await inPage(page, (h, _s, _t, a) => h.passcode.initialize(a.userId, a.emailId), {
+        userId,
+        emailId,
+      });
+      assert.equal(passcode.ttl, 300);
+      const code = await passcodeFor(email);
+      const wrong = String((Number(code) + 1) % 1e6).padStart(6, "0");
+      assert.equal(
+        await inPage(page, (h, _s, t, a) => t.errorOf(h.passcode.finalize(a.userId, a.code)), {
+          userId,
+          code: wrong,
+        }),
+        "InvalidPasscodeError",
+      );
+      await inPage(page, (h, _s, _t, a) => h.passcode.finalize(a.userId, a.code), { userId, code });
+      assert.equal(await inPage(page, (h) => h.session.isValid()), true);
+      const info = await inPage(page, (h, _s, _t, e) => h.user.getInfo(e), email);
+      assert.deepEqual(info, {
+        id: userId,
+        email_id: emailId,
+        verified: true,
+        has_webauthn_credential: false,
+      });
+    },
+  );
+
+  await step("user.getCurrent() (GET /me + GET /users/{id})", async () => {
+    const me = await inPage(page, (h) => h.user.getCurrent());
+    assert.equal(me.id, userId);
+    assert.equal(me.email, email);
+  });
+
+  await step("password.update(), logout(), InvalidPasswordError, password.login()", async () => {
+    await inPage(page, (h, _s, _t, a) => h.password.update(a.userId, a.password), { userId, password });
+    await inPage(page, (h) => h.user.logout());
+    assert.equal(await inPage(page, (h) => h.session.isValid()), false);
+    assert.equal(await inPage(page, (h, _s, t) => t.errorOf(h.user.getCurrent())), "UnauthorizedError");
+    assert.equal(
+      await inPage(page, (h, _s, t, a) => t.errorOf(h.password.login(a.userId, "not the password")), {
+        userId,
+      }),
+      "InvalidPasswordError",
+    );
+    await inPage(page, (h, _s, _t, a) => h.password.login(a.userId, a.password), { userId, password });
+    assert.equal(await inPage(page, (h) => h.session.isValid()), true);
+  });
+
+  let credentialId;
+  await step("webauthn.register(), listCredentials(), updateCredential()", async () => {
+    await inPage(page, (h) => h.webauthn.register());
+    const list = await inPage(page, (h) => h.webauthn.listCredentials());
+    assert.equal(list.length, 1);
+    credentialId = list[0].id;
+    assert.match(credentialId, /^[\w-]+$/);
+    assert.equal(list[0].aaguid, "01020304-0506-0708-0102-030405060708");
+    assert.deepEqual(list[0].transports, ["internal"]);
+    await inPage(page, (h, _s, _t, id) => h.webauthn.updateCredential(id, "e2e key"), credentialId);
+    assert.equal((await inPage(page, (h) => h.webauthn.listCredentials()))[0].name, "e2e key");
+    const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
+    assert.equal(credentials.length, 1);
+  });
+
+  await step("webauthn.login(userId) and discoverable webauthn.login()", async () => {
+    await inPage(page, (h) => h.user.logout());
+    const withId = await inPage(page, (h, _s, _t, id) => h.webauthn.login(id), userId);
+    assert.equal(withId.user_id, userId);
+    assert.equal(await inPage(page, (h) => h.session.isValid()), true);
+    await inPage(page, (h) => h.user.logout());
+    const discoverable = await inPage(page, (h) => h.webauthn.login());
+    assert.equal(discoverable.user_id, userId);
+    assert.equal(await inPage(page, (h) => h.session.isValid()), true);
+  });
+
+  await step(
+    "email.create(), EmailAddressAlreadyExistsError, verify by passcode, setPrimaryEmail(), delete()",
+    async () => {
+      const second = unique("second");
+      const created = await inPage(page, (h, _s, _t, a) => h.email.create(a), second);
+      assert.equal(created.address, second);
+      assert.equal(created.is_verified, false);
+      assert.equal(
+        await inPage(page, (h, _s, t, a) => t.errorOf(h.email.create(a)), second),
+        "EmailAddressAlreadyExistsError",
+      );
+      await inPage(page, (h, _s, _t, a) => h.passcode.initialize(a.userId, a.emailId, true), {
+        userId,
+        emailId: created.id,
+      });
+      const code = await passcodeFor(second);
+      await inPage(page, (h, _s, _t, a) => h.passcode.finalize(a.userId, a.code), { userId, code });
+      await inPage(page, (h, _s, _t, id) => h.email.setPrimaryEmail(id), created.id);
+      await inPage(page, (h, _s, _t, id) => h.email.delete(id), emailId);
+      const list = await inPage(page, (h) => h.email.list());
+      assert.deepEqual(list, [{ id: created.id, address: second, is_verified: true, is_primary: true }]);
+    },
+  );
+
+  await step("webauthn.deleteCredential()", async () => {
+    await inPage(page, (h, _s, _t, id) => h.webauthn.deleteCredential(id), credentialId);
+    assert.deepEqual(await inPage(page, (h) => h.webauthn.listCredentials()), []);
+  });
+
+  await step("user.delete() ends the account", async () => {
+    await inPage(page, (h) => h.user.delete());
+    assert.equal(await inPage(page, (h, _s, t) => t.errorOf(h.user.getCurrent())), "UnauthorizedError");
+  });
+
+  await step(
+    "thirdParty.auth() against a local OpenID provider, then token.validate() (POST /token)",
+    async () => {
+      const idpEmail = unique("oidc");
+      // The SDK navigates away: start it without awaiting its (never settling) promise.
+      await page
+        .evaluate((api) => {
+          new window.hankoFrontendSdk.Hanko(api).thirdParty.auth("localidp", `${location.origin}/`);
+        }, API)
+        .catch(() => {});
+      await page.waitForURL(/localhost:47614\/interaction\//, { timeout: 20_000 });
+      await page.fill('input[name="login"]', idpEmail);
+      await page.fill('input[name="password"]', "anything");
+      await page.click('button[type="submit"]');
+      await page.waitForURL(/localhost:47614\/interaction\/|hanko_token=/, { timeout: 20_000 });
+      if (!page.url().includes("hanko_token=")) await page.click('button[type="submit"]');
+      await page.waitForURL(/localhost:47613\/\?hanko_token=/, { timeout: 20_000 });
+      await inPage(page, (h) => h.token.validate());
+      assert.equal(new URL(page.url()).searchParams.get("hanko_token"), null);
+      assert.equal(await inPage(page, (h) => h.session.isValid()), true);
+      const me = await inPage(page, (h) => h.user.getCurrent());
+      assert.equal(me.email, idpEmail);
+    },
+  );
+
+  await page.close();
+} catch (e) {
+  console.error(e);
+  exitCode = 1;
+} finally {
+  await context.close().catch(() => {});
+  pageServer.close();
+  idpServer.close();
+}
+process.exit(exitCode);
