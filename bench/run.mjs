@@ -1,0 +1,879 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench` (DESIGN.md §10): starts the Worker locally with `wrangler dev`, warms it, and measures
+ * side by side in ONE run, as ratios (absolute numbers on a shared 2-core machine are noise):
+ *   - password login against the bare scrypt hash it contains (a tiny bench Worker, bench/scrypt-worker.js,
+ *     runs the same node:crypto scrypt inside workerd), wall and CPU;
+ *   - a JWT-authenticated read (`GET /me`) against `GET /health`: throughput (autocannon);
+ *   - refresh-token rotation: sequential chains, rotations per second;
+ *   - bundle size (gzip) from `wrangler deploy --dry-run`.
+ * and writes bench/RESULTS.md. To add a benchmark, add a function to BENCHES: it receives the context
+ * (running servers, helpers) and returns rows plus a "how it was measured" paragraph.
+ *
+ * shared/notes/security.md §4: workerd (and wrangler) are pinned to core 0, this process (the load
+ * generator) to core 1. Rate limits are switched off for the Worker under test
+ * (`--var RATE_LIMITS_ENABLED:false`) so the per-IP limiter does not cap the load.
+ *
+ * Options: `--only login,jwt,refresh,bundle` runs a subset (RESULTS.md is then not written unless
+ * `--write`), `--quick` shortens every phase (smoke run, figures not meaningful).
+ */
+import { execFileSync, spawn } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import autocannon from "autocannon";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const WRANGLER = path.join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
+const RESULTS = path.join(ROOT, "bench", "RESULTS.md");
+
+const argv = process.argv.slice(2);
+const QUICK = argv.includes("--quick");
+const onlyArg = argv.find((a) => a.startsWith("--only"));
+const ONLY = onlyArg ? (onlyArg.split("=")[1] ?? argv[argv.indexOf(onlyArg) + 1] ?? "").split(",") : null;
+const WRITE = !ONLY || argv.includes("--write");
+
+/** Phase sizes, bounded so the whole run stays well under 5 minutes. */
+const SIZES = QUICK
+  ? {
+      loginWarm: 2,
+      loginPairs: 6,
+      tputWarmS: 1,
+      tputRounds: 1,
+      tputS: 2,
+      tputConns: 10,
+      chains: 4,
+      chainWarmS: 1,
+      chainRounds: 1,
+      chainS: 2,
+    }
+  : {
+      loginWarm: 5,
+      loginPairs: 40,
+      tputWarmS: 3,
+      tputRounds: 3,
+      tputS: 5,
+      tputConns: 10,
+      chains: 4,
+      chainWarmS: 2,
+      chainRounds: 3,
+      chainS: 4,
+    };
+
+const PASSWORD = "correct horse battery staple 42";
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const fmt = (x, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : String(x));
+const log = (...a) => console.log("[bench]", ...a);
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function fetchTimeout(url, init = {}, ms = 2000) {
+  const ac = new AbortController();
+  const t = setTimeout(() => ac.abort(), ms);
+  try {
+    return await fetch(url, { ...init, signal: ac.signal });
+  } finally {
+    clearTimeout(t);
+  }
+}
+
+/** CPU seconds (user + system, all threads) a process has used so far, from /proc. */
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+function cpuSeconds(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime (fields 14, 15)
+}
+
+/** Descendant pids of `root` (from /proc). */
+function descendants(root) {
+  const children = new Map();
+  for (const name of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (!children.has(ppid)) children.set(ppid, []);
+      children.get(ppid).push(Number(name));
+    } catch {}
+  }
+  const out = [];
+  const queue = [root];
+  while (queue.length) {
+    const p = queue.shift();
+    for (const c of children.get(p) ?? []) {
+      out.push(c);
+      queue.push(c);
+    }
+  }
+  return out;
+}
+
+const comm = (pid) => {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  } catch {
+    return "";
+  }
+};
+
+/** TCP ports a process listens on (IPv4 and IPv6), from /proc/net/tcp* and its socket fds. */
+function listeningPorts(pid) {
+  const inodeToPort = new Map();
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text = "";
+    try {
+      text = fs.readFileSync(file, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.trim().split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[3] !== "0A") continue; // LISTEN
+      inodeToPort.set(f[9], Number.parseInt(f[1].split(":").pop(), 16));
+    }
+  }
+  const ports = [];
+  try {
+    for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m && inodeToPort.has(m[1])) ports.push(inodeToPort.get(m[1]));
+      } catch {}
+    }
+  } catch {}
+  return ports;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes: every child is spawned in its own process group and killed with it.
+
+const children = new Set();
+const tempDirs = new Set();
+
+function cleanup() {
+  for (const child of children) {
+    try {
+      process.kill(-child.pid, "SIGTERM");
+    } catch {}
+  }
+  const deadline = Date.now() + 3000;
+  for (const child of children) {
+    while (Date.now() < deadline) {
+      try {
+        process.kill(-child.pid, 0);
+      } catch {
+        break;
+      }
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    }
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {}
+  }
+  children.clear();
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+  tempDirs.clear();
+}
+process.on("exit", cleanup);
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(sig, () => {
+    cleanup();
+    process.exit(130);
+  });
+}
+
+function tempDir(prefix) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `latchkey-bench-${prefix}-`));
+  tempDirs.add(dir);
+  return dir;
+}
+
+const CORES = os.availableParallelism();
+const PIN = CORES >= 2 && fs.existsSync("/usr/bin/taskset");
+
+/** Runs wrangler (same Node binary), on core 0 when pinning. Resolves with the output on exit 0. */
+function wrangler(args, { logFile, background = false, env = {} } = {}) {
+  const cmd = PIN ? "taskset" : process.execPath;
+  const full = PIN ? ["-c", "0", process.execPath, WRANGLER, ...args] : [WRANGLER, ...args];
+  const out = logFile ? fs.openSync(logFile, "a") : "pipe";
+  const child = spawn(cmd, full, {
+    cwd: ROOT,
+    detached: true,
+    stdio: ["ignore", out, out],
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0", ...env },
+  });
+  children.add(child);
+  if (background) return child;
+  return new Promise((resolve, reject) => {
+    let text = "";
+    child.stdout?.on("data", (d) => {
+      text += d;
+    });
+    child.stderr?.on("data", (d) => {
+      text += d;
+    });
+    child.on("exit", (code) => {
+      children.delete(child);
+      if (code === 0) resolve(text);
+      else reject(new Error(`wrangler ${args.join(" ")} exited ${code}\n${text.slice(-2000)}`));
+    });
+  });
+}
+
+/**
+ * Builds the Worker once (`wrangler deploy --dry-run --outdir`) into a snapshot directory with a copy of
+ * wrangler.toml (main pointing at the built module) and of migrations/. `wrangler dev` runs from that
+ * snapshot with --no-bundle: it watches its sources and restarts workerd on every change, and the work
+ * tree is shared with engineers editing src/ while the bench runs. The same build gives the bundle size.
+ */
+async function buildSnapshot() {
+  const dir = tempDir("build");
+  await wrangler(["deploy", "--dry-run", "--outdir", dir]);
+  const toml = fs.readFileSync(path.join(ROOT, "wrangler.toml"), "utf8");
+  if (!/^main\s*=.*$/m.test(toml)) throw new Error("wrangler.toml has no `main` line");
+  const built = fs.readdirSync(dir).find((f) => /\.(m?js)$/.test(f));
+  fs.writeFileSync(path.join(dir, "wrangler.toml"), toml.replace(/^main\s*=.*$/m, `main = "${built}"`));
+  fs.cpSync(path.join(ROOT, "migrations"), path.join(dir, "migrations"), { recursive: true });
+  return { dir, config: path.join(dir, "wrangler.toml") };
+}
+
+/**
+ * Starts `wrangler dev` and waits until it serves. Requests then go straight to the workerd process
+ * that runs the Worker (its own entry socket, found by probing), skipping wrangler's proxy Worker in
+ * front of it; if that socket cannot be found the proxy URL is used and RESULTS.md says so.
+ */
+async function startDev(name, { config, vars = [], migrate = false, extra = [] }) {
+  const port = await freePort();
+  const persist = tempDir(name);
+  const logFile = path.join(tempDir(`${name}-log`), "wrangler.log");
+  const cfg = config ? ["--config", config] : [];
+  if (migrate) {
+    await wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist, ...cfg]);
+  }
+  const varArgs = vars.flatMap((v) => ["--var", v]);
+  // A private dev registry: the shared one changes whenever anyone starts or stops a `wrangler dev`
+  // (e2e runs), and every change makes this session rebuild and restart its workerd.
+  const registry = tempDir(`${name}-registry`);
+  const child = wrangler(
+    // --log-level warn: at info, every request also posts a log line to wrangler's Node process.
+    [
+      "dev",
+      ...cfg,
+      "--port",
+      String(port),
+      "--ip",
+      "127.0.0.1",
+      "--persist-to",
+      persist,
+      "--log-level",
+      "warn",
+      ...extra,
+      ...varArgs,
+    ],
+    { logFile, background: true, env: { WRANGLER_REGISTRY_PATH: registry } },
+  );
+  const proxyUrl = `http://127.0.0.1:${port}`;
+  const readLog = () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8") : "");
+  const start = Date.now();
+  let exited = null;
+  child.on("exit", (code) => {
+    exited = code;
+  });
+  for (;;) {
+    if (exited !== null)
+      throw new Error(`wrangler dev (${name}) exited ${exited}:\n${readLog().slice(-3000)}`);
+    if (Date.now() - start > 90_000)
+      throw new Error(`wrangler dev (${name}) not ready:\n${readLog().slice(-3000)}`);
+    try {
+      const r = await fetchTimeout(`${proxyUrl}/health`, {}, 1000);
+      await r.arrayBuffer();
+      if (r.status === 204) break;
+    } catch {}
+    await sleep(300);
+  }
+  // wrangler reloads once right after the first "Ready" (a new workerd process): find the Worker's own
+  // socket until two looks 2 s apart agree.
+  const discover = async () => {
+    for (const pid of descendants(child.pid).filter((p) => comm(p) === "workerd")) {
+      for (const p of listeningPorts(pid)) {
+        if (p === port) continue;
+        try {
+          const r = await fetchTimeout(`http://127.0.0.1:${p}/health`, {}, 1000);
+          await r.arrayBuffer();
+          if (r.status === 204) return { url: `http://127.0.0.1:${p}`, pid };
+        } catch {}
+      }
+    }
+    return null;
+  };
+  let direct = await discover();
+  for (let i = 0; i < 8; i++) {
+    await sleep(2000);
+    const again = await discover();
+    const same = again?.url === direct?.url && again?.pid === direct?.pid;
+    direct = again;
+    if (same && direct) break;
+  }
+  const workerds = descendants(child.pid).filter((p) => comm(p) === "workerd");
+  const server = {
+    name,
+    child,
+    url: direct?.url ?? proxyUrl,
+    direct: Boolean(direct),
+    pid: direct?.pid ?? null,
+    workerds,
+    binary: workerds.length ? fs.readlinkSync(`/proc/${workerds[0]}/exe`) : null,
+    /** True while the workerd process measured is the one found at start (it was not restarted). */
+    unchanged: () => !server.direct || fs.existsSync(`/proc/${server.pid}/stat`),
+  };
+  log(
+    `${name}: ${server.url} (${server.direct ? `direct to workerd pid ${server.pid}` : "through wrangler's proxy"})`,
+  );
+  return server;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client helpers for the Worker under test (HBP dialect)
+
+async function postJson(url, body, headers = {}) {
+  const r = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+  const text = await r.text();
+  let json = null;
+  try {
+    json = JSON.parse(text);
+  } catch {}
+  return { status: r.status, json, text };
+}
+
+async function login(ctx) {
+  const r = await postJson(`${ctx.main.url}/auth/login`, {
+    email: ctx.email,
+    password: PASSWORD,
+    cookie: false,
+  });
+  if (r.status !== 200 || !r.json?.jwt_token || !r.json?.refresh_token)
+    throw new Error(`login failed: ${r.status} ${r.text.slice(0, 300)}`);
+  return r.json;
+}
+
+/** workerd CPU (ms) spent while `work` runs, or NaN when the Worker's process is unknown. */
+async function withCpu(pid, work) {
+  const before = pid ? cpuSeconds(pid) : Number.NaN;
+  const value = await work();
+  return { value, cpuMs: pid ? (cpuSeconds(pid) - before) * 1000 : Number.NaN };
+}
+
+/** autocannon against one URL: requests per second and workerd CPU ms per request. */
+async function throughput(server, url, headers, seconds) {
+  const { value: result, cpuMs } = await withCpu(server.pid, () =>
+    autocannon({ url, headers, connections: SIZES.tputConns, duration: seconds }),
+  );
+  if (result.errors || result.timeouts || result.non2xx)
+    throw new Error(
+      `${url}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx responses`,
+    );
+  return { rps: result.requests.total / result.duration, cpuMs: cpuMs / result.requests.total };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Benchmarks. Each returns { rows: [{ figure, value, target?, met? }], how }.
+
+/** Password login (`POST /auth/login`) against the bare scrypt hash, interleaved, concurrency 1. */
+async function benchLogin(ctx) {
+  const hash = async () => {
+    const t = performance.now();
+    const r = await postJson(`${ctx.scrypt.url}/hash`, { password: PASSWORD });
+    const ms = performance.now() - t;
+    if (r.status !== 200 || r.json?.length !== 32) throw new Error(`hash failed: ${r.status} ${r.text}`);
+    return ms;
+  };
+  const timedLogin = async () => {
+    const t = performance.now();
+    await login(ctx);
+    return performance.now() - t;
+  };
+  for (let i = 0; i < SIZES.loginWarm; i++) {
+    await timedLogin();
+    await hash();
+  }
+  const logins = [];
+  const hashes = [];
+  const cpu0 = {
+    main: ctx.main.pid && cpuSeconds(ctx.main.pid),
+    scrypt: ctx.scrypt.pid && cpuSeconds(ctx.scrypt.pid),
+  };
+  for (let i = 0; i < SIZES.loginPairs; i++) {
+    // Alternate which goes first, so drift on the shared machine hits both equally.
+    if (i % 2) {
+      hashes.push(await hash());
+      logins.push(await timedLogin());
+    } else {
+      logins.push(await timedLogin());
+      hashes.push(await hash());
+    }
+  }
+  const rows = [];
+  const loginMs = median(logins);
+  const hashMs = median(hashes);
+  const wallRatio = loginMs / hashMs;
+  rows.push({ figure: "Login wall time, median (ms)", value: fmt(loginMs) });
+  rows.push({ figure: "Bare scrypt hash wall time, median (ms)", value: fmt(hashMs) });
+  rows.push({ figure: "Login − hash, medians (ms)", value: fmt(loginMs - hashMs) });
+  rows.push({
+    figure: "Login / hash, wall (medians)",
+    value: `${fmt(wallRatio, 2)}x`,
+    target: "≤ 1.2x",
+    met: wallRatio <= 1.2,
+  });
+  if (ctx.main.pid && ctx.scrypt.pid) {
+    const perLogin = ((cpuSeconds(ctx.main.pid) - cpu0.main) / SIZES.loginPairs) * 1000;
+    const perHash = ((cpuSeconds(ctx.scrypt.pid) - cpu0.scrypt) / SIZES.loginPairs) * 1000;
+    const cpuRatio = perLogin / perHash;
+    rows.push({ figure: "workerd CPU per login (ms)", value: fmt(perLogin) });
+    rows.push({ figure: "workerd CPU per bare hash (ms)", value: fmt(perHash) });
+    rows.push({
+      figure: "Login / hash, workerd CPU",
+      value: `${fmt(cpuRatio, 2)}x`,
+      target: "≤ 1.2x",
+      met: cpuRatio <= 1.2,
+    });
+  }
+  return {
+    rows,
+    how:
+      `One activated user (registered with \`AUTO_ACTIVATE_NEW_USERS=true\`, default scrypt N=2^14, r=8, p=5). ` +
+      `${SIZES.loginPairs} interleaved pairs at concurrency 1 after ${SIZES.loginWarm} warm-up pairs: ` +
+      `\`POST /auth/login\` \`{email, password, cookie:false}\` (HBP dialect: user lookup, scrypt verify, ` +
+      `session + refresh token insert, ES256 JWT) against \`POST /hash\` on bench/scrypt-worker.js, a separate ` +
+      `Worker started by its own \`wrangler dev\` (bench/scrypt-worker.toml) that runs the same node:crypto scrypt ` +
+      `(same parameters, 32-byte key, 16-byte random salt) once per request. Order alternates each pair. Wall = ` +
+      `client-side round trip, medians. CPU = user+system time of each workerd process (from /proc) over the ` +
+      `measured pairs, divided by the count; it includes local D1 (SQLite runs inside the workerd process ` +
+      `locally, over the network in production) and the HTTP handling both sides share.`,
+  };
+}
+
+/**
+ * JWT-authenticated read against `GET /health`. The routes tried, in order: the first answering 200 with
+ * the bearer token is measured. Add a route here when a dialect offers a cheaper authenticated read.
+ */
+const AUTHENTICATED_READS = [{ path: "/me", headers: (jwt) => ({ authorization: `Bearer ${jwt}` }) }];
+
+async function benchJwt(ctx) {
+  const { jwt_token: jwt } = await login(ctx);
+  let route = null;
+  const probes = [];
+  for (const candidate of AUTHENTICATED_READS) {
+    const r = await fetch(`${ctx.main.url}${candidate.path}`, { headers: candidate.headers(jwt) });
+    await r.arrayBuffer();
+    probes.push(`\`GET ${candidate.path}\` answered ${r.status}`);
+    if (r.status === 200) {
+      route = candidate;
+      break;
+    }
+  }
+  const healthUrl = `${ctx.main.url}/health`;
+  await throughput(ctx.main, healthUrl, {}, SIZES.tputWarmS);
+  if (route) await throughput(ctx.main, `${ctx.main.url}${route.path}`, route.headers(jwt), SIZES.tputWarmS);
+  const health = [];
+  const authed = [];
+  for (let i = 0; i < SIZES.tputRounds; i++) {
+    health.push(await throughput(ctx.main, healthUrl, {}, SIZES.tputS));
+    if (route)
+      authed.push(
+        await throughput(ctx.main, `${ctx.main.url}${route.path}`, route.headers(jwt), SIZES.tputS),
+      );
+  }
+  // The floor: the same route on an empty Worker (bench/scrypt-worker.js answers /health with a 204).
+  const empty = [];
+  if (ctx.scrypt) {
+    await throughput(ctx.scrypt, `${ctx.scrypt.url}/health`, {}, SIZES.tputWarmS);
+    for (let i = 0; i < SIZES.tputRounds; i++)
+      empty.push(await throughput(ctx.scrypt, `${ctx.scrypt.url}/health`, {}, SIZES.tputS));
+  }
+  const rps = (xs) => median(xs.map((x) => x.rps));
+  const cpu = (xs) => median(xs.map((x) => x.cpuMs));
+  const rows = [
+    { figure: "`GET /health` throughput, median of rounds (req/s)", value: fmt(rps(health), 0) },
+    { figure: "`GET /health` workerd CPU per request (ms)", value: fmt(cpu(health), 2) },
+  ];
+  if (empty.length)
+    rows.push(
+      { figure: "Empty Worker `GET /health` throughput (req/s)", value: fmt(rps(empty), 0) },
+      { figure: "Empty Worker `GET /health` workerd CPU per request (ms)", value: fmt(cpu(empty), 2) },
+    );
+  if (route) {
+    const ratio = rps(authed) / rps(health);
+    rows.push(
+      { figure: `\`GET ${route.path}\` (Bearer JWT) throughput (req/s)`, value: fmt(rps(authed), 0) },
+      { figure: `\`GET ${route.path}\` workerd CPU per request (ms)`, value: fmt(cpu(authed), 2) },
+      {
+        figure: `\`GET ${route.path}\` / \`GET /health\` throughput`,
+        value: `${fmt(ratio, 2)}x`,
+        target: "≥ 0.8x",
+        met: ratio >= 0.8,
+      },
+      {
+        figure: `\`GET ${route.path}\` / \`GET /health\` workerd CPU per request`,
+        value: `${fmt(cpu(authed) / cpu(health), 2)}x`,
+      },
+    );
+  } else {
+    rows.push({
+      figure: "JWT-authenticated read / `GET /health` throughput",
+      value: "pending `/me`",
+      target: "≥ 0.8x",
+      met: null,
+    });
+  }
+  return {
+    rows,
+    how:
+      `autocannon (in the bench process, pinned to core 1), ${SIZES.tputConns} connections, ` +
+      `${SIZES.tputRounds} alternating rounds of ${SIZES.tputS} s per route after ${SIZES.tputWarmS} s warm-up ` +
+      `each; medians of the rounds; every response must be 2xx. CPU per request = the Worker's workerd ` +
+      `process user+system time over a round / requests in it (less sensitive than req/s to other load on ` +
+      `the machine). The empty-Worker rows (bench/scrypt-worker.js's \`/health\`, measured after the ` +
+      `Latchkey rounds) give the floor of workerd + wrangler dev's entry Worker per request. ` +
+      (route
+        ? `Authenticated route: \`GET ${route.path}\` with \`Authorization: Bearer <access JWT from /auth/login>\` ` +
+          `(the first of ${AUTHENTICATED_READS.map((r) => `\`${r.path}\``).join(", ")} to answer 200). Its CPU ` +
+          `includes the session check in D1, which runs inside the same workerd process locally (miniflare's ` +
+          `D1 Worker + SQLite) but is a network round trip in production.`
+        : `No read-only JWT-authenticated route exists yet (${probes.join("; ")}); every HBP route that takes ` +
+          `a bearer token mutates state (mfa/generate, change-*, token/revoke, delete). The ratio row fills in ` +
+          `once a dialect serves \`GET /me\` (hanko); \`GET /health\` alone is shown for reference.`),
+  };
+}
+
+/**
+ * Refresh-token rotation: independent sequential chains, each response's refresh_token feeding the next,
+ * in rounds alternating with the same number of sequential `GET /health` loops.
+ */
+async function benchRefresh(ctx) {
+  const rotate = async (token) => {
+    const r = await fetch(`${ctx.main.url}/auth/token/refresh?refresh_token=${encodeURIComponent(token)}`);
+    const body = await r.json().catch(() => null);
+    if (r.status !== 200 || !body?.refresh_token || !body?.jwt_token)
+      throw new Error(`refresh failed: ${r.status} ${JSON.stringify(body).slice(0, 300)}`);
+    return body.refresh_token;
+  };
+  const health = async () => {
+    const r = await fetch(`${ctx.main.url}/health`);
+    await r.arrayBuffer();
+    if (r.status !== 204) throw new Error(`/health answered ${r.status}`);
+  };
+  /** `clients` sequential loops for `seconds`: { perS, cpuMs per request }. */
+  const round = async (clients, seconds, step, latencies) => {
+    const t0 = performance.now();
+    const end = t0 + seconds * 1000;
+    const { value: counts, cpuMs } = await withCpu(ctx.main.pid, () =>
+      Promise.all(
+        clients.map(async (client) => {
+          let n = 0;
+          while (performance.now() < end) {
+            const t = performance.now();
+            await step(client);
+            latencies?.push(performance.now() - t);
+            n++;
+          }
+          return n;
+        }),
+      ),
+    );
+    const total = counts.reduce((a, b) => a + b, 0);
+    return { perS: total / ((performance.now() - t0) / 1000), cpuMs: cpuMs / total };
+  };
+  const chains = [];
+  for (let i = 0; i < SIZES.chains; i++) chains.push({ token: (await login(ctx)).refresh_token });
+  const rotateStep = async (chain) => {
+    chain.token = await rotate(chain.token);
+  };
+  const healthClients = chains.map(() => ({}));
+  await round(chains, SIZES.chainWarmS, rotateStep, null); // warm-up
+  await round(healthClients, SIZES.chainWarmS, health, null);
+  const rot = [];
+  const hp = [];
+  const latencies = [];
+  for (let i = 0; i < SIZES.chainRounds; i++) {
+    rot.push(await round(chains, SIZES.chainS, rotateStep, latencies));
+    hp.push(await round(healthClients, SIZES.chainS, health, null));
+  }
+  const perS = (xs) => median(xs.map((x) => x.perS));
+  const cpu = (xs) => median(xs.map((x) => x.cpuMs));
+  return {
+    rows: [
+      { figure: `Refresh rotations/s (${SIZES.chains} parallel chains)`, value: fmt(perS(rot), 0) },
+      { figure: "Rotation round trip, median (ms)", value: fmt(median(latencies), 1) },
+      { figure: "workerd CPU per rotation (ms)", value: fmt(cpu(rot), 2) },
+      { figure: `\`GET /health\` req/s, same ${SIZES.chains} sequential clients`, value: fmt(perS(hp), 0) },
+      { figure: "workerd CPU per `GET /health` (ms)", value: fmt(cpu(hp), 2) },
+      {
+        figure: "Rotations/s / `GET /health` req/s, same clients",
+        value: `${fmt(perS(rot) / perS(hp), 3)}x`,
+      },
+    ],
+    how:
+      `${SIZES.chains} independent chains, each starting from its own \`/auth/login\` (\`cookie:false\`, before the ` +
+      `clock starts) and calling \`GET /auth/token/refresh?refresh_token=\` sequentially, each response's ` +
+      `\`refresh_token\` feeding the next (rotation in one conditional UPDATE, a new ES256 JWT, the user ` +
+      `reloaded); every answer must be 200 with a new token. ${SIZES.chainRounds} rounds of ${SIZES.chainS} s ` +
+      `alternating with ${SIZES.chains} sequential fetch loops against \`GET /health\` (after ${SIZES.chainWarmS} s ` +
+      `warm-up of each); medians of the rounds. No target in the issue.`,
+  };
+}
+
+/** "index.js + 6 .wasm" for a list of emitted file names. */
+function describe(files) {
+  const byExt = new Map();
+  for (const f of files) {
+    const ext = path.extname(f) || f;
+    byExt.set(ext, [...(byExt.get(ext) ?? []), f]);
+  }
+  return [...byExt.entries()]
+    .map(([ext, names]) => (names.length === 1 ? names[0] : `${names.length} ${ext} files`))
+    .join(" + ");
+}
+
+/** Bundle size: `wrangler deploy --dry-run --outdir`, then gzip (level 9) of the emitted modules. */
+async function benchBundle(ctx) {
+  const out = ctx.build.dir;
+  let raw = 0;
+  let gz = 0;
+  const files = [];
+  for (const f of fs.readdirSync(out, { recursive: true })) {
+    const p = path.join(out, f);
+    if (!fs.statSync(p).isFile() || /\.(map|md|toml)$/.test(f) || f.startsWith("migrations")) continue;
+    const buf = fs.readFileSync(p);
+    raw += buf.length;
+    gz += gzipSync(buf, { level: 9 }).length;
+    files.push(f);
+  }
+  const kib = (n) => `${fmt(n / 1024, 1)} KiB`;
+  return {
+    rows: [
+      { figure: "Bundle, uncompressed", value: kib(raw) },
+      { figure: "Bundle, gzip", value: kib(gz), target: "< 1 MiB", met: gz < 1024 * 1024 },
+    ],
+    how: `\`wrangler deploy --dry-run --outdir <tmp>\` (production build of src/index.ts, the same build the Worker under test runs from), then the sum of each emitted module gzipped at level 9 (${describe(files)}; source maps excluded).`,
+  };
+}
+
+const BENCHES = [
+  { id: "login", title: "Password login vs bare scrypt hash", needs: ["main", "scrypt"], run: benchLogin },
+  { id: "jwt", title: "JWT-authenticated request vs `/health`", needs: ["main", "scrypt"], run: benchJwt },
+  { id: "refresh", title: "Refresh-token rotation", needs: ["main"], run: benchRefresh },
+  { id: "bundle", title: "Bundle size", needs: ["build"], run: benchBundle },
+];
+
+// ---------------------------------------------------------------------------------------------
+
+function versions(ctx) {
+  const pkg = (p) =>
+    JSON.parse(fs.readFileSync(path.join(ROOT, "node_modules", p, "package.json"), "utf8")).version;
+  let workerd = "unknown";
+  const binary = ctx.main?.binary ?? ctx.scrypt?.binary;
+  if (binary) {
+    try {
+      workerd = execFileSync(binary, ["--version"]).toString().trim();
+    } catch {}
+  }
+  let commit = "unknown";
+  try {
+    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT }).toString().trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], {
+      cwd: ROOT,
+    }).toString();
+    if (dirty.trim()) commit += " (with uncommitted changes)";
+  } catch {}
+  return { node: process.version, wrangler: pkg("wrangler"), workerd, autocannon: pkg("autocannon"), commit };
+}
+
+function render(ctx, results, startedAt, seconds) {
+  const v = versions(ctx);
+  const cpu = os.cpus()[0]?.model ?? "unknown";
+  const lines = [
+    "# Benchmark results",
+    "",
+    "Written by `npm run bench` (bench/run.mjs, DESIGN.md §10). Absolute numbers from a shared machine are",
+    "noise; the ratios, measured side by side in one run, are the figures that count. Other work on the machine",
+    "(see the load average) hurts wall-time and req/s figures; CPU time per request, read from /proc for the",
+    "workerd process, much less.",
+    "",
+    "| Machine and versions | |",
+    "| --- | --- |",
+    `| Date | ${startedAt.toISOString().replace(/\.\d+Z$/, "Z")} (run took ${fmt(seconds, 0)} s) |`,
+    `| CPU | ${cpu}, nproc ${CORES}, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB RAM, ${os.type()} ${os.release()} |`,
+    `| Load average (1 min) | ${fmt(ctx.loadStart, 2)} at start, ${fmt(os.loadavg()[0], 2)} at end |`,
+    `| Node | ${v.node} |`,
+    `| wrangler | ${v.wrangler} |`,
+    `| workerd | ${v.workerd} |`,
+    `| autocannon | ${v.autocannon} |`,
+    `| Commit | ${v.commit} |`,
+    "",
+    "Setup:",
+    "",
+    `- Pinning: ${PIN ? "wrangler and workerd on core 0 (`taskset -c 0`), this bench process, which is the load generator, on core 1 (`taskset -a -pc 1`)." : "none (fewer than 2 cores or no taskset)."}`,
+    "- Worker under test: built once at the start (`wrangler deploy --dry-run --outdir`) and served from that",
+    "  snapshot by `wrangler dev --no-bundle --log-level warn`, so edits to the shared work tree during the run",
+    "  do not restart it, and no per-request log line is posted to wrangler's Node process. Vars: wrangler.toml",
+    "  (ENVIRONMENT=development, ES256 JWTs, default scrypt N=2^14 r=8 p=5) plus `--var RATE_LIMITS_ENABLED:false`",
+    "  (**per-IP rate limits off**, so the limiter does not cap the load) and `--var AUTO_ACTIVATE_NEW_USERS:true`.",
+    "  Fresh `--persist-to` directory with the migrations applied first.",
+    `- Requests ${!ctx.main || ctx.main.direct ? "go straight to the workerd process that runs each Worker (its own entry socket), bypassing the proxy Worker that `wrangler dev` puts in front on `--port`" : "go through the proxy Worker that `wrangler dev` puts in front on `--port` (the Worker's own socket was not found)"}.`,
+    "",
+    "| Benchmark | Figure | Result | Target | Met |",
+    "| --- | --- | --- | --- | --- |",
+  ];
+  for (const r of results) {
+    for (const row of r.rows) {
+      const met = row.met === true ? "yes" : row.met === false ? "**no**" : row.met === null ? "pending" : "";
+      lines.push(`| ${r.title} | ${row.figure} | ${row.value} | ${row.target ?? ""} | ${met} |`);
+    }
+  }
+  lines.push("", "## How each figure was measured", "");
+  for (const r of results) lines.push(`**${r.title}.** ${r.how}`, "");
+  lines.push(
+    "Not measured here (shared/notes/security.md §4): production CPU limits (open-source workerd enforces none),",
+    "D1 network latency, multi-isolate effects. Image variants and zip rows arrive with the storage issues.",
+    "",
+  );
+  return lines.join("\n");
+}
+
+async function main() {
+  const startedAt = new Date();
+  const t0 = performance.now();
+  if (PIN) execFileSync("taskset", ["-a", "-pc", "1", String(process.pid)], { stdio: "ignore" });
+  const selected = BENCHES.filter((b) => !ONLY || ONLY.includes(b.id));
+  if (!selected.length) throw new Error(`--only matches none of ${BENCHES.map((b) => b.id).join(", ")}`);
+  const needs = new Set(selected.flatMap((b) => b.needs));
+  log(
+    `cores: ${CORES}, pinning: ${PIN ? "workerd core 0, load core 1" : "off"}${QUICK ? ", QUICK run" : ""}`,
+  );
+
+  const ctx = { email: `bench-${Date.now()}@example.com`, loadStart: os.loadavg()[0] };
+  if (needs.has("main") || needs.has("build")) ctx.build = await buildSnapshot();
+  const starts = [];
+  if (needs.has("main"))
+    starts.push(
+      startDev("main", {
+        config: ctx.build.config,
+        extra: ["--no-bundle"],
+        migrate: true,
+        vars: ["RATE_LIMITS_ENABLED:false", "AUTO_ACTIVATE_NEW_USERS:true"],
+      }).then((s) => {
+        ctx.main = s;
+      }),
+    );
+  if (needs.has("scrypt"))
+    starts.push(
+      startDev("scrypt", { config: path.join(ROOT, "bench", "scrypt-worker.toml") }).then((s) => {
+        ctx.scrypt = s;
+      }),
+    );
+  await Promise.all(starts);
+
+  if (ctx.main) {
+    const r = await postJson(`${ctx.main.url}/auth/register`, {
+      email: ctx.email,
+      password: PASSWORD,
+      cookie: false,
+    });
+    if (r.status !== 200) throw new Error(`register failed: ${r.status} ${r.text.slice(0, 300)}`);
+  }
+
+  const results = [];
+  let failed = false;
+  for (const b of selected) {
+    log(`${b.id}: ${b.title} ...`);
+    const t = performance.now();
+    try {
+      const servers = [ctx.main, ctx.scrypt].filter(Boolean);
+      if (!servers.every((x) => x.unchanged()))
+        throw new Error("a workerd process restarted before this benchmark");
+      const r = await b.run(ctx);
+      if (!servers.every((x) => x.unchanged()))
+        throw new Error("a workerd process restarted during this benchmark");
+      results.push({ ...r, title: b.title });
+      for (const row of r.rows)
+        log(`  ${row.figure}: ${row.value}${row.target ? ` (target ${row.target})` : ""}`);
+    } catch (e) {
+      failed = true;
+      console.error(e);
+      results.push({
+        title: b.title,
+        rows: [{ figure: "error", value: String(e.message).split("\n")[0] }],
+        how: "Failed in this run.",
+      });
+    }
+    log(`  (${fmt((performance.now() - t) / 1000, 1)} s)`);
+  }
+
+  const seconds = (performance.now() - t0) / 1000;
+  const md = render(ctx, results, startedAt, seconds);
+  if (WRITE && !QUICK && !failed) {
+    fs.writeFileSync(RESULTS, md);
+    // Biome formats Markdown tables too; keep the file as `npm run check` wants it.
+    try {
+      execFileSync(
+        process.execPath,
+        [path.join(ROOT, "node_modules/@biomejs/biome/bin/biome"), "format", "--write", RESULTS],
+        {
+          stdio: "ignore",
+        },
+      );
+    } catch {}
+    log(`wrote ${path.relative(ROOT, RESULTS)} in ${fmt(seconds, 0)} s`);
+  } else {
+    console.log(`\n${md}`);
+    log(
+      `RESULTS.md not written (${failed ? "a benchmark failed" : QUICK ? "--quick" : "--only without --write"})`,
+    );
+  }
+  return failed ? 1 : 0;
+}
+
+main()
+  .then((code) => {
+    cleanup();
+    process.exit(code);
+  })
+  .catch((e) => {
+    console.error(e);
+    cleanup();
+    process.exit(1);
+  });
