@@ -1,0 +1,135 @@
+/**
+ * Directus OAuth on the core OAuth service: the provider lists (`GET /auth/oauth` of the document,
+ * `GET /auth` that SDK 26's readProviders reads), the start routes of both eras
+ * (`/auth/oauth/{provider}` in the document, `/auth/login/{provider}` since Directus 10) and their
+ * callbacks. `redirect` must be one of OAUTH_ALLOWED_REDIRECTS exactly. As Directus does, a login
+ * with `redirect` ends with the refresh token in the directus_refresh_token cookie and a redirect
+ * (errors: `redirect?reason=CODE`); without it the callback answers the tokens as JSON. The state
+ * is also bound to the browser by a cookie, so a callback URL cannot be replayed in a victim's
+ * browser to sign it into the attacker's account.
+ */
+import { type Context, Hono } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { AuthError } from "../../core/errors";
+import { OAuthError, type OAuthFailure } from "../../core/oauth/oauth.service";
+import { clientIp, isHttps, sessionContext } from "../shared/http";
+import type { AppEnv } from "../shared/types";
+import { DIRECTUS_ERRORS, directusError } from "./errors";
+import { DIRECTUS_PREFIX, tokensBody } from "./present";
+
+export const oauth = new Hono<AppEnv>();
+
+const STATE_COOKIE = "directus_oauth_state";
+
+type Rendered = readonly [status: number, code: string, message: string];
+const INVALID_CREDENTIALS = DIRECTUS_ERRORS.INVALID_CREDENTIALS;
+const OAUTH_ERRORS: Record<OAuthFailure, Rendered> = {
+  invalid_request: [400, "INVALID_PAYLOAD", "Invalid payload."],
+  unknown_provider: [403, "INVALID_PROVIDER", "Invalid provider."],
+  invalid_redirect: [400, "INVALID_PAYLOAD", "Invalid payload."],
+  invalid_state: INVALID_CREDENTIALS,
+  access_denied: INVALID_CREDENTIALS,
+  provider_error: [503, "SERVICE_UNAVAILABLE", "Service is unavailable. Try again later."],
+  unverified_email: INVALID_CREDENTIALS,
+  user_conflict: INVALID_CREDENTIALS,
+  signup_disabled: INVALID_CREDENTIALS,
+  account_disabled: DIRECTUS_ERRORS.ACCOUNT_DISABLED,
+};
+
+const driverOf = (kind: string) => (kind === "github" ? "oauth2" : "openid");
+const label = (name: string) => name.charAt(0).toUpperCase() + name.slice(1);
+
+/** The document's era: `{"data": ["github", ...]}`. */
+oauth.get("/oauth", (c) => c.json({ data: c.var.services.oauth.providers() }));
+
+/** SDK 26 readProviders(): `{"data": [{name, driver, icon, label}], "disableDefault": false}`. */
+oauth.get("/", (c) => {
+  const { config } = c.var;
+  const data = config.oauth.providers.map((p) => ({
+    name: p.name,
+    driver: driverOf(p.kind),
+    icon: null,
+    label: label(p.name),
+  }));
+  return c.json({ data, disableDefault: !config.features.passwords });
+});
+
+function renderOAuthError(c: Context<AppEnv>, e: OAuthError, redirect: string | null) {
+  const [status, code, message] = OAUTH_ERRORS[e.reason];
+  // compat(directus): a failed login with `redirect` goes back there with ?reason=<code>.
+  if (redirect) {
+    const url = new URL(redirect);
+    url.search = "";
+    url.searchParams.set("reason", code);
+    return c.redirect(url.toString(), 302);
+  }
+  if (e.reason === "invalid_redirect" || e.reason === "invalid_request") {
+    const reason = e.detail?.replace(/\.$/, "") ?? "Invalid request";
+    return directusError(c, status, code, `Invalid payload. ${reason}.`, reason);
+  }
+  return directusError(c, status as ContentfulStatusCode, code, message);
+}
+
+async function start(c: Context<AppEnv>, era: "oauth" | "login") {
+  const { services, config } = c.var;
+  await services.limiter.hit("login", clientIp(c));
+  const provider = c.req.param("provider")!;
+  const redirect = c.req.query("redirect") ?? null;
+  if (redirect !== null && !services.oauth.isAllowedRedirect(redirect)) {
+    const reason = `URL "${redirect.slice(0, 200)}" can't be used to redirect after login`;
+    return directusError(c, 400, "INVALID_PAYLOAD", `Invalid payload. ${reason}.`, reason);
+  }
+  try {
+    const { url } = await services.oauth.start(provider, {
+      callbackUrl: `${config.publicUrl}${DIRECTUS_PREFIX}/auth/${era}/${encodeURIComponent(provider)}/callback`,
+      redirectAfter: redirect,
+    });
+    setCookie(c, STATE_COOKIE, new URL(url).searchParams.get("state")!, {
+      httpOnly: true,
+      secure: isHttps(c),
+      sameSite: "Lax",
+      path: `${DIRECTUS_PREFIX}/auth`,
+      maxAge: 600,
+    });
+    return c.redirect(url, 302);
+  } catch (e) {
+    if (e instanceof OAuthError) return renderOAuthError(c, e, null);
+    throw e;
+  }
+}
+
+async function callback(c: Context<AppEnv>) {
+  const { services } = c.var;
+  await services.limiter.hit("verify", clientIp(c));
+  const q = c.req.query();
+  const bound = getCookie(c, STATE_COOKIE);
+  deleteCookie(c, STATE_COOKIE, { path: `${DIRECTUS_PREFIX}/auth`, secure: isHttps(c), httpOnly: true });
+  let redirect: string | null = null;
+  try {
+    if (!q.state || bound !== q.state)
+      throw new OAuthError("invalid_state", { detail: "The login was not started in this browser." });
+    const result = await services.oauth.callback({
+      state: q.state,
+      code: q.code,
+      error: q.error,
+      errorDescription: q.error_description,
+    });
+    redirect = result.redirectAfter;
+    if (result.provider !== c.req.param("provider"))
+      throw new OAuthError("invalid_state", { detail: "The callback does not match the provider." });
+    if (result.user.disabled) throw new AuthError("ACCOUNT_DISABLED");
+    const session = await services.sessions.create(result.user, ["oauth"], sessionContext(c));
+    if (!redirect) return c.json(tokensBody(c, session, "json"));
+    tokensBody(c, session, "cookie");
+    return c.redirect(redirect, 302);
+  } catch (e) {
+    if (e instanceof OAuthError) return renderOAuthError(c, e, e.redirectAfter ?? redirect);
+    throw e;
+  }
+}
+
+oauth.get("/oauth/:provider", (c) => start(c, "oauth"));
+oauth.get("/login/:provider", (c) => start(c, "login"));
+oauth.get("/oauth/:provider/callback", callback);
+oauth.get("/login/:provider/callback", callback);
