@@ -321,6 +321,84 @@ try {
   );
 
   await page.close();
+
+  // --- <hanko-auth> from @teamhanko/hanko-elements@0.12.0 ---
+  const ui = await context.newPage();
+  ui.on("pageerror", (e) => console.error(`  page error: ${e.message}`));
+  await withAuthenticator(ui);
+  const uiEmail = unique("elements");
+  const auth = () => ui.locator("hanko-auth");
+  const button = (name) => auth().getByRole("button", { name, exact: true });
+  /** Opens the page signed out: no cookie, no client session in localStorage. */
+  const openElements = async () => {
+    await context.clearCookies();
+    await ui.goto(`${PAGE}/`);
+    await ui.evaluate(() => localStorage.clear());
+    await ui.goto(`${PAGE}/elements`);
+    await ui.waitForFunction(() => window.ready === true, null, { timeout: 20_000 });
+  };
+  try {
+    await step("<hanko-auth> sign-up: email, create account, passcode from the outbox", async () => {
+      await openElements();
+      await auth().locator('input[type="email"]').fill(uiEmail);
+      await button("Continue").click();
+      await auth().getByText("Create account?").waitFor({ timeout: 20_000 });
+      await button("Sign up").click();
+      await auth().getByText("Enter passcode").waitFor({ timeout: 20_000 });
+      const code = await passcodeFor(uiEmail);
+      await auth().locator('input[inputmode="numeric"]').first().click();
+      await ui.keyboard.type(code);
+      // Six digits submit the form by themselves.
+    });
+
+    await step("<hanko-auth> sets a password, creates a passkey, completes the flow", async () => {
+      await auth().getByText("Set new password").waitFor({ timeout: 20_000 });
+      await auth().locator('input[type="password"]').fill("another correct horse");
+      await button("Continue").click();
+      await auth().getByText("Create a passkey").first().waitFor({ timeout: 20_000 });
+      await button("Create a passkey").click();
+      await ui.waitForFunction(() => window.completed > 0, null, { timeout: 20_000 });
+      const info = await (
+        await fetch(`${API}/user`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ email: uiEmail }),
+        })
+      ).json();
+      assert.equal(info.verified, true);
+      assert.equal(info.has_webauthn_credential, true);
+    });
+
+    await step("<hanko-auth> on a fresh page signs in with the passkey", async () => {
+      await openElements();
+      await auth().locator('input[type="email"]').fill(uiEmail);
+      await button("Continue").click();
+      await ui.waitForFunction(() => window.completed > 0, null, { timeout: 20_000 });
+      // The session cookie the Worker set is a working session of that account.
+      const cookie = (await context.cookies(API)).find((c) => c.name === "hanko");
+      assert.ok(cookie, "the hanko session cookie is set");
+      const me = await (
+        await fetch(`${API}/me`, { headers: { authorization: `Bearer ${cookie.value}` } })
+      ).json();
+      const info = await (
+        await fetch(`${API}/user`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ email: uiEmail }),
+        })
+      ).json();
+      assert.equal(me.id, info.id);
+    });
+  } catch (e) {
+    console.error(
+      `  <hanko-auth> text at failure: ${(
+        await auth()
+          .textContent()
+          .catch(() => "?")
+      ).replace(/\s+/g, " ")}`,
+    );
+    throw e;
+  }
 } catch (e) {
   console.error(e);
   exitCode = 1;
