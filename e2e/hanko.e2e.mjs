@@ -390,13 +390,11 @@ try {
       assert.equal(me.id, info.id);
     });
   } catch (e) {
-    console.error(
-      `  <hanko-auth> text at failure: ${(
-        await auth()
-          .textContent()
-          .catch(() => "?")
-      ).replace(/\s+/g, " ")}`,
-    );
+    const text =
+      (await auth()
+        .textContent()
+        .catch(() => null)) ?? "?";
+    console.error(`  <hanko-auth> text at failure: ${text.replace(/\s+/g, " ")}`);
     throw e;
   }
 } catch (e) {
