@@ -5,6 +5,7 @@
  */
 import type { Clock } from "../../lib/clock";
 import { AuthError } from "../errors";
+import { forgetSessions } from "../sessions/session-cache";
 
 export interface User {
   id: string;
@@ -193,6 +194,7 @@ export function createUserService(deps: { d1: D1Database; clock: Clock }): UserS
 
     async delete(userId) {
       const r = await d1.prepare("DELETE FROM users WHERE id = ?").bind(userId).run();
+      forgetSessions();
       return r.meta.changes > 0;
     },
   };

@@ -24,7 +24,8 @@ export async function principal(c: Context<AppEnv>) {
   if (!token || token.length > 8192) throw new AuthError("UNAUTHENTICATED");
   if (!bearer && !["GET", "HEAD"].includes(c.req.method) && !isTrustedRequest(c, c.var.config.cors.origins))
     throw new AuthError("FORBIDDEN", { detail: "Cross-site request refused." });
-  return c.var.services.sessions.authenticate(token);
+  // Safe methods may rely on a liveness check a few seconds old (core/sessions/session-cache.ts).
+  return c.var.services.sessions.authenticate(token, { read: ["GET", "HEAD"].includes(c.req.method) });
 }
 
 /** compat(hanko): X-Auth-Token + X-Session-Lifetime + the `hanko` cookie on every login answer. */

@@ -35,7 +35,9 @@ async function callerOf(c: Context<AppEnv>): Promise<StorageCaller | null> {
     if (c.req.header("authorization")) throw new AuthError("INVALID_TOKEN");
     return null;
   }
-  const p = await c.var.services.sessions.authenticate(token);
+  const p = await c.var.services.sessions.authenticate(token, {
+    read: ["GET", "HEAD"].includes(c.req.method),
+  });
   const ns = c.var.config.jwt.claimsNamespace;
   const hasura = ns ? (p.claims[ns] as Record<string, unknown> | undefined) : undefined;
   const allowed = hasura?.["x-hasura-allowed-roles"];

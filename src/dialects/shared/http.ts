@@ -71,7 +71,9 @@ export function sessionContext(c: Context): SessionContext {
 export async function requirePrincipal(c: Context<AppEnv>) {
   const token = bearerToken(c);
   if (!token) throw new AuthError("UNAUTHENTICATED");
-  return c.var.services.sessions.authenticate(token);
+  // Safe methods may rely on a liveness check a few seconds old (core/sessions/session-cache.ts).
+  const read = c.req.method === "GET" || c.req.method === "HEAD";
+  return c.var.services.sessions.authenticate(token, { read });
 }
 
 export function isHttps(c: Context): boolean {
