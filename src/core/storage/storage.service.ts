@@ -203,8 +203,11 @@ export function createStorageService(deps: {
       let carry: Uint8Array | null = null;
       let ended = false;
       let total = 0;
+      // One part buffer, refilled after each part is sent: a fresh 5 MiB array per part would go to
+      // V8's large-object space and stay there until a major GC, growing the isolate by the file size.
+      const block = new Uint8Array(PART_SIZE);
+      /** Fills `block` (from its start) with the next bytes; shorter than PART_SIZE only at the end. */
       const fill = async (): Promise<Uint8Array> => {
-        const block = new Uint8Array(PART_SIZE);
         let n = 0;
         while (n < PART_SIZE) {
           let chunk = carry;
@@ -247,8 +250,8 @@ export function createStorageService(deps: {
         try {
           const parts: R2UploadedPart[] = [await mpu.uploadPart(1, first)];
           while (!ended) {
-            const block = await fill();
-            if (block.length > 0) parts.push(await mpu.uploadPart(parts.length + 1, block));
+            const next = await fill();
+            if (next.length > 0) parts.push(await mpu.uploadPart(parts.length + 1, next));
           }
           stored = await mpu.complete(parts);
         } catch (e) {
