@@ -13,7 +13,7 @@ export const registerBody = z.object({
   email,
   password: password.optional(),
   cookie,
-  user_data: z.record(z.string(), z.unknown()).optional(),
+  user_data: z.record(z.string(), z.unknown(), { error: "must be of type object" }).optional(),
   register_options: z
     .object({
       allowed_roles: z.array(z.string().max(100)).max(50).optional(),

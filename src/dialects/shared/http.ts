@@ -13,8 +13,7 @@ export async function readBody(c: Context<AppEnv>): Promise<Record<string, unkno
   const max = c.var.config.limits.maxBodyBytes;
   const declared = Number(c.req.header("content-length") ?? "0");
   if (declared > max) throw new AuthError("PAYLOAD_TOO_LARGE");
-  const buf = await c.req.arrayBuffer();
-  if (buf.byteLength > max) throw new AuthError("PAYLOAD_TOO_LARGE");
+  const buf = await readCapped(c, max);
   if (buf.byteLength === 0) return {};
   const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
   let text: string;
@@ -39,6 +38,39 @@ export async function readBody(c: Context<AppEnv>): Promise<Record<string, unkno
     return Object.fromEntries(new URLSearchParams(text));
   }
   throw new AuthError("UNSUPPORTED_MEDIA_TYPE");
+}
+
+/**
+ * The raw body, refused as soon as it passes `max` bytes. A body without Content-Length (chunked)
+ * is read chunk by chunk, so an endless or huge stream is cut off at the cap instead of buffered.
+ */
+async function readCapped(c: Context<AppEnv>, max: number): Promise<Uint8Array> {
+  const raw = c.req.raw;
+  if (!raw.body || raw.bodyUsed) {
+    const buf = new Uint8Array(await c.req.arrayBuffer());
+    if (buf.byteLength > max) throw new AuthError("PAYLOAD_TOO_LARGE");
+    return buf;
+  }
+  const reader = raw.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => {});
+      throw new AuthError("PAYLOAD_TOO_LARGE");
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
 }
 
 /** Parses with a zod schema; the first issue becomes a 400 with a Joi-like message. */
