@@ -3,6 +3,7 @@ import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import {
   AUTO,
+  activeUser,
   call,
   expectBoom,
   json,
@@ -190,6 +191,37 @@ describe("POST /auth/register, parameters", () => {
     const res = await call("/auth/register", { form: { email, password: PASSWORD }, vars: AUTO });
     expect(res.status).toBe(200);
     expect((await json(res)).user.email).toBe(email);
+  });
+
+  it("MIN_PASSWORD_LENGTH sets the minimum", async () => {
+    const vars = { ...AUTO, MIN_PASSWORD_LENGTH: "12" };
+    await expectBoom(
+      await call("/auth/register", { json: { email: uniqueEmail(), password: "elevenchars" }, vars }),
+      400,
+      "Password must be at least 12 characters long.",
+    );
+    const ok = await call("/auth/register", {
+      json: { email: uniqueEmail(), password: "twelve chars" },
+      vars,
+    });
+    expect(ok.status).toBe(200);
+  });
+
+  it("PASSWORDS_ENABLED=false refuses password registration and login", async () => {
+    const vars = { ...AUTO, PASSWORDS_ENABLED: "false" };
+    const email = uniqueEmail();
+    await expectBoom(
+      await call("/auth/register", { json: { email, password: PASSWORD }, vars }),
+      404,
+      "Not Found",
+    );
+    expect(await usersWithEmail(email)).toBe(0);
+    const s = await activeUser();
+    await expectBoom(
+      await call("/auth/login", { json: { email: s.email, password: PASSWORD }, vars }),
+      404,
+      "Not Found",
+    );
   });
 
   it("SIGNUP_ENABLED=false refuses registration", async () => {
