@@ -5,6 +5,7 @@
 import type { Config } from "./config";
 import { createAccountService } from "./core/accounts/accounts.service";
 import { createAccountByIdService } from "./core/accounts/by-id";
+import { createAccountByIdService } from "./core/accounts/by-id";
 import { createExistenceService } from "./core/accounts/existence";
 import { createReauthService } from "./core/accounts/reauth";
 import { createTurnstileVerifier } from "./core/captcha/turnstile";
@@ -16,6 +17,7 @@ import {
   type SendEmailBinding,
 } from "./core/mail/mailer";
 import { createOAuthService } from "./core/oauth/oauth.service";
+import { createPasscodeService } from "./core/passcodes/passcodes.service";
 import { createPasscodeService } from "./core/passcodes/passcodes.service";
 import { createPasswordHasher } from "./core/passwords/hasher";
 import { createAttemptCounter } from "./core/rate-limit/attempts";
@@ -30,7 +32,9 @@ import { createTokenService } from "./core/tokens/tokens.service";
 import { createSecretBox } from "./core/totp/secret-box";
 import { createTotpService } from "./core/totp/totp.service";
 import { createEmailService } from "./core/users/emails.service";
+import { createEmailService } from "./core/users/emails.service";
 import { createUserService } from "./core/users/users.service";
+import { createWebAuthnService } from "./core/webauthn/webauthn.service";
 import { createWebAuthnService } from "./core/webauthn/webauthn.service";
 import { createDb } from "./db/client";
 import type { Clock } from "./lib/clock";
@@ -121,6 +125,18 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
   });
   const oauth = createOAuthService({ d1, clock, users, config });
   const emails = createEmailService({ d1, clock, secret: config.passcodes.secret });
+  const accountsById = createAccountByIdService({ config, users, passwords, sessions, accounts, emails });
+  const passcodes = createPasscodeService({
+    d1,
+    clock,
+    mailer,
+    users,
+    sessions,
+    secret: config.passcodes.secret,
+    ttlSeconds: config.passcodes.ttl,
+  });
+  const webauthn = createWebAuthnService({ d1, clock, users, sessions, webauthn: config.webauthn });
+  const emails = createEmailService({ d1, clock, secret: config.passcodes.secret });
   const accountsById = createAccountByIdService({ config, users, passwords, sessions, accounts });
   const passcodes = createPasscodeService({
     d1,
@@ -144,6 +160,10 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
     storage,
     clock,
     oauth,
+    emails,
+    accountsById,
+    passcodes,
+    webauthn,
     emails,
     accountsById,
     passcodes,

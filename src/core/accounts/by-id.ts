@@ -9,6 +9,7 @@ import type { PasswordHasher } from "../passwords/hasher";
 import { checkPasswordPolicy } from "../passwords/policy";
 import type { IssuedSession, SessionContext, SessionService } from "../sessions/sessions.service";
 import { normalizeEmail } from "../users/email-address";
+import type { EmailService } from "../users/emails.service";
 import type { User, UserService } from "../users/users.service";
 import type { AccountService } from "./accounts.service";
 
@@ -37,13 +38,15 @@ export function createAccountByIdService(deps: {
   passwords: PasswordHasher;
   sessions: SessionService;
   accounts: AccountService;
+  emails: EmailService;
 }): AccountByIdService {
-  const { config, users, passwords, sessions, accounts } = deps;
+  const { config, users, passwords, sessions, accounts, emails } = deps;
   return {
     async registerPasswordless(rawEmail, ctx) {
       if (!config.features.signup) throw new AuthError("SIGNUP_DISABLED");
       const email = normalizeEmail(rawEmail);
       const active = !config.features.verifyEmails;
+      await emails.releaseUnverified(email);
       const user = await users.create({
         email,
         passwordHash: null,

@@ -142,6 +142,11 @@ export function createOAuthService(deps: {
         )
         .bind(profile.provider, profile.subject, userId, email, now, now)
         .run();
+    // The provider verified the address: an unproven secondary claim on it by another account yields.
+    await d1
+      .prepare("DELETE FROM emails WHERE address = ? AND is_primary = 0 AND verified = 0")
+      .bind(email)
+      .run();
     const existing = await users.findByEmail(email);
     if (existing) {
       if (existing.disabled) throw fail("account_disabled");

@@ -4,6 +4,9 @@
  * conditional statement, so parallel requests cannot leave a user with no primary address, two
  * of them, or more addresses than allowed.
  *
+ * An unverified secondary address does not lead to its account: whoever added it has not shown
+ * it is theirs (a passcode to it would sign its real owner into someone else's account).
+ *
  * Lookup without existence hints: when ACCOUNT_EXISTENCE_HINTS is off, an unknown address gets
  * stable pseudo ids (HMAC of the address) and every answer says "not verified, no passkey", so a
  * known and an unknown address cannot be told apart by the answer (only by what the mailbox gets).
@@ -42,6 +45,11 @@ export interface EmailService {
   /** NOT_FOUND unless the address is the user's; the primary address is never removed. */
   remove(userId: string, emailId: string): Promise<RemoveEmailResult>;
   markVerified(userId: string, emailId: string): Promise<void>;
+  /**
+   * Frees an address held only as an unverified secondary address of some account, so that
+   * adding someone's address without proving it cannot keep its owner from signing up.
+   */
+  releaseUnverified(address: string): Promise<void>;
   /** The account holding an address (see module comment for `hints: false`). */
   lookup(address: unknown, opts: { hints: boolean }): Promise<AccountLookup | null>;
 }
@@ -158,13 +166,20 @@ export function createEmailService(deps: { d1: D1Database; clock: Clock; secret:
         .run();
     },
 
+    async releaseUnverified(address) {
+      await d1
+        .prepare("DELETE FROM emails WHERE address = ? AND is_primary = 0 AND verified = 0")
+        .bind(address)
+        .run();
+    },
+
     async lookup(raw, { hints }) {
       const address = normalizeEmail(raw);
       const row = await d1
         .prepare(
           `SELECT e.id, e.user_id, e.verified,
              EXISTS (SELECT 1 FROM webauthn_credentials w WHERE w.user_id = e.user_id) AS has_passkey
-           FROM emails e WHERE e.address = ?`,
+           FROM emails e WHERE e.address = ? AND (e.is_primary = 1 OR e.verified = 1)`,
         )
         .bind(address)
         .first<{ id: string; user_id: string; verified: number; has_passkey: number }>();

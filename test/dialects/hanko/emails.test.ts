@@ -91,4 +91,24 @@ describe("hanko: emails", () => {
     expect((await hcall("/emails")).status).toBe(401);
     expect((await hcall("/emails/not-a-uuid", { method: "DELETE", token: a.token })).status).toBe(400);
   });
+
+  it("an address added without proof neither leads to that account nor blocks its owner", async () => {
+    const attacker = await signUp();
+    const victim = uniqueEmail("victim");
+    // Verification on (default): the address stays unverified on the attacker's account.
+    const added = await json(await call("/emails", { token: attacker.token, json: { address: victim } }));
+    expect(added.is_verified).toBe(false);
+    const hints = { ACCOUNT_EXISTENCE_HINTS: "true" };
+    expect((await call("/user", { json: { email: victim }, vars: hints })).status).toBe(404);
+    const lookup = await json(await call("/user", { json: { email: victim } }));
+    expect(lookup.id).not.toBe(attacker.userId);
+    const signup = await call("/users", { json: { email: victim }, vars: hints });
+    expect(signup.status).toBe(200);
+    expect((await json(signup)).user_id).not.toBe(attacker.userId);
+    expect(
+      (await json(await call("/emails", { token: attacker.token }))).map(
+        (e: { address: string }) => e.address,
+      ),
+    ).toEqual([attacker.email]);
+  });
 });
