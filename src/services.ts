@@ -5,7 +5,6 @@
 import type { Config } from "./config";
 import { createAccountService } from "./core/accounts/accounts.service";
 import { createAccountByIdService } from "./core/accounts/by-id";
-import { createAccountByIdService } from "./core/accounts/by-id";
 import { createExistenceService } from "./core/accounts/existence";
 import { createReauthService } from "./core/accounts/reauth";
 import { createTurnstileVerifier } from "./core/captcha/turnstile";
@@ -17,7 +16,6 @@ import {
   type SendEmailBinding,
 } from "./core/mail/mailer";
 import { createOAuthService } from "./core/oauth/oauth.service";
-import { createPasscodeService } from "./core/passcodes/passcodes.service";
 import { createPasscodeService } from "./core/passcodes/passcodes.service";
 import { createPasswordHasher } from "./core/passwords/hasher";
 import { createAttemptCounter } from "./core/rate-limit/attempts";
@@ -32,9 +30,7 @@ import { createTokenService } from "./core/tokens/tokens.service";
 import { createSecretBox } from "./core/totp/secret-box";
 import { createTotpService } from "./core/totp/totp.service";
 import { createEmailService } from "./core/users/emails.service";
-import { createEmailService } from "./core/users/emails.service";
 import { createUserService } from "./core/users/users.service";
-import { createWebAuthnService } from "./core/webauthn/webauthn.service";
 import { createWebAuthnService } from "./core/webauthn/webauthn.service";
 import { createDb } from "./db/client";
 import type { Clock } from "./lib/clock";
@@ -136,18 +132,6 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
     ttlSeconds: config.passcodes.ttl,
   });
   const webauthn = createWebAuthnService({ d1, clock, users, sessions, webauthn: config.webauthn });
-  const emails = createEmailService({ d1, clock, secret: config.passcodes.secret });
-  const accountsById = createAccountByIdService({ config, users, passwords, sessions, accounts });
-  const passcodes = createPasscodeService({
-    d1,
-    clock,
-    mailer,
-    users,
-    sessions,
-    secret: config.passcodes.secret,
-    ttlSeconds: config.passcodes.ttl,
-  });
-  const webauthn = createWebAuthnService({ d1, clock, users, sessions, webauthn: config.webauthn });
   const storage = createStorageService({
     bucket: env.FILES,
     rules: config.storage.rules,
@@ -160,10 +144,6 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
     storage,
     clock,
     oauth,
-    emails,
-    accountsById,
-    passcodes,
-    webauthn,
     emails,
     accountsById,
     passcodes,
