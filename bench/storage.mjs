@@ -27,6 +27,9 @@ const ZIP_FILES = QUICK ? 4 : 30;
 const ZIP_FILE_MB = 10;
 const UPLOAD_MB = Number(process.env.BENCH_UPLOAD_MB ?? (QUICK ? 12 : 50));
 const TPUT_S = QUICK ? 2 : 8;
+/** BENCH_ONLY=image,upload,zip,bundle runs a subset (STORAGE-RESULTS.md is then left alone). */
+const ONLY = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(",") : null;
+const want = (name) => !ONLY || ONLY.includes(name);
 
 const log = (m) => process.stdout.write(`[bench:storage] ${m}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -311,160 +314,189 @@ async function main() {
     const { jwt, userId } = await session(server.url);
     const auth = { authorization: `Bearer ${jwt}` };
 
-    // 1. First transform of a 2000x1500 JPEG. The JPEG itself is made by the Worker (PNG -> ?f=jpeg&q=90).
-    log("image: preparing a 2000x1500 JPEG");
-    await upload(server.url, jwt, `user/${userId}/bench/src.png`, photoPng(2000, 1500), "src.png");
-    const jr = await fetch(`${server.url}/storage/o/user/${userId}/bench/src.png?f=jpeg&q=90`, {
-      headers: auth,
-    });
-    const jpeg = new Uint8Array(await jr.arrayBuffer());
-    const sources = QUICK ? 3 : 7;
-    const times = [];
-    const cpus = [];
-    let variantBytes = null;
-    for (let i = 0; i < sources; i++) {
-      const key = `public/bench-${userId}/photo${i}.jpg`;
-      await upload(server.url, jwt, key, jpeg, "photo.jpg");
-      const c0 = workerdCpu(server);
-      const t0 = performance.now();
-      const r = await fetch(`${server.url}/storage/o/${key}?w=800&f=webp&q=80`);
-      const body = new Uint8Array(await r.arrayBuffer());
-      times.push(performance.now() - t0);
-      cpus.push((workerdCpu(server) - c0) * 1000);
-      if (r.status !== 200) throw new Error(`variant: ${r.status}`);
-      variantBytes = body;
-    }
-    row(
-      "Image variant, first transform",
-      `2000x1500 JPEG (${(jpeg.length / 1024).toFixed(0)} KiB) -> w=800&f=webp&q=80, median of ${sources} fresh sources (ms, wall)`,
-      median(times).toFixed(0),
-    );
-    row(
-      "Image variant, first transform",
-      "workerd CPU per first transform, median (ms)",
-      median(cpus).toFixed(0),
-    );
-    row("Image variant, first transform", "output size (KiB)", (variantBytes.length / 1024).toFixed(1));
-
-    // 2. Cached variant vs a plain GET of a file of the same size (both public, so no JWT cost in either).
-    const variantUrl = `${server.url}/storage/o/public/bench-${userId}/photo0.jpg?w=800&f=webp&q=80`;
-    await upload(server.url, jwt, `public/bench-${userId}/same-size.webp`, variantBytes, "same-size.webp");
-    const plainUrl = `${server.url}/storage/o/public/bench-${userId}/same-size.webp`;
-    await tput(variantUrl, {});
-    await tput(plainUrl, {});
-    const v = [];
-    const p = [];
-    for (let i = 0; i < (QUICK ? 1 : 3); i++) {
-      v.push((await tput(variantUrl, {})).rps);
-      p.push((await tput(plainUrl, {})).rps);
-    }
-    const ratio = median(v) / median(p);
-    row(
-      "Cached variant vs plain file GET",
-      "cached variant req/s (median of rounds, 10 connections)",
-      median(v).toFixed(0),
-    );
-    row(
-      "Cached variant vs plain file GET",
-      `plain GET of a file of the same size (${(variantBytes.length / 1024).toFixed(1)} KiB) req/s`,
-      median(p).toFixed(0),
-    );
-    row(
-      "Cached variant vs plain file GET",
-      "ratio",
-      `${ratio.toFixed(2)}x`,
-      ">= 0.9x",
-      ratio >= 0.9 ? "yes" : "no",
-    );
-
-    // 3. Upload memory: a 50 MB file streamed in, three times (the first also pays for warming up).
-    const growths = [];
-    const secs = [];
-    for (let i = 0; i < 3; i++) {
-      const mp = streamedMultipart(UPLOAD_MB * 1024 * 1024);
-      const up = await withPeakRss(server, async () => {
-        const t0 = performance.now();
-        const r = await fetch(`${server.url}/storage/o/user/${userId}/bench/upload${i}.bin`, {
-          method: "POST",
-          body: mp.body,
-          duplex: "half",
-          headers: { ...auth, "content-type": mp.type },
-        });
-        const b = await r.json();
-        if (r.status !== 200) throw new Error(`upload: ${JSON.stringify(b)}`);
-        return performance.now() - t0;
+    if (want("image")) {
+      // 1. First transform of a 2000x1500 JPEG. The JPEG itself is made by the Worker (PNG -> ?f=jpeg&q=90).
+      log("image: preparing a 2000x1500 JPEG");
+      await upload(server.url, jwt, `user/${userId}/bench/src.png`, photoPng(2000, 1500), "src.png");
+      const jr = await fetch(`${server.url}/storage/o/user/${userId}/bench/src.png?f=jpeg&q=90`, {
+        headers: auth,
       });
-      growths.push(up.peakGrowth / 1e6);
-      secs.push(up.result / 1000);
-      await sleep(1000);
-    }
-    const steady = Math.max(growths[1], growths[2]);
-    row(
-      "Upload",
-      `${UPLOAD_MB} MB streamed multipart upload: time (s), median of 3`,
-      median(secs).toFixed(2),
-    );
-    row("Upload", "workerd RSS growth, first upload (MB; includes warm-up)", growths[0].toFixed(1));
-    row(
-      "Upload",
-      "workerd RSS growth, 2nd and 3rd uploads (MB, max)",
-      steady.toFixed(1),
-      `far below ${UPLOAD_MB}`,
-      steady < UPLOAD_MB / 2 ? "yes" : "no",
-    );
+      const jpeg = new Uint8Array(await jr.arrayBuffer());
+      const sources = QUICK ? 3 : 7;
+      const times = [];
+      const cpus = [];
+      let variantBytes = null;
+      for (let i = 0; i < sources; i++) {
+        const key = `public/bench-${userId}/photo${i}.jpg`;
+        await upload(server.url, jwt, key, jpeg, "photo.jpg");
+        const c0 = workerdCpu(server);
+        const t0 = performance.now();
+        const r = await fetch(`${server.url}/storage/o/${key}?w=800&f=webp&q=80`);
+        const body = new Uint8Array(await r.arrayBuffer());
+        times.push(performance.now() - t0);
+        cpus.push((workerdCpu(server) - c0) * 1000);
+        if (r.status !== 200) throw new Error(`variant: ${r.status}`);
+        variantBytes = body;
+      }
+      row(
+        "Image variant, first transform",
+        `2000x1500 JPEG (${(jpeg.length / 1024).toFixed(0)} KiB) -> w=800&f=webp&q=80, median of ${sources} fresh sources (ms, wall)`,
+        median(times).toFixed(0),
+      );
+      row(
+        "Image variant, first transform",
+        "workerd CPU per first transform, median (ms)",
+        median(cpus).toFixed(0),
+      );
+      row("Image variant, first transform", "output size (KiB)", (variantBytes.length / 1024).toFixed(1));
 
-    // 4. Zip of a 300 MB directory.
-    log(`zip: uploading ${ZIP_FILES} x ${ZIP_FILE_MB} MB`);
-    const file = new Uint8Array(ZIP_FILE_MB * 1024 * 1024);
-    for (let i = 0; i < file.length; i += 4096) file[i] = i & 0xff;
-    for (let i = 0; i < ZIP_FILES; i++)
-      await upload(server.url, jwt, `user/${userId}/zipdir/f${i}.bin`, file, "f.bin");
-    await sleep(1000);
-    const zipped = await withPeakRss(server, async () => {
-      const t0 = performance.now();
-      const r = await fetch(`${server.url}/storage/o/user/${userId}/zipdir/`, { headers: auth });
-      if (r.status !== 200) throw new Error(`zip: ${r.status} ${await r.text()}`);
-      let bytes = 0;
-      for await (const chunk of r.body) bytes += chunk.length;
-      return { bytes, ms: performance.now() - t0 };
-    });
-    const total = ZIP_FILES * ZIP_FILE_MB * 1024 * 1024;
-    if (zipped.result.bytes < total) throw new Error(`zip too short: ${zipped.result.bytes}`);
-    row(
-      "Directory zip",
-      `${(total / 1e6).toFixed(0)} MB in ${ZIP_FILES} files: throughput (MB/s)`,
-      (zipped.result.bytes / 1e6 / (zipped.result.ms / 1000)).toFixed(0),
-    );
-    row(
-      "Directory zip",
-      "workerd RSS growth while zipping (MB)",
-      (zipped.peakGrowth / 1e6).toFixed(1),
-      "< 64",
-      zipped.peakGrowth < 64e6 ? "yes" : "no",
-    );
+      // 2. Cached variant vs a plain GET of a file of the same size (both public, so no JWT cost in either).
+      const variantUrl = `${server.url}/storage/o/public/bench-${userId}/photo0.jpg?w=800&f=webp&q=80`;
+      await upload(server.url, jwt, `public/bench-${userId}/same-size.webp`, variantBytes, "same-size.webp");
+      const plainUrl = `${server.url}/storage/o/public/bench-${userId}/same-size.webp`;
+      await tput(variantUrl, {});
+      await tput(plainUrl, {});
+      const v = [];
+      const p = [];
+      for (let i = 0; i < (QUICK ? 1 : 3); i++) {
+        v.push((await tput(variantUrl, {})).rps);
+        p.push((await tput(plainUrl, {})).rps);
+      }
+      const ratio = median(v) / median(p);
+      row(
+        "Cached variant vs plain file GET",
+        "cached variant req/s (median of rounds, 10 connections)",
+        median(v).toFixed(0),
+      );
+      row(
+        "Cached variant vs plain file GET",
+        `plain GET of a file of the same size (${(variantBytes.length / 1024).toFixed(1)} KiB) req/s`,
+        median(p).toFixed(0),
+      );
+      row(
+        "Cached variant vs plain file GET",
+        "ratio",
+        `${ratio.toFixed(2)}x`,
+        ">= 0.9x",
+        ratio >= 0.9 ? "yes" : "no",
+      );
+    }
+
+    if (want("upload")) {
+      // 3. Upload memory: a 50 MB file streamed in, three times (the first also pays for warming up).
+      const growths = [];
+      const secs = [];
+      for (let i = 0; i < 3; i++) {
+        const mp = streamedMultipart(UPLOAD_MB * 1024 * 1024);
+        const up = await withPeakRss(server, async () => {
+          const t0 = performance.now();
+          const r = await fetch(`${server.url}/storage/o/user/${userId}/bench/upload${i}.bin`, {
+            method: "POST",
+            body: mp.body,
+            duplex: "half",
+            headers: { ...auth, "content-type": mp.type },
+          });
+          const b = await r.json();
+          if (r.status !== 200) throw new Error(`upload: ${JSON.stringify(b)}`);
+          return performance.now() - t0;
+        });
+        growths.push(up.peakGrowth / 1e6);
+        secs.push(up.result / 1000);
+        await sleep(1000);
+      }
+      const steady = Math.max(growths[1], growths[2]);
+      row(
+        "Upload",
+        `${UPLOAD_MB} MB streamed multipart upload: time (s), median of 3`,
+        median(secs).toFixed(2),
+      );
+      row("Upload", "workerd RSS growth, first upload (MB; includes warm-up)", growths[0].toFixed(1));
+      row(
+        "Upload",
+        "workerd RSS growth, 2nd and 3rd uploads (MB, max)",
+        steady.toFixed(1),
+        `far below ${UPLOAD_MB}`,
+        steady < UPLOAD_MB / 2 ? "yes" : "no",
+      );
+    }
+
+    if (want("zip")) {
+      // 4. Zip of a 300 MB directory.
+      log(`zip: uploading ${ZIP_FILES} x ${ZIP_FILE_MB} MB`);
+      const file = new Uint8Array(ZIP_FILE_MB * 1024 * 1024);
+      for (let i = 0; i < file.length; i += 4096) file[i] = i & 0xff;
+      for (let i = 0; i < ZIP_FILES; i++)
+        await upload(server.url, jwt, `user/${userId}/zipdir/f${i}.bin`, file, "f.bin");
+      await sleep(1000);
+      const zipped = await withPeakRss(server, async () => {
+        const t0 = performance.now();
+        const r = await fetch(`${server.url}/storage/o/user/${userId}/zipdir/`, { headers: auth });
+        if (r.status !== 200) throw new Error(`zip: ${r.status} ${await r.text()}`);
+        let bytes = 0;
+        for await (const chunk of r.body) bytes += chunk.length;
+        return { bytes, ms: performance.now() - t0 };
+      });
+      const total = ZIP_FILES * ZIP_FILE_MB * 1024 * 1024;
+      if (zipped.result.bytes < total) throw new Error(`zip too short: ${zipped.result.bytes}`);
+      row(
+        "Directory zip",
+        `${(total / 1e6).toFixed(0)} MB in ${ZIP_FILES} files: throughput (MB/s)`,
+        (zipped.result.bytes / 1e6 / (zipped.result.ms / 1000)).toFixed(0),
+      );
+      row(
+        "Directory zip",
+        "workerd RSS growth while zipping (MB)",
+        (zipped.peakGrowth / 1e6).toFixed(1),
+        "< 64",
+        zipped.peakGrowth < 64e6 ? "yes" : "no",
+      );
+      // Control: the same files by plain GETs one after another, so that what local R2 and wrangler's
+      // proxy add to workerd's memory can be told apart from what the zip itself holds.
+      const plain = await withPeakRss(server, async () => {
+        const t0 = performance.now();
+        let bytes = 0;
+        for (let i = 0; i < ZIP_FILES; i++) {
+          const r = await fetch(`${server.url}/storage/o/user/${userId}/zipdir/f${i}.bin`, { headers: auth });
+          for await (const chunk of r.body) bytes += chunk.length;
+        }
+        return { bytes, ms: performance.now() - t0 };
+      });
+      row(
+        "Directory zip",
+        "control: the same files by plain GETs (MB/s)",
+        (plain.result.bytes / 1e6 / (plain.result.ms / 1000)).toFixed(0),
+      );
+      row(
+        "Directory zip",
+        "control: workerd RSS growth during those plain GETs (MB)",
+        (plain.peakGrowth / 1e6).toFixed(1),
+      );
+    }
   } finally {
     stop(server);
   }
 
-  // 5. Bundle size (of the snapshot that was served).
-  const outdir = snapshot;
-  let raw = 0;
-  let gz = 0;
-  for (const f of fs.readdirSync(outdir, { recursive: true })) {
-    const p = path.join(outdir, f);
-    if (!fs.statSync(p).isFile() || /\.(map|toml|sql)$/.test(f) || f.startsWith("migrations")) continue;
-    const b = fs.readFileSync(p);
-    raw += b.length;
-    gz += gzipSync(b, { level: 9 }).length;
+  if (want("bundle")) {
+    // 5. Bundle size (of the snapshot that was served).
+    const outdir = snapshot;
+    let raw = 0;
+    let gz = 0;
+    for (const f of fs.readdirSync(outdir, { recursive: true })) {
+      const p = path.join(outdir, f);
+      if (!fs.statSync(p).isFile() || /\.(map|toml|sql)$/.test(f) || f.startsWith("migrations")) continue;
+      const b = fs.readFileSync(p);
+      raw += b.length;
+      gz += gzipSync(b, { level: 9 }).length;
+    }
+    row("Bundle", "whole Worker incl. WASM codecs, uncompressed (KiB)", (raw / 1024).toFixed(0));
+    row(
+      "Bundle",
+      "whole Worker incl. WASM codecs, gzip (KiB)",
+      (gz / 1024).toFixed(0),
+      "< 1024",
+      gz < 1024 * 1024 ? "yes" : "no",
+    );
   }
-  row("Bundle", "whole Worker incl. WASM codecs, uncompressed (KiB)", (raw / 1024).toFixed(0));
-  row(
-    "Bundle",
-    "whole Worker incl. WASM codecs, gzip (KiB)",
-    (gz / 1024).toFixed(0),
-    "< 1024",
-    gz < 1024 * 1024 ? "yes" : "no",
-  );
 
   const load = os.loadavg()[0].toFixed(2);
   const md = [
@@ -483,7 +515,7 @@ async function main() {
     ...rows.map((r) => `| ${r.bench} | ${r.figure} | ${r.result} | ${r.target} | ${r.met} |`),
     "",
   ].join("\n");
-  fs.writeFileSync(OUT, md);
+  if (!ONLY) fs.writeFileSync(OUT, md);
   process.stdout.write(`${md}\n`);
 }
 

@@ -2,7 +2,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { activeUser, call, expectBoom, json } from "./helpers";
-import { fileForm, text, upload, uploadOk } from "./storage.helpers";
+import { fileForm, text, unzip, upload, uploadOk } from "./storage.helpers";
 
 async function twoUsers() {
   const a = await activeUser();
@@ -281,6 +281,25 @@ describe("STORAGE_RULES", () => {
     await expectBoom(await upload(`drop/${u.userId}/a/x.txt`, "x", { token: u.jwt, vars }), 403, "Forbidden");
     await expectBoom(await upload(`user/${u.userId}/x.txt`, "x", { token: u.jwt, vars }), 403, "Forbidden");
     expect((await upload(`open/${crypto.randomUUID()}`, "x", { vars })).status).toBe(200);
+  });
+
+  it("listing and zipping a mixed directory give only the entries the caller may read", async () => {
+    const vars = {
+      STORAGE_RULES: JSON.stringify([
+        { path: "mix/{userId}/private/**", read: ["owner"], write: ["owner"] },
+        { path: "mix/{userId}/**", read: ["authenticated"], write: ["owner"] },
+      ]),
+    };
+    const a = await activeUser(vars);
+    const b = await activeUser(vars);
+    const pub = await json(await upload(`mix/${a.userId}/pub.txt`, "for everyone", { token: a.jwt, vars }));
+    await upload(`mix/${a.userId}/private/s.txt`, "only A", { token: a.jwt, vars });
+    const list = await call(`/storage/m/mix/${a.userId}/`, { token: b.jwt, vars });
+    expect(await json(list)).toEqual([pub]);
+    const zip = await call(`/storage/o/mix/${a.userId}/`, { token: b.jwt, vars });
+    expect(await unzip(zip)).toEqual({ "pub.txt": "for everyone" });
+    const own = await call(`/storage/o/mix/${a.userId}/`, { token: a.jwt, vars });
+    expect(await unzip(own)).toEqual({ "pub.txt": "for everyone", "private/s.txt": "only A" });
   });
 
   it("an invalid rule list fails configuration with the key's name", async () => {
