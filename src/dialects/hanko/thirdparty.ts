@@ -107,13 +107,17 @@ async function finish(c: Context<AppEnv>, params: Record<string, string | undefi
 
 thirdparty.get("/thirdparty/callback", (c) => finish(c, c.req.query()));
 
-/** Providers using response_mode=form_post (Apple) post the callback parameters. */
+/**
+ * Providers using response_mode=form_post (Apple) post the callback cross-site, and a SameSite=Lax
+ * state cookie does not come with a cross-site POST: as Hanko does, turn it into a GET (303), a
+ * top-level navigation that carries the cookie.
+ */
 thirdparty.post("/thirdparty/callback", async (c) => {
   const form = await readBody(c);
-  const params: Record<string, string | undefined> = {};
+  const params = new URLSearchParams();
   for (const k of ["state", "code", "error", "error_description"])
-    if (typeof form[k] === "string") params[k] = form[k] as string;
-  return finish(c, params);
+    if (typeof form[k] === "string") params.set(k, form[k] as string);
+  return c.redirect(`${c.var.config.publicUrl}/thirdparty/callback?${params}`, 303);
 });
 
 thirdparty.post("/token", async (c) => {

@@ -102,6 +102,24 @@ describe("hanko: third-party login", () => {
     expect((await call("/token", { json: {}, vars })).status).toBe(400);
   });
 
+  it("a form_post callback becomes a GET that carries the state cookie", async () => {
+    const s = await start();
+    const grant = idp.authorize(s.location, {
+      sub: crypto.randomUUID(),
+      email: uniqueEmail("post"),
+      emailVerified: true,
+    });
+    const posted = await call("/thirdparty/callback", {
+      form: { code: grant.code, state: grant.state },
+      vars,
+    });
+    expect(posted.status).toBe(303);
+    const next = new URL(posted.headers.get("location")!);
+    expect(next.origin + next.pathname).toBe("http://localhost:8787/thirdparty/callback");
+    const { location } = await callback(Object.fromEntries(next.searchParams), s.cookie);
+    expect(location!.searchParams.get("hanko_token")).toMatch(/^[\w-]{43}$/);
+  });
+
   it("a second login finds the same account", async () => {
     const user = { sub: crypto.randomUUID(), email: uniqueEmail("again"), emailVerified: true };
     const ids: string[] = [];

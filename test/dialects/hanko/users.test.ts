@@ -1,12 +1,32 @@
-import { env } from "cloudflare:test";
+import { createExecutionContext, env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { call, uniqueEmail } from "../../support/app";
+import worker from "../../../src/index";
+import { call, envWith, uniqueEmail } from "../../support/app";
 import { hcall, ISO, json, OPEN, signUp, UUID } from "./support";
 
 describe("hanko: status and .well-known", () => {
   it("GET / answers the status page", async () => {
     const res = await call("/");
     expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+  });
+
+  it("GET / answers 500 when D1 is unreachable", async () => {
+    // Fault injection: a D1 binding whose every statement fails, as during an outage.
+    const failing = new Proxy(env.DB, {
+      get: (target, key) =>
+        key === "prepare"
+          ? () => {
+              throw new Error("D1_ERROR: Network connection lost.");
+            }
+          : Reflect.get(target, key),
+    });
+    const res = await worker.fetch(
+      new Request("http://localhost:8787/", { headers: { "cf-connecting-ip": "192.0.2.1" } }),
+      { ...envWith(), DB: failing } as never,
+      createExecutionContext(),
+    );
+    expect(res.status).toBe(500);
     expect(res.headers.get("content-type")).toMatch(/^text\/html/);
   });
 
