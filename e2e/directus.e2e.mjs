@@ -193,6 +193,21 @@ await step("sdk26 cookie mode with a cookie-carrying fetch: login, readMe, refre
   await assert.rejects(c.refresh());
 });
 
+await step("sdk26 session mode with a cookie-carrying fetch: login, readMe, refresh, logout", async () => {
+  const sessionEmail = unique("sdk26-session");
+  await signUp(sessionEmail, password);
+  const c = createDirectus(BASE, { globals: { fetch: cookieJarFetch() } })
+    .with(authentication("session", { autoRefresh: false, credentials: "include" }))
+    .with(rest({ credentials: "include" }));
+  const data = await c.login({ email: sessionEmail, password });
+  assert.equal(data.access_token, undefined);
+  assert.equal((await c.request(readMe())).email, sessionEmail);
+  await c.refresh();
+  assert.equal((await c.request(readMe())).email, sessionEmail);
+  await c.logout();
+  await assert.rejects(c.request(readMe()));
+});
+
 const legacyEmail = unique("sdk9");
 await step("sdk 9.0.0-rc.57: login, users.me.read, refresh (no mode), logout", async () => {
   await signUp(legacyEmail, password);
