@@ -410,7 +410,7 @@ async function main() {
         `${UPLOAD_MB} MB streamed multipart upload: time (s), median of 3`,
         median(secs).toFixed(2),
       );
-      row("Upload", "workerd RSS growth, first upload (MB; includes warm-up)", growths[0].toFixed(1));
+      row("Upload", "workerd RSS growth, first upload (MB; includes warm-up and local R2, which miniflare runs as JS in the same workerd)", growths[0].toFixed(1));
       row(
         "Upload",
         "workerd RSS growth, 2nd and 3rd uploads (MB, max)",
