@@ -55,15 +55,19 @@ export function createIpLimiter(deps: {
           resetIn: (index + 1) * seconds - now,
         };
       });
-      // Exact within this isolate: synchronous check-and-increment before any await.
+      // Exact within this isolate: synchronous check-and-increment before any await. Each request
+      // keeps its own position: by the time KV answers, later requests of a burst (admitted or not)
+      // have raised the shared count, and comparing against that would refuse the whole burst.
+      const positions: number[] = [];
       for (const w of windows) {
         const n = (memory.get(w.key) ?? 0) + 1;
         memory.set(w.key, n);
         if (n > w.max) throw new AuthError("RATE_LIMITED", { retryAfter: w.resetIn });
+        positions.push(n);
       }
       const stored = await Promise.all(windows.map((w) => deps.kv.get(w.key)));
       windows.forEach((w, i) => {
-        const n = Math.max(Number(stored[i] ?? 0) + 1, memory.get(w.key) ?? 0);
+        const n = Math.max(Number(stored[i] ?? 0) + 1, positions[i]!);
         if (n > w.max) throw new AuthError("RATE_LIMITED", { retryAfter: w.resetIn });
         deps.waitUntil(deps.kv.put(w.key, String(n), { expirationTtl: Math.max(60, w.resetIn + 1) }));
       });
