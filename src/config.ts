@@ -94,6 +94,10 @@ const EnvSchema = z.object({
   /** Users may delete their own account. */
   ALLOW_USER_SELF_DELETE: bool(false),
   // --- directus, formauth, vault (issue 5) ---
+  /** Path prefix of the Directus dialect (`<prefix>/auth/*`, `<prefix>/users/me`). */
+  DIRECTUS_PREFIX: str("/directus").refine((v) => /^(\/(?!\.{1,2}(\/|$))[A-Za-z0-9._-]+)+$/.test(v), {
+    message: "must be a path such as /directus (segments of letters, digits, . _ -)",
+  }),
   /** Exact URLs a Directus password request may send its link to (`reset_url`); others are refused. */
   PASSWORD_RESET_URL_ALLOW_LIST: list([]),
   /** Page a Directus reset link opens when no reset_url is given. Default: PUBLIC_URL/admin/reset-password. */
@@ -233,7 +237,7 @@ export interface Config {
     existenceHints: boolean;
   };
   redirects: { success: string; error: string };
-  directus: { passwordResetUrl: string; passwordResetUrlAllowList: string[] };
+  directus: { prefix: string; passwordResetUrl: string; passwordResetUrlAllowList: string[] };
   vault: { passwordResetUrl: string; verifyEmailUrl: string };
   turnstile: { secretKey: string; verifyUrl: string };
   roles: { defaultRole: string; defaultAllowed: string[]; allowed: string[] };
@@ -367,6 +371,7 @@ function build(e: Env): Config {
     },
     redirects: { success: e.REDIRECT_URL_SUCCESS, error: e.REDIRECT_URL_ERROR },
     directus: {
+      prefix: e.DIRECTUS_PREFIX,
       passwordResetUrl: e.DIRECTUS_PASSWORD_RESET_URL || `${publicUrl}/admin/reset-password`,
       passwordResetUrlAllowList: e.PASSWORD_RESET_URL_ALLOW_LIST,
     },
@@ -377,7 +382,8 @@ function build(e: Env): Config {
     turnstile: {
       // Turnstile's documented test secret that always passes, outside production only.
       secretKey:
-        e.TURNSTILE_SECRET_KEY || (e.ENVIRONMENT === "production" ? "" : "1x0000000000000000000000000000000AA"),
+        e.TURNSTILE_SECRET_KEY ||
+        (e.ENVIRONMENT === "production" ? "" : "1x0000000000000000000000000000000AA"),
       verifyUrl: e.TURNSTILE_VERIFY_URL,
     },
     roles: { defaultRole: e.DEFAULT_USER_ROLE, defaultAllowed, allowed },

@@ -1,10 +1,17 @@
-/** The Directus auth dialect (api/directus-auth.txt), mounted at /directus: /auth/*, /users/me. */
-import { Hono } from "hono";
+/**
+ * The Directus auth dialect (api/directus-auth.txt): `<DIRECTUS_PREFIX>/auth/*` and
+ * `<DIRECTUS_PREFIX>/users/me`, `/directus` by default.
+ *
+ * The prefix is configuration, but the mount table is built once per isolate before any env is
+ * known. So the routes are written without a prefix and an app per prefix is built on first use
+ * (memoised); the mounted `directus` app only hands requests under the configured prefix to it,
+ * together with the request's config and services (kept in a WeakMap keyed by the Request).
+ */
+import { type Context, Hono } from "hono";
 import type { AppEnv } from "../shared/types";
 import { auth } from "./auth";
 import { directusError, renderDirectusError } from "./errors";
 import { oauth } from "./oauth";
-import { DIRECTUS_PREFIX } from "./present";
 import { users } from "./users";
 
 const routes = new Hono<AppEnv>();
@@ -12,11 +19,49 @@ routes.onError(renderDirectusError);
 routes.route("/auth", auth);
 routes.route("/auth", oauth);
 routes.route("/users", users);
-routes.all("*", (c) => {
-  const path = c.req.path.slice(DIRECTUS_PREFIX.length) || "/";
-  return directusError(c, 404, "ROUTE_NOT_FOUND", `Route ${path} doesn't exist.`);
-});
+
+type Vars = AppEnv["Variables"];
+const carried = new WeakMap<Request, Vars>();
+const apps = new Map<string, Hono<AppEnv>>();
+
+function appFor(prefix: string): Hono<AppEnv> {
+  let app = apps.get(prefix);
+  if (!app) {
+    app = new Hono<AppEnv>();
+    app.use("*", async (c, next) => {
+      const vars = carried.get(c.req.raw)!;
+      c.set("config", vars.config);
+      c.set("services", vars.services);
+      await next();
+    });
+    app.onError(renderDirectusError);
+    app.route(prefix, routes);
+    app.all("*", (c) => {
+      const path = c.req.path.slice(prefix.length) || "/";
+      return directusError(c, 404, "ROUTE_NOT_FOUND", `Route ${path} doesn't exist.`);
+    });
+    apps.set(prefix, app);
+  }
+  return app;
+}
+
+type FetchContext = Parameters<Hono<AppEnv>["fetch"]>[2];
+
+function executionContext(c: Context<AppEnv>): FetchContext {
+  try {
+    return c.executionCtx as FetchContext;
+  } catch {
+    return undefined;
+  }
+}
 
 export const directus = new Hono<AppEnv>();
-directus.onError(renderDirectusError);
-directus.route(DIRECTUS_PREFIX, routes);
+directus.use("*", async (c, next) => {
+  const { config } = c.var;
+  const prefix = config.directus.prefix;
+  const path = c.req.path;
+  if (!config.dialects.includes("directus") || (path !== prefix && !path.startsWith(`${prefix}/`)))
+    return next();
+  carried.set(c.req.raw, c.var);
+  return appFor(prefix).fetch(c.req.raw, c.env, executionContext(c));
+});

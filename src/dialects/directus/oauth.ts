@@ -16,7 +16,7 @@ import { OAuthError, type OAuthFailure } from "../../core/oauth/oauth.service";
 import { clientIp, isHttps, sessionContext } from "../shared/http";
 import type { AppEnv } from "../shared/types";
 import { DIRECTUS_ERRORS, directusError } from "./errors";
-import { DIRECTUS_PREFIX, tokensBody } from "./present";
+import { tokensBody } from "./present";
 
 export const oauth = new Hono<AppEnv>();
 
@@ -82,14 +82,14 @@ async function start(c: Context<AppEnv>, era: "oauth" | "login") {
   }
   try {
     const { url } = await services.oauth.start(provider, {
-      callbackUrl: `${config.publicUrl}${DIRECTUS_PREFIX}/auth/${era}/${encodeURIComponent(provider)}/callback`,
+      callbackUrl: `${config.publicUrl}${config.directus.prefix}/auth/${era}/${encodeURIComponent(provider)}/callback`,
       redirectAfter: redirect,
     });
     setCookie(c, STATE_COOKIE, new URL(url).searchParams.get("state")!, {
       httpOnly: true,
       secure: isHttps(c),
       sameSite: "Lax",
-      path: `${DIRECTUS_PREFIX}/auth`,
+      path: `${config.directus.prefix}/auth`,
       maxAge: 600,
     });
     return c.redirect(url, 302);
@@ -104,7 +104,8 @@ async function callback(c: Context<AppEnv>) {
   await services.limiter.hit("verify", clientIp(c));
   const q = c.req.query();
   const bound = getCookie(c, STATE_COOKIE);
-  deleteCookie(c, STATE_COOKIE, { path: `${DIRECTUS_PREFIX}/auth`, secure: isHttps(c), httpOnly: true });
+  const path = `${c.var.config.directus.prefix}/auth`;
+  deleteCookie(c, STATE_COOKIE, { path, secure: isHttps(c), httpOnly: true });
   let redirect: string | null = null;
   try {
     if (!q.state || bound !== q.state)

@@ -7,14 +7,13 @@ import { isHttps } from "../shared/http";
 import type { AppEnv } from "../shared/types";
 import type { Mode } from "./schemas";
 
-export const DIRECTUS_PREFIX = "/directus";
 export const REFRESH_COOKIE = "directus_refresh_token";
 export const SESSION_COOKIE = "directus_session_token";
 
 // Lax, not Strict: after an OAuth callback (a top-level navigation) the app's first refresh must
 // carry the cookie. Cross-site use is refused by assertSameOrigin instead.
 const cookieOptions = (c: Context<AppEnv>) =>
-  ({ httpOnly: true, secure: isHttps(c), sameSite: "Lax", path: DIRECTUS_PREFIX }) as const;
+  ({ httpOnly: true, secure: isHttps(c), sameSite: "Lax", path: c.var.config.directus.prefix }) as const;
 
 function setTokenCookie(c: Context<AppEnv>, name: string, token: string) {
   setCookie(c, name, token, { ...cookieOptions(c), maxAge: c.var.config.sessions.absoluteTtl });

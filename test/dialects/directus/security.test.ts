@@ -153,3 +153,49 @@ describe("tokens", () => {
     expect((await call(`${D}/users/me`, { headers: { cookie: fresh }, vars })).status).toBe(200);
   });
 });
+
+describe("DIRECTUS_PREFIX", () => {
+  const vars = { DIRECTUS_PREFIX: "/cms/v1" };
+
+  it("moves every route, the cookie path and 404s with it", async () => {
+    const s = await activeUser();
+    const login = await call("/cms/v1/auth/login", {
+      json: { email: s.email, password: PASSWORD, mode: "cookie" },
+      vars,
+    });
+    expect(login.status).toBe(200);
+    expect(login.headers.get("cache-control")).toBe("no-store");
+    const set = login.headers.getSetCookie().find((l) => l.startsWith("directus_refresh_token="))!;
+    expect(set).toMatch(/Path=\/cms\/v1;/);
+    const { data } = await json(login);
+    expect((await call("/cms/v1/users/me?fields=email", { token: data.access_token, vars })).status).toBe(
+      200,
+    );
+    await expectErrors(
+      await call("/cms/v1/nothing", { vars }),
+      404,
+      "ROUTE_NOT_FOUND",
+      "Route /nothing doesn't exist.",
+    );
+    // The default prefix is free again.
+    expect(
+      (await call(`${D}/auth/login`, { json: { email: s.email, password: PASSWORD }, vars })).status,
+    ).toBe(404);
+  });
+
+  it("follows DIALECTS: off means 404 under the prefix too", async () => {
+    const res = await call("/cms/v1/auth/login", {
+      json: { email: "a@example.com", password: PASSWORD },
+      vars: { ...vars, DIALECTS: "hbp" },
+    });
+    expect(res.status).toBe(404);
+  });
+
+  it("refuses a prefix that is not a plain path", async () => {
+    for (const bad of ["directus", "/", "/a/../b", "/a b"]) {
+      const res = await call("/health", { vars: { DIRECTUS_PREFIX: bad } });
+      expect(res.status).toBe(500);
+      expect(await json(res)).toEqual({ error: "Configuration error: DIRECTUS_PREFIX" });
+    }
+  });
+});
