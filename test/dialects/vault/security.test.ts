@@ -7,8 +7,9 @@ import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { createTeamService } from "../../../src/core/teams/teams.service";
 import { systemClock } from "../../../src/lib/clock";
+import { sha256Hex } from "../../../src/lib/crypto";
 import { call, uniqueEmail } from "../../support/app";
-import { forgeWithDevKey, json, PASSWORD, sleep, statuses, tokenWorks } from "../hbp/helpers";
+import { forgeWithDevKey, json, lastMail, PASSWORD, sleep, statuses, tokenWorks } from "../hbp/helpers";
 import { registered, V, verified } from "./helpers";
 
 const count = async (sql: string, ...args: unknown[]) =>
@@ -93,6 +94,39 @@ describe("GET /api/refresh limits", () => {
     const now = Math.floor(Date.now() / 1000);
     const mixed = await forgeWithDevKey({ sub: v.userId, sid: other.sid, iat: now, exp: now + 900 });
     expect((await call(`${V}/refresh`, { token: mixed })).status).toBe(401);
+  });
+});
+
+describe("one-time links", () => {
+  it("an expired reset token is refused, and 30 parallel uses of a live one succeed once", async () => {
+    const v = await verified();
+    await call(`${V}/forgot-passsword`, { json: { email: v.email } });
+    const expired = (await lastMail(v.email, "password_reset")).data.ticket!;
+    await env.DB.prepare("UPDATE tickets SET expires_at = ? WHERE hash = ?")
+      .bind(Date.now() - 1, await sha256Hex(expired))
+      .run();
+    expect(
+      (await call(`${V}/reset-passsword`, { json: { token: expired, newPassword: "a new password 1" } }))
+        .status,
+    ).toBe(401);
+    await call(`${V}/forgot-passsword`, { json: { email: v.email } });
+    const live = (await lastMail(v.email, "password_reset")).data.ticket!;
+    const rs = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        call(`${V}/reset-passsword`, { json: { token: live, newPassword: `a new password ${i}` } }),
+      ),
+    );
+    expect(statuses(rs)).toEqual({ 200: 1, 401: 29 });
+  });
+
+  it("an expired verification link is refused and creates no team", async () => {
+    const r = await registered();
+    const token = decodeURIComponent(r.verifyPath.split("/").pop()!);
+    await env.DB.prepare("UPDATE tickets SET expires_at = ? WHERE hash = ?")
+      .bind(Date.now() - 1, await sha256Hex(token))
+      .run();
+    expect((await call(r.verifyPath)).status).toBe(401);
+    expect(await count("SELECT COUNT(*) AS n FROM teams WHERE owner_id = ?", r.userId)).toBe(0);
   });
 });
 
