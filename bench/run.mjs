@@ -692,10 +692,89 @@ async function benchBundle(ctx) {
   };
 }
 
+/**
+ * Passcode login finalize (hanko `POST /passcode/login/finalize`): the HMAC check, the two
+ * conditional UPDATEs, the address verification and a new session with its ES256 JWT, against
+ * `GET /health` from the same sequential clients. Each passcode is used once, so they are made
+ * beforehand: users by `POST /users`, three passcodes each (the per-user send limit), codes read
+ * from the development outbox.
+ */
+async function benchPasscode(ctx) {
+  const users = QUICK ? 20 : 120;
+  const clients = 4;
+  const passcodes = [];
+  for (let i = 0; i < users; i++) {
+    const email = `bench-pc-${Date.now()}-${i}@example.com`;
+    const created = await postJson(`${ctx.main.url}/users`, { email });
+    if (created.status !== 200)
+      throw new Error(`POST /users: ${created.status} ${created.text.slice(0, 200)}`);
+    const ids = [];
+    for (let k = 0; k < 3; k++) {
+      const r = await postJson(`${ctx.main.url}/passcode/login/initialize`, {
+        user_id: created.json.user_id,
+      });
+      if (r.status !== 200) throw new Error(`passcode initialize: ${r.status} ${r.text.slice(0, 200)}`);
+      ids.push(r.json.id);
+    }
+    const mail = await fetch(`${ctx.main.url}/_dev/outbox?to=${encodeURIComponent(email)}`);
+    if (mail.status !== 200)
+      throw new Error(`/_dev/outbox answered ${mail.status} (needs ENVIRONMENT=development)`);
+    // Newest first: the codes pair with the ids in reverse order.
+    const codes = (await mail.json()).filter((m) => m.kind === "passcode").map((m) => m.data.code);
+    for (const [k, id] of ids.entries()) passcodes.push({ id, code: codes[ids.length - 1 - k] });
+  }
+  const warm = passcodes.splice(0, clients * 2);
+  const finalize = async ({ id, code }) => {
+    const r = await postJson(`${ctx.main.url}/passcode/login/finalize`, { id, code });
+    if (r.status !== 200) throw new Error(`passcode finalize: ${r.status} ${r.text.slice(0, 200)}`);
+  };
+  const health = async () => {
+    const r = await fetch(`${ctx.main.url}/health`);
+    await r.arrayBuffer();
+  };
+  /** `clients` sequential loops over `jobs`: requests per second, CPU ms and latencies. */
+  const run = async (jobs, step) => {
+    const latencies = [];
+    const queue = [...jobs];
+    const t0 = performance.now();
+    const { cpuMs } = await withCpu(ctx.main.pid, () =>
+      Promise.all(
+        Array.from({ length: clients }, async () => {
+          for (let job = queue.shift(); job !== undefined; job = queue.shift()) {
+            const t = performance.now();
+            await step(job);
+            latencies.push(performance.now() - t);
+          }
+        }),
+      ),
+    );
+    return { perS: jobs.length / ((performance.now() - t0) / 1000), cpuMs: cpuMs / jobs.length, latencies };
+  };
+  await run(warm, finalize);
+  await run(warm, health);
+  const fin = await run(passcodes, finalize);
+  const hp = await run(passcodes, health);
+  return {
+    rows: [
+      { figure: `Passcode finalizes/s (${clients} sequential clients)`, value: fmt(fin.perS, 0) },
+      { figure: "Passcode finalize round trip, median (ms)", value: fmt(median(fin.latencies), 1) },
+      { figure: "workerd CPU per passcode finalize (ms)", value: fmt(fin.cpuMs, 2) },
+      { figure: `\`GET /health\` req/s, same ${clients} clients`, value: fmt(hp.perS, 0) },
+      { figure: "Passcode finalizes/s / `GET /health` req/s", value: `${fmt(fin.perS / hp.perS, 3)}x` },
+    ],
+    how:
+      `${users} users made by \`POST /users\` with three passcodes each (\`POST /passcode/login/initialize\`, ` +
+      `codes read from \`/_dev/outbox\`), before the clock starts. ${passcodes.length} correct finalizes ` +
+      `(${warm.length} more as warm-up), each passcode once, by ${clients} sequential clients; then the same ` +
+      `number of \`GET /health\` by the same clients. Every finalize must answer 200 (session headers). No target in the issue.`,
+  };
+}
+
 const BENCHES = [
   { id: "login", title: "Password login vs bare scrypt hash", needs: ["main", "scrypt"], run: benchLogin },
   { id: "jwt", title: "JWT-authenticated request vs `/health`", needs: ["main", "scrypt"], run: benchJwt },
   { id: "refresh", title: "Refresh-token rotation", needs: ["main"], run: benchRefresh },
+  { id: "passcode", title: "Passcode login finalize (hanko)", needs: ["main"], run: benchPasscode },
   { id: "bundle", title: "Bundle size", needs: ["build"], run: benchBundle },
 ];
 
