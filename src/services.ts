@@ -128,6 +128,7 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
     mailer,
     users,
     sessions,
+    attempts,
     secret: config.passcodes.secret,
     ttlSeconds: config.passcodes.ttl,
   });

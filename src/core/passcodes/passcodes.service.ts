@@ -5,6 +5,8 @@
  * parallel guesses at most three are ever evaluated; a correct code is then spent by a second
  * conditional UPDATE, so it signs in once. Sending is limited per user (3 a minute, 10 an hour) by
  * counters that exist for unknown user ids too, so the limit does not reveal which ids are real.
+ * Across codes, tries count against the account (ACCOUNT_MAX_FAILURES per 15 minutes, then a
+ * lockout from 30 s doubling to 1 h), so new codes do not mean unlimited guesses.
  * Success proves the mailbox: the address becomes verified and the account active.
  */
 import type { Clock } from "../../lib/clock";
@@ -12,6 +14,7 @@ import { timingSafeEqual } from "../../lib/crypto";
 import { fromBase64Url, toHex, utf8 } from "../../lib/encoding";
 import { AuthError } from "../errors";
 import type { Mailer, MailMessage } from "../mail/mailer";
+import type { AttemptCounter } from "../rate-limit/attempts";
 import type { IssuedSession, SessionContext, SessionService } from "../sessions/sessions.service";
 import type { User, UserService } from "../users/users.service";
 
@@ -90,11 +93,13 @@ export function createPasscodeService(deps: {
   mailer: Mailer;
   users: UserService;
   sessions: SessionService;
+  /** Per-account attempts across passcodes (ACCOUNT_MAX_FAILURES in 15 min, then a doubling lockout). */
+  attempts: AttemptCounter;
   /** PASSCODE_SECRET (base64url); empty outside production: a fixed development key. */
   secret: string;
   ttlSeconds: number;
 }): PasscodeService {
-  const { d1, clock, mailer, users, sessions, ttlSeconds } = deps;
+  const { d1, clock, mailer, users, sessions, attempts, ttlSeconds } = deps;
   const key = crypto.subtle.importKey(
     "raw",
     deps.secret ? fromBase64Url(deps.secret) : utf8(DEV_KEY),
@@ -184,6 +189,9 @@ export function createPasscodeService(deps: {
         throw new PasscodeError(spent ? "exhausted" : "invalid");
       }
       if (row.expires_at <= now) throw new PasscodeError("expired");
+      // Fresh codes bring fresh tries; the account's own counter bounds guesses across codes.
+      const accountKey = `passcode:${row.user_id}`;
+      await attempts.reserve(accountKey);
       const expected = Uint8Array.from(row.code_mac.match(/../g)!.map((h) => Number.parseInt(h, 16)));
       if (!timingSafeEqual(await mac(passcodeId, code), expected))
         throw new PasscodeError(row.tries >= PASSCODE_MAX_TRIES ? "exhausted" : "invalid");
@@ -195,6 +203,7 @@ export function createPasscodeService(deps: {
         .bind(now, passcodeId)
         .first<{ address: string | null }>();
       if (!spent) throw new PasscodeError("invalid");
+      await attempts.clear(accountKey);
       if (spent.address) await users.activate(row.user_id, spent.address);
       const user = await users.findById(row.user_id);
       if (!user) throw new PasscodeError("invalid");

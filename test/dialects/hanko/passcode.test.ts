@@ -142,6 +142,20 @@ describe("hanko: passcode login", () => {
 });
 
 describe("hanko: passcode brute force", () => {
+  it("tries count against the account across codes (ACCOUNT_MAX_FAILURES, then 429 + Retry-After)", async () => {
+    const vars: Vars = { ...HINTS, ACCOUNT_MAX_FAILURES: "3" };
+    const u = await pendingUser();
+    const first = await json(await init(u.userId, vars));
+    const code1 = await latestPasscode(u.email);
+    for (const expected of [401, 401, 410])
+      expect((await finalize(first.id, wrong(code1), vars)).status).toBe(expected);
+    const second = await json(await init(u.userId, vars));
+    const code2 = await latestPasscode(u.email);
+    const locked = await finalize(second.id, code2, vars);
+    expect(locked.status).toBe(429);
+    expect(Number(locked.headers.get("retry-after"))).toBeGreaterThan(0);
+  });
+
   it("30 parallel guesses: at most 3 are evaluated", async () => {
     const u = await pendingUser();
     const { id } = await json(await init(u.userId));
