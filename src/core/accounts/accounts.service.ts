@@ -167,24 +167,31 @@ export function createAccountService(deps: {
       if (active && !input.signInBeforeVerification)
         return { kind: "session", ...(await startSession(user, ["pwd"], input.ctx)) };
 
-      if (hasPassword) {
-        const ticket = await tickets.issue({
-          purpose: "activation",
-          userId: user.id,
-          ttlMs: TICKET_TTL.activation,
-          data: { email },
-        });
-        await mailer.send(templates.activation(email, input.activationLink(ticket), ticket));
-        if (active) return { kind: "session", ...(await startSession(user, ["pwd"], input.ctx)) };
-      } else {
-        const token = await tickets.issue({
-          purpose: "magic_register",
-          userId: user.id,
-          ttlMs: TICKET_TTL.magicLink,
-          data: { email },
-        });
-        await mailer.send(templates.magicLink(email, input.magicLink!(token), token));
+      try {
+        if (hasPassword) {
+          const ticket = await tickets.issue({
+            purpose: "activation",
+            userId: user.id,
+            ttlMs: TICKET_TTL.activation,
+            data: { email },
+          });
+          await mailer.send(templates.activation(email, input.activationLink(ticket), ticket));
+        } else {
+          const token = await tickets.issue({
+            purpose: "magic_register",
+            userId: user.id,
+            ttlMs: TICKET_TTL.magicLink,
+            data: { email },
+          });
+          await mailer.send(templates.magicLink(email, input.magicLink!(token), token));
+        }
+      } catch (e) {
+        // Without its first mail the new account would be stuck (address taken, nothing to
+        // activate it with): remove it, so the sign-up can simply be tried again.
+        await users.delete(user.id).catch(() => {});
+        throw e;
       }
+      if (active) return { kind: "session", ...(await startSession(user, ["pwd"], input.ctx)) };
       return { kind: "pending", user };
     },
 

@@ -203,3 +203,26 @@ describe("magic links never hand the requester a session", () => {
     expect((await call(`/auth/token/refresh?refresh_token=${encodeURIComponent(token!)}`)).status).toBe(401);
   });
 });
+
+describe("a sign-up whose first mail cannot be sent", () => {
+  // The mail API is down: nothing listens on the discard port of the loopback address.
+  const down = { MAIL_TRANSPORT: "http", MAIL_HTTP_KEY: "test-key", MAIL_HTTP_URL: "http://127.0.0.1:9/" };
+
+  it("leaves no account behind, so the sign-up can be retried", async () => {
+    const email = uniqueEmail();
+    const res = await call("/auth/register", { json: { email, password: PASSWORD }, vars: down });
+    expect(res.status).toBe(500);
+    expect(await usersWithEmail(email)).toBe(0);
+    const again = await call("/auth/register", { json: { email, password: PASSWORD } });
+    expect(again.status).toBe(200);
+    expect((await lastMail(email, "activation")).data.ticket).toEqual(expect.any(String));
+  });
+
+  it("the same for a passwordless (magic-link) sign-up", async () => {
+    const email = uniqueEmail();
+    const vars = { MAGIC_LINK_ENABLED: "true" };
+    expect((await call("/auth/register", { json: { email }, vars: { ...vars, ...down } })).status).toBe(500);
+    expect(await usersWithEmail(email)).toBe(0);
+    expect((await call("/auth/register", { json: { email }, vars })).status).toBe(200);
+  });
+});
