@@ -49,7 +49,7 @@ export interface WebAuthnService {
   /**
    * Login options. With a known `userId` they list the user's credentials; without one (or for an
    * unknown user when `quiet`) they are for a discoverable credential. An unknown user without
-   * `quiet` is NOT_FOUND.
+   * `quiet` is INVALID_REQUEST (Hanko: 400 "user not found").
    */
   authenticationOptions(
     userId: string | null,
@@ -239,7 +239,7 @@ export function createWebAuthnService(deps: {
             owner = user.id;
             allow = await service.list(user.id);
           }
-        } else if (!quiet) throw new AuthError("NOT_FOUND");
+        } else if (!quiet) throw new AuthError("INVALID_REQUEST", { detail: "user not found" });
       }
       const options = await generateAuthenticationOptions({
         rpID: cfg.rpId,

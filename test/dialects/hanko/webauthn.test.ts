@@ -189,7 +189,7 @@ describe("hanko: WebAuthn login", () => {
     expect(
       (await call("/webauthn/login/initialize", { json: { user_id: crypto.randomUUID() }, vars: OPEN }))
         .status,
-    ).toBe(404);
+    ).toBe(400);
   });
 });
 
