@@ -1,8 +1,8 @@
 /**
- * Files on R2. Keys mirror the HBP paths; every operation first normalises nothing (callers pass
- * keys from normaliseKey) and checks the access rules, then touches R2. The per-file read token,
- * the sniffed Content-Type and the uploader live in the object's own R2 metadata, so an object and
- * its metadata are written and deleted by one R2 operation and can never disagree.
+ * Files on R2. Keys mirror the HBP paths and arrive already normalised (normaliseKey); every
+ * operation checks the access rules before it touches R2. The per-file read token, the sniffed
+ * Content-Type, the uploader and an image's measured size live in the object's own R2 metadata, so
+ * an object and its metadata are written and deleted by one R2 operation and can never disagree.
  */
 import type { Clock } from "../../lib/clock";
 import { randomToken, sha256Hex, timingSafeEqual } from "../../lib/crypto";
