@@ -1,6 +1,16 @@
 /** api/hbp.txt, GET /auth/token/refresh, POST /auth/token/revoke, POST /auth/logout. */
 import { describe, expect, it } from "vitest";
-import { activeUser, call, expectBoom, json, login, PASSWORD, refreshCookie, tokenWorks } from "./helpers";
+import {
+  activeUser,
+  call,
+  expectBoom,
+  json,
+  login,
+  PASSWORD,
+  refreshCookie,
+  sleep,
+  tokenWorks,
+} from "./helpers";
 
 describe("GET /auth/token/refresh", () => {
   it("with ?refresh_token= answers a session with a new refresh_token in the body", async () => {
@@ -170,5 +180,37 @@ describe("POST /auth/logout", () => {
     await call(`/auth/logout?refresh_token=${s.refresh}`, { json: { all: true } });
     const res = await call("/auth/login", { json: { email: s.email, password: PASSWORD } });
     expect(res.status).toBe(200);
+  });
+});
+
+describe("session hygiene", () => {
+  it("session responses are not cacheable", async () => {
+    const s = await activeUser();
+    const res = await call(`/auth/token/refresh?refresh_token=${s.refresh}`);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    const login = await call("/auth/login", { json: { email: s.email, password: PASSWORD } });
+    expect(login.headers.get("cache-control")).toBe("no-store");
+  });
+
+  it("over https the refresh cookie is Secure", async () => {
+    const s = await activeUser();
+    const res = await call("https://auth.example.com/auth/login", {
+      json: { email: s.email, password: PASSWORD },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("set-cookie")).toMatch(/refresh_token=[^;]+;.*Secure/);
+  });
+
+  it("MAX_SESSIONS_PER_USER ends the oldest sessions beyond it", async () => {
+    const vars = { MAX_SESSIONS_PER_USER: "2" };
+    const s = await activeUser(vars);
+    await sleep(2);
+    const second = await login(s.email, PASSWORD, vars);
+    await sleep(2);
+    const third = await login(s.email, PASSWORD, vars);
+    expect((await call(`/auth/token/refresh?refresh_token=${s.refresh}`, { vars })).status).toBe(401);
+    expect(await tokenWorks(s.jwt)).toBe(401);
+    for (const t of [second.refresh_token, third.refresh_token])
+      expect((await call(`/auth/token/refresh?refresh_token=${t}`, { vars })).status).toBe(200);
   });
 });
