@@ -63,7 +63,8 @@ export function createAccountByIdService(deps: {
       const user = /^[0-9a-f-]{36}$/i.test(userId) ? await users.findById(userId.toLowerCase()) : null;
       if (!user?.email) {
         await passwords.burn(typeof password === "string" ? password : "");
-        throw new AuthError(config.features.existenceHints ? "ACCOUNT_NOT_FOUND" : "INVALID_CREDENTIALS");
+        // As Hanko 0.12: 401 whether or not the id exists (the 0.12 SDK maps only 401 to a wrong password).
+        throw new AuthError("INVALID_CREDENTIALS");
       }
       const result = await accounts.loginWithPassword({ email: user.email, password, ctx });
       // A second factor set up elsewhere cannot be completed by id-based clients: refuse, never skip it.

@@ -52,9 +52,9 @@ describe("hanko: PUT /password and POST /password/login", () => {
     expect(await json(short)).toEqual({ code: 400, message: "Password must be at least 8 characters long." });
   });
 
-  it("login for an unknown user id: 404 with hints on, 401 (like a wrong password) with them off", async () => {
+  it("login for an unknown user id: 401 like a wrong password (hints on or off), 400 for a non-UUID", async () => {
     const id = crypto.randomUUID();
-    expect((await hcall("/password/login", { json: { user_id: id, password: PW } })).status).toBe(404);
+    expect((await hcall("/password/login", { json: { user_id: id, password: PW } })).status).toBe(401);
     expect((await call("/password/login", { json: { user_id: id, password: PW } })).status).toBe(401);
     expect((await hcall("/password/login", { json: { user_id: "nope", password: PW } })).status).toBe(400);
   });
