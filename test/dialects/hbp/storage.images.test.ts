@@ -285,6 +285,10 @@ describe("image variants: security", () => {
     const viaToken = await call(`/storage/o/${path}?w=10&token=${meta.Metadata.token}`);
     expect(viaToken.status).toBe(200);
     expect(probe(await bytesOf(viaToken))).toMatchObject({ width: 10, height: 10 });
+    // Knowing a variant's ETag does not bypass the rules either.
+    const etag = viaToken.headers.get("etag")!;
+    const guess = await call(`/storage/o/${path}?w=10`, { token: b.jwt, headers: { "if-none-match": etag } });
+    await expectBoom(guess, 403, "Forbidden");
   });
 
   it("422 over the pixel cap, measured from the header before decoding", async () => {
