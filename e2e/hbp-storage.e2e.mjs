@@ -1,9 +1,10 @@
 // e2e-vars: AUTO_ACTIVATE_NEW_USERS=true
 // HBP storage with the real client, nhost-js-sdk@3.1.0, in Chromium (its multipart upload relies on
-// the browser's FormData; shared/notes/real-clients.md §3): register, storage.put and putString,
-// getMetadata, download with the file token and with the bearer token, an image variant decoded by
-// the browser, another user refused, storage.delete. The SDK is bundled for the browser with esbuild
-// and injected into a page of the Worker's own origin, so every call is same-origin.
+// the browser's FormData; shared/notes/real-clients.md §3): register, storage.put and putString, a
+// 6 MB upload (R2's multipart path), getMetadata, download with the file token and no Authorization
+// header, an image variant decoded by the browser, another user refused, storage.delete. The SDK is
+// bundled for the browser with esbuild and injected into a page of the Worker's own origin, so every
+// call is same-origin.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync } from "node:fs";
@@ -109,6 +110,24 @@ try {
   await step("storage.putString(path, str) is stored too", async () => {
     const m = await page.evaluate((path) => window.nhost.storage.putString(path, "a string"), `${dir}/s.txt`);
     assert.equal(m.ContentLength, 8);
+  });
+
+  await step("a 6 MB file goes through R2's multipart path and comes back byte for byte", async () => {
+    const r = await page.evaluate(async (path) => {
+      const bytes = new Uint8Array(6 * 1024 * 1024 + 7);
+      for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 13) & 0xff;
+      const m = await window.nhost.storage.put(path, new File([bytes], "big.bin"));
+      const res = await fetch(`/storage/o${path}?token=${m.Metadata.token}`);
+      const back = new Uint8Array(await res.arrayBuffer());
+      return {
+        length: m.ContentLength,
+        etag: m.ETag,
+        same: back.length === bytes.length && back.every((v, i) => v === bytes[i]),
+      };
+    }, `${dir}/big.bin`);
+    assert.equal(r.length, 6 * 1024 * 1024 + 7);
+    assert.match(r.etag, /-2"$/);
+    assert.equal(r.same, true);
   });
 
   await step("storage.getMetadata(path) answers the same object", async () => {

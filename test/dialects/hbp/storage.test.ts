@@ -322,6 +322,14 @@ describe("GET /storage/o/<dir>/ (zip)", () => {
     expect(unzipSync(await bytesOf(res))["d.bin"]).toEqual(data);
   });
 
+  it("keeps UTF-8 names and empty files", async () => {
+    const u = await activeUser();
+    await uploadOk(`user/${u.userId}/names/${encodeURIComponent("résumé 日本.txt")}`, "cv", u.jwt);
+    await uploadOk(`user/${u.userId}/names/empty.txt`, "", u.jwt);
+    const res = await call(`/storage/o/user/${u.userId}/names/`, { token: u.jwt });
+    expect(await unzip(res)).toEqual({ "empty.txt": "", "résumé 日本.txt": "cv" });
+  });
+
   it("404 for a directory with no readable file", async () => {
     const u = await activeUser();
     await expectBoom(await call(`/storage/o/user/${u.userId}/empty/`, { token: u.jwt }), 404, "Not Found");
