@@ -12,6 +12,7 @@ import {
   createCloudflareMailer,
   createHttpMailer,
   createOutboxMailer,
+  limitPerRecipient,
   type Mailer,
   type SendEmailBinding,
 } from "./core/mail/mailer";
@@ -101,13 +102,13 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
   const existence = createExistenceService({ config, users });
   const captcha = createTurnstileVerifier({ ...config.turnstile, fetch: (...a) => fetch(...a) });
   const outbox = createOutboxMailer(d1, clock);
-  const mailer = mailerFor(env, config, opts, outbox);
   const limiter = createIpLimiter({
     kv: env.KV,
     clock,
     enabled: config.limits.rateLimits,
     waitUntil: opts.waitUntil,
   });
+  const mailer = limitPerRecipient(mailerFor(env, config, opts, outbox), limiter);
   const accounts = createAccountService({
     config,
     clock,

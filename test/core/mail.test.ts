@@ -1,12 +1,15 @@
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config";
 import {
   buildMime,
   createCloudflareMailer,
   createHttpMailer,
+  limitPerRecipient,
   type MailMessage,
 } from "../../src/core/mail/mailer";
 import { templates } from "../../src/core/mail/templates";
+import { createIpLimiter } from "../../src/core/rate-limit/ip-limiter";
 
 const message: MailMessage = templates.activation(
   "ada@example.com",
@@ -62,5 +65,23 @@ describe("mail transports", () => {
     expect(message.html).not.toContain("T<1>");
     const mime = buildMime("a@example.com", { ...message, subject: "Bestätigen" }, "B");
     expect(mime).toMatch(/Subject: =\?UTF-8\?B\?[A-Za-z0-9+/=]+\?=/);
+  });
+});
+
+describe("per-recipient mail limit", () => {
+  it("delivers at most 10 messages an hour to one address and drops the rest silently", async () => {
+    const delivered: string[] = [];
+    const limiter = createIpLimiter({
+      kv: env.KV,
+      clock: { now: () => Date.now() },
+      enabled: true,
+      waitUntil: () => {},
+    });
+    const mailer = limitPerRecipient({ send: async (m) => void delivered.push(m.to) }, limiter);
+    const to = `flood-${crypto.randomUUID()}@example.com`;
+    await Promise.all(Array.from({ length: 15 }, () => mailer.send({ ...message, to })));
+    await mailer.send({ ...message, to: `other-${crypto.randomUUID()}@example.com` });
+    expect(delivered.filter((t) => t === to)).toHaveLength(10);
+    expect(delivered).toHaveLength(11);
   });
 });

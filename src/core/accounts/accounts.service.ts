@@ -215,7 +215,8 @@ export function createAccountService(deps: {
       if (check.needsRehash) await users.setPassword(user.id, await passwords.hash(password));
       if (user.disabled) throw new AuthError("ACCOUNT_DISABLED");
       if (!user.active) throw new AuthError("ACCOUNT_NOT_ACTIVE");
-      if (user.totpEnabled && config.features.mfa) {
+      // A user who turned TOTP on keeps it even if MFA_ENABLED is later switched off (fail closed).
+      if (user.totpEnabled) {
         const ticket = await tickets.issue({
           purpose: "mfa",
           userId: user.id,

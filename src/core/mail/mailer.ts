@@ -6,6 +6,8 @@
  */
 import type { Config } from "../../config";
 import type { Clock } from "../../lib/clock";
+import { isAuthError } from "../errors";
+import type { IpLimiter } from "../rate-limit/ip-limiter";
 
 export interface MailMessage {
   to: string;
@@ -125,6 +127,27 @@ export function createCloudflareMailer(
   return {
     async send(m) {
       await binding.send(makeMessage(address, m.to, buildMime(from, m)));
+    },
+  };
+}
+
+/**
+ * At most IP_LIMITS.recipient messages per address: past that, mail is dropped silently, so
+ * nobody can flood a mailbox through reset or sign-in requests, and the answer reveals nothing.
+ */
+export function limitPerRecipient(inner: Mailer, limiter: IpLimiter): Mailer {
+  return {
+    async send(m) {
+      try {
+        await limiter.hit("recipient", m.to);
+      } catch (e) {
+        if (isAuthError(e) && e.code === "RATE_LIMITED") {
+          console.warn(`mail to one recipient over its limit; dropped a ${m.kind} message`);
+          return;
+        }
+        throw e;
+      }
+      await inner.send(m);
     },
   };
 }

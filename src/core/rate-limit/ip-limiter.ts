@@ -23,6 +23,8 @@ export const IP_LIMITS = {
   /** Tickets, MFA codes, one-time token exchanges. */
   verify: [[30, 300]],
   existence: [[10, 60]],
+  /** Mail to one address, whoever asks (keyed by the recipient, not an IP). */
+  recipient: [[10, 3600]],
 } as const satisfies Record<string, Limit>;
 
 export type LimitName = keyof typeof IP_LIMITS;

@@ -2,7 +2,7 @@
  * api/hbp.txt, Authentication: email change, password change and reset, TOTP MFA. Every route
  * here except the ticket-based ones needs a bearer access token whose session is alive.
  */
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { AuthError } from "../../core/errors";
 import { clientIp, readBody, requirePrincipal, sessionContext, validate } from "../shared/http";
 import type { AppEnv } from "../shared/types";
@@ -99,10 +99,13 @@ account.post("/change-password/change", async (c) => {
 });
 
 const mfa = new Hono<AppEnv>();
-mfa.use("*", async (c, next) => {
+// MFA_ENABLED gates setting TOTP up; users who already have it can still sign in with it and
+// turn it off when the flag is switched off later.
+const setupGate: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!c.var.config.features.mfa) throw new AuthError("FEATURE_DISABLED");
   await next();
-});
+};
+mfa.use("/generate", setupGate).use("/enable", setupGate);
 
 mfa.post("/generate", async (c) => {
   const principal = await requirePrincipal(c);

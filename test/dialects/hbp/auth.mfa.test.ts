@@ -237,15 +237,36 @@ describe("POST /auth/mfa/disable", () => {
 });
 
 describe("MFA_ENABLED=false", () => {
-  it("every /auth/mfa route is 404", async () => {
+  it("setting TOTP up is 404", async () => {
     const vars = { MFA_ENABLED: "false" };
     const s = await activeUser();
     for (const [path, body] of [
       ["/auth/mfa/generate", {}],
       ["/auth/mfa/enable", { code: "123456" }],
-      ["/auth/mfa/disable", { code: "123456" }],
-      ["/auth/mfa/totp", { ticket: "x", code: "123456" }],
     ] as const)
       await expectBoom(await call(path, { json: body, token: s.jwt, vars }), 404, "Not Found");
+  });
+
+  it("a user who already has TOTP still needs it to sign in, and the disable route stays reachable", async () => {
+    const s = await activeUser();
+    const secret = await enableMfa(s);
+    const vars = { MFA_ENABLED: "false" };
+    const login = await json(
+      await call("/auth/login", { json: { email: s.email, password: PASSWORD }, vars }),
+    );
+    expect(login).toEqual({ mfa: true, ticket: expect.any(String) });
+    const res = await call("/auth/mfa/totp", {
+      json: { ticket: login.ticket, code: totpCode(secret, 1), cookie: false },
+      vars,
+    });
+    expect(res.status).toBe(200);
+    const session = await json(res);
+    expect(session.jwt_token).toEqual(expect.any(String));
+    // Still reachable (not 404): the code is checked. A valid one is a later step, 30 s away.
+    await expectBoom(
+      await call("/auth/mfa/disable", { json: { code: wrongCode(secret) }, token: session.jwt_token, vars }),
+      401,
+      "Invalid two-factor code.",
+    );
   });
 });
