@@ -330,7 +330,11 @@ export function createStorageService(deps: {
       const srcFormat = source.format as Format;
       const format = resolveFormat(params, srcFormat, req.get("accept"));
       const swap = source.orientation >= 5;
-      const geo = geometry(params, swap ? source.height : source.width, swap ? source.width : source.height);
+      const [uprightW, uprightH] = swap ? [source.height, source.width] : [source.width, source.height];
+      // Upscaling costs memory and CPU for no detail; the issue asks for a 422 rather than a variant.
+      if ((params.w ?? 0) > uprightW || (params.h ?? 0) > uprightH)
+        return { unprocessable: "The requested size is larger than the source image." };
+      const geo = geometry(params, uprightW, uprightH);
       const id = (
         await sha256Hex(`${key}\n${head.etag}\n${ENGINE_VERSION}\n${canonical(params, format, geo)}`)
       ).slice(0, 32);
