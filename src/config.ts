@@ -93,6 +93,7 @@ const EnvSchema = z.object({
   MAGIC_LINK_ENABLED: bool(false),
   /** Users may delete their own account. */
   ALLOW_USER_SELF_DELETE: bool(false),
+
   // --- directus, formauth, vault (issue 5) ---
   /** Path prefix of the Directus dialect (`<prefix>/auth/*`, `<prefix>/users/me`). */
   DIRECTUS_PREFIX: str("/directus").refine((v) => /^(\/(?!\.{1,2}(\/|$))[A-Za-z0-9._-]+)+$/.test(v), {
@@ -175,6 +176,11 @@ const EnvSchema = z.object({
   CORS_ORIGINS: list([]),
   /** Email addresses one user may hold (hanko `emails.max_num_of_addresses`). */
   MAX_EMAILS_PER_USER: int(5, 1, 100),
+  /**
+   * Lifetime of hanko session tokens (X-Session-Lifetime), seconds. compat(hanko): 0.12 clients never
+   * refresh, so this is how long a hanko sign-in lasts (Hanko's own default: 1 h).
+   */
+  HANKO_SESSION_LIFETIME: int(3600, 60, 30 * 86_400),
   /** Email passcode lifetime, seconds. */
   PASSCODE_TTL: int(300, 30, 3600),
   /** Secret: HMAC key (32+ bytes, base64url) for stored passcodes. Outside production a fixed key is derived. */
@@ -223,6 +229,8 @@ export interface Config {
     audience: string;
     claimsNamespace: string | null;
     accessTtl: number;
+    /** The longest lifetime any dialect gives an access token: verification bounds token age by it. */
+    longestTtl: number;
   };
   sessions: { refreshIdleTtl: number; absoluteTtl: number; reuseGrace: number; maxPerUser: number };
   features: {
@@ -261,6 +269,8 @@ export interface Config {
   cors: { origins: string[] };
   emails: { maxPerUser: number };
   passcodes: { ttl: number; secret: string };
+  /** Lifetime of hanko session tokens, seconds (HANKO_SESSION_LIFETIME). */
+  hankoSessionLifetime: number;
   webauthn: { rpId: string; rpName: string; origins: string[]; timeoutMs: number };
   oauth: {
     providers: OAuthProviderConfig[];
@@ -351,6 +361,7 @@ function build(e: Env): Config {
       audience: e.JWT_AUDIENCE,
       claimsNamespace: e.DIALECTS.includes("hbp") ? e.JWT_CLAIMS_NAMESPACE : null,
       accessTtl: e.ACCESS_TOKEN_TTL,
+      longestTtl: Math.max(e.ACCESS_TOKEN_TTL, e.HANKO_SESSION_LIFETIME),
     },
     sessions: {
       refreshIdleTtl: e.REFRESH_TOKEN_IDLE_TTL,
@@ -416,6 +427,7 @@ function build(e: Env): Config {
     cors: { origins: e.CORS_ORIGINS.map((o) => new URL(o).origin) },
     emails: { maxPerUser: e.MAX_EMAILS_PER_USER },
     passcodes: { ttl: e.PASSCODE_TTL, secret: e.PASSCODE_SECRET },
+    hankoSessionLifetime: e.HANKO_SESSION_LIFETIME,
     webauthn: {
       rpId: e.WEBAUTHN_RP_ID,
       rpName: e.WEBAUTHN_RP_NAME,

@@ -59,6 +59,8 @@ export interface SessionService {
    * again after the grace window is treated like refresh-token reuse and ends the session.
    */
   reissue(accessToken: string): Promise<Omit<IssuedSession, "refreshToken">>;
+  /** A new access token for a live session, living `ttl` seconds (hanko's longer session tokens). */
+  accessToken(sessionId: string, ttl: number): Promise<{ accessToken: string; expiresIn: number }>;
   revoke(sessionId: string): Promise<void>;
   revokeAll(userId: string, exceptSessionId?: string): Promise<void>;
 }
@@ -297,6 +299,16 @@ export function createSessionService(deps: {
       await d1.prepare("UPDATE sessions SET last_seen_at = ? WHERE id = ?").bind(now, claims.sid).run();
       const { refreshToken: _none, ...session } = await issue(user, claims.sid, "");
       return session;
+    },
+
+    async accessToken(sessionId, ttl) {
+      const user = await userFor(sessionId);
+      if (user.disabled) throw new AuthError("INVALID_TOKEN");
+      const access = await tokens.issue(
+        { userId: user.id, sessionId, defaultRole: user.defaultRole, allowedRoles: user.allowedRoles },
+        ttl,
+      );
+      return { accessToken: access.token, expiresIn: access.expiresIn };
     },
 
     async revoke(sessionId) {

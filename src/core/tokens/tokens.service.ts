@@ -24,7 +24,8 @@ export interface TokenSubject {
 }
 
 export interface TokenService {
-  issue(subject: TokenSubject): Promise<{ token: string; expiresIn: number }>;
+  /** Signs an access token living `ttl` seconds (default ACCESS_TOKEN_TTL). */
+  issue(subject: TokenSubject, ttl?: number): Promise<{ token: string; expiresIn: number }>;
   /**
    * Verifies signature, algorithm, issuer, audience, type and claims. With `allowExpired` the
    * expiry is not enforced (vault's refresh takes an expired access token); the caller then
@@ -43,7 +44,7 @@ export function createTokenService(deps: {
 }): TokenService {
   const { jwt, clock } = deps;
   return {
-    async issue(s) {
+    async issue(s, ttl = jwt.accessTtl) {
       const { signer } = await deps.keys();
       const now = Math.floor(clock.now() / 1000);
       const payload: JWTPayload = { sid: s.sessionId };
@@ -63,10 +64,10 @@ export function createTokenService(deps: {
         .setAudience(jwt.audience)
         .setSubject(s.userId)
         .setIssuedAt(now)
-        .setExpirationTime(now + jwt.accessTtl)
+        .setExpirationTime(now + ttl)
         .setJti(crypto.randomUUID())
         .sign(signer.key);
-      return { token, expiresIn: jwt.accessTtl };
+      return { token, expiresIn: ttl };
     },
 
     async verify(token, opts = {}) {
@@ -94,7 +95,7 @@ export function createTokenService(deps: {
             typ: "at+jwt",
             requiredClaims: ["exp", "iat", "sub", "sid", "jti"],
             clockTolerance: 30,
-            maxTokenAge: jwt.accessTtl + 60,
+            maxTokenAge: jwt.longestTtl + 60,
             currentDate: new Date(now),
           },
         );

@@ -29,6 +29,6 @@ passcode.post("/passcode/login/finalize", async (c) => {
     code: body.code,
     ctx: sessionContext(c),
   });
-  sendSession(c, session);
+  await sendSession(c, session);
   return c.json({ id: body.id });
 });

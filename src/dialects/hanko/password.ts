@@ -17,7 +17,7 @@ password.post("/password/login", async (c) => {
     password: body.password,
     ctx: sessionContext(c),
   });
-  sendSession(c, session);
+  await sendSession(c, session);
   return c.body(null, 200);
 });
 

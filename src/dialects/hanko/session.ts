@@ -28,16 +28,24 @@ export async function principal(c: Context<AppEnv>) {
   return c.var.services.sessions.authenticate(token, { read: ["GET", "HEAD"].includes(c.req.method) });
 }
 
-/** compat(hanko): X-Auth-Token + X-Session-Lifetime + the `hanko` cookie on every login answer. */
-export function sendSession(c: Context<AppEnv>, session: IssuedSession) {
-  c.header("X-Auth-Token", session.accessToken);
-  c.header("X-Session-Lifetime", String(session.expiresIn));
-  setCookie(c, SESSION_COOKIE, session.accessToken, {
+/**
+ * compat(hanko): X-Auth-Token + X-Session-Lifetime + the `hanko` cookie on every login answer. The
+ * 0.12 SDK never refreshes, so the token handed over lives HANKO_SESSION_LIFETIME (default 1 h),
+ * not the short access-token lifetime of the refreshing dialects.
+ */
+export async function sendSession(c: Context<AppEnv>, session: IssuedSession) {
+  const { accessToken, expiresIn } = await c.var.services.sessions.accessToken(
+    session.sessionId,
+    c.var.config.hankoSessionLifetime,
+  );
+  c.header("X-Auth-Token", accessToken);
+  c.header("X-Session-Lifetime", String(expiresIn));
+  setCookie(c, SESSION_COOKIE, accessToken, {
     httpOnly: true,
     secure: isHttps(c),
     sameSite: "Lax",
     path: "/",
-    maxAge: session.expiresIn,
+    maxAge: expiresIn,
   });
 }
 

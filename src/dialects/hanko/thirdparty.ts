@@ -128,6 +128,6 @@ thirdparty.post("/token", async (c) => {
   if (!grant) throw new AuthError("NOT_FOUND");
   const user = await services.accounts.currentUser(grant.userId);
   const session = await services.sessions.create(user, ["oauth"], sessionContext(c));
-  sendSession(c, session);
+  await sendSession(c, session);
   return c.json({ user_id: user.id });
 });

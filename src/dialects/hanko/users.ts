@@ -56,7 +56,7 @@ users.post("/users", async (c) => {
   const body = validate(s.emailBody, await readBody(c));
   const { user, session } = await services.accountsById.registerPasswordless(body.email, sessionContext(c));
   const [primary] = (await services.emails.list(user.id)).filter((e) => e.primary);
-  if (session) sendSession(c, session);
+  if (session) await sendSession(c, session);
   // compat(hanko): `id` is Hanko's deprecated duplicate of `user_id`.
   return c.json({ id: user.id, user_id: user.id, email_id: primary!.id });
 });

@@ -49,7 +49,7 @@ webauthn.post("/webauthn/login/finalize", async (c) => {
     body as unknown as AuthenticationResponseJSON,
     sessionContext(c),
   );
-  sendSession(c, result.session);
+  await sendSession(c, result.session);
   return c.json({ credential_id: result.credentialId, user_id: result.user.id });
 });
 

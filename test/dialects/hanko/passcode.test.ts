@@ -39,7 +39,7 @@ describe("hanko: passcode login", () => {
 
     const done = await finalize(passcode.id, code);
     expect(done.status).toBe(200);
-    expect(done.headers.get("x-session-lifetime")).toBe("900");
+    expect(done.headers.get("x-session-lifetime")).toBe("3600");
     const token = done.headers.get("x-auth-token")!;
     expect(await json(await call("/me", { token }))).toEqual({ id: u.userId });
     expect(await json(await call("/user", { json: { email: u.email }, vars: HINTS }))).toEqual({

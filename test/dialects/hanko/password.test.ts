@@ -25,7 +25,7 @@ describe("hanko: PUT /password and POST /password/login", () => {
     const login = await hcall("/password/login", { json: { user_id: userId, password: `${PW}!` } });
     expect(login.status).toBe(200);
     expect(login.headers.get("x-auth-token")).toMatch(/^ey/);
-    expect(login.headers.get("x-session-lifetime")).toBe("900");
+    expect(login.headers.get("x-session-lifetime")).toBe("3600");
     expect(await json(await hcall("/me", { token: login.headers.get("x-auth-token")! }))).toEqual({
       id: userId,
     });
@@ -57,6 +57,20 @@ describe("hanko: PUT /password and POST /password/login", () => {
     expect((await hcall("/password/login", { json: { user_id: id, password: PW } })).status).toBe(401);
     expect((await call("/password/login", { json: { user_id: id, password: PW } })).status).toBe(401);
     expect((await hcall("/password/login", { json: { user_id: "nope", password: PW } })).status).toBe(400);
+  });
+
+  it("session tokens live HANKO_SESSION_LIFETIME, since 0.12 clients never refresh", async () => {
+    const vars = { ...OPEN, HANKO_SESSION_LIFETIME: "7200" };
+    const { userId, token } = await signUp(uniqueEmail(), vars);
+    await call("/password", { method: "PUT", token, json: { user_id: userId, password: PW }, vars });
+    const login = await call("/password/login", { json: { user_id: userId, password: PW }, vars });
+    expect(login.headers.get("x-session-lifetime")).toBe("7200");
+    const jwt = login.headers.get("x-auth-token")!;
+    const claims = JSON.parse(atob(jwt.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/")));
+    expect(claims.exp - claims.iat).toBe(7200);
+    expect(login.headers.get("set-cookie")).toMatch(/Max-Age=7200;/);
+    // The same session through every dialect: an HBP-route bearer check accepts it.
+    expect(await json(await call("/me", { token: jwt, vars }))).toEqual({ id: userId });
   });
 
   it("answers 404 when passwords are disabled", async () => {

@@ -79,7 +79,7 @@ describe("hanko: third-party login", () => {
     expect(token.status).toBe(200);
     const body = await json(token);
     expect(body).toEqual({ user_id: expect.any(String) });
-    expect(token.headers.get("x-session-lifetime")).toBe("900");
+    expect(token.headers.get("x-session-lifetime")).toBe("3600");
     const jwt = token.headers.get("x-auth-token")!;
     expect(await json(await call("/me", { token: jwt, vars }))).toEqual({ id: body.user_id });
     const u = await json(await call(`/users/${body.user_id}`, { token: jwt, vars }));

@@ -84,9 +84,9 @@ describe("hanko: POST /users", () => {
       email_id: expect.stringMatching(UUID),
     });
     expect(res.headers.get("x-auth-token")).toMatch(/^ey/);
-    expect(res.headers.get("x-session-lifetime")).toBe("900");
+    expect(res.headers.get("x-session-lifetime")).toBe("3600");
     expect(res.headers.get("set-cookie")).toMatch(
-      /^hanko=ey[^;]+; Max-Age=900; Path=\/; HttpOnly; SameSite=Lax$/,
+      /^hanko=ey[^;]+; Max-Age=3600; Path=\/; HttpOnly; SameSite=Lax$/,
     );
   });
 

@@ -155,7 +155,7 @@ describe("hanko: WebAuthn login", () => {
     const fin = await hcall("/webauthn/login/finalize", { json: assertion });
     expect(fin.status).toBe(200);
     expect(await json(fin)).toEqual({ credential_id: credential.id, user_id: u.userId });
-    expect(fin.headers.get("x-session-lifetime")).toBe("900");
+    expect(fin.headers.get("x-session-lifetime")).toBe("3600");
     expect(await json(await hcall("/me", { token: fin.headers.get("x-auth-token")! }))).toEqual({
       id: u.userId,
     });
