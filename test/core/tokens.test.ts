@@ -117,3 +117,34 @@ describe("access tokens", () => {
     await expect(fresh.verify(token)).rejects.toMatchObject({ code: "TOKEN_EXPIRED" });
   });
 });
+
+describe("verified-token memory", () => {
+  it("a token verified once is still refused after it expires", async () => {
+    const config = parseConfig({ ENVIRONMENT: "test", ACCESS_TOKEN_TTL: "60" });
+    let now = Date.now();
+    const moving: Clock = { now: () => now };
+    const keys = () =>
+      loadKeySet({
+        db: createDb(env.DB),
+        clock,
+        algorithm: "ES256",
+        privateKeys: "",
+        signingKid: "",
+        allowDevKeys: true,
+      });
+    const tokens = createTokenService({ keys, jwt: config.jwt, clock: moving });
+    const { token } = await tokens.issue(subject);
+    expect((await tokens.verify(token)).sub).toBe("u-1");
+    expect((await tokens.verify(token)).sub).toBe("u-1");
+    now += 60_000 + 31_000;
+    await expect(tokens.verify(token)).rejects.toMatchObject({ code: "TOKEN_EXPIRED" });
+  });
+
+  it("is kept per configuration: a token of one audience never passes as another's", async () => {
+    const a = service({ JWT_AUDIENCE: "app-a" }).tokens;
+    const b = service({ JWT_AUDIENCE: "app-b" }).tokens;
+    const { token } = await a.issue(subject);
+    expect((await a.verify(token)).aud).toBe("app-a");
+    await expect(b.verify(token)).rejects.toMatchObject({ code: "INVALID_TOKEN" });
+  });
+});

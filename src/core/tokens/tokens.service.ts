@@ -36,6 +36,31 @@ export interface TokenService {
 }
 
 const MAX_TOKEN_LENGTH = 8 * 1024;
+const CLOCK_TOLERANCE_MS = 30_000;
+const MEMO_MAX = 10_000;
+
+/**
+ * Claims of tokens this isolate has already verified, per JWT configuration: a client sends the
+ * same token with every request until it expires, and the signature check is most of a read's
+ * cost. A hit is still refused once the token has expired; whether its session is alive is not
+ * decided here (sessions.authenticate asks D1 or its 5 s read cache).
+ */
+const verified = new WeakMap<object, Map<string, AccessClaims & { exp: number }>>();
+
+function verifiedFor(jwt: object) {
+  let memo = verified.get(jwt);
+  if (!memo) {
+    memo = new Map();
+    verified.set(jwt, memo);
+  }
+  return memo;
+}
+
+function remember(memo: Map<string, AccessClaims & { exp: number }>, token: string, claims: AccessClaims) {
+  if (typeof claims.exp !== "number") return;
+  if (memo.size >= MEMO_MAX) memo.clear();
+  memo.set(token, claims as AccessClaims & { exp: number });
+}
 
 export function createTokenService(deps: {
   keys: () => Promise<KeySet>;
@@ -72,6 +97,15 @@ export function createTokenService(deps: {
 
     async verify(token, opts = {}) {
       if (!token || token.length > MAX_TOKEN_LENGTH) throw new AuthError("INVALID_TOKEN");
+      const memo = verifiedFor(jwt);
+      if (!opts.allowExpired) {
+        const hit = memo.get(token);
+        if (hit) {
+          if (hit.exp * 1000 + CLOCK_TOLERANCE_MS > clock.now()) return hit;
+          memo.delete(token);
+          throw new AuthError("TOKEN_EXPIRED");
+        }
+      }
       const set = await deps.keys();
       try {
         let now = clock.now();
@@ -94,13 +128,14 @@ export function createTokenService(deps: {
             audience: jwt.audience,
             typ: "at+jwt",
             requiredClaims: ["exp", "iat", "sub", "sid", "jti"],
-            clockTolerance: 30,
+            clockTolerance: CLOCK_TOLERANCE_MS / 1000,
             maxTokenAge: jwt.longestTtl + 60,
             currentDate: new Date(now),
           },
         );
         if (typeof payload.sid !== "string" || typeof payload.sub !== "string")
           throw new AuthError("INVALID_TOKEN");
+        if (!opts.allowExpired) remember(memo, token, payload as AccessClaims);
         return payload as AccessClaims;
       } catch (e) {
         if (e instanceof errors.JWTExpired) throw new AuthError("TOKEN_EXPIRED", { cause: e });
