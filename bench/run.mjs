@@ -570,9 +570,10 @@ async function benchJwt(ctx) {
       `Latchkey rounds) give the floor of workerd + wrangler dev's entry Worker per request. ` +
       (route
         ? `Authenticated route: \`GET ${route.path}\` with \`Authorization: Bearer <access JWT from /auth/login>\` ` +
-          `(the first of ${AUTHENTICATED_READS.map((r) => `\`${r.path}\``).join(", ")} to answer 200). Its CPU ` +
-          `includes the session check in D1, which runs inside the same workerd process locally (miniflare's ` +
-          `D1 Worker + SQLite) but is a network round trip in production.`
+          `(the first of ${AUTHENTICATED_READS.map((r) => `\`${r.path}\``).join(", ")} to answer 200). Every ` +
+          `request verifies the JWT signature and claims; the session's liveness is read from D1 (inside the same ` +
+          `workerd process locally, a network round trip in production) at most once per 5 s per isolate for ` +
+          `reads (src/core/sessions/session-cache.ts), and on every write.`
         : `No read-only JWT-authenticated route exists yet (${probes.join("; ")}); every HBP route that takes ` +
           `a bearer token mutates state (mfa/generate, change-*, token/revoke, delete). The ratio row fills in ` +
           `once a dialect serves \`GET /me\` (hanko); \`GET /health\` alone is shown for reference.`),
