@@ -543,8 +543,9 @@ async function benchJwt(ctx) {
       {
         figure: `\`GET ${route.path}\` / \`GET /health\` throughput`,
         value: `${fmt(ratio, 2)}x`,
-        target: "≥ 0.8x",
-        met: ratio >= 0.8,
+        // Issue 2 asks ≥ 0.8x for a JWT-authenticated request; issue 4 ≥ 0.85x for hanko's GET /me.
+        target: "≥ 0.85x",
+        met: ratio >= 0.85,
       },
       {
         figure: `\`GET ${route.path}\` / \`GET /health\` workerd CPU per request`,
@@ -555,7 +556,7 @@ async function benchJwt(ctx) {
     rows.push({
       figure: "JWT-authenticated read / `GET /health` throughput",
       value: "pending `/me`",
-      target: "≥ 0.8x",
+      target: "≥ 0.85x",
       met: null,
     });
   }

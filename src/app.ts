@@ -54,11 +54,9 @@ export function createApp(opts: Partial<ServiceOptions> = {}) {
   for (const mount of MOUNTS) {
     const gate: MiddlewareHandler<AppEnv> = (c, next) =>
       c.var.config.dialects.includes(mount.name) ? next() : Promise.resolve(c.notFound());
-    for (const path of mount.paths) {
-      app.use(path, gate);
-      // "/" is owned exactly (the hanko status page), never as a prefix of everything.
-      if (path !== "/") app.use(`${path}/*`, gate);
-    }
+    // `${path}/*` matches the path itself too; "/" is owned exactly (the hanko status page),
+    // never as a prefix of everything.
+    for (const path of mount.paths) app.use(path === "/" ? "/" : `${path}/*`, gate);
     app.route("/", mount.app);
   }
 

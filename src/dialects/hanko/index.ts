@@ -40,10 +40,8 @@ const withCors = cors({
   exposeHeaders: ["X-Auth-Token", "X-Session-Lifetime", "Retry-After"],
   credentials: true,
 });
-for (const path of HANKO_PATHS) {
-  hanko.use(path, withCors);
-  if (path !== "/") hanko.use(`${path}/*`, withCors);
-}
+// `${path}/*` matches the path itself too, so each request passes the CORS middleware once.
+for (const path of HANKO_PATHS) hanko.use(path === "/" ? "/" : `${path}/*`, withCors);
 
 for (const routes of [users, password, emails, passcode, webauthn, thirdparty]) {
   routes.onError(renderHankoError);
