@@ -4,6 +4,8 @@
  * a 50 MB file in a 128 MB isolate cannot afford; here at most one network chunk plus a delimiter's
  * length is held at a time.
  */
+
+import { chunkReader } from "../../lib/streams";
 import { AuthError } from "../errors";
 
 const MAX_HEADER_BYTES = 8 * 1024;
@@ -73,33 +75,6 @@ function parseHeaders(block: string) {
 /** Bytes per read of a request body (workerd readAtLeast): fewer, larger chunks to scan and copy. */
 const READ_BYTES = 64 * 1024;
 
-/** Chunks of `body` of about READ_BYTES when it is a byte stream, as they come otherwise; null at the end. */
-function chunkReader(body: ReadableStream<Uint8Array>): () => Promise<Uint8Array | null> {
-  let byob: ReadableStreamBYOBReader | null = null;
-  try {
-    byob = body.getReader({ mode: "byob" });
-  } catch {
-    // Not a byte stream.
-  }
-  if (!byob) {
-    const reader = body.getReader();
-    return async () => {
-      const r = await reader.read();
-      return r.done ? null : r.value;
-    };
-  }
-  const reader = byob;
-  let ended = false;
-  return async () => {
-    while (!ended) {
-      const r = await reader.readAtLeast(READ_BYTES, new Uint8Array(READ_BYTES));
-      if (r.done) ended = true;
-      if (r.value && r.value.byteLength > 0) return r.value;
-    }
-    return null;
-  };
-}
-
 /**
  * Reads `body` up to the part named `field` and returns it with its body as a stream of chunks.
  * Parts before it are skipped (discarded as they stream); what follows it is never read.
@@ -109,7 +84,7 @@ export async function readFilePart(
   boundary: string,
   field = "file",
 ): Promise<FilePart> {
-  const read = chunkReader(body);
+  const read = chunkReader(body, READ_BYTES);
   const enc = new TextEncoder();
   // The first delimiter may open the body without a leading CRLF; later ones follow one.
   const delimiter = enc.encode(`\r\n--${boundary}`);

@@ -4,6 +4,7 @@
  * only when the client has taken the previous output, so memory stays constant whatever the size.
  */
 import { Zip, ZipPassThrough } from "fflate";
+import { chunkReader } from "../../lib/streams";
 
 export interface ZipEntry {
   name: string;
@@ -14,31 +15,6 @@ export interface ZipEntry {
 
 /** Bytes per read from R2: local R2 hands out 4 KiB chunks, and per-chunk work dominated the zip. */
 const READ_BYTES = 256 * 1024;
-
-/** A reader of `body` in chunks of about READ_BYTES (workerd's readAtLeast), null at the end. */
-function chunks(body: ReadableStream<Uint8Array>): () => Promise<Uint8Array | null> {
-  let byob: ReadableStreamBYOBReader | null = null;
-  try {
-    byob = body.getReader({ mode: "byob" });
-  } catch {
-    // Not a byte stream: read it as it comes.
-  }
-  if (!byob) {
-    const reader = body.getReader();
-    return async () => {
-      const r = await reader.read();
-      return r.done ? null : r.value;
-    };
-  }
-  const reader = byob;
-  let done = false;
-  return async () => {
-    if (done) return null;
-    const r = await reader.readAtLeast(READ_BYTES, new Uint8Array(READ_BYTES));
-    if (r.done) done = true;
-    return r.value && r.value.byteLength > 0 ? r.value : done ? null : new Uint8Array(0);
-  };
-}
 
 export function zipStream(entries: ZipEntry[]): ReadableStream<Uint8Array> {
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
@@ -62,7 +38,7 @@ export function zipStream(entries: ZipEntry[]): ReadableStream<Uint8Array> {
       const file = new ZipPassThrough(entry.name);
       file.mtime = entry.mtime;
       zip.add(file);
-      const next = chunks(body);
+      const next = chunkReader(body, READ_BYTES);
       for (;;) {
         // Backpressure: wait until the client has read what is queued.
         await writer.ready;
