@@ -5,10 +5,11 @@
  * audience, the type and the required claims. Whether the session is still alive is the session
  * service's business, not this one's.
  */
-import { decodeJwt, errors, type JWTPayload, jwtVerify, SignJWT } from "jose";
+import { decodeJwt, type JWTPayload } from "jose";
 import type { Config } from "../../config";
 import type { Clock } from "../../lib/clock";
 import { AuthError } from "../errors";
+import { CLOCK_TOLERANCE_MS, MAX_TOKEN_LENGTH, signJwt, verifyJwt } from "./jwt";
 import type { KeySet } from "./keys";
 
 export interface AccessClaims extends JWTPayload {
@@ -35,8 +36,6 @@ export interface TokenService {
   jwks(): Promise<{ keys: unknown[] }>;
 }
 
-const MAX_TOKEN_LENGTH = 8 * 1024;
-const CLOCK_TOLERANCE_MS = 30_000;
 const MEMO_MAX = 10_000;
 
 /**
@@ -70,28 +69,18 @@ export function createTokenService(deps: {
   const { jwt, clock } = deps;
   return {
     async issue(s, ttl = jwt.accessTtl) {
-      const { signer } = await deps.keys();
-      const now = Math.floor(clock.now() / 1000);
-      const payload: JWTPayload = { sid: s.sessionId };
+      const claims: JWTPayload = { sid: s.sessionId };
       if (jwt.claimsNamespace) {
         const roles = s.allowedRoles.includes(s.defaultRole)
           ? s.allowedRoles
           : [...s.allowedRoles, s.defaultRole];
-        payload[jwt.claimsNamespace] = {
+        claims[jwt.claimsNamespace] = {
           "x-hasura-user-id": s.userId,
           "x-hasura-allowed-roles": roles,
           "x-hasura-default-role": s.defaultRole,
         };
       }
-      const token = await new SignJWT(payload)
-        .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: "at+jwt" })
-        .setIssuer(jwt.issuer)
-        .setAudience(jwt.audience)
-        .setSubject(s.userId)
-        .setIssuedAt(now)
-        .setExpirationTime(now + ttl)
-        .setJti(crypto.randomUUID())
-        .sign(signer.key);
+      const token = await signJwt(deps, { typ: "at+jwt", subject: s.userId, claims, ttlSeconds: ttl });
       return { token, expiresIn: ttl };
     },
 
@@ -106,42 +95,27 @@ export function createTokenService(deps: {
           throw new AuthError("TOKEN_EXPIRED");
         }
       }
-      const set = await deps.keys();
-      try {
-        let now = clock.now();
-        if (opts.allowExpired) {
-          // Verify as of the token's own issue time (never later than now): exp and maxTokenAge hold then.
-          const iat = decodeJwt(token).iat;
-          if (typeof iat !== "number") throw new AuthError("INVALID_TOKEN");
-          now = Math.min(now, iat * 1000);
+      let at = clock.now();
+      if (opts.allowExpired) {
+        // Verify as of the token's own issue time (never later than now): exp and maxTokenAge hold then.
+        let iat: unknown;
+        try {
+          iat = decodeJwt(token).iat;
+        } catch (e) {
+          throw new AuthError("INVALID_TOKEN", { cause: e });
         }
-        const { payload } = await jwtVerify(
-          token,
-          async (header) => {
-            const key = header.kid ? set.byKid.get(header.kid) : undefined;
-            if (!key || key.alg !== header.alg) throw new AuthError("INVALID_TOKEN");
-            return key.verifyKey;
-          },
-          {
-            algorithms: [jwt.algorithm],
-            issuer: jwt.issuer,
-            audience: jwt.audience,
-            typ: "at+jwt",
-            requiredClaims: ["exp", "iat", "sub", "sid", "jti"],
-            clockTolerance: CLOCK_TOLERANCE_MS / 1000,
-            maxTokenAge: jwt.longestTtl + 60,
-            currentDate: new Date(now),
-          },
-        );
-        if (typeof payload.sid !== "string" || typeof payload.sub !== "string")
-          throw new AuthError("INVALID_TOKEN");
-        if (!opts.allowExpired) remember(memo, token, payload as AccessClaims);
-        return payload as AccessClaims;
-      } catch (e) {
-        if (e instanceof errors.JWTExpired) throw new AuthError("TOKEN_EXPIRED", { cause: e });
-        if (e instanceof AuthError) throw e;
-        throw new AuthError("INVALID_TOKEN", { cause: e });
+        if (typeof iat !== "number") throw new AuthError("INVALID_TOKEN");
+        at = Math.min(at, iat * 1000);
       }
+      const payload = await verifyJwt(deps, token, {
+        typ: "at+jwt",
+        requiredClaims: ["exp", "iat", "sub", "sid", "jti"],
+        maxTokenAge: jwt.longestTtl + 60,
+        at,
+      });
+      if (typeof payload.sid !== "string") throw new AuthError("INVALID_TOKEN");
+      if (!opts.allowExpired) remember(memo, token, payload as AccessClaims);
+      return payload as AccessClaims;
     },
 
     async jwks() {
