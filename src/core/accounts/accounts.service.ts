@@ -55,7 +55,8 @@ export interface AccountService {
     magicLink?: LinkBuilder;
     /**
      * compat(vault): the new user gets a session at once and confirms the address later (the
-     * activation link is still mailed and marks the address verified).
+     * activation link is still mailed, and activates the account). Until then the account can
+     * sign in only where `allowUnverified` is passed, so no other dialect skips verification.
      */
     signInBeforeVerification?: boolean;
     ctx?: SessionContext;
@@ -66,6 +67,8 @@ export interface AccountService {
     username?: string;
     password: string;
     ctx?: SessionContext;
+    /** compat(vault): accounts registered with signInBeforeVerification may sign in unverified. */
+    allowUnverified?: boolean;
   }): Promise<LoginResult>;
   completeMfa(input: {
     ticket: string;
@@ -152,7 +155,7 @@ export function createAccountService(deps: {
         throw new AuthError("INVALID_REQUEST", { detail: "A password is required." });
       }
       const passwordHash = hasPassword ? await passwords.hash(input.password!) : null;
-      const active = hasPassword && (config.features.autoActivate || input.signInBeforeVerification === true);
+      const active = hasPassword && config.features.autoActivate;
       const user = await users.create({
         email,
         passwordHash,
@@ -191,11 +194,12 @@ export function createAccountService(deps: {
         await users.delete(user.id).catch(() => {});
         throw e;
       }
-      if (active) return { kind: "session", ...(await startSession(user, ["pwd"], input.ctx)) };
+      if (hasPassword && input.signInBeforeVerification)
+        return { kind: "session", ...(await startSession(user, ["pwd"], input.ctx)) };
       return { kind: "pending", user };
     },
 
-    async loginWithPassword({ email: rawEmail, username, password, ctx }) {
+    async loginWithPassword({ email: rawEmail, username, password, ctx, allowUnverified }) {
       if (!config.features.passwords) throw new AuthError("FEATURE_DISABLED");
       const email = username === undefined ? normalizeEmail(rawEmail) : null;
       if (typeof password !== "string" || password.length > 4096) throw new AuthError("INVALID_CREDENTIALS");
@@ -214,7 +218,7 @@ export function createAccountService(deps: {
       await attempts.clear(key);
       if (check.needsRehash) await users.setPassword(user.id, await passwords.hash(password));
       if (user.disabled) throw new AuthError("ACCOUNT_DISABLED");
-      if (!user.active) throw new AuthError("ACCOUNT_NOT_ACTIVE");
+      if (!user.active && !allowUnverified) throw new AuthError("ACCOUNT_NOT_ACTIVE");
       // A user who turned TOTP on keeps it even if MFA_ENABLED is later switched off (fail closed).
       if (user.totpEnabled) {
         const ticket = await tickets.issue({

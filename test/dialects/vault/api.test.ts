@@ -16,6 +16,17 @@ describe("POST /api/register", () => {
     expect(mail.data.link).toBe(`http://localhost:8787/api/verify-email/${mail.data.ticket}`);
   });
 
+  it("signs in through vault before verification, but no other dialect skips verification", async () => {
+    const r = await registered();
+    const vaultLogin = await call(`${V}/login`, { json: { email: r.email, password: PASSWORD } });
+    expect(vaultLogin.status).toBe(200);
+    const hbpLogin = await call("/auth/login", { json: { email: r.email, password: PASSWORD } });
+    expect(hbpLogin.status).toBe(400);
+    expect((await json(hbpLogin)).message).toBe("Account is not activated.");
+    expect((await call(r.verifyPath)).status).toBe(200);
+    expect((await call("/auth/login", { json: { email: r.email, password: PASSWORD } })).status).toBe(200);
+  });
+
   it("refuses a taken address and a missing name", async () => {
     const r = await registered();
     await expectVaultError(
