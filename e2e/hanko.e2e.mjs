@@ -12,9 +12,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Provider from "oidc-provider";
 import { chromium } from "playwright-core";
+import { API, step, unique } from "./steps.mjs";
 
-const API = process.env.LATCHKEY_URL;
-if (!API) throw new Error("LATCHKEY_URL is not set (run through `npm run test:e2e`)");
 const PAGE_PORT = 47613;
 const IDP_PORT = 47614;
 const PAGE = `http://localhost:${PAGE_PORT}`;
@@ -22,21 +21,6 @@ const PAGE = `http://localhost:${PAGE_PORT}`;
 const modules = join(dirname(fileURLToPath(import.meta.url)), "..", "node_modules", "@teamhanko");
 const sdkFile = join(modules, "hanko-frontend-sdk", "dist", "sdk.umd.js");
 const elementsFile = join(modules, "hanko-elements", "dist", "elements.js");
-
-let stepNo = 0;
-async function step(name, fn) {
-  stepNo++;
-  const t = Date.now();
-  try {
-    await fn();
-  } catch (e) {
-    console.error(`  not ok ${stepNo} - ${name}`);
-    throw e;
-  }
-  console.log(`  ok ${stepNo} - ${name} (${Date.now() - t} ms)`);
-}
-
-const unique = (tag) => `${tag}-${Math.random().toString(36).slice(2, 10)}@example.com`;
 
 /** The newest passcode the outbox holds for `to` (GET /_dev/outbox, development only). */
 async function passcodeFor(to) {

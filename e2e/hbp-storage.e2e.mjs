@@ -12,22 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { chromium } from "playwright-core";
-
-const URL_ = process.env.LATCHKEY_URL;
-if (!URL_) throw new Error("LATCHKEY_URL is not set (run through `npm run test:e2e`)");
-
-let stepNo = 0;
-async function step(name, fn) {
-  stepNo++;
-  const t = Date.now();
-  try {
-    await fn();
-  } catch (e) {
-    console.error(`  not ok ${stepNo} - ${name}`);
-    throw e;
-  }
-  console.log(`  ok ${stepNo} - ${name} (${Date.now() - t} ms)`);
-}
+import { API, step } from "./steps.mjs";
 
 const bundle = await build({
   stdin: { contents: 'export { NhostClient } from "nhost-js-sdk";', resolveDir: process.cwd() },
@@ -59,7 +44,7 @@ const context = await chromium.launchPersistentContext(profile, {
 async function signedInPage() {
   const page = await context.newPage();
   // Any document of the origin will do (/health is a 204, which a browser does not navigate to).
-  await page.goto(`${new URL(URL_).origin}/storage/m/public/`);
+  await page.goto(`${new URL(API).origin}/storage/m/public/`);
   await page.addScriptTag({ content: sdkSource });
   const email = `e2e-storage-${randomUUID().slice(0, 8)}@example.com`;
   const userId = await page.evaluate(

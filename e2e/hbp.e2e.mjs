@@ -8,25 +8,11 @@ import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { promisify } from "node:util";
 import { NhostClient } from "nhost-js-sdk";
+import { API, step, stepsPassed } from "./steps.mjs";
 
 const run = promisify(execFile);
-const URL_ = process.env.LATCHKEY_URL;
-if (!URL_) throw new Error("LATCHKEY_URL is not set (run through `npm run test:e2e`)");
 const REDIRECT = "http://localhost:3000/welcome";
 const REDIRECT_ERROR = "http://localhost:3000/oops";
-
-let stepNo = 0;
-async function step(name, fn) {
-  stepNo++;
-  const t = Date.now();
-  try {
-    await fn();
-  } catch (e) {
-    console.error(`  not ok ${stepNo} - ${name}`);
-    throw e;
-  }
-  console.log(`  ok ${stepNo} - ${name} (${Date.now() - t} ms)`);
-}
 
 /** localStorage stand-in for the SDK's "web" client storage. */
 function memoryStorage() {
@@ -42,7 +28,7 @@ function memoryStorage() {
 function newClient() {
   const clientStorage = memoryStorage();
   const nhost = new NhostClient({
-    baseURL: URL_,
+    baseURL: API,
     ssr: false,
     clientStorage,
     clientStorageType: "web",
@@ -102,7 +88,7 @@ let userId;
 let accessToken;
 const { auth, storage } = newClient();
 
-console.log(`hbp e2e against ${URL_} as ${email}`);
+console.log(`hbp e2e against ${API} as ${email}`);
 
 await step("register (not auto-activated): no session, user returned", async () => {
   const r = await auth.register({ email, password, options: { userData: { display_name: "E2E User" } } });
@@ -126,13 +112,13 @@ let redirectRefreshToken;
 await step(
   "activation: link from the outbox, 302 to REDIRECT_URL_SUCCESS with refresh_token, once",
   async () => {
-    const res = await fetch(`${URL_}/_dev/outbox?to=${encodeURIComponent(email)}`);
+    const res = await fetch(`${API}/_dev/outbox?to=${encodeURIComponent(email)}`);
     assert.equal(res.status, 200);
     const mails = await res.json();
     const mail = mails.find((m) => m.kind === "activation");
     assert.ok(mail, `no activation mail in ${JSON.stringify(mails)}`);
     const link = mail.data.link;
-    assert.ok(link.startsWith(`${URL_}/auth/activate?ticket=`), link);
+    assert.ok(link.startsWith(`${API}/auth/activate?ticket=`), link);
     assert.ok(mail.text.includes(link));
 
     const landing = await fetch(link, { redirect: "manual" });
@@ -266,12 +252,12 @@ await step("logout revokes the session's refresh token and clears the client", a
   await auth.logout();
   assert.equal(auth.isAuthenticated(), false);
   assert.equal(storage.getItem("nhostRefreshToken"), null);
-  const res = await fetch(`${URL_}/auth/token/refresh?refresh_token=${encodeURIComponent(rt)}`);
+  const res = await fetch(`${API}/auth/token/refresh?refresh_token=${encodeURIComponent(rt)}`);
   assert.equal(res.status, 401);
 });
 
 await step("the access token verifies through /auth/jwks with python3-jwt", async () => {
-  const r = await python(VERIFY_PY, [`${URL_}/auth/jwks`, accessToken, URL_]);
+  const r = await python(VERIFY_PY, [`${API}/auth/jwks`, accessToken, API]);
   assert.equal(r.code, 0, `python3-jwt refused the token: ${r.stdout}${r.stderr}`);
   const out = JSON.parse(r.stdout);
   assert.ok(out.kid, "the token header has a kid");
@@ -287,11 +273,11 @@ await step("a tampered access token is rejected by python3-jwt", async () => {
   claims.sub = randomUUID();
   claims["https://hasura.io/jwt/claims"]["x-hasura-user-id"] = claims.sub;
   const forged = [h, Buffer.from(JSON.stringify(claims)).toString("base64url"), sig].join(".");
-  const r = await python(VERIFY_PY, [`${URL_}/auth/jwks`, forged, URL_]);
+  const r = await python(VERIFY_PY, [`${API}/auth/jwks`, forged, API]);
   assert.equal(r.code, 3, `expected a rejection, got ${r.code}: ${r.stdout}${r.stderr}`);
   assert.equal(r.stdout.trim(), "InvalidSignatureError");
 });
 
-console.log(`hbp e2e: ${stepNo} steps passed`);
+console.log(`hbp e2e: ${stepsPassed()} steps passed`);
 // nhost-js-sdk leaves its refresh intervals running.
 process.exit(0);
