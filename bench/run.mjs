@@ -19,12 +19,12 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import autocannon from "autocannon";
+import { comm, descendants, freePort } from "./proc.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const WRANGLER = path.join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
@@ -77,18 +77,6 @@ const median = (xs) => {
 const fmt = (x, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : String(x));
 const log = (...a) => console.log("[bench]", ...a);
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 async function fetchTimeout(url, init = {}, ms = 2000) {
   const ac = new AbortController();
   const t = setTimeout(() => ac.abort(), ms);
@@ -112,38 +100,6 @@ function cpuSeconds(pid) {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime (fields 14, 15)
 }
-
-/** Descendant pids of `root` (from /proc). */
-function descendants(root) {
-  const children = new Map();
-  for (const name of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${name}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (!children.has(ppid)) children.set(ppid, []);
-      children.get(ppid).push(Number(name));
-    } catch {}
-  }
-  const out = [];
-  const queue = [root];
-  while (queue.length) {
-    const p = queue.shift();
-    for (const c of children.get(p) ?? []) {
-      out.push(c);
-      queue.push(c);
-    }
-  }
-  return out;
-}
-
-const comm = (pid) => {
-  try {
-    return fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
-  } catch {
-    return "";
-  }
-};
 
 /** TCP ports a process listens on (IPv4 and IPv6), from /proc/net/tcp* and its socket fds. */
 function listeningPorts(pid) {

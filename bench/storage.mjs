@@ -12,12 +12,12 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { crc32, deflateSync, gzipSync } from "node:zlib";
 import autocannon from "autocannon";
+import { comm, descendants, freePort } from "./proc.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const WRANGLER = path.join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
@@ -36,17 +36,6 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const tmp = (p) => fs.mkdtempSync(path.join(os.tmpdir(), `latchkey-storage-${p}-`));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 const run = (args, env = {}) => {
   const r = spawnSync(process.execPath, [WRANGLER, ...args], {
     cwd: ROOT,
@@ -57,34 +46,6 @@ const run = (args, env = {}) => {
   return r.stdout;
 };
 
-/** Children of `pid`, recursively, from /proc. */
-function descendants(pid) {
-  const kids = new Map();
-  for (const name of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const ppid = Number(fs.readFileSync(`/proc/${name}/stat`, "utf8").split(") ")[1].split(" ")[1]);
-      if (!kids.has(ppid)) kids.set(ppid, []);
-      kids.get(ppid).push(Number(name));
-    } catch {}
-  }
-  const out = [];
-  const walk = (p) => {
-    for (const k of kids.get(p) ?? []) {
-      out.push(k);
-      walk(k);
-    }
-  };
-  walk(pid);
-  return out;
-}
-const comm = (pid) => {
-  try {
-    return fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
-  } catch {
-    return "";
-  }
-};
 /** Resident memory of the workerd processes, bytes. */
 function workerdRss(server) {
   let total = 0;
