@@ -11,8 +11,7 @@ import { createServer } from "node:http";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Provider from "oidc-provider";
-import { chromium } from "playwright-core";
-import { API, step, unique } from "./steps.mjs";
+import { API, launchChromium, step, unique } from "./steps.mjs";
 
 const PAGE_PORT = 47613;
 const IDP_PORT = 47614;
@@ -83,19 +82,7 @@ const idpServer = createServer(idp.callback());
 await new Promise((r) => pageServer.listen(PAGE_PORT, "localhost", r));
 await new Promise((r) => idpServer.listen(IDP_PORT, "localhost", r));
 
-const context = await chromium.launchPersistentContext(join(process.env.E2E_TMP ?? "/tmp", "hanko-profile"), {
-  executablePath: "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const context = await launchChromium("hanko-profile");
 
 async function withAuthenticator(page) {
   const cdp = await context.newCDPSession(page);

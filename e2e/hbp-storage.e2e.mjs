@@ -7,12 +7,8 @@
 // call is same-origin.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { build } from "esbuild";
-import { chromium } from "playwright-core";
-import { API, step } from "./steps.mjs";
+import { API, launchChromium, step } from "./steps.mjs";
 
 const bundle = await build({
   stdin: { contents: 'export { NhostClient } from "nhost-js-sdk";', resolveDir: process.cwd() },
@@ -25,20 +21,7 @@ const bundle = await build({
 });
 const sdkSource = bundle.outputFiles[0].text;
 
-const profile = mkdtempSync(join(process.env.E2E_TMP ?? tmpdir(), "chromium-"));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const context = await launchChromium("chromium");
 
 /** A page of the Worker's origin with the SDK loaded and a signed-in client as `window.nhost`. */
 async function signedInPage() {

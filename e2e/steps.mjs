@@ -1,4 +1,11 @@
-/** What every e2e suite shares: the server under test, numbered TAP-like steps, unique addresses. */
+/**
+ * What every e2e suite shares: the server under test, numbered TAP-like steps, unique addresses,
+ * and Debian's Chromium with a fresh profile.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
 
 export const API = process.env.LATCHKEY_URL;
 if (!API) throw new Error("LATCHKEY_URL is not set (run through `npm run test:e2e`)");
@@ -21,3 +28,24 @@ export async function step(name, fn) {
 export const stepsPassed = () => stepNo;
 
 export const unique = (tag) => `${tag}-${Math.random().toString(36).slice(2, 10)}@example.com`;
+
+/**
+ * Debian's Chromium (never a downloaded browser) in a fresh profile, with the flags this machine's
+ * closed network needs (no background connections).
+ */
+export function launchChromium(name) {
+  const profile = mkdtempSync(join(process.env.E2E_TMP ?? tmpdir(), `${name}-`));
+  return chromium.launchPersistentContext(profile, {
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
