@@ -10,19 +10,28 @@ import { directus } from "./dialects/directus";
 import { formauth } from "./dialects/formauth";
 import { HANKO_PATHS, hanko } from "./dialects/hanko";
 import { hbp } from "./dialects/hbp";
+import { cors } from "./dialects/shared/cors";
 import type { AppEnv } from "./dialects/shared/types";
 import { VAULT_PATHS, vault } from "./dialects/vault";
 import { systemClock } from "./lib/clock";
 import { createServices, type ServiceOptions } from "./services";
 
 /** The mount table: each dialect's sub-app and the path prefixes it owns at the origin root. */
-const MOUNTS: { name: DialectName; paths: string[]; app: Hono<AppEnv> }[] = [
+const MOUNTS: { name: DialectName; paths: string[]; app: Hono<AppEnv>; ownCors?: boolean }[] = [
   { name: "hbp", paths: ["/auth", "/storage", "/health"], app: hbp },
-  { name: "hanko", paths: HANKO_PATHS, app: hanko },
+  // Hanko's CORS exposes its session headers; the sub-app applies it itself.
+  { name: "hanko", paths: HANKO_PATHS, app: hanko, ownCors: true },
   { name: "directus", paths: ["/directus"], app: directus },
   { name: "formauth", paths: ["/api/auth"], app: formauth },
   { name: "vault", paths: VAULT_PATHS, app: vault },
 ];
+
+/** Browser apps on the origins in CORS_ORIGINS may call every dialect, with credentials. */
+const apiCors = cors({
+  origins: (c) => c.var.config.cors.origins,
+  exposeHeaders: ["Retry-After", "ETag", "Content-Disposition"],
+  credentials: true,
+});
 
 export function createApp(opts: Partial<ServiceOptions> = {}) {
   const app = new Hono<AppEnv>();
@@ -56,7 +65,11 @@ export function createApp(opts: Partial<ServiceOptions> = {}) {
       c.var.config.dialects.includes(mount.name) ? next() : Promise.resolve(c.notFound());
     // `${path}/*` matches the path itself too; "/" is owned exactly (the hanko status page),
     // never as a prefix of everything.
-    for (const path of mount.paths) app.use(path === "/" ? "/" : `${path}/*`, gate);
+    for (const path of mount.paths) {
+      const pattern = path === "/" ? "/" : `${path}/*`;
+      app.use(pattern, gate);
+      if (!mount.ownCors) app.use(pattern, apiCors);
+    }
     app.route("/", mount.app);
   }
 
