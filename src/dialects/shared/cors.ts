@@ -2,7 +2,7 @@
  * CORS for browser clients on another origin, with credentials. Only origins listed in the
  * configuration (exact `scheme://host:port`) get Access-Control-* headers; every other origin gets
  * none, so its browser keeps the response from the page. Preflights from listed origins answer
- * 204. `Vary: Origin` is always set so caches keep the answers apart.
+ * 204. While any origin is configured, `Vary: Origin` is set so caches keep the answers apart.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "./types";
@@ -24,8 +24,11 @@ export function cors(opts: CorsOptions): MiddlewareHandler<AppEnv> {
   const headers = (opts.allowHeaders ?? ["Content-Type", "Authorization", "Accept"]).join(", ");
   const expose = opts.exposeHeaders?.join(", ");
   return async (c, next) => {
+    const origins = opts.origins(c);
+    // With no origin configured the answer never depends on Origin: no headers, no Vary.
+    if (origins.length === 0) return next();
     const origin = c.req.header("origin");
-    const allowed = origin !== undefined && opts.origins(c).includes(origin);
+    const allowed = origin !== undefined && origins.includes(origin);
     const decorate = (h: Headers) => {
       h.append("Vary", "Origin");
       if (!allowed) return;
