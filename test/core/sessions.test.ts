@@ -4,12 +4,13 @@ import { parseConfig } from "../../src/config";
 import { createServices } from "../../src/services";
 import { uniqueEmail } from "../support/app";
 
-function services() {
+function services(vars: Record<string, string> = {}) {
   const config = parseConfig({
     ENVIRONMENT: "test",
     SCRYPT_LOG_N: "10",
     SCRYPT_P: "1",
     AUTO_ACTIVATE_NEW_USERS: "true",
+    ...vars,
   });
   return createServices(env, config, { clock: { now: () => Date.now() }, waitUntil: () => {} });
 }
@@ -66,5 +67,21 @@ describe("session liveness for reads", () => {
     await expect(s.sessions.authenticate(session.accessToken)).rejects.toMatchObject({
       code: "INVALID_TOKEN",
     });
+  });
+
+  it("a session ended by the per-user cap is refused at once, even for reads", async () => {
+    const s = services({ MAX_SESSIONS_PER_USER: "1" });
+    const email = uniqueEmail();
+    const r = await s.accounts.register({ email, password: "pw-12345678", activationLink: (t) => t });
+    if (r.kind !== "session") throw new Error("expected a session");
+    await s.sessions.authenticate(r.session.accessToken, { read: true });
+    const again = await s.accounts.loginWithPassword({ email, password: "pw-12345678" });
+    if (again.kind !== "session") throw new Error("expected a session");
+    await expect(s.sessions.authenticate(r.session.accessToken, { read: true })).rejects.toMatchObject({
+      code: "INVALID_TOKEN",
+    });
+    expect((await s.sessions.authenticate(again.session.accessToken, { read: true })).sessionId).toBe(
+      again.session.sessionId,
+    );
   });
 });

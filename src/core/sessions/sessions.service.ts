@@ -117,7 +117,7 @@ export function createSessionService(deps: {
       const sessionId = crypto.randomUUID();
       const refreshToken = randomToken();
       const expiresAt = now + cfg.absoluteTtl * 1000;
-      await d1.batch([
+      const [, , capped] = await d1.batch([
         d1
           .prepare(
             "INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, user_agent, ip, amr) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -145,7 +145,8 @@ export function createSessionService(deps: {
           )
           .bind(now, user.id, cfg.maxPerUser),
       ]);
-      forgetSessions();
+      // Only a login that ended older sessions has anything to make this isolate forget.
+      if (capped && capped.meta.changes > 0) forgetSessions();
       return issue(user, sessionId, refreshToken);
     },
 
