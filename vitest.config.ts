@@ -1,5 +1,6 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { developmentVars } from "./scripts/dev-vars.mjs";
 
 export default defineConfig({
   plugins: [
@@ -7,7 +8,10 @@ export default defineConfig({
       main: "./src/index.ts",
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
+        // wrangler.toml is the production configuration: tests run on the development settings,
+        // as ENVIRONMENT=test (no /_dev routes, development key fallbacks still allowed).
         bindings: {
+          ...developmentVars("http://localhost:8787"),
           ENVIRONMENT: "test",
           TEST_MIGRATIONS: await readD1Migrations("./migrations"),
         },

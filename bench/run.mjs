@@ -24,6 +24,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import autocannon from "autocannon";
+import { developmentVars } from "../scripts/dev-vars.mjs";
 import { comm, descendants, freePort } from "./proc.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -235,7 +236,12 @@ async function startDev(name, { config, vars = [], migrate = false, extra = [] }
   if (migrate) {
     await wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist, ...cfg]);
   }
-  const varArgs = vars.flatMap((v) => ["--var", v]);
+  // wrangler.toml is the production configuration: the Latchkey servers run on the development
+  // settings (the scrypt reference Worker has its own config and takes none).
+  const dev = config?.endsWith("scrypt-worker.toml")
+    ? []
+    : Object.entries(developmentVars(`http://127.0.0.1:${port}`)).map(([k, v]) => `${k}:${v}`);
+  const varArgs = [...dev, ...vars].flatMap((v) => ["--var", v]);
   // A private dev registry: the shared one changes whenever anyone starts or stops a `wrangler dev`
   // (e2e runs), and every change makes this session rebuild and restart its workerd.
   const registry = tempDir(`${name}-registry`);

@@ -17,6 +17,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { crc32, deflateSync, gzipSync } from "node:zlib";
 import autocannon from "autocannon";
+import { developmentVars } from "../scripts/dev-vars.mjs";
 import { comm, descendants, freePort } from "./proc.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -122,7 +123,10 @@ async function startDev(snapshot, vars) {
       persist,
       "--log-level",
       "warn",
-      ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+      ...Object.entries({ ...developmentVars(`http://127.0.0.1:${port}`), ...vars }).flatMap(([k, v]) => [
+        "--var",
+        `${k}:${v}`,
+      ]),
     ],
     {
       cwd: ROOT,

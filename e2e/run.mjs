@@ -21,6 +21,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { developmentVars } from "../scripts/dev-vars.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -138,7 +139,9 @@ async function startServer(vars, persist, logFile) {
   const port = await freePort();
   const inspectorPort = await freePort();
   const url = `http://localhost:${port}`;
-  const all = { PUBLIC_URL: url, ...vars };
+  // wrangler.toml is the production configuration: suites run on the development settings unless
+  // they declare otherwise (the production suite sets ENVIRONMENT and its own secrets).
+  const all = { ...developmentVars(url), ...vars };
   const out = openSync(logFile, "a");
   const args = [wrangler, "dev", "--port", String(port), "--ip", "localhost"];
   args.push("--inspector-port", String(inspectorPort), "--persist-to", persist);

@@ -1,5 +1,12 @@
 #!/usr/bin/env node
-// `npm run dev [-- <wrangler dev args>]`: apply the local D1 migrations, then start `wrangler dev`.
+// `npm run dev [-- <wrangler dev args>]`: check the development configuration, apply the local D1
+// migrations, then start `wrangler dev`.
+//
+// wrangler.toml is the production configuration; the development settings (scripts/dev-vars.mjs)
+// are passed here as `--var`s, with PUBLIC_URL taken from the port served on (`--port N`, default
+// 8787). A key set in `.dev.vars` (or `.dev.vars.<env>`) or given as `--var KEY:VALUE` wins over
+// those defaults. The merged configuration is checked with the Worker's own parser first, so a bad
+// value is reported (key and why, never the value) before wrangler prints "Ready".
 //
 // `wrangler d1 migrations apply` asks "continue?" when stdin and stdout are a TTY. It is run here
 // with stdin closed and CI=true, so it takes its non-interactive answer (yes) and never waits.
@@ -8,24 +15,63 @@
 import { spawn, spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { configProblem, readDotVars } from "./config-check.mjs";
+import { DEFAULT_DEV_PORT, developmentVars } from "./dev-vars.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const wrangler = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
 const args = process.argv.slice(2);
 
-/** The subset of `args` that the migration step must share with `wrangler dev`. */
-function sharedArgs(argv) {
+/** Every value of the flag `names` in argv (`--flag v` and `--flag=v`). */
+function flagValues(argv, names) {
   const out = [];
-  const withValue = new Set(["--config", "-c", "--env", "-e", "--persist-to"]);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const eq = a.indexOf("=");
     const name = eq === -1 ? a : a.slice(0, eq);
-    if (!withValue.has(name)) continue;
-    if (eq !== -1) out.push(a);
-    else if (i + 1 < argv.length) out.push(a, argv[++i]);
+    if (!names.includes(name)) continue;
+    if (eq !== -1) out.push(a.slice(eq + 1));
+    else if (i + 1 < argv.length) out.push(argv[++i]);
   }
   return out;
+}
+
+/** The subset of `args` that the migration step must share with `wrangler dev`. */
+function sharedArgs(argv) {
+  const out = [];
+  for (const name of ["--config", "--env", "--persist-to"]) {
+    const short = { "--config": "-c", "--env": "-e" }[name];
+    for (const v of flagValues(argv, short ? [name, short] : [name])) out.push(name, v);
+  }
+  return out;
+}
+
+const port = Number(flagValues(args, ["--port"]).at(-1) ?? DEFAULT_DEV_PORT);
+if (!Number.isInteger(port) || port <= 0 || port > 65535) {
+  console.error("dev: --port must be a port number");
+  process.exit(1);
+}
+const configPath = flagValues(args, ["--config", "-c"]).at(-1) ?? join(root, "wrangler.toml");
+const envName = flagValues(args, ["--env", "-e"]).at(-1);
+
+// What wrangler dev will see, in its order of precedence: wrangler.toml < .dev.vars < --var.
+const { unstable_readConfig } = await import("wrangler");
+const wranglerConfig = unstable_readConfig({ config: configPath, env: envName }, { hideWarnings: true });
+const dotVars = readDotVars(join(dirname(configPath), envName ? `.dev.vars.${envName}` : ".dev.vars"));
+const cliVars = {};
+for (const kv of flagValues(args, ["--var"])) {
+  const i = kv.indexOf(":");
+  if (i > 0) cliVars[kv.slice(0, i)] = kv.slice(i + 1);
+}
+const defaults = Object.entries(developmentVars(`http://localhost:${port}`)).filter(
+  ([k]) => !(k in dotVars) && !(k in cliVars),
+);
+const merged = { ...wranglerConfig.vars, ...Object.fromEntries(defaults), ...dotVars, ...cliVars };
+const bindings = wranglerConfig.send_email?.some((b) => b.name === "SEND_EMAIL") ? { SEND_EMAIL: {} } : {};
+const problem = await configProblem(root, merged, bindings);
+if (problem) {
+  console.error(`dev: Configuration error: ${problem}`);
+  process.exit(1);
 }
 
 const migrate = spawnSync(
@@ -42,7 +88,9 @@ if (migrate.status !== 0) {
   process.exit(migrate.status || 1);
 }
 
-const dev = spawn(process.execPath, [wrangler, "dev", ...args], { cwd: root, stdio: "inherit" });
+const devArgs = [...args, ...defaults.flatMap(([k, v]) => ["--var", `${k}:${v}`])];
+if (!flagValues(args, ["--port"]).length) devArgs.push("--port", String(port));
+const dev = spawn(process.execPath, [wrangler, "dev", ...devArgs], { cwd: root, stdio: "inherit" });
 for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   process.on(sig, () => {
     if (dev.exitCode === null) dev.kill(sig);

@@ -5,6 +5,8 @@
  */
 import { z } from "zod";
 import { type CompiledRules, parseStorageRules } from "./core/storage/rules";
+import { deriveKey } from "./lib/derive";
+import { fromBase64Url, toBase64Url, utf8 } from "./lib/encoding";
 
 const bool = (def: boolean) =>
   z
@@ -50,8 +52,13 @@ export type DialectName = (typeof DIALECT_NAMES)[number];
 const EnvSchema = z.object({
   /** development | test | production. Development serves /_dev/* and may generate a signing key. */
   ENVIRONMENT: z.enum(["development", "test", "production"]).default("production"),
-  /** Public base URL of the Worker, the only source of links in mail. */
-  PUBLIC_URL: url("http://localhost:8787"),
+  /** Public base URL of the Worker, the only source of links in mail. Required in production; elsewhere http://localhost:8787. */
+  PUBLIC_URL: url(""),
+  /**
+   * Secret: the root secret (32+ bytes, base64url) the TOTP, passcode and token keys are derived from
+   * (HKDF, one label per purpose). Required in production; outside it a fixed development root is used.
+   */
+  LATCHKEY_SECRET: str(""),
   /** Dialects to serve. */
   DIALECTS: list([...DIALECT_NAMES]).refine(
     (l) => l.every((d) => (DIALECT_NAMES as readonly string[]).includes(d)),
@@ -122,8 +129,8 @@ const EnvSchema = z.object({
   MIN_PASSWORD_LENGTH: int(8, 1, 256),
   /** Answers that reveal whether an account exists (hbp login, hanko POST /user, vault exist-email). */
   ACCOUNT_EXISTENCE_HINTS: bool(false),
-  /** Browser destination after activation and magic links. */
-  REDIRECT_URL_SUCCESS: url("http://localhost:8787/"),
+  /** Browser destination after activation and magic links. Default: PUBLIC_URL/. */
+  REDIRECT_URL_SUCCESS: url(""),
   /** Browser destination when an activation or magic link is invalid; empty: answer 401. */
   REDIRECT_URL_ERROR: url(""),
   /** Role given to new users. */
@@ -138,7 +145,7 @@ const EnvSchema = z.object({
   SCRYPT_P: int(5, 1, 16),
   /** Password hashes waiting per isolate before new ones are refused with 503. */
   MAX_PENDING_HASHES: int(8, 1, 100),
-  /** Secret: 32+ byte key (base64url) that encrypts TOTP secrets. Development derives one. */
+  /** Secret: 32+ byte key (base64url) that encrypts TOTP secrets. Default: derived from LATCHKEY_SECRET. */
   TOTP_ENCRYPTION_KEY: str(""),
   /** Issuer shown by authenticator apps. */
   TOTP_ISSUER: str("Latchkey"),
@@ -148,8 +155,8 @@ const EnvSchema = z.object({
   ACCOUNT_MAX_FAILURES: int(10, 1, 1000),
   /** Mail transport: outbox | http | cloudflare. */
   MAIL_TRANSPORT: z.enum(["outbox", "http", "cloudflare"]).default("outbox"),
-  /** Sender address. */
-  MAIL_FROM: str("Latchkey <no-reply@localhost>"),
+  /** Sender address. Default: Latchkey <no-reply@PUBLIC_URL's host>. */
+  MAIL_FROM: str(""),
   /** JSON mail API endpoint (http transport; Resend-compatible body). */
   MAIL_HTTP_URL: url("https://api.resend.com/emails"),
   /** Secret: bearer key for MAIL_HTTP_URL. */
@@ -183,14 +190,14 @@ const EnvSchema = z.object({
   HANKO_SESSION_LIFETIME: int(3600, 60, 30 * 86_400),
   /** Email passcode lifetime, seconds. */
   PASSCODE_TTL: int(300, 30, 3600),
-  /** Secret: HMAC key (32+ bytes, base64url) for stored passcodes. Outside production a fixed key is derived. */
+  /** Secret: HMAC key (32+ bytes, base64url) for stored passcodes and pseudo ids. Default: derived from LATCHKEY_SECRET. */
   PASSCODE_SECRET: str(""),
-  /** WebAuthn relying-party id (a registrable domain of every origin). */
-  WEBAUTHN_RP_ID: str("localhost"),
+  /** WebAuthn relying-party id (a registrable domain of every origin). Default: PUBLIC_URL's host. */
+  WEBAUTHN_RP_ID: str(""),
   /** WebAuthn relying-party name shown by authenticators. */
   WEBAUTHN_RP_NAME: str("Latchkey"),
-  /** Exact origins whose WebAuthn responses are accepted. */
-  WEBAUTHN_ORIGINS: list(["http://localhost:8787"]),
+  /** Exact origins whose WebAuthn responses are accepted. Default: PUBLIC_URL's origin. */
+  WEBAUTHN_ORIGINS: list([]),
   /** WebAuthn ceremony timeout and challenge lifetime, milliseconds. */
   WEBAUTHN_TIMEOUT: int(300_000, 10_000, 600_000),
   /** GitHub OAuth app; the provider is on when the client id is set. */
@@ -220,6 +227,8 @@ export interface Config {
   environment: Env["ENVIRONMENT"];
   isDevelopment: boolean;
   publicUrl: string;
+  /** The root secret (LATCHKEY_SECRET, or the fixed development root outside production): derive per-purpose keys from it with lib/derive. */
+  secrets: { root: Uint8Array };
   dialects: DialectName[];
   jwt: {
     algorithm: Env["JWT_ALGORITHM"];
@@ -290,7 +299,95 @@ export interface OAuthProviderConfig {
   discoveryUrl: string | null;
 }
 
-function build(e: Env): Config {
+/** Outside production only: the root every development key is derived from. */
+const DEVELOPMENT_ROOT = utf8("latchkey-development-root-secret-not-for-production");
+const DEVELOPMENT_PUBLIC_URL = "http://localhost:8787";
+
+/** A base64url secret of at least 32 bytes, or a ConfigError naming the key (never the value). */
+function secretBytes(key: string, value: string): Uint8Array {
+  const bytes = /^[A-Za-z0-9_-]+={0,2}$/.test(value) ? fromBase64Url(value.replace(/=+$/, "")) : null;
+  if (!bytes || bytes.length < 32)
+    throw new ConfigError(
+      `${key}: must be at least 32 random bytes, base64url-encoded (npm run keys makes one)`,
+    );
+  return bytes;
+}
+
+/** A JWK set of private keys, checked for shape only (the keys themselves load on first use). */
+function checkKeySet(value: string): void {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new ConfigError('JWT_PRIVATE_KEYS: not valid JSON (a JWK set {"keys":[...]})');
+  }
+  const keys = (parsed as { keys?: unknown })?.keys;
+  if (!Array.isArray(keys) || keys.length === 0)
+    throw new ConfigError("JWT_PRIVATE_KEYS: needs a non-empty keys array");
+  for (const k of keys as Record<string, unknown>[])
+    if (typeof k?.kid !== "string" || typeof k?.alg !== "string")
+      throw new ConfigError("JWT_PRIVATE_KEYS: every key needs a kid and an alg");
+}
+
+/** Hosts that only ever mean this machine: a production Worker can never be reached there. */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/^\[|\]$/g, "");
+  return (
+    h === "localhost" ||
+    h.endsWith(".localhost") ||
+    /^127(\.\d{1,3}){3}$/.test(h) ||
+    h === "::1" ||
+    h === "0.0.0.0" ||
+    h === "::"
+  );
+}
+
+/**
+ * What production refuses: development values left in place (a loopback or http: URL that people's
+ * browsers or mail links would use, the outbox, a localhost sender) and secrets an enabled feature
+ * cannot work without. The message names the key and why, never the value.
+ */
+function checkProduction(e: Env, derived: { publicUrl: string; mailFrom: string }): void {
+  const publicUrls: [string, string[]][] = [
+    ["PUBLIC_URL", [derived.publicUrl]],
+    ["REDIRECT_URL_SUCCESS", [e.REDIRECT_URL_SUCCESS]],
+    ["REDIRECT_URL_ERROR", [e.REDIRECT_URL_ERROR]],
+    ["DIRECTUS_PASSWORD_RESET_URL", [e.DIRECTUS_PASSWORD_RESET_URL]],
+    ["VAULT_PASSWORD_RESET_URL", [e.VAULT_PASSWORD_RESET_URL]],
+    ["VAULT_VERIFY_EMAIL_URL", [e.VAULT_VERIFY_EMAIL_URL]],
+    ["OAUTH_ERROR_REDIRECT_URL", [e.OAUTH_ERROR_REDIRECT_URL]],
+    ["OAUTH_ALLOWED_REDIRECTS", e.OAUTH_ALLOWED_REDIRECTS],
+    ["PASSWORD_RESET_URL_ALLOW_LIST", e.PASSWORD_RESET_URL_ALLOW_LIST],
+    ["WEBAUTHN_ORIGINS", e.WEBAUTHN_ORIGINS],
+    ["CORS_ORIGINS", e.CORS_ORIGINS],
+  ];
+  for (const [key, urls] of publicUrls)
+    for (const u of urls) {
+      if (!u) continue;
+      const parsed = new URL(u);
+      if (parsed.protocol !== "https:") throw new ConfigError(`${key}: must be an https: URL in production`);
+      if (isLoopbackHost(parsed.hostname))
+        throw new ConfigError(`${key}: must not point at localhost or a loopback address in production`);
+    }
+  if (e.MAIL_TRANSPORT === "outbox")
+    throw new ConfigError(
+      "MAIL_TRANSPORT: outbox keeps mail in D1 and sends nothing; set http (with MAIL_HTTP_KEY) or cloudflare in production",
+    );
+  const senderDomain = /@([^\s>@]+)>?\s*$/.exec(derived.mailFrom)?.[1];
+  if (!senderDomain || isLoopbackHost(senderDomain))
+    throw new ConfigError("MAIL_FROM: needs a sender address on your own domain in production");
+  if (e.DIALECTS.includes("vault") && !e.TURNSTILE_SECRET_KEY)
+    throw new ConfigError(
+      "TURNSTILE_SECRET_KEY: required in production while the vault dialect is on (its resend route checks a captcha)",
+    );
+  if (e.OAUTH_GITHUB_CLIENT_ID && !e.OAUTH_GITHUB_CLIENT_SECRET)
+    throw new ConfigError("OAUTH_GITHUB_CLIENT_SECRET: required with OAUTH_GITHUB_CLIENT_ID");
+  if (e.OAUTH_GOOGLE_CLIENT_ID && !e.OAUTH_GOOGLE_CLIENT_SECRET)
+    throw new ConfigError("OAUTH_GOOGLE_CLIENT_SECRET: required with OAUTH_GOOGLE_CLIENT_ID");
+}
+
+function build(e: Env, bindings: Record<string, unknown>): Config {
+  const production = e.ENVIRONMENT === "production";
   const defaultAllowed = e.DEFAULT_ALLOWED_USER_ROLES.length
     ? e.DEFAULT_ALLOWED_USER_ROLES
     : [e.DEFAULT_USER_ROLE];
@@ -299,22 +396,31 @@ function build(e: Env): Config {
     throw new ConfigError("DEFAULT_ALLOWED_USER_ROLES: must include DEFAULT_USER_ROLE");
   if (!defaultAllowed.every((r) => allowed.includes(r)))
     throw new ConfigError("ALLOWED_USER_ROLES: must include DEFAULT_ALLOWED_USER_ROLES");
-  if (e.ENVIRONMENT === "production" && !e.JWT_PRIVATE_KEYS)
-    throw new ConfigError("JWT_PRIVATE_KEYS: required in production");
-  if (e.ENVIRONMENT === "production" && !e.TOTP_ENCRYPTION_KEY && e.MFA_ENABLED) {
-    throw new ConfigError("TOTP_ENCRYPTION_KEY: required in production when MFA_ENABLED");
-  }
+  if (!e.PUBLIC_URL && production)
+    throw new ConfigError("PUBLIC_URL: required in production (the https URL users reach this Worker at)");
+  if (e.JWT_PRIVATE_KEYS) checkKeySet(e.JWT_PRIVATE_KEYS);
+  else if (production)
+    throw new ConfigError("JWT_PRIVATE_KEYS: required in production (npm run keys makes a key set)");
+  if (!e.LATCHKEY_SECRET && production)
+    throw new ConfigError("LATCHKEY_SECRET: required in production (npm run keys makes one)");
+  const root = e.LATCHKEY_SECRET ? secretBytes("LATCHKEY_SECRET", e.LATCHKEY_SECRET) : DEVELOPMENT_ROOT;
+  if (e.TOTP_ENCRYPTION_KEY) secretBytes("TOTP_ENCRYPTION_KEY", e.TOTP_ENCRYPTION_KEY);
+  if (e.PASSCODE_SECRET) secretBytes("PASSCODE_SECRET", e.PASSCODE_SECRET);
   if (e.MAIL_TRANSPORT === "http" && !e.MAIL_HTTP_KEY)
     throw new ConfigError("MAIL_HTTP_KEY: required by MAIL_TRANSPORT=http");
-  if (e.ENVIRONMENT === "production" && !e.PASSCODE_SECRET && e.DIALECTS.includes("hanko"))
-    throw new ConfigError("PASSCODE_SECRET: required in production when the hanko dialect is on");
+  if (e.MAIL_TRANSPORT === "cloudflare" && !bindings.SEND_EMAIL)
+    throw new ConfigError("MAIL_TRANSPORT: cloudflare needs a send_email binding named SEND_EMAIL");
   let storageRules: CompiledRules;
   try {
     storageRules = parseStorageRules(e.STORAGE_RULES);
   } catch (err) {
     throw new ConfigError(`STORAGE_RULES: ${(err as Error).message}`);
   }
-  const publicUrl = e.PUBLIC_URL.replace(/\/+$/, "");
+  const publicUrl = (e.PUBLIC_URL || DEVELOPMENT_PUBLIC_URL).replace(/\/+$/, "");
+  const publicHost = new URL(publicUrl).hostname;
+  const webauthnOrigins = e.WEBAUTHN_ORIGINS.length ? e.WEBAUTHN_ORIGINS : [publicUrl];
+  const rpId = e.WEBAUTHN_RP_ID || publicHost;
+  const mailFrom = e.MAIL_FROM || `Latchkey <no-reply@${publicHost}>`;
   const providers: OAuthProviderConfig[] = [];
   if (e.OAUTH_GITHUB_CLIENT_ID)
     providers.push({
@@ -345,13 +451,26 @@ function build(e: Env): Config {
       discoveryUrl: e.OAUTH_OIDC_DISCOVERY_URL,
     });
   }
-  for (const u of [...e.OAUTH_ALLOWED_REDIRECTS, ...e.WEBAUTHN_ORIGINS, ...e.CORS_ORIGINS])
-    if (!URL.canParse(u))
-      throw new ConfigError("OAUTH_ALLOWED_REDIRECTS/WEBAUTHN_ORIGINS/CORS_ORIGINS: must be absolute URLs");
+  for (const [key, urls] of [
+    ["OAUTH_ALLOWED_REDIRECTS", e.OAUTH_ALLOWED_REDIRECTS],
+    ["WEBAUTHN_ORIGINS", e.WEBAUTHN_ORIGINS],
+    ["CORS_ORIGINS", e.CORS_ORIGINS],
+    ["PASSWORD_RESET_URL_ALLOW_LIST", e.PASSWORD_RESET_URL_ALLOW_LIST],
+  ] as const)
+    if (!urls.every((u) => URL.canParse(u))) throw new ConfigError(`${key}: must be absolute URLs`);
+  for (const origin of webauthnOrigins) {
+    const host = new URL(origin).hostname;
+    if (host !== rpId && !host.endsWith(`.${rpId}`))
+      throw new ConfigError(
+        `WEBAUTHN_RP_ID: must be the host of every WEBAUTHN_ORIGINS origin or a parent domain of it`,
+      );
+  }
+  if (production) checkProduction(e, { publicUrl, mailFrom });
   return {
     environment: e.ENVIRONMENT,
     isDevelopment: e.ENVIRONMENT === "development",
     publicUrl,
+    secrets: { root },
     dialects: e.DIALECTS as DialectName[],
     jwt: {
       algorithm: e.JWT_ALGORITHM,
@@ -380,7 +499,7 @@ function build(e: Env): Config {
       signup: e.SIGNUP_ENABLED,
       existenceHints: e.ACCOUNT_EXISTENCE_HINTS,
     },
-    redirects: { success: e.REDIRECT_URL_SUCCESS, error: e.REDIRECT_URL_ERROR },
+    redirects: { success: e.REDIRECT_URL_SUCCESS || `${publicUrl}/`, error: e.REDIRECT_URL_ERROR },
     directus: {
       prefix: e.DIRECTUS_PREFIX,
       passwordResetUrl: e.DIRECTUS_PASSWORD_RESET_URL || `${publicUrl}/admin/reset-password`,
@@ -404,7 +523,10 @@ function build(e: Env): Config {
       scrypt: { logN: e.SCRYPT_LOG_N, r: e.SCRYPT_R, p: e.SCRYPT_P },
       maxPending: e.MAX_PENDING_HASHES,
     },
-    totp: { encryptionKey: e.TOTP_ENCRYPTION_KEY, issuer: e.TOTP_ISSUER },
+    totp: {
+      encryptionKey: e.TOTP_ENCRYPTION_KEY || toBase64Url(deriveKey(root, "totp-encryption")),
+      issuer: e.TOTP_ISSUER,
+    },
     limits: {
       rateLimits: e.RATE_LIMITS_ENABLED,
       accountMaxFailures: e.ACCOUNT_MAX_FAILURES,
@@ -412,7 +534,7 @@ function build(e: Env): Config {
     },
     mail: {
       transport: e.MAIL_TRANSPORT,
-      from: e.MAIL_FROM,
+      from: mailFrom,
       httpUrl: e.MAIL_HTTP_URL,
       httpKey: e.MAIL_HTTP_KEY,
     },
@@ -426,12 +548,15 @@ function build(e: Env): Config {
     },
     cors: { origins: e.CORS_ORIGINS.map((o) => new URL(o).origin) },
     emails: { maxPerUser: e.MAX_EMAILS_PER_USER },
-    passcodes: { ttl: e.PASSCODE_TTL, secret: e.PASSCODE_SECRET },
+    passcodes: {
+      ttl: e.PASSCODE_TTL,
+      secret: e.PASSCODE_SECRET || toBase64Url(deriveKey(root, "passcode-hmac")),
+    },
     hankoSessionLifetime: e.HANKO_SESSION_LIFETIME,
     webauthn: {
-      rpId: e.WEBAUTHN_RP_ID,
+      rpId,
       rpName: e.WEBAUTHN_RP_NAME,
-      origins: e.WEBAUTHN_ORIGINS.map((o) => new URL(o).origin),
+      origins: webauthnOrigins.map((o) => new URL(o).origin),
       timeoutMs: e.WEBAUTHN_TIMEOUT,
     },
     oauth: {
@@ -451,7 +576,7 @@ export function parseConfig(env: Record<string, unknown>): Config {
     const issue = parsed.error.issues[0]!;
     throw new ConfigError(`${issue.path.join(".")}: ${issue.message}`);
   }
-  return build(parsed.data);
+  return build(parsed.data, env);
 }
 
 const cache = new WeakMap<object, Config>();

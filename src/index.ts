@@ -14,8 +14,9 @@ export default {
       configFor(env);
     } catch (e) {
       if (e instanceof ConfigError) {
-        console.error(`configuration error: ${e.message}`);
-        return Response.json({ error: `Configuration error: ${e.message.split(":")[0]}` }, { status: 500 });
+        // The message names the key and why, never a value (config.ts builds every message itself).
+        console.error(`Configuration error: ${e.message}`);
+        return Response.json({ error: `Configuration error: ${e.message}` }, { status: 500 });
       }
       throw e;
     }

@@ -1,10 +1,17 @@
-/** Development-only routes; every one answers 404 unless ENVIRONMENT=development. */
+/**
+ * Development-only routes. Every one answers 404 unless ENVIRONMENT=development and the request was
+ * made to a loopback host (localhost, 127.0.0.1, [::1]): a Worker published with the development
+ * setting by mistake still never shows its outbox to the world.
+ */
 import { Hono } from "hono";
+import { isLoopbackHost } from "../config";
 import type { AppEnv } from "./shared/types";
 
 export const devRoutes = new Hono<AppEnv>();
 
-devRoutes.use("*", async (c, next) => (c.var.config.isDevelopment ? next() : c.notFound()));
+devRoutes.use("*", async (c, next) =>
+  c.var.config.isDevelopment && isLoopbackHost(new URL(c.req.url).hostname) ? next() : c.notFound(),
+);
 
 /** GET /_dev/outbox?to=<address>: mail the outbox transport kept for that address, newest first. */
 devRoutes.get("/outbox", async (c) => {

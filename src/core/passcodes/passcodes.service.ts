@@ -63,7 +63,6 @@ export interface PasscodeService {
   }): Promise<{ user: User; session: IssuedSession }>;
 }
 
-const DEV_KEY = "latchkey-development-passcode-key-not-for-production";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Uniform 6 digits from a CSPRNG (rejection sampling, no modulo bias). */
@@ -95,14 +94,14 @@ export function createPasscodeService(deps: {
   sessions: SessionService;
   /** Per-account attempts across passcodes (ACCOUNT_MAX_FAILURES in 15 min, then a doubling lockout). */
   attempts: AttemptCounter;
-  /** PASSCODE_SECRET (base64url); empty outside production: a fixed development key. */
+  /** PASSCODE_SECRET or the key derived for it from LATCHKEY_SECRET (base64url). */
   secret: string;
   ttlSeconds: number;
 }): PasscodeService {
   const { d1, clock, mailer, users, sessions, attempts, ttlSeconds } = deps;
   const key = crypto.subtle.importKey(
     "raw",
-    deps.secret ? fromBase64Url(deps.secret) : utf8(DEV_KEY),
+    fromBase64Url(deps.secret),
     { name: "HMAC", hash: "SHA-256" },
     false,
     ["sign"],

@@ -1,6 +1,7 @@
 /**
- * AES-256-GCM for TOTP secrets at rest. The key comes from TOTP_ENCRYPTION_KEY (base64url, at least
- * 32 bytes, run through HKDF); outside production a fixed development key is derived instead.
+ * AES-256-GCM for TOTP secrets at rest. The key material is TOTP_ENCRYPTION_KEY or the key derived
+ * for it from LATCHKEY_SECRET (base64url, at least 32 bytes, configuration resolves which), run
+ * through HKDF.
  * Ciphertexts are `v1.<iv>.<ciphertext>`, so a future key can be told apart.
  */
 import { fromBase64Url, toBase64Url, utf8 } from "../../lib/encoding";
@@ -10,12 +11,9 @@ export interface SecretBox {
   open(sealed: string): Promise<string>;
 }
 
-const DEV_KEY = "latchkey-development-totp-key-not-for-production";
-
 export function createSecretBox(secret: string): SecretBox {
-  const material = secret ? fromBase64Url(secret) : utf8(DEV_KEY);
-  if (secret && material.length < 32)
-    throw new Error("TOTP_ENCRYPTION_KEY: needs at least 32 bytes (base64url)");
+  const material = fromBase64Url(secret);
+  if (material.length < 32) throw new Error("TOTP_ENCRYPTION_KEY: needs at least 32 bytes (base64url)");
   const key = (async () => {
     const base = await crypto.subtle.importKey("raw", material, "HKDF", false, ["deriveKey"]);
     return crypto.subtle.deriveKey(

@@ -71,8 +71,6 @@ const toEmail = (r: Row): EmailAddress => ({
   createdAt: r.created_at,
 });
 
-const DEV_KEY = "latchkey-development-lookup-key-not-for-production";
-
 /** A UUID v4-shaped id derived from HMAC(key, label || address). */
 async function pseudoId(key: CryptoKey, label: string, address: string): Promise<string> {
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8(`${label}\u0000${address}`)));
@@ -87,7 +85,7 @@ export function createEmailService(deps: { d1: D1Database; clock: Clock; secret:
   const { d1, clock } = deps;
   const macKey = crypto.subtle.importKey(
     "raw",
-    deps.secret ? fromBase64Url(deps.secret) : utf8(DEV_KEY),
+    fromBase64Url(deps.secret),
     { name: "HMAC", hash: "SHA-256" },
     false,
     ["sign"],

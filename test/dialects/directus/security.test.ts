@@ -195,7 +195,10 @@ describe("DIRECTUS_PREFIX", () => {
     for (const bad of ["directus", "/", "/a/../b", "/a b"]) {
       const res = await call("/health", { vars: { DIRECTUS_PREFIX: bad } });
       expect(res.status).toBe(500);
-      expect(await json(res)).toEqual({ error: "Configuration error: DIRECTUS_PREFIX" });
+      expect(await json(res)).toEqual({
+        error:
+          "Configuration error: DIRECTUS_PREFIX: must be a path such as /directus (segments of letters, digits, . _ -)",
+      });
     }
   });
 });
