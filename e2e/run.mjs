@@ -8,20 +8,25 @@
 //
 // A suite may declare extra Worker vars in a comment among its first lines:
 //   // e2e-vars: KEY=value KEY2=value
-// They are passed as `wrangler dev --var KEY:value`. PUBLIC_URL is set to the server's own origin
-// unless the suite sets it, so links in mail point at this server.
+// They are passed as `wrangler dev --var KEY:value` on top of the development settings
+// (scripts/dev-vars.mjs), whose PUBLIC_URL is the server's own origin, so links in mail point at
+// this server. A suite with `// e2e-mode: production` instead runs wrangler.toml as it deploys:
+// PUBLIC_URL https://latchkey.e2e.test, generated secrets (an --env-file), and MAIL_HTTP_URL at a
+// local mail API (e2e/mail-sink.mjs) whose address the suite gets as E2E_MAIL_SINK.
 //
 // Environment: E2E_TIMEOUT_MS (per suite, default 300000), E2E_START_TIMEOUT_MS (server start,
 // default 120000), E2E_KEEP=1 keeps the state directories and logs. Suites get E2E_TMP, a
 // scratch directory removed afterwards (for browser profiles and the like).
 // The last line printed is `N passed, M failed`; the exit code is non-zero if any suite failed.
 import { spawn, spawnSync } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { developmentVars } from "../scripts/dev-vars.mjs";
+import { makeRootSecret, makeSigningKey } from "../scripts/keys.mjs";
+import { startMailSink } from "./mail-sink.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -52,6 +57,12 @@ function freePort() {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/** `// e2e-mode: production` among the first lines: the suite runs the production configuration. */
+function suiteMode(file) {
+  const head = readFileSync(file, "utf8").split("\n").slice(0, 5);
+  return head.some((l) => /^\s*\/\/\s*e2e-mode:\s*production\s*$/.test(l)) ? "production" : "development";
 }
 
 /** `// e2e-vars: A=1 B=2` among the first lines of a suite -> ["A:1", "B:2"]. */
@@ -135,17 +146,18 @@ async function waitForHealth(url, server, logFile) {
 }
 
 /** Starts `wrangler dev` in its own process group on a free port; output goes to `logFile`. */
-async function startServer(vars, persist, logFile) {
+async function startServer(vars, persist, logFile, production = null) {
   const port = await freePort();
   const inspectorPort = await freePort();
   const url = `http://localhost:${port}`;
   // wrangler.toml is the production configuration: suites run on the development settings unless
   // they declare otherwise (the production suite sets ENVIRONMENT and its own secrets).
-  const all = { ...developmentVars(url), ...vars };
+  const all = production ? vars : { ...developmentVars(url), ...vars };
   const out = openSync(logFile, "a");
   const args = [wrangler, "dev", "--port", String(port), "--ip", "localhost"];
   args.push("--inspector-port", String(inspectorPort), "--persist-to", persist);
   args.push("--show-interactive-dev-session=false");
+  if (production) args.push("--env-file", production.envFile);
   for (const [k, v] of Object.entries(all)) args.push("--var", `${k}:${v}`);
   const server = spawn(process.execPath, args, {
     cwd: root,
@@ -165,9 +177,31 @@ async function runSuite(file) {
   const persist = join(dir, "state");
   const serverLog = join(dir, "wrangler.log");
   let server = null;
+  let sink = null;
+  let production = null;
   let ok = false;
   try {
-    const vars = suiteVars(file);
+    let vars = suiteVars(file);
+    // Production mode: wrangler.toml as it deploys, with test secrets and a local mail API.
+    if (suiteMode(file) === "production") {
+      const mailKey = makeRootSecret();
+      sink = await startMailSink(mailKey);
+      const envFile = join(dir, "secrets.env");
+      const secrets = {
+        LATCHKEY_SECRET: makeRootSecret(),
+        JWT_PRIVATE_KEYS: JSON.stringify({ keys: [await makeSigningKey()] }),
+        MAIL_HTTP_KEY: mailKey,
+        TURNSTILE_SECRET_KEY: makeRootSecret(),
+      };
+      writeFileSync(
+        envFile,
+        Object.entries(secrets)
+          .map(([k, v]) => `${k}='${v}'\n`)
+          .join(""),
+      );
+      production = { envFile };
+      vars = { PUBLIC_URL: "https://latchkey.e2e.test", MAIL_HTTP_URL: `${sink.url}/emails`, ...vars };
+    }
     const migrate = spawnSync(
       process.execPath,
       [wrangler, "d1", "migrations", "apply", "DB", "--local", "--persist-to", persist],
@@ -188,7 +222,7 @@ async function runSuite(file) {
     // A port picked as free can be taken before wrangler binds it: one more try on an early exit.
     let url;
     for (let attempt = 1; ; attempt++) {
-      ({ server, url } = await startServer(vars, persist, serverLog));
+      ({ server, url } = await startServer(vars, persist, serverLog, production));
       current.server = server;
       try {
         await waitForHealth(url, server, serverLog);
@@ -204,7 +238,7 @@ async function runSuite(file) {
 
     const suite = spawn(process.execPath, [file], {
       cwd: root,
-      env: { ...process.env, LATCHKEY_URL: url, E2E_TMP: dir },
+      env: { ...process.env, LATCHKEY_URL: url, E2E_TMP: dir, ...(sink ? { E2E_MAIL_SINK: sink.url } : {}) },
       stdio: ["ignore", "inherit", "inherit"],
       detached: true,
     });
@@ -226,6 +260,7 @@ async function runSuite(file) {
     ok = false;
   } finally {
     await stopGroup(server);
+    await sink?.close();
     current.server = null;
     if (!ok && server) {
       process.stdout.write(`----- wrangler dev log (${name}, last lines) -----\n${tail(serverLog)}\n-----\n`);
