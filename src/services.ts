@@ -109,6 +109,14 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
     waitUntil: opts.waitUntil,
   });
   const mailer = limitPerRecipient(mailerFor(env, config, opts, outbox), limiter);
+  const storage = createStorageService({
+    bucket: env.FILES,
+    rules: config.storage.rules,
+    limits: config.storage,
+    clock,
+    waitUntil: opts.waitUntil,
+    userExists: users.exists,
+  });
   const accounts = createAccountService({
     config,
     clock,
@@ -119,6 +127,7 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
     mailer,
     attempts,
     totp,
+    files: storage,
   });
   const oauth = createOAuthService({ d1, clock, users, config });
   const emails = createEmailService({ d1, clock, secret: config.passcodes.secret });
@@ -134,13 +143,6 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
     ttlSeconds: config.passcodes.ttl,
   });
   const webauthn = createWebAuthnService({ d1, clock, users, sessions, webauthn: config.webauthn });
-  const storage = createStorageService({
-    bucket: env.FILES,
-    rules: config.storage.rules,
-    limits: config.storage,
-    clock,
-    waitUntil: opts.waitUntil,
-  });
   return {
     config,
     storage,

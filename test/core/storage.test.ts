@@ -3,7 +3,13 @@ import { describe, expect, it } from "vitest";
 import { AuthError } from "../../src/core/errors";
 import { normaliseKey } from "../../src/core/storage/keys";
 import { readFilePart } from "../../src/core/storage/multipart";
-import { compileRules, DEFAULT_STORAGE_RULES, decide } from "../../src/core/storage/rules";
+import {
+  compileRules,
+  DEFAULT_STORAGE_RULES,
+  decide,
+  ownedPaths,
+  ownerOf,
+} from "../../src/core/storage/rules";
 import { parseRange } from "../../src/core/storage/serve";
 import { sniffContentType } from "../../src/core/storage/sniff";
 
@@ -177,5 +183,23 @@ describe("parseRange", () => {
     expect(r("bytes=5-2")).toBeNull();
     expect(r("items=0-1")).toBeNull();
     expect(r("bytes=-")).toBeNull();
+  });
+});
+
+describe("the files of a user under the rules", () => {
+  const rules = compileRules([
+    { path: "user/{userId}/**", read: ["owner", "token"], write: ["owner"] },
+    { path: "avatars/{uid}", read: ["public"], write: ["owner:uid"] },
+    { path: "teams/*/{userId}/**", read: ["owner"], write: ["owner"] },
+    { path: "public/**", read: ["public"], write: ["authenticated"] },
+  ]);
+  it("ownedPaths: the owner's directories and exact keys; patterns with * before the owner are skipped", () => {
+    expect(ownedPaths(rules, "u1")).toEqual({ prefixes: ["user/u1/"], keys: ["avatars/u1"] });
+  });
+  it("ownerOf: the owner parameter of the deciding rule", () => {
+    expect(ownerOf(rules, "user/u1/a/b.txt")).toBe("u1");
+    expect(ownerOf(rules, "avatars/u2")).toBe("u2");
+    expect(ownerOf(rules, "public/x.txt")).toBeNull();
+    expect(ownerOf(rules, "other/x.txt")).toBeNull();
   });
 });

@@ -101,6 +101,7 @@ export interface AccountService {
   changeEmailDirect(userId: string, newEmail: unknown): Promise<void>;
   requestEmailChange(userId: string, newEmail: unknown, link: LinkBuilder): Promise<void>;
   confirmEmailChange(ticket: string): Promise<void>;
+  /** Deletes the account, its sessions and its files (see StorageService.removeOwned). */
   deleteSelf(userId: string): Promise<void>;
   /** The user behind a principal, or INVALID_TOKEN when it is gone. */
   currentUser(userId: string): Promise<User>;
@@ -116,6 +117,8 @@ export function createAccountService(deps: {
   mailer: Mailer;
   attempts: AttemptCounter;
   totp: TotpService;
+  /** The files of a deleted account (core/storage). */
+  files: { removeOwned(userId: string): Promise<void> };
 }): AccountService {
   const { config, users, passwords, sessions, tickets, mailer, attempts, totp } = deps;
   const policy = config.passwords;
@@ -374,6 +377,8 @@ export function createAccountService(deps: {
 
     async deleteSelf(userId) {
       if (!(await users.delete(userId))) throw new AuthError("INVALID_TOKEN");
+      // The user is gone first, so no file token of theirs works even while removal runs.
+      await deps.files.removeOwned(userId);
     },
 
     async currentUser(userId) {

@@ -158,3 +158,40 @@ export function decide(
 
 /** Whether anyone at all may read `key` (decides public vs private caching). */
 export const isPublic = (rules: CompiledRules, key: string) => decide(rules, "read", key, null) === "allow";
+
+/**
+ * The user whose files `key` holds: the value of the owner parameter of the rule that decides
+ * `key` (the first match), or null when that rule has no owner condition.
+ */
+export function ownerOf(rules: CompiledRules, key: string): string | null {
+  for (const rule of rules) {
+    const params = match(rule, key);
+    if (!params) continue;
+    const owner = [...rule.read, ...rule.write].find((c) => c.kind === "owner");
+    return owner?.kind === "owner" ? (params[owner.param] ?? null) : null;
+  }
+  return null;
+}
+
+/**
+ * Where `userId`'s files live under the rules: for every rule with an owner condition whose path
+ * is literal up to the owner parameter, the directory that parameter names (`user/<id>/`), or the
+ * exact key when it is the last segment. Rules with `*` or other parameters before it have no
+ * such place and are skipped.
+ */
+export function ownedPaths(rules: CompiledRules, userId: string): { prefixes: string[]; keys: string[] } {
+  const prefixes = new Set<string>();
+  const keys = new Set<string>();
+  for (const rule of rules) {
+    for (const c of [...rule.read, ...rule.write]) {
+      if (c.kind !== "owner") continue;
+      const at = rule.segments.indexOf(`{${c.param}}`);
+      const before = rule.segments.slice(0, at);
+      if (before.some((s) => s.includes("*") || s.startsWith("{"))) continue;
+      const path = [...before, userId].join("/");
+      if (at === rule.segments.length - 1) keys.add(path);
+      else prefixes.add(`${path}/`);
+    }
+  }
+  return { prefixes: [...prefixes], keys: [...keys] };
+}

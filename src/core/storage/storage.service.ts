@@ -12,9 +12,9 @@ import type { Format } from "../images/codecs";
 import { canonical, geometry, type ImageParams, resolveFormat, variesByAccept } from "../images/params";
 import { type Probe, probe } from "../images/probe";
 import { ENGINE_VERSION, serialized, transform, UndecodableImage } from "../images/transform";
-import { fileName, VARIANTS_PREFIX } from "./keys";
+import { fileName, MAX_KEY_BYTES, VARIANTS_PREFIX } from "./keys";
 import { multipartBoundary, readFilePart } from "./multipart";
-import { type CompiledRules, decide, isPublic, type StorageCaller } from "./rules";
+import { type CompiledRules, decide, isPublic, ownedPaths, ownerOf, type StorageCaller } from "./rules";
 import {
   contentDisposition,
   etagMatches,
@@ -94,9 +94,25 @@ export function toStoredFile(o: R2Object): StoredFile {
 const denied = (caller: StorageCaller | null, triedToken = false) =>
   new AuthError(caller || triedToken ? "FORBIDDEN" : "UNAUTHENTICATED");
 
-/** The R2 prefix holding the variants of `key`. */
-export const variantsPrefix = async (key: string) =>
-  `${VARIANTS_PREFIX}${(await sha256Hex(key)).slice(0, 32)}/`;
+/** Length of a variant's id, the last segment of its R2 key. */
+const VARIANT_ID_CHARS = 32;
+
+/**
+ * The R2 prefix holding the variants of `key`: under the source's own directory (shortened at a
+ * segment boundary when the key would pass R2's limit), so a directory's variants, such as all of
+ * a deleted user's, go with one prefix.
+ */
+export const variantsPrefix = async (key: string) => {
+  const hash = `${(await sha256Hex(key)).slice(0, 32)}/`;
+  let dir = key.slice(0, key.lastIndexOf("/") + 1);
+  const room = MAX_KEY_BYTES - VARIANTS_PREFIX.length - hash.length - VARIANT_ID_CHARS;
+  while (utf8(dir).length > room) dir = dir.slice(0, dir.lastIndexOf("/", dir.length - 2) + 1);
+  return `${VARIANTS_PREFIX}${dir}${hash}`;
+};
+
+/** List pages (of up to 1000 keys) an account deletion removes before it answers, and after. */
+const PURGE_PAGES_NOW = 10;
+const PURGE_PAGES_LATER = 50;
 
 export function createStorageService(deps: {
   bucket: R2Bucket;
@@ -104,6 +120,8 @@ export function createStorageService(deps: {
   limits: StorageLimits;
   clock: Clock;
   waitUntil: (p: Promise<unknown>) => void;
+  /** Whether a user still exists: a file token of a deleted user's file never works. */
+  userExists: (userId: string) => Promise<boolean>;
 }) {
   const { bucket, rules, limits, waitUntil } = deps;
 
@@ -115,11 +133,14 @@ export function createStorageService(deps: {
   async function readableHead(key: string, caller: StorageCaller | null, token: string | null) {
     const d = decide(rules, "read", key, caller);
     if (d === "deny" || (d === "token" && !token)) throw denied(caller, !!token);
-    const head = await bucket.head(key);
+    // A token outlives nothing: the files of a deleted account may wait in R2 for their removal.
+    const owner = d === "token" ? ownerOf(rules, key) : null;
+    const [head, ownerAlive] = await Promise.all([bucket.head(key), owner ? deps.userExists(owner) : true]);
     if (d === "token") {
       const stored = head?.customMetadata?.token;
       // A missing file and a wrong token look the same, so tokens cannot probe for keys.
-      if (!head || !stored || !timingSafeEqual(utf8(stored), utf8(token!))) throw denied(caller, true);
+      if (!head || !stored || !ownerAlive || !timingSafeEqual(utf8(stored), utf8(token!)))
+        throw denied(caller, true);
     }
     if (!head) throw new AuthError("NOT_FOUND");
     return head;
@@ -137,6 +158,17 @@ export function createStorageService(deps: {
         } while (cursor);
       })(),
     );
+  }
+
+  /** Deletes up to `pages` list pages below `prefix`; true when nothing is left. */
+  async function deleteBelow(prefix: string, pages: number): Promise<boolean> {
+    for (let i = 0; i < pages; i++) {
+      // Listed from the start each time: the previous page is gone.
+      const page = await bucket.list({ prefix, limit: 1000 });
+      if (page.objects.length) await bucket.delete(page.objects.map((o) => o.key));
+      if (!page.truncated) return true;
+    }
+    return false;
   }
 
   /** Format, size and orientation of an image: stored at upload, else probed from a range read. */
@@ -424,6 +456,28 @@ export function createStorageService(deps: {
         })),
       );
       return { stream, count: entries.length };
+    },
+
+    /**
+     * Removes every file of a (deleted) user with its variants: the user's directories under the
+     * rules (see ownedPaths). The files go before this returns, up to PURGE_PAGES_NOW pages; the
+     * rest and the variants, which nobody can reach without their source, in the background.
+     * Token reads of an owner's files already fail once the user is gone (readableHead).
+     */
+    async removeOwned(userId: string): Promise<void> {
+      const { prefixes, keys } = ownedPaths(rules, userId);
+      if (keys.length) await bucket.delete(keys);
+      const rest: string[] = [];
+      for (const prefix of prefixes) if (!(await deleteBelow(prefix, PURGE_PAGES_NOW))) rest.push(prefix);
+      waitUntil(
+        (async () => {
+          for (const prefix of rest)
+            if (!(await deleteBelow(prefix, PURGE_PAGES_LATER)))
+              console.warn("account deletion: files left in R2 for a later deletion");
+          for (const prefix of prefixes) await deleteBelow(`${VARIANTS_PREFIX}${prefix}`, PURGE_PAGES_LATER);
+          for (const key of keys) purgeVariants(key);
+        })(),
+      );
     },
 
     /** Deletes a file the caller may write, with its variants. */

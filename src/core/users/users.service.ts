@@ -43,6 +43,8 @@ export interface NewUser {
 
 export interface UserService {
   findById(id: string): Promise<User | null>;
+  /** Whether a user with this id exists (one primary-key read). */
+  exists(id: string): Promise<boolean>;
   findByEmail(address: string): Promise<User | null>;
   findByUsername(username: string): Promise<User | null>;
   create(input: NewUser): Promise<User>;
@@ -113,6 +115,8 @@ export function createUserService(deps: { d1: D1Database; clock: Clock }): UserS
 
   const service: UserService = {
     findById: (id) => one(`${SELECT} WHERE u.id = ?`, id),
+    exists: async (id) =>
+      (await d1.prepare("SELECT 1 AS ok FROM users WHERE id = ?").bind(id).first()) !== null,
     findByEmail: (address) =>
       one(`${SELECT} WHERE u.id = (SELECT user_id FROM emails WHERE address = ?)`, address),
     findByUsername: (username) => one(`${SELECT} WHERE u.username = ?`, username),

@@ -220,6 +220,20 @@ describe("hanko: sessions, /me, /users/{id}, /logout, DELETE /user", () => {
     expect((await hcall("/user", { method: "DELETE", token: off.token })).status).toBe(404);
   });
 
+  it("DELETE /user also deletes the user's files: their file token stops working", async () => {
+    const vars = { ...OPEN, ALLOW_USER_SELF_DELETE: "true" };
+    const { token, userId } = await signUp(uniqueEmail("delfiles"), vars);
+    const form = new FormData();
+    form.append("file", new File(["mine"], "a.txt"));
+    const up = await call(`/storage/o/user/${userId}/a.txt`, { method: "POST", body: form, token, vars });
+    expect(up.status).toBe(200);
+    const fileToken = (await json(up)).Metadata.token;
+    expect((await call(`/storage/o/user/${userId}/a.txt?token=${fileToken}`)).status).toBe(200);
+    expect((await call("/user", { method: "DELETE", token, vars })).status).toBe(204);
+    expect((await call(`/storage/o/user/${userId}/a.txt?token=${fileToken}`)).status).toBe(403);
+    expect((await env.FILES.list({ prefix: `user/${userId}/` })).objects).toEqual([]);
+  });
+
   it("refuses a cookie-authenticated change from a foreign origin (CSRF)", async () => {
     const { token } = await signUp();
     const res = await hcall("/logout", {
