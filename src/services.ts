@@ -6,6 +6,7 @@ import type { Config } from "./config";
 import { createAccountService } from "./core/accounts/accounts.service";
 import { createAccountByIdService } from "./core/accounts/by-id";
 import { createExistenceService } from "./core/accounts/existence";
+import { createSecurityNotices } from "./core/accounts/notices";
 import { createReauthService } from "./core/accounts/reauth";
 import { createTurnstileVerifier } from "./core/captcha/turnstile";
 import {
@@ -117,6 +118,7 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
     waitUntil: opts.waitUntil,
     userExists: users.exists,
   });
+  const notices = createSecurityNotices({ clock, sessions, mailer });
   const accounts = createAccountService({
     config,
     clock,
@@ -128,10 +130,19 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
     attempts,
     totp,
     files: storage,
+    notices,
   });
   const oauth = createOAuthService({ d1, clock, users, config });
   const emails = createEmailService({ d1, clock, secret: config.passcodes.secret });
-  const accountsById = createAccountByIdService({ config, users, passwords, sessions, accounts, emails });
+  const accountsById = createAccountByIdService({
+    config,
+    users,
+    passwords,
+    sessions,
+    accounts,
+    emails,
+    notices,
+  });
   const passcodes = createPasscodeService({
     d1,
     clock,
@@ -142,7 +153,7 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
     secret: config.passcodes.secret,
     ttlSeconds: config.passcodes.ttl,
   });
-  const webauthn = createWebAuthnService({ d1, clock, users, sessions, webauthn: config.webauthn });
+  const webauthn = createWebAuthnService({ d1, clock, users, sessions, notices, webauthn: config.webauthn });
   return {
     config,
     storage,

@@ -6,6 +6,7 @@
  */
 import type { Config } from "../../config";
 import type { Clock } from "../../lib/clock";
+import type { SecurityNotices } from "./notices";
 import { AuthError } from "../errors";
 import type { Mailer } from "../mail/mailer";
 import { templates } from "../mail/templates";
@@ -19,6 +20,12 @@ import { normalizeEmail } from "../users/email-address";
 import type { User, UserService } from "../users/users.service";
 
 export type LinkBuilder = (token: string) => string;
+
+/** The session making a security change (it stays signed in) and its client (named in the notice). */
+export interface ChangeOrigin {
+  sessionId: string;
+  ctx?: SessionContext;
+}
 
 export type LoginResult =
   | { kind: "session"; user: User; session: IssuedSession }
@@ -89,18 +96,28 @@ export interface AccountService {
   ): Promise<{ user: User; session: IssuedSession }>;
   /** Mails a reset link when the address belongs to an active account; silent otherwise. */
   requestPasswordReset(email: unknown, link: LinkBuilder): Promise<void>;
-  /** Sets the password from a reset ticket and ends every session. */
-  resetPassword(ticket: string, password: string): Promise<void>;
-  /** Checks the current password (when one is set), sets the new one, ends the other sessions. */
+  /** Sets the password from a reset ticket and ends every session; the user gets a notice. */
+  resetPassword(ticket: string, password: string, ctx?: SessionContext): Promise<void>;
+  /**
+   * Checks the current password (when one is set), sets the new one, ends the other sessions;
+   * the user gets a notice.
+   */
   changePassword(input: {
     userId: string;
     sessionId: string;
     oldPassword: string;
     newPassword: string;
+    ctx?: SessionContext;
   }): Promise<void>;
-  changeEmailDirect(userId: string, newEmail: unknown): Promise<void>;
-  requestEmailChange(userId: string, newEmail: unknown, link: LinkBuilder): Promise<void>;
-  confirmEmailChange(ticket: string): Promise<void>;
+  /** Changes the address at once (no verification); ends the other sessions, notifies both addresses. */
+  changeEmailDirect(userId: string, newEmail: unknown, from: ChangeOrigin): Promise<void>;
+  requestEmailChange(userId: string, newEmail: unknown, link: LinkBuilder, from: ChangeOrigin): Promise<void>;
+  /** Confirms a requested change; ends every session but the requesting one, notifies both addresses. */
+  confirmEmailChange(ticket: string, ctx?: SessionContext): Promise<void>;
+  /** Turns TOTP on (see TotpService.enable), ends the other sessions, notifies the user. */
+  enableTotp(userId: string, code: string, from: ChangeOrigin): Promise<void>;
+  /** Turns TOTP off (see TotpService.disable), ends the other sessions, notifies the user. */
+  disableTotp(userId: string, code: string, from: ChangeOrigin): Promise<void>;
   /** Deletes the account, its sessions and its files (see StorageService.removeOwned). */
   deleteSelf(userId: string): Promise<void>;
   /** The user behind a principal, or INVALID_TOKEN when it is gone. */
@@ -119,8 +136,9 @@ export function createAccountService(deps: {
   totp: TotpService;
   /** The files of a deleted account (core/storage). */
   files: { removeOwned(userId: string): Promise<void> };
+  notices: SecurityNotices;
 }): AccountService {
-  const { config, users, passwords, sessions, tickets, mailer, attempts, totp } = deps;
+  const { config, users, passwords, sessions, tickets, mailer, attempts, totp, notices } = deps;
   const policy = config.passwords;
 
   function usable(user: User | null): User {
@@ -143,6 +161,26 @@ export function createAccountService(deps: {
       throw new AuthError("ROLE_NOT_ALLOWED", { detail: "allowed roles must be a subset of ALLOWED_ROLES" });
     }
     return { defaultRole: role, allowedRoles: [...new Set(allowed)] };
+  }
+
+  /** Both addresses hear of an email change; every session but the changing one ends. */
+  function emailChanged(
+    userId: string,
+    old: string | null,
+    next: string,
+    keepSessionId: string | null,
+    ctx?: SessionContext,
+  ) {
+    return notices.changed({
+      userId,
+      event: "email_changed",
+      to: [old, next],
+      ctx,
+      endOtherSessions: true,
+      keepSessionId,
+      detail: `The new address is ${next}.`,
+      data: { new_email: next },
+    });
   }
 
   const service: AccountService = {
@@ -313,7 +351,7 @@ export function createAccountService(deps: {
       await mailer.send(templates.passwordReset(email, link(ticket), ticket));
     },
 
-    async resetPassword(ticket, password) {
+    async resetPassword(ticket, password, ctx) {
       if (!config.features.lostPassword) throw new AuthError("FEATURE_DISABLED");
       checkPasswordPolicy(password, policy);
       const grant = await tickets.consume(ticket, "password_reset");
@@ -324,9 +362,10 @@ export function createAccountService(deps: {
         throw new AuthError("INVALID_TICKET");
       await users.setPassword(user.id, await passwords.hash(password));
       await sessions.revokeAll(user.id);
+      await notices.changed({ userId: user.id, event: "password_reset_done", to: [user.email], ctx });
     },
 
-    async changePassword({ userId, sessionId, oldPassword, newPassword }) {
+    async changePassword({ userId, sessionId, oldPassword, newPassword, ctx }) {
       if (!config.features.passwords) throw new AuthError("FEATURE_DISABLED");
       const user = usable(await users.findById(userId));
       checkPasswordPolicy(newPassword, policy);
@@ -340,16 +379,19 @@ export function createAccountService(deps: {
       await users.setPassword(userId, await passwords.hash(newPassword));
       await tickets.revokeAll(userId, "password_reset");
       await sessions.revokeAll(userId, sessionId);
+      await notices.changed({ userId, event: "password_changed", to: [user.email], ctx });
     },
 
-    async changeEmailDirect(userId, rawEmail) {
+    async changeEmailDirect(userId, rawEmail, from) {
       const email = normalizeEmail(rawEmail);
       const user = usable(await users.findById(userId));
       await users.changePrimaryEmail(userId, email, false);
-      if (user.email && user.email !== email) await mailer.send(templates.emailChanged(user.email, email));
+      if (user.email === email) return;
+      await tickets.revokeAll(userId, "password_reset");
+      await emailChanged(userId, user.email, email, from.sessionId, from.ctx);
     },
 
-    async requestEmailChange(userId, rawEmail, link) {
+    async requestEmailChange(userId, rawEmail, link, from) {
       const email = normalizeEmail(rawEmail);
       const user = usable(await users.findById(userId));
       if (await users.findByEmail(email)) throw new AuthError("EMAIL_IN_USE");
@@ -357,13 +399,13 @@ export function createAccountService(deps: {
         purpose: "email_change",
         userId,
         ttlMs: TICKET_TTL.emailChange,
-        data: { email, pv: user.passwordVersion, from: user.email },
+        data: { email, pv: user.passwordVersion, from: user.email, sid: from.sessionId },
         replace: true,
       });
       await mailer.send(templates.emailChange(email, link(ticket), ticket));
     },
 
-    async confirmEmailChange(ticket) {
+    async confirmEmailChange(ticket, ctx) {
       const grant = await tickets.consume(ticket, "email_change");
       if (!grant) throw new AuthError("INVALID_TICKET");
       const user = usable(await users.findById(grant.userId));
@@ -372,7 +414,34 @@ export function createAccountService(deps: {
       const email = String(grant.data.email);
       await users.changePrimaryEmail(user.id, email, true);
       await tickets.revokeAll(user.id, "password_reset");
-      if (user.email) await mailer.send(templates.emailChanged(user.email, email));
+      const sid = typeof grant.data.sid === "string" ? grant.data.sid : null;
+      await emailChanged(user.id, user.email, email, sid, ctx);
+    },
+
+    async enableTotp(userId, code, from) {
+      const user = usable(await users.findById(userId));
+      await totp.enable(userId, code);
+      await notices.changed({
+        userId,
+        event: "totp_enabled",
+        to: [user.email],
+        ctx: from.ctx,
+        endOtherSessions: true,
+        keepSessionId: from.sessionId,
+      });
+    },
+
+    async disableTotp(userId, code, from) {
+      const user = usable(await users.findById(userId));
+      await totp.disable(userId, code);
+      await notices.changed({
+        userId,
+        event: "totp_disabled",
+        to: [user.email],
+        ctx: from.ctx,
+        endOtherSessions: true,
+        keepSessionId: from.sessionId,
+      });
     },
 
     async deleteSelf(userId) {

@@ -11,7 +11,8 @@ import type { IssuedSession, SessionContext, SessionService } from "../sessions/
 import { normalizeEmail } from "../users/email-address";
 import type { EmailService } from "../users/emails.service";
 import type { User, UserService } from "../users/users.service";
-import type { AccountService } from "./accounts.service";
+import type { AccountService, ChangeOrigin } from "./accounts.service";
+import type { SecurityNotices } from "./notices";
 
 export interface AccountByIdService {
   /**
@@ -28,8 +29,11 @@ export interface AccountByIdService {
     password: string;
     ctx?: SessionContext;
   }): Promise<{ user: User; session: IssuedSession }>;
-  /** Sets the user's password; `created` tells whether there was none before. */
-  setPassword(userId: string, password: string): Promise<{ created: boolean }>;
+  /**
+   * Sets the user's password; `created` tells whether there was none before. Ends the user's other
+   * sessions and mails a notice.
+   */
+  setPassword(userId: string, password: string, from: ChangeOrigin): Promise<{ created: boolean }>;
 }
 
 export function createAccountByIdService(deps: {
@@ -39,8 +43,9 @@ export function createAccountByIdService(deps: {
   sessions: SessionService;
   accounts: AccountService;
   emails: EmailService;
+  notices: SecurityNotices;
 }): AccountByIdService {
-  const { config, users, passwords, sessions, accounts, emails } = deps;
+  const { config, users, passwords, sessions, accounts, emails, notices } = deps;
   return {
     async registerPasswordless(rawEmail, ctx) {
       if (!config.features.signup) throw new AuthError("SIGNUP_DISABLED");
@@ -73,12 +78,20 @@ export function createAccountByIdService(deps: {
       return { user: result.user, session: result.session };
     },
 
-    async setPassword(userId, password) {
+    async setPassword(userId, password, from) {
       if (!config.features.passwords) throw new AuthError("FEATURE_DISABLED");
       const user = await users.findById(userId);
       if (!user) throw new AuthError("NOT_FOUND");
       checkPasswordPolicy(password, config.passwords);
       await users.setPassword(userId, await passwords.hash(password));
+      await notices.changed({
+        userId,
+        event: "password_changed",
+        to: [user.email],
+        ctx: from.ctx,
+        endOtherSessions: true,
+        keepSessionId: from.sessionId,
+      });
       return { created: user.passwordHash === null };
     },
   };

@@ -22,7 +22,67 @@ function linkMail(
   };
 }
 
+export type SecurityEvent =
+  | "password_changed"
+  | "password_reset_done"
+  | "email_changed"
+  | "totp_enabled"
+  | "totp_disabled"
+  | "passkey_added";
+
+const SECURITY: Record<SecurityEvent, { subject: string; what: string; advice: string }> = {
+  password_changed: {
+    subject: "Your password was changed",
+    what: "The password of your account was changed.",
+    advice: "If this was not you, reset your password now: your other sessions have been signed out.",
+  },
+  password_reset_done: {
+    subject: "Your password was reset",
+    what: "The password of your account was reset with a link sent to this address.",
+    advice: "If this was not you, reset your password again now and secure this mailbox.",
+  },
+  email_changed: {
+    subject: "Your email address was changed",
+    what: "The email address of your account was changed.",
+    advice:
+      "If this was not you, reset your password and contact support: your other sessions have been signed out.",
+  },
+  totp_enabled: {
+    subject: "Two-factor authentication was turned on",
+    what: "Two-factor authentication (an authenticator app) was turned on for your account.",
+    advice: "If this was not you, reset your password and contact support.",
+  },
+  totp_disabled: {
+    subject: "Two-factor authentication was turned off",
+    what: "Two-factor authentication was turned off for your account.",
+    advice: "If this was not you, reset your password now and turn it on again.",
+  },
+  passkey_added: {
+    subject: "A passkey was added to your account",
+    what: "A new passkey was added to your account.",
+    advice: "If this was not you, remove the passkey, reset your password and contact support.",
+  },
+};
+
 export const templates = {
+  /** What changed, when, from which client, and what to do if it was not the owner. */
+  securityNotice: (
+    to: string,
+    event: SecurityEvent,
+    info: { when: string; client: string; detail?: string; data?: Record<string, string> },
+  ): MailMessage => {
+    const t = SECURITY[event];
+    const what = info.detail ? `${t.what} ${info.detail}` : t.what;
+    const lines = [what, `When: ${info.when}`, `From: ${info.client}`, t.advice];
+    return {
+      to,
+      subject: t.subject,
+      kind: event,
+      text: lines.join("\n\n"),
+      html: lines.map((l) => `<p>${esc(l)}</p>`).join(""),
+      data: { event, when: info.when, client: info.client, ...info.data },
+    };
+  },
   activation: (to: string, link: string, ticket: string) =>
     linkMail(
       "activation",
@@ -61,12 +121,4 @@ export const templates = {
       link,
       { ticket },
     ),
-  emailChanged: (to: string, newAddress: string): MailMessage => ({
-    to,
-    subject: "Your email address was changed",
-    kind: "email_changed",
-    text: `The email address of your account was changed to ${newAddress}. If this was not you, contact support.`,
-    html: `<p>The email address of your account was changed to ${esc(newAddress)}. If this was not you, contact support.</p>`,
-    data: { new_email: newAddress },
-  }),
 };

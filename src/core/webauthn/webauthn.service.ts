@@ -24,6 +24,7 @@ import { fromBase64Url, toBase64Url } from "../../lib/encoding";
 import { AuthError } from "../errors";
 import type { IssuedSession, SessionContext, SessionService } from "../sessions/sessions.service";
 import type { User, UserService } from "../users/users.service";
+import type { SecurityNotices } from "../accounts/notices";
 
 export interface Passkey {
   id: string;
@@ -44,8 +45,11 @@ type Purpose = "registration" | "authentication";
 
 export interface WebAuthnService {
   registrationOptions(userId: string): Promise<PublicKeyCredentialCreationOptionsJSON>;
-  /** Verifies an attestation for the user the challenge was issued to; INVALID_REQUEST when it fails. */
-  register(userId: string, response: RegistrationResponseJSON): Promise<Passkey>;
+  /**
+   * Verifies an attestation for the user the challenge was issued to; INVALID_REQUEST when it
+   * fails. The user gets a notice of the new passkey.
+   */
+  register(userId: string, response: RegistrationResponseJSON, ctx?: SessionContext): Promise<Passkey>;
   /**
    * Login options. With a known `userId` they list the user's credentials; without one (or for an
    * unknown user when `quiet`) they are for a discoverable credential. An unknown user without
@@ -119,6 +123,7 @@ export function createWebAuthnService(deps: {
   clock: Clock;
   users: UserService;
   sessions: SessionService;
+  notices: SecurityNotices;
   webauthn: Config["webauthn"];
 }): WebAuthnService {
   const { d1, clock, users, sessions, webauthn: cfg } = deps;
@@ -176,7 +181,7 @@ export function createWebAuthnService(deps: {
       return options;
     },
 
-    async register(userId, response) {
+    async register(userId, response, ctx) {
       const spent = await spendChallenge(response?.response?.clientDataJSON, "registration");
       if (!spent || spent.userId !== userId)
         throw new AuthError("INVALID_REQUEST", { detail: "Unknown, expired or used challenge." });
@@ -199,8 +204,9 @@ export function createWebAuthnService(deps: {
       const transports = (r.credential.transports ?? response.response.transports ?? []).filter((t) =>
         /^[a-z-]{1,20}$/.test(t),
       );
+      let row: Row | null;
       try {
-        const row = await d1
+        row = await d1
           .prepare(
             `INSERT INTO webauthn_credentials (id, user_id, public_key, sign_count, transports, aaguid, attestation_type,
                backup_eligible, backup_state, name, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?) RETURNING ${COLUMNS}`,
@@ -218,7 +224,6 @@ export function createWebAuthnService(deps: {
             now,
           )
           .first<Row>();
-        return toPasskey(row!);
       } catch (e) {
         if (e instanceof Error && /UNIQUE constraint failed/.test(e.message))
           throw new AuthError("INVALID_REQUEST", {
@@ -227,6 +232,9 @@ export function createWebAuthnService(deps: {
           });
         throw e;
       }
+      const user = await users.findById(userId);
+      await deps.notices.changed({ userId, event: "passkey_added", to: [user?.email], ctx });
+      return toPasskey(row!);
     },
 
     async authenticationOptions(userId, { quiet }) {

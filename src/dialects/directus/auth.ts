@@ -106,6 +106,6 @@ auth.post("/password/reset", async (c) => {
   const { services } = c.var;
   await services.limiter.hit("verify", clientIp(c));
   const body = validate(s.passwordResetBody, await readBody(c));
-  await services.accounts.resetPassword(body.token, body.password);
+  await services.accounts.resetPassword(body.token, body.password, sessionContext(c));
   return c.body(null, 204);
 });

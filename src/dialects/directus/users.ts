@@ -7,14 +7,14 @@ import { type Context, Hono } from "hono";
 import { getCookie } from "hono/cookie";
 import { AuthError } from "../../core/errors";
 import { assertSameOrigin } from "../shared/csrf";
-import { bearerToken, readBody, requirePrincipal, validate } from "../shared/http";
+import { bearerToken, readBody, requirePrincipal, sessionContext, validate } from "../shared/http";
 import type { AppEnv } from "../shared/types";
 import { pickFields, presentMe, SESSION_COOKIE } from "./present";
 import * as s from "./schemas";
 
 export const users = new Hono<AppEnv>();
 
-async function principal(c: Context<AppEnv>): Promise<{ userId: string }> {
+async function principal(c: Context<AppEnv>): Promise<{ userId: string; sessionId: string }> {
   if (bearerToken(c)) return requirePrincipal(c);
   const sessionToken = getCookie(c, SESSION_COOKIE);
   if (!sessionToken) throw new AuthError("UNAUTHENTICATED");
@@ -49,16 +49,16 @@ tfa.post("/generate", async (c) => {
 // The secret generated above is kept server-side; the one the client echoes is not trusted: the
 // code must match the pending secret.
 tfa.post("/enable", async (c) => {
-  const { userId } = await principal(c);
+  const { userId, sessionId } = await principal(c);
   const { otp } = validate(s.tfaEnableBody, await readBody(c));
-  await c.var.services.totp.enable(userId, otp);
+  await c.var.services.accounts.enableTotp(userId, otp, { sessionId, ctx: sessionContext(c) });
   return c.body(null, 204);
 });
 
 tfa.post("/disable", async (c) => {
-  const { userId } = await principal(c);
+  const { userId, sessionId } = await principal(c);
   const { otp } = validate(s.tfaDisableBody, await readBody(c));
-  await c.var.services.totp.disable(userId, otp);
+  await c.var.services.accounts.disableTotp(userId, otp, { sessionId, ctx: sessionContext(c) });
   return c.body(null, 204);
 });
 

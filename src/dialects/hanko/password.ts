@@ -26,6 +26,9 @@ password.put("/password", async (c) => {
   const me = await principal(c);
   const body = validate(s.passwordBody, await readBody(c));
   if (body.user_id !== me.userId) throw new AuthError("FORBIDDEN");
-  const { created } = await c.var.services.accountsById.setPassword(me.userId, body.password);
+  const { created } = await c.var.services.accountsById.setPassword(me.userId, body.password, {
+    sessionId: me.sessionId,
+    ctx: sessionContext(c),
+  });
   return c.body(null, created ? 201 : 200);
 });

@@ -27,6 +27,7 @@ webauthn.post("/webauthn/registration/finalize", async (c) => {
   const passkey = await c.var.services.webauthn.register(
     me.userId,
     body as unknown as RegistrationResponseJSON,
+    sessionContext(c),
   );
   return c.json({ credential_id: passkey.id, user_id: passkey.userId });
 });

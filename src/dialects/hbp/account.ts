@@ -15,7 +15,10 @@ account.post("/change-email", async (c) => {
   if (c.var.config.features.verifyEmails) throw new AuthError("FEATURE_DISABLED");
   const principal = await requirePrincipal(c);
   const { new_email } = validate(s.newEmailBody, await readBody(c));
-  await c.var.services.accounts.changeEmailDirect(principal.userId, new_email);
+  await c.var.services.accounts.changeEmailDirect(principal.userId, new_email, {
+    sessionId: principal.sessionId,
+    ctx: sessionContext(c),
+  });
   return c.body(null, 204);
 });
 
@@ -29,6 +32,7 @@ account.post("/change-email/request", async (c) => {
     principal.userId,
     new_email,
     (t) => `${config.publicUrl}/auth/change-email/change?ticket=${encodeURIComponent(t)}`,
+    { sessionId: principal.sessionId, ctx: sessionContext(c) },
   );
   return c.body(null, 204);
 });
@@ -38,7 +42,7 @@ account.post("/change-email/change", async (c) => {
   if (!config.features.verifyEmails) throw new AuthError("FEATURE_DISABLED");
   await services.limiter.hit("verify", clientIp(c));
   const { ticket } = validate(s.ticketBody, await readBody(c));
-  await services.accounts.confirmEmailChange(ticket);
+  await services.accounts.confirmEmailChange(ticket, sessionContext(c));
   return c.body(null, 204);
 });
 
@@ -49,7 +53,7 @@ account.get("/change-email/change", async (c) => {
   await services.limiter.hit("verify", clientIp(c));
   const { ticket } = validate(s.ticketQuery, c.req.query());
   try {
-    await services.accounts.confirmEmailChange(ticket);
+    await services.accounts.confirmEmailChange(ticket, sessionContext(c));
   } catch (e) {
     if (e instanceof AuthError && e.code === "INVALID_TICKET" && config.redirects.error)
       return c.redirect(config.redirects.error, 302);
@@ -67,6 +71,7 @@ account.post("/change-password", async (c) => {
       sessionId: principal.sessionId,
       oldPassword: body.old_password ?? "",
       newPassword: body.new_password,
+      ctx: sessionContext(c),
     });
   } catch (e) {
     // compat(hbp): HBP's message for a wrong current password (change-password/change.ts).
@@ -94,7 +99,7 @@ account.post("/change-password/change", async (c) => {
   if (!config.features.lostPassword) throw new AuthError("FEATURE_DISABLED");
   await services.limiter.hit("verify", clientIp(c));
   const { ticket, new_password } = validate(s.resetPasswordBody, await readBody(c));
-  await services.accounts.resetPassword(ticket, new_password);
+  await services.accounts.resetPassword(ticket, new_password, sessionContext(c));
   return c.body(null, 204);
 });
 
@@ -117,14 +122,20 @@ mfa.post("/generate", async (c) => {
 mfa.post("/enable", async (c) => {
   const principal = await requirePrincipal(c);
   const { code } = validate(s.codeBody, await readBody(c));
-  await c.var.services.totp.enable(principal.userId, code);
+  await c.var.services.accounts.enableTotp(principal.userId, code, {
+    sessionId: principal.sessionId,
+    ctx: sessionContext(c),
+  });
   return c.body(null, 204);
 });
 
 mfa.post("/disable", async (c) => {
   const principal = await requirePrincipal(c);
   const { code } = validate(s.codeBody, await readBody(c));
-  await c.var.services.totp.disable(principal.userId, code);
+  await c.var.services.accounts.disableTotp(principal.userId, code, {
+    sessionId: principal.sessionId,
+    ctx: sessionContext(c),
+  });
   return c.body(null, 204);
 });
 

@@ -110,7 +110,7 @@ api.post("/reset-passsword", async (c) => {
   const { services } = c.var;
   await services.limiter.hit("verify", clientIp(c));
   const { token, newPassword } = validate(s.resetBody, await readBody(c));
-  await services.accounts.resetPassword(token, newPassword);
+  await services.accounts.resetPassword(token, newPassword, sessionContext(c));
   return c.json({ status: "ok" });
 });
 

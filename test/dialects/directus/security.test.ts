@@ -6,7 +6,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../../src/lib/crypto";
 import { call } from "../../support/app";
-import { activeUser, json, lastMail, PASSWORD, sleep, statuses } from "../hbp/helpers";
+import { activeUser, json, lastMail, PASSWORD, sleep, statuses, tokenWorks, totpCode } from "../hbp/helpers";
 import { cookie, D, directusLogin, directusUser, expectErrors } from "./helpers";
 
 const EVIL = { origin: "https://evil.example" };
@@ -200,5 +200,49 @@ describe("DIRECTUS_PREFIX", () => {
           "Configuration error: DIRECTUS_PREFIX: must be a path such as /directus (segments of letters, digits, . _ -)",
       });
     }
+  });
+});
+
+describe("directus: TOTP on and off end the other sessions and send a notice", () => {
+  it("enable and disable: the other session ends, this one stays, mails 'turned on' / 'turned off'", async () => {
+    // directusUser has two sessions: an hbp one (jwt) and a directus one (access).
+    const u = await directusUser();
+    const gen = await json(
+      await call(`${D}/users/me/tfa/generate`, { json: { password: PASSWORD }, token: u.access }),
+    );
+    const secret = gen.data.secret as string;
+    const en = await call(`${D}/users/me/tfa/enable`, {
+      json: { secret, otp: totpCode(secret, -1) },
+      token: u.access,
+    });
+    expect(en.status).toBe(204);
+    expect(await tokenWorks(u.jwt)).toBe(401);
+    expect(await tokenWorks(u.access)).toBe(400);
+    expect((await lastMail(u.email, "totp_enabled")).text).toMatch(/turned on/);
+
+    const second = await json(
+      await directusLogin({ email: u.email, password: PASSWORD, otp: totpCode(secret) }),
+    );
+    const other = second.data.access_token as string;
+    expect(await tokenWorks(other)).toBe(400);
+    const dis = await call(`${D}/users/me/tfa/disable`, {
+      json: { otp: totpCode(secret, 1) },
+      token: u.access,
+    });
+    expect(dis.status).toBe(204);
+    expect(await tokenWorks(other)).toBe(401);
+    expect(await tokenWorks(u.access)).toBe(400);
+    expect((await lastMail(u.email, "totp_disabled")).text).toMatch(/turned off/);
+  });
+
+  it("a password reset ends every session and mails a notice", async () => {
+    const u = await directusUser();
+    expect((await call(`${D}/auth/password/request`, { json: { email: u.email } })).status).toBe(204);
+    const token = (await lastMail(u.email, "password_reset")).data.ticket!;
+    const res = await call(`${D}/auth/password/reset`, { json: { token, password: "a new good password" } });
+    expect(res.status).toBe(204);
+    expect(await tokenWorks(u.access)).toBe(401);
+    const notice = (await lastMail(u.email, "password_reset_done")).text;
+    expect(notice).toMatch(/was reset/);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { call, uniqueEmail } from "../../support/app";
+import { lastMail } from "../hbp/helpers";
 import { hcall, json, OPEN, signUp } from "./support";
 
 const PW = "correct horse battery staple";
@@ -29,6 +30,28 @@ describe("hanko: PUT /password and POST /password/login", () => {
     expect(await json(await hcall("/me", { token: login.headers.get("x-auth-token")! }))).toEqual({
       id: userId,
     });
+  });
+
+  it("PUT /password ends the user's other sessions (this one stays) and mails a notice", async () => {
+    const { userId, token, email } = await signUp();
+    await hcall("/password", { method: "PUT", token, json: { user_id: userId, password: PW } });
+    const other = (await hcall("/password/login", { json: { user_id: userId, password: PW } })).headers.get(
+      "x-auth-token",
+    )!;
+    expect((await hcall("/me", { token: other })).status).toBe(200);
+    const res = await hcall("/password", {
+      method: "PUT",
+      token,
+      json: { user_id: userId, password: `${PW}?` },
+      headers: { "user-agent": "HankoTest/2" },
+      ip: "192.0.2.9",
+    });
+    expect(res.status).toBe(200);
+    expect((await hcall("/me", { token: other })).status).toBe(401);
+    expect((await hcall("/me", { token })).status).toBe(200);
+    const mail = await lastMail(email, "password_changed");
+    expect(mail.text).toContain("HankoTest/2");
+    expect(mail.text).toContain("192.0.2.0/24");
   });
 
   it("PUT /password: 401 without a session, 403 for another user, 400 below the minimum length", async () => {

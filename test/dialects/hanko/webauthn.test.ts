@@ -2,6 +2,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { call } from "../../support/app";
 import { AAGUID, createCredential, getAssertion } from "../../support/soft-authenticator";
+import { lastMail } from "../hbp/helpers";
 import { hcall, ISO, json, OPEN, signUp } from "./support";
 
 const JSON_TYPE = { "content-type": "application/json" };
@@ -291,5 +292,18 @@ describe("hanko: WebAuthn credentials", () => {
     expect(await json(await hcall("/webauthn/credentials", { token: a.token }))).toEqual([]);
     expect((await hcall(path, { method: "DELETE", token: a.token })).status).toBe(404);
     expect((await hcall("/webauthn/credentials")).status).toBe(401);
+  });
+});
+
+describe("hanko: a new passkey is announced", () => {
+  it("the user gets a mail naming the change, the time and the client", async () => {
+    const u = await signUp();
+    const { fin } = await register(u.token);
+    expect(fin.status).toBe(200);
+    const mail = await lastMail(u.email, "passkey_added");
+    expect(mail.subject).toBe("A passkey was added to your account");
+    expect(mail.text).toMatch(/new passkey was added/);
+    expect(mail.text).toMatch(/If this was not you/);
+    expect(mail.data.when).toMatch(/^\d{4}-/);
   });
 });

@@ -1,0 +1,63 @@
+/**
+ * Security notices: after a change to how an account signs in (password, email address, TOTP,
+ * passkeys) the user is told what happened, when and from which client, and, for the changes
+ * that could lock the owner out or keep an intruder in, every other session ends (the one that
+ * made the change stays). A notice that cannot be sent never undoes the change it reports.
+ */
+import type { Clock } from "../../lib/clock";
+import type { Mailer } from "../mail/mailer";
+import { type SecurityEvent, templates } from "../mail/templates";
+import type { SessionContext, SessionService } from "../sessions/sessions.service";
+
+export type { SecurityEvent };
+
+export interface SecurityNotices {
+  /**
+   * Mails the notice of `event` to each of `to` (the addresses, deduplicated); with
+   * `endOtherSessions`, first ends every session of the user but `keepSessionId`.
+   */
+  changed(input: {
+    userId: string;
+    event: SecurityEvent;
+    to: (string | null | undefined)[];
+    ctx?: SessionContext;
+    endOtherSessions?: boolean;
+    keepSessionId?: string | null;
+    detail?: string;
+    data?: Record<string, string>;
+  }): Promise<void>;
+}
+
+/** The client as a mail may name it: user agent, and the network (IPv4 /24, IPv6 /48) not the host. */
+export function describeClient(ctx: SessionContext | undefined): string {
+  const agent = ctx?.userAgent?.replace(/[\r\n]+/g, " ").slice(0, 200) || "an unknown client";
+  const ip = ctx?.ip ?? "";
+  let network = "an unknown address";
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) network = `${ip.split(".").slice(0, 3).join(".")}.0/24`;
+  else if (ip.includes(":")) {
+    const groups = ip.split("::")[0]!.split(":").slice(0, 3);
+    if (groups.every((g) => /^[0-9a-f]{1,4}$/i.test(g))) network = `${groups.join(":")}::/48`;
+  }
+  return `${agent}, network ${network}`;
+}
+
+export function createSecurityNotices(deps: {
+  clock: Clock;
+  sessions: SessionService;
+  mailer: Mailer;
+}): SecurityNotices {
+  return {
+    async changed({ userId, event, to, ctx, endOtherSessions, keepSessionId, detail, data }) {
+      if (endOtherSessions) await deps.sessions.revokeAll(userId, keepSessionId ?? undefined);
+      const when = new Date(deps.clock.now()).toISOString();
+      const client = describeClient(ctx);
+      for (const address of new Set(to.filter((a): a is string => !!a))) {
+        try {
+          await deps.mailer.send(templates.securityNotice(address, event, { when, client, detail, data }));
+        } catch (e) {
+          console.error(`security notice (${event}) not sent`, e);
+        }
+      }
+    },
+  };
+}
