@@ -6,7 +6,6 @@
  */
 import type { Config } from "../../config";
 import type { Clock } from "../../lib/clock";
-import type { SecurityNotices } from "./notices";
 import { AuthError } from "../errors";
 import type { Mailer } from "../mail/mailer";
 import { templates } from "../mail/templates";
@@ -18,6 +17,7 @@ import type { TicketService } from "../tickets/tickets.service";
 import type { TotpService } from "../totp/totp.service";
 import { normalizeEmail } from "../users/email-address";
 import type { User, UserService } from "../users/users.service";
+import type { SecurityNotices } from "./notices";
 
 export type LinkBuilder = (token: string) => string;
 

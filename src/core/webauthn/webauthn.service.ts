@@ -21,10 +21,10 @@ import type { Config } from "../../config";
 import type { Clock } from "../../lib/clock";
 import { sha256Hex } from "../../lib/crypto";
 import { fromBase64Url, toBase64Url } from "../../lib/encoding";
+import type { SecurityNotices } from "../accounts/notices";
 import { AuthError } from "../errors";
 import type { IssuedSession, SessionContext, SessionService } from "../sessions/sessions.service";
 import type { User, UserService } from "../users/users.service";
-import type { SecurityNotices } from "../accounts/notices";
 
 export interface Passkey {
   id: string;
