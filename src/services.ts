@@ -100,7 +100,6 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
   const totp = createTotpService({ d1, clock, box, attempts, issuer: config.totp.issuer });
   const reauth = createReauthService({ users, passwords, attempts });
   const teams = createTeamService({ d1, clock });
-  const existence = createExistenceService({ config, users });
   const captcha = createTurnstileVerifier({ ...config.turnstile, fetch: (...a) => fetch(...a) });
   const outbox = createOutboxMailer(d1, clock);
   const limiter = createIpLimiter({
@@ -119,6 +118,8 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
     userExists: users.exists,
   });
   const notices = createSecurityNotices({ clock, sessions, mailer });
+  const emails = createEmailService({ d1, clock, secret: config.passcodes.secret });
+  const existence = createExistenceService({ config, clock, users, emails, tokens, mailer });
   const accounts = createAccountService({
     config,
     clock,
@@ -131,9 +132,9 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
     totp,
     files: storage,
     notices,
+    existence,
   });
   const oauth = createOAuthService({ d1, clock, users, config });
-  const emails = createEmailService({ d1, clock, secret: config.passcodes.secret });
   const accountsById = createAccountByIdService({
     config,
     users,
@@ -142,6 +143,7 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
     accounts,
     emails,
     notices,
+    existence,
   });
   const passcodes = createPasscodeService({
     d1,

@@ -17,6 +17,7 @@ import type { TicketService } from "../tickets/tickets.service";
 import type { TotpService } from "../totp/totp.service";
 import { normalizeEmail } from "../users/email-address";
 import type { User, UserService } from "../users/users.service";
+import type { ExistenceService } from "./existence";
 import type { SecurityNotices } from "./notices";
 
 export type LinkBuilder = (token: string) => string;
@@ -137,8 +138,9 @@ export function createAccountService(deps: {
   /** The files of a deleted account (core/storage). */
   files: { removeOwned(userId: string): Promise<void> };
   notices: SecurityNotices;
+  existence: ExistenceService;
 }): AccountService {
-  const { config, users, passwords, sessions, tickets, mailer, attempts, totp, notices } = deps;
+  const { config, users, passwords, sessions, tickets, mailer, attempts, totp, notices, existence } = deps;
   const policy = config.passwords;
 
   function usable(user: User | null): User {
@@ -197,17 +199,43 @@ export function createAccountService(deps: {
       }
       const passwordHash = hasPassword ? await passwords.hash(input.password!) : null;
       const active = hasPassword && config.features.autoActivate;
-      const user = await users.create({
-        email,
-        passwordHash,
-        username: input.username ?? null,
-        displayName: input.displayName ?? email,
-        avatarUrl: input.avatarUrl ?? null,
-        locale: input.locale ?? null,
-        metadata: input.metadata,
-        ...roles,
-        active,
-      });
+      const signedIn =
+        (active && !input.signInBeforeVerification) || (hasPassword && !!input.signInBeforeVerification);
+      /** A taken address, with hints off: the answer of a new sign-up, the owner is told (existence.ts). */
+      const decoy = async (): Promise<RegisterResult> => {
+        await existence.tellOwner(email, "sign_up", input.ctx);
+        const user = await existence.decoyUser(email, {
+          displayName: input.displayName ?? email,
+          avatarUrl: input.avatarUrl ?? null,
+          locale: input.locale ?? null,
+          metadata: input.metadata ?? {},
+          username: input.username ?? null,
+          ...roles,
+          active,
+        });
+        if (signedIn) return { kind: "session", user, session: await existence.decoySession(user) };
+        return { kind: "pending", user };
+      };
+      if (await existence.hiddenOwner(email)) return decoy();
+      let user: User;
+      try {
+        user = await users.create({
+          email,
+          passwordHash,
+          username: input.username ?? null,
+          displayName: input.displayName ?? email,
+          avatarUrl: input.avatarUrl ?? null,
+          locale: input.locale ?? null,
+          metadata: input.metadata,
+          ...roles,
+          active,
+        });
+      } catch (e) {
+        // A parallel sign-up took the address first (a taken username stays an error).
+        if (e instanceof AuthError && e.code === "ACCOUNT_EXISTS" && (await existence.hiddenOwner(email)))
+          return decoy();
+        throw e;
+      }
       if (active && !input.signInBeforeVerification)
         return { kind: "session", ...(await startSession(user, ["pwd"], input.ctx)) };
 
@@ -385,8 +413,9 @@ export function createAccountService(deps: {
     async changeEmailDirect(userId, rawEmail, from) {
       const email = normalizeEmail(rawEmail);
       const user = usable(await users.findById(userId));
-      await users.changePrimaryEmail(userId, email, false);
       if (user.email === email) return;
+      if (await existence.hiddenOwner(email)) return existence.tellOwner(email, "email_change", from.ctx);
+      await users.changePrimaryEmail(userId, email, false);
       await tickets.revokeAll(userId, "password_reset");
       await emailChanged(userId, user.email, email, from.sessionId, from.ctx);
     },
@@ -394,7 +423,10 @@ export function createAccountService(deps: {
     async requestEmailChange(userId, rawEmail, link, from) {
       const email = normalizeEmail(rawEmail);
       const user = usable(await users.findById(userId));
-      if (await users.findByEmail(email)) throw new AuthError("EMAIL_IN_USE");
+      const holder = await users.findByEmail(email);
+      if (holder && holder.id !== userId && !existence.hints)
+        return existence.tellOwner(email, "email_change", from.ctx);
+      if (holder) throw new AuthError("EMAIL_IN_USE");
       const ticket = await tickets.issue({
         purpose: "email_change",
         userId,

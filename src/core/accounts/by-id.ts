@@ -12,17 +12,22 @@ import { normalizeEmail } from "../users/email-address";
 import type { EmailService } from "../users/emails.service";
 import type { User, UserService } from "../users/users.service";
 import type { AccountService, ChangeOrigin } from "./accounts.service";
+import type { ExistenceService } from "./existence";
 import type { SecurityNotices } from "./notices";
 
 export interface AccountByIdService {
   /**
    * Creates an account with only an email address. Without email verification it is active and
-   * gets a session at once; with it, it stays inactive until a passcode proves the mailbox.
+   * gets a session at once (its access token living `accessTtl` seconds when given); with it, it
+   * stays inactive until a passcode proves the mailbox. With existence hints off, a taken address
+   * answers alike (existence.ts): with verification, the ids `EmailService.lookup` gives the
+   * address, so a passcode sign-in that follows reaches the owner's mailbox only; without, a
+   * decoy session.
    */
   registerPasswordless(
     email: unknown,
-    ctx?: SessionContext,
-  ): Promise<{ user: User; session: IssuedSession | null }>;
+    opts?: { ctx?: SessionContext; accessTtl?: number },
+  ): Promise<{ userId: string; emailId: string; session: IssuedSession | null }>;
   /** Password login of a known user id. An unknown id costs a hash and fails like a wrong password. */
   loginWithPassword(input: {
     userId: string;
@@ -44,23 +49,52 @@ export function createAccountByIdService(deps: {
   accounts: AccountService;
   emails: EmailService;
   notices: SecurityNotices;
+  existence: ExistenceService;
 }): AccountByIdService {
-  const { config, users, passwords, sessions, accounts, emails, notices } = deps;
+  const { config, users, passwords, sessions, accounts, emails, notices, existence } = deps;
   return {
-    async registerPasswordless(rawEmail, ctx) {
+    async registerPasswordless(rawEmail, { ctx, accessTtl } = {}) {
       if (!config.features.signup) throw new AuthError("SIGNUP_DISABLED");
       const email = normalizeEmail(rawEmail);
       const active = !config.features.verifyEmails;
       await emails.releaseUnverified(email);
-      const user = await users.create({
-        email,
-        passwordHash: null,
-        displayName: email,
-        defaultRole: config.roles.defaultRole,
-        allowedRoles: config.roles.defaultAllowed,
-        active,
-      });
-      return { user, session: active ? await sessions.create(user, ["email"], ctx) : null };
+      const decoy = async () => {
+        await existence.tellOwner(email, "sign_up", ctx);
+        if (!active) {
+          const found = (await emails.lookup(email, { hints: false }))!;
+          return { userId: found.userId, emailId: found.emailId, session: null };
+        }
+        const user = await existence.decoyUser(email, { active: true });
+        return {
+          userId: user.id,
+          emailId: await emails.pseudoId("email", email),
+          session: await existence.decoySession(user, accessTtl),
+        };
+      };
+      if (await existence.hiddenOwner(email)) return decoy();
+      let user: User;
+      try {
+        user = await users.create({
+          email,
+          passwordHash: null,
+          displayName: email,
+          defaultRole: config.roles.defaultRole,
+          allowedRoles: config.roles.defaultAllowed,
+          active,
+        });
+      } catch (e) {
+        if (e instanceof AuthError && e.code === "ACCOUNT_EXISTS" && (await existence.hiddenOwner(email)))
+          return decoy();
+        throw e;
+      }
+      const [primary] = (await emails.list(user.id)).filter((e) => e.primary);
+      let session: IssuedSession | null = null;
+      if (active) {
+        session = await sessions.create(user, ["email"], ctx);
+        if (accessTtl)
+          session = { ...session, ...(await sessions.accessToken(session.sessionId, accessTtl)) };
+      }
+      return { userId: user.id, emailId: primary!.id, session };
     },
 
     async loginWithPassword({ userId, password, ctx }) {

@@ -64,7 +64,38 @@ const SECURITY: Record<SecurityEvent, { subject: string; what: string; advice: s
   },
 };
 
+const TAKEN = {
+  sign_up: {
+    subject: "Someone tried to sign up with your email address",
+    what: "Someone tried to create an account with this email address. It already has an account, so no new one was made.",
+    advice:
+      "If it was you, sign in instead, or reset your password if you forgot it. If not, you can ignore this message.",
+  },
+  email_change: {
+    subject: "Someone tried to use your email address",
+    what: "Someone tried to add this email address to another account. It belongs to your account, so nothing changed.",
+    advice: "If it was you, sign in with this address instead. If not, you can ignore this message.",
+  },
+} as const;
+
 export const templates = {
+  /** To the holder of an address someone tried to sign up with or move to another account. */
+  addressTaken: (
+    to: string,
+    attempt: keyof typeof TAKEN,
+    info: { when: string; client: string },
+  ): MailMessage => {
+    const t = TAKEN[attempt];
+    const lines = [t.what, `When: ${info.when}`, `From: ${info.client}`, t.advice];
+    return {
+      to,
+      subject: t.subject,
+      kind: `address_taken_${attempt}`,
+      text: lines.join("\n\n"),
+      html: lines.map((l) => `<p>${esc(l)}</p>`).join(""),
+      data: { when: info.when },
+    };
+  },
   /** What changed, when, from which client, and what to do if it was not the owner. */
   securityNotice: (
     to: string,

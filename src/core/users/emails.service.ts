@@ -50,6 +50,8 @@ export interface EmailService {
    * adding someone's address without proving it cannot keep its owner from signing up.
    */
   releaseUnverified(address: string): Promise<void>;
+  /** A stable UUID-shaped pseudo id for `value` (HMAC with PASSCODE_SECRET), never a real row's. */
+  pseudoId(label: string, value: string): Promise<string>;
   /** The account holding an address (see module comment for `hints: false`). */
   lookup(address: unknown, opts: { hints: boolean }): Promise<AccountLookup | null>;
 }
@@ -170,6 +172,8 @@ export function createEmailService(deps: { d1: D1Database; clock: Clock; secret:
         .bind(address)
         .run();
     },
+
+    pseudoId: async (label, value) => pseudoId(await macKey, label, value),
 
     async lookup(raw, { hints }) {
       const address = normalizeEmail(raw);

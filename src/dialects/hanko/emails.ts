@@ -4,7 +4,7 @@
  * parses it), 400 when the address is taken, 409 when the user has the maximum number.
  */
 import { Hono } from "hono";
-import { readBody, validate } from "../shared/http";
+import { readBody, sessionContext, validate } from "../shared/http";
 import type { AppEnv } from "../shared/types";
 import { hankoError } from "./errors";
 import { presentEmail } from "./present";
@@ -21,9 +21,10 @@ emails.get("/emails", async (c) => {
 emails.post("/emails", async (c) => {
   const me = await principal(c);
   const body = validate(s.addressBody, await readBody(c));
-  const result = await c.var.services.emails.add(me.userId, body.address, {
+  const result = await c.var.services.existence.addEmail(me.userId, body.address, {
     max: c.var.config.emails.maxPerUser,
     verified: !c.var.config.features.verifyEmails,
+    ctx: sessionContext(c),
   });
   if (result.kind === "limit_reached") return hankoError(c, 409);
   return c.json(presentEmail(result.email), 201);

@@ -34,10 +34,17 @@ export async function principal(c: Context<AppEnv>) {
  * not the short access-token lifetime of the refreshing dialects.
  */
 export async function sendSession(c: Context<AppEnv>, session: IssuedSession) {
-  const { accessToken, expiresIn } = await c.var.services.sessions.accessToken(
-    session.sessionId,
-    c.var.config.hankoSessionLifetime,
+  sendToken(
+    c,
+    await c.var.services.sessions.accessToken(session.sessionId, c.var.config.hankoSessionLifetime),
   );
+}
+
+/** The headers and cookie of sendSession for a token already minted with the hanko lifetime. */
+export function sendToken(
+  c: Context<AppEnv>,
+  { accessToken, expiresIn }: { accessToken: string; expiresIn: number },
+) {
   c.header("X-Auth-Token", accessToken);
   c.header("X-Session-Lifetime", String(expiresIn));
   setCookie(c, SESSION_COOKIE, accessToken, {

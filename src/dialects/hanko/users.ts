@@ -8,7 +8,7 @@ import { clientIp, readBody, sessionContext, validate } from "../shared/http";
 import type { AppEnv } from "../shared/types";
 import { presentConfig, presentUser } from "./present";
 import * as s from "./schemas";
-import { clearSession, principal, sendSession } from "./session";
+import { clearSession, principal, sendToken } from "./session";
 
 export const users = new Hono<AppEnv>();
 
@@ -54,11 +54,13 @@ users.post("/users", async (c) => {
   const { services } = c.var;
   await services.limiter.hit("register", clientIp(c));
   const body = validate(s.emailBody, await readBody(c));
-  const { user, session } = await services.accountsById.registerPasswordless(body.email, sessionContext(c));
-  const [primary] = (await services.emails.list(user.id)).filter((e) => e.primary);
-  if (session) await sendSession(c, session);
+  const { userId, emailId, session } = await services.accountsById.registerPasswordless(body.email, {
+    ctx: sessionContext(c),
+    accessTtl: c.var.config.hankoSessionLifetime,
+  });
+  if (session) sendToken(c, session);
   // compat(hanko): `id` is Hanko's deprecated duplicate of `user_id`.
-  return c.json({ id: user.id, user_id: user.id, email_id: primary!.id });
+  return c.json({ id: userId, user_id: userId, email_id: emailId });
 });
 
 users.get("/users/:id", async (c) => {

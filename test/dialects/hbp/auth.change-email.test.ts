@@ -13,6 +13,7 @@ import {
 } from "./helpers";
 
 const DIRECT = { VERIFY_EMAILS: "false" };
+const HINTS = { ACCOUNT_EXISTENCE_HINTS: "true" };
 
 describe("POST /auth/change-email, VERIFY_EMAILS=false", () => {
   it("changes the address at once: 204; the new one logs in, the old one does not", async () => {
@@ -27,11 +28,15 @@ describe("POST /auth/change-email, VERIFY_EMAILS=false", () => {
     expect((await lastMail(s.email, "email_changed")).data.new_email).toBe(next);
   });
 
-  it("an address held by another account is 400 and changes nothing", async () => {
+  it("ACCOUNT_EXISTENCE_HINTS=true: an address held by another account is 400 and changes nothing", async () => {
     const a = await activeUser();
     const b = await activeUser();
     await expectBoom(
-      await call("/auth/change-email", { json: { new_email: b.email }, token: a.jwt, vars: DIRECT }),
+      await call("/auth/change-email", {
+        json: { new_email: b.email },
+        token: a.jwt,
+        vars: { ...DIRECT, ...HINTS },
+      }),
       400,
       "Cannot use this email.",
     );
@@ -118,12 +123,12 @@ describe("POST /auth/change-email/request and /change, VERIFY_EMAILS=true", () =
     expect(await usersWithEmail(first)).toBe(0);
   });
 
-  it("an address held by another account is refused at request time, with no mail", async () => {
+  it("ACCOUNT_EXISTENCE_HINTS=true: an address held by another account is refused at request time, with no mail", async () => {
     const a = await activeUser();
     const b = await activeUser();
     const before = (await outbox(b.email)).length;
     await expectBoom(
-      await call("/auth/change-email/request", { json: { new_email: b.email }, token: a.jwt }),
+      await call("/auth/change-email/request", { json: { new_email: b.email }, token: a.jwt, vars: HINTS }),
       400,
       "Cannot use this email.",
     );

@@ -103,13 +103,12 @@ describe("POST /auth/register, AUTO_ACTIVATE_NEW_USERS=true", () => {
     expect((await json(res)).user.email).toBe(email);
   });
 
-  it("refuses an address that already has an account", async () => {
+  it("ACCOUNT_EXISTENCE_HINTS=true: refuses an address that already has an account", async () => {
+    const vars = { ...AUTO, ACCOUNT_EXISTENCE_HINTS: "true" };
     const email = uniqueEmail();
-    expect((await call("/auth/register", { json: { email, password: PASSWORD }, vars: AUTO })).status).toBe(
-      200,
-    );
+    expect((await call("/auth/register", { json: { email, password: PASSWORD }, vars })).status).toBe(200);
     await expectBoom(
-      await call("/auth/register", { json: { email: email.toUpperCase(), password: PASSWORD }, vars: AUTO }),
+      await call("/auth/register", { json: { email: email.toUpperCase(), password: PASSWORD }, vars }),
       400,
       "Account already exists.",
     );

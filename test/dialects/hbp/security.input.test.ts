@@ -162,7 +162,10 @@ describe("odd Unicode addresses", () => {
     expect((await lastMail(clean, "activation")).to).toBe(clean);
     // No look-alike twin: the ASCII address is the same account.
     await expectBoom(
-      await call("/auth/register", { json: { email: clean, password: PASSWORD } }),
+      await call("/auth/register", {
+        json: { email: clean, password: PASSWORD },
+        vars: { ACCOUNT_EXISTENCE_HINTS: "true" },
+      }),
       400,
       "Account already exists.",
     );

@@ -90,13 +90,32 @@ describe("one address, 30 parallel registrations", () => {
     const rs = await parallel(() =>
       call("/auth/register", {
         json: { email, password: PASSWORD },
-        vars: { AUTO_ACTIVATE_NEW_USERS: "true" },
+        vars: { AUTO_ACTIVATE_NEW_USERS: "true", ACCOUNT_EXISTENCE_HINTS: "true" },
       }),
     );
     expect(statuses(rs)).toEqual({ 200: 1, 400: N - 1 });
     expect(await usersWithEmail(email)).toBe(1);
     const loser = rs.find((r) => r.status === 400)!;
     expect((await json(loser)).message).toBe("Account already exists.");
+  });
+});
+
+describe("one address, 30 parallel registrations, existence hints off (default)", () => {
+  it("all answer 200 alike; exactly one account exists and one of the sessions is real", async () => {
+    const email = uniqueEmail();
+    const rs = await parallel(() =>
+      call("/auth/register", {
+        json: { email, password: PASSWORD, cookie: false },
+        vars: { AUTO_ACTIVATE_NEW_USERS: "true" },
+      }),
+    );
+    expect(statuses(rs)).toEqual({ 200: N });
+    expect(await usersWithEmail(email)).toBe(1);
+    const bodies = await Promise.all(rs.map((r) => json(r)));
+    const working = await Promise.all(
+      bodies.map(async (b) => (await call(`/auth/token/refresh?refresh_token=${b.refresh_token}`)).status),
+    );
+    expect(statuses(working.map((status) => new Response(null, { status })))).toEqual({ 200: 1, 401: N - 1 });
   });
 });
 

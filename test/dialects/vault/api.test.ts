@@ -30,7 +30,10 @@ describe("POST /api/register", () => {
   it("refuses a taken address and a missing name", async () => {
     const r = await registered();
     await expectVaultError(
-      await call(`${V}/register`, { json: { email: r.email, password: PASSWORD, name: "B" } }),
+      await call(`${V}/register`, {
+        json: { email: r.email, password: PASSWORD, name: "B" },
+        vars: { ACCOUNT_EXISTENCE_HINTS: "true" },
+      }),
       409,
       "ACCOUNT_EXISTS",
       "An account with this email address already exists.",
