@@ -1,9 +1,9 @@
 /** formauth security: refresh reuse detection, revoked sessions, token confusion, parallel use. */
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { call } from "../../support/app";
-import { devSigningKey, json, sleep, statuses } from "../hbp/helpers";
-import { A, confirmedUser } from "./helpers";
+import { call, uniqueEmail } from "../../support/app";
+import { devSigningKey, json, lastMail, PASSWORD, sleep, statuses } from "../hbp/helpers";
+import { A, confirmedUser, uniqueName } from "./helpers";
 
 describe("refresh JWTs", () => {
   it("a rotated refresh JWT presented after the grace window ends the whole session", async () => {
@@ -54,5 +54,46 @@ describe("refresh JWTs", () => {
       Array.from({ length: 30 }, () => call(`${A}/refresh`, { form: { refresh_token: u.refresh } })),
     );
     expect(statuses(rs)).toEqual({ 200: 30 });
+  });
+});
+
+describe("POST /register with a taken address, ACCOUNT_EXISTENCE_HINTS off", () => {
+  it("answers PENDING_CONFIRMATION as for a free address; the owner is mailed, no new account", async () => {
+    const owner = await confirmedUser();
+    const free = await call(`${A}/register`, {
+      form: { username: uniqueName(), email: uniqueEmail(), password: PASSWORD },
+    });
+    const taken = await call(`${A}/register`, {
+      form: { username: uniqueName(), email: owner.email, password: PASSWORD },
+    });
+    expect(taken.status).toBe(free.status);
+    expect(await json(taken)).toEqual(await json(free));
+    expect((await lastMail(owner.email, "address_taken_sign_up")).to).toBe(owner.email);
+  });
+
+  it("with AUTO_ACTIVATE_NEW_USERS: a token pair as for a new account, which works nowhere", async () => {
+    const vars = { AUTO_ACTIVATE_NEW_USERS: "true" };
+    const owner = await confirmedUser();
+    const res = await call(`${A}/register`, {
+      form: { username: uniqueName(), email: owner.email, password: PASSWORD },
+      vars,
+    });
+    expect(res.status).toBe(200);
+    const body = await json(res);
+    expect(body).toEqual({
+      access_token: expect.any(String),
+      refresh_token: expect.any(String),
+      twoFactor: false,
+    });
+    expect((await call(`${A}/refresh`, { form: { refresh_token: body.refresh_token } })).status).toBe(401);
+    expect((await call(`${A}/logout`, { method: "POST", token: body.access_token })).status).toBe(401);
+  });
+
+  it("a taken username stays an error (usernames are public names)", async () => {
+    const owner = await confirmedUser();
+    const res = await call(`${A}/register`, {
+      form: { username: owner.username, email: uniqueEmail(), password: PASSWORD },
+    });
+    expect(res.status).toBe(409);
   });
 });

@@ -1,3 +1,4 @@
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { call, uniqueEmail } from "../../support/app";
 import { hcall, json, OPEN, signUp, UUID } from "./support";
@@ -39,7 +40,40 @@ describe("hanko: emails", () => {
     ]);
   });
 
-  it("400 when the address is taken (by anyone), 409 at the maximum number", async () => {
+  it("hints off (default): a taken address answers 201 as a free one; nothing is stored, the holder is mailed", async () => {
+    const vars = {};
+    const a = await signUp(uniqueEmail(), { ...OPEN, ACCOUNT_EXISTENCE_HINTS: "false" });
+    const b = await signUp();
+    const free = await call("/emails", { token: a.token, json: { address: uniqueEmail() }, vars });
+    const taken = await call("/emails", { token: a.token, json: { address: b.email }, vars });
+    expect(taken.status).toBe(free.status);
+    const body = await json(taken);
+    expect(Object.keys(body).sort()).toEqual(Object.keys(await json(free)).sort());
+    expect(body).toMatchObject({ address: b.email, is_verified: false, is_primary: false });
+    // The same id on a retry, as for an address really added.
+    expect((await json(await call("/emails", { token: a.token, json: { address: b.email }, vars }))).id).toBe(
+      body.id,
+    );
+    const list = await json(await call("/emails", { token: a.token, vars }));
+    expect(list.map((e: { address: string }) => e.address)).not.toContain(b.email);
+    const { results } = await env.DB.prepare('SELECT kind FROM outbox WHERE "to" = ?')
+      .bind(b.email)
+      .all<{ kind: string }>();
+    expect(results.map((r) => r.kind)).toContain("address_taken_email_change");
+    // The passcode the SDK asks for next is "sent" like any other, but no mail reaches anyone.
+    const before = results.length;
+    const init = await call("/passcode/login/initialize", {
+      json: { user_id: a.userId, email_id: body.id },
+      vars,
+    });
+    expect(init.status).toBe(200);
+    const after = await env.DB.prepare('SELECT COUNT(*) AS n FROM outbox WHERE "to" = ?')
+      .bind(b.email)
+      .first<{ n: number }>();
+    expect(after!.n).toBe(before);
+  });
+
+  it("hints on: 400 when the address is taken (by anyone), 409 at the maximum number", async () => {
     const a = await signUp();
     const b = await signUp();
     const taken = await hcall("/emails", { token: a.token, json: { address: b.email } });

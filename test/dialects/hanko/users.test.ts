@@ -4,6 +4,13 @@ import worker from "../../../src/index";
 import { call, envWith, uniqueEmail } from "../../support/app";
 import { hcall, ISO, json, OPEN, signUp, UUID } from "./support";
 
+async function mailKinds(to: string): Promise<string[]> {
+  const { results } = await env.DB.prepare('SELECT kind FROM outbox WHERE "to" = ?')
+    .bind(to)
+    .all<{ kind: string }>();
+  return results.map((r) => r.kind);
+}
+
 describe("hanko: status and .well-known", () => {
   it("GET / answers the status page", async () => {
     const res = await call("/");
@@ -97,7 +104,7 @@ describe("hanko: POST /users", () => {
     expect(res.headers.get("x-session-lifetime")).toBeNull();
   });
 
-  it("409 for a taken address, 403 when sign-up is off, 400 for a bad address", async () => {
+  it("with existence hints on: 409 for a taken address, 403 when sign-up is off, 400 for a bad address", async () => {
     const { email } = await signUp();
     const taken = await hcall("/users", { json: { email: email.toUpperCase() } });
     expect(taken.status).toBe(409);
@@ -218,6 +225,38 @@ describe("hanko: sessions, /me, /users/{id}, /logout, DELETE /user", () => {
     expect((await call("/user", { json: { email }, vars })).status).toBe(404);
     const off = await signUp();
     expect((await hcall("/user", { method: "DELETE", token: off.token })).status).toBe(404);
+  });
+
+  it("hints off (default), verification on: a taken address answers the ids POST /user gives it; a passcode goes to the owner only", async () => {
+    const vars = {};
+    const owner = await signUp(uniqueEmail("owner"));
+    const free = await call("/users", { json: { email: uniqueEmail() }, vars });
+    const taken = await call("/users", { json: { email: owner.email }, vars });
+    expect(taken.status).toBe(free.status);
+    expect(taken.headers.get("x-auth-token")).toBeNull();
+    const body = await json(taken);
+    expect(Object.keys(body).sort()).toEqual(Object.keys(await json(free)).sort());
+    const looked = await json(await call("/user", { json: { email: owner.email }, vars }));
+    expect(body).toEqual({ id: looked.id, user_id: looked.id, email_id: looked.email_id });
+    expect(await mailKinds(owner.email)).toContain("address_taken_sign_up");
+    // The SDK follows with a passcode login: the code goes to the owner's mailbox, not the caller.
+    const init = await call("/passcode/login/initialize", { json: { user_id: body.user_id }, vars });
+    expect(init.status).toBe(200);
+    expect(await mailKinds(owner.email)).toContain("passcode");
+  });
+
+  it("hints off, verification off: a taken address gets a session token as a new one would, which opens nothing", async () => {
+    const vars = { VERIFY_EMAILS: "false" };
+    const owner = await signUp(uniqueEmail("owner"));
+    const taken = await call("/users", { json: { email: owner.email }, vars });
+    expect(taken.status).toBe(200);
+    const token = taken.headers.get("x-auth-token")!;
+    expect(token).toMatch(/^ey/);
+    expect(taken.headers.get("x-session-lifetime")).toBe("3600");
+    const body = await json(taken);
+    expect(body.user_id).not.toBe(owner.userId);
+    expect((await call("/me", { token, vars })).status).toBe(401);
+    expect((await call("/me", { token: owner.token, vars })).status).toBe(200);
   });
 
   it("DELETE /user also deletes the user's files: their file token stops working", async () => {

@@ -170,3 +170,28 @@ describe("dialect gates", () => {
     ).toBe(404);
   });
 });
+
+describe("POST /api/register with a taken address, ACCOUNT_EXISTENCE_HINTS off", () => {
+  it("answers tokens as for a new account, of a session that does not exist; the owner is mailed", async () => {
+    const owner = await registered();
+    const res = await call("/api/register", {
+      json: { email: owner.email, password: "another password!", name: "M" },
+    });
+    expect(res.status).toBe(200);
+    const body = await json(res);
+    expect(Object.keys(body).sort()).toEqual(["userToken", "vaultToken"]);
+    expect(body.vaultToken).toBeNull();
+    const claims = decodeJwt(body.userToken);
+    expect(claims.sub).not.toBe(decodeJwt(owner.userToken).sub);
+    // The token opens nothing and cannot be renewed.
+    expect(await tokenWorks(body.userToken)).toBe(401);
+    const refresh = await call("/api/refresh", { headers: { authorization: `Bearer ${body.userToken}` } });
+    expect(refresh.status).toBe(401);
+    expect((await lastMail(owner.email, "address_taken_sign_up")).to).toBe(owner.email);
+    // The owner's account and password are untouched.
+    expect((await call("/api/login", { json: { email: owner.email, password: PASSWORD } })).status).toBe(200);
+    expect(
+      (await call("/api/login", { json: { email: owner.email, password: "another password!" } })).status,
+    ).toBe(401);
+  });
+});
