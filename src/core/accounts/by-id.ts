@@ -35,6 +35,16 @@ export interface AccountByIdService {
     ctx?: SessionContext;
   }): Promise<{ user: User; session: IssuedSession }>;
   /**
+   * Makes one of the user's addresses the primary one (EmailService.setPrimary). A change of the
+   * primary address is an email change: every other session ends and both addresses are told.
+   */
+  setPrimaryEmail(
+    userId: string,
+    emailId: string,
+    opts: { requireVerified: boolean },
+    from: ChangeOrigin,
+  ): Promise<void>;
+  /**
    * Sets the user's password; `created` tells whether there was none before. Ends the user's other
    * sessions and mails a notice.
    */
@@ -110,6 +120,23 @@ export function createAccountByIdService(deps: {
       if (result.kind === "mfa_required")
         throw new AuthError("FORBIDDEN", { detail: "This account needs a second factor." });
       return { user: result.user, session: result.session };
+    },
+
+    async setPrimaryEmail(userId, emailId, opts, from) {
+      const before = (await emails.list(userId)).find((e) => e.primary);
+      await emails.setPrimary(userId, emailId, opts);
+      const after = (await emails.list(userId)).find((e) => e.primary);
+      if (!after || after.id === before?.id) return;
+      await notices.changed({
+        userId,
+        event: "email_changed",
+        to: [before?.address, after.address],
+        ctx: from.ctx,
+        endOtherSessions: true,
+        keepSessionId: from.sessionId,
+        detail: `The new address is ${after.address}.`,
+        data: { new_email: after.address },
+      });
     },
 
     async setPassword(userId, password, from) {

@@ -33,9 +33,12 @@ emails.post("/emails", async (c) => {
 emails.post("/emails/:id/set_primary", async (c) => {
   const me = await principal(c);
   const id = validate(s.idParam, c.req.param("id"));
-  await c.var.services.emails.setPrimary(me.userId, id, {
-    requireVerified: c.var.config.features.verifyEmails,
-  });
+  await c.var.services.accountsById.setPrimaryEmail(
+    me.userId,
+    id,
+    { requireVerified: c.var.config.features.verifyEmails },
+    { sessionId: me.sessionId, ctx: sessionContext(c) },
+  );
   return c.body(null, 201);
 });
 

@@ -40,6 +40,37 @@ describe("hanko: emails", () => {
     ]);
   });
 
+  it("a new primary address is an email change: other sessions end, both addresses are told", async () => {
+    const a = await signUp();
+    const second = await hcall("/password", {
+      method: "PUT",
+      token: a.token,
+      json: { user_id: a.userId, password: "a fine password" },
+    });
+    expect(second.status).toBe(201);
+    const login = await hcall("/password/login", {
+      json: { user_id: a.userId, password: "a fine password" },
+    });
+    const otherToken = login.headers.get("x-auth-token")!;
+    const next = uniqueEmail("primary");
+    const added = await json(await hcall("/emails", { token: a.token, json: { address: next } }));
+    const res = await hcall(`/emails/${added.id}/set_primary`, { method: "POST", token: a.token });
+    expect(res.status).toBe(201);
+    expect((await hcall("/me", { token: otherToken })).status).toBe(401);
+    expect((await hcall("/me", { token: a.token })).status).toBe(200);
+    for (const to of [a.email, next]) {
+      const { results } = await env.DB.prepare('SELECT kind, data FROM outbox WHERE "to" = ? AND kind = ?')
+        .bind(to, "email_changed")
+        .all<{ kind: string; data: string }>();
+      expect(results.map((r) => JSON.parse(r.data).new_email)).toEqual([next]);
+    }
+    // Setting the same primary again changes nothing and ends nothing.
+    expect((await hcall(`/emails/${added.id}/set_primary`, { method: "POST", token: a.token })).status).toBe(
+      201,
+    );
+    expect((await hcall("/me", { token: a.token })).status).toBe(200);
+  });
+
   it("hints off (default): a taken address answers 201 as a free one; nothing is stored, the holder is mailed", async () => {
     const vars = {};
     const a = await signUp(uniqueEmail(), { ...OPEN, ACCOUNT_EXISTENCE_HINTS: "false" });
