@@ -86,7 +86,13 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
       allowDevKeys: config.environment !== "production",
     });
   const tokens = createTokenService({ keys, jwt: config.jwt, clock });
-  const purposeTokens = createPurposeTokenService({ keys, jwt: config.jwt, clock });
+  const purposeTokens = createPurposeTokenService({
+    keys,
+    jwt: config.jwt,
+    clock,
+    // formauth's refresh JWT lives as long as the refresh token it wraps; vault's team token as an access token.
+    lifetimes: { "rt+jwt": config.sessions.refreshIdleTtl, "vault+jwt": config.jwt.accessTtl },
+  });
   const sessions = createSessionService({ d1, tokens, clock, sessions: config.sessions });
   const users = createUserService({ d1, clock });
   const tickets = createTicketService({ db, clock });

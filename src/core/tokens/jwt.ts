@@ -36,11 +36,16 @@ export async function signJwt(
     .sign(signer.key);
 }
 
-/** The payload; INVALID_TOKEN when forged, of another type or malformed, TOKEN_EXPIRED when expired. */
+/**
+ * The payload; INVALID_TOKEN when forged, of another type or malformed, TOKEN_EXPIRED when expired.
+ * `maxLifetime` (seconds) bounds `exp - iat`: we never sign a token living longer than the
+ * configured lifetime of its kind, so one claiming to must not outlive a key compromise or a
+ * signing bug by years.
+ */
 export async function verifyJwt(
   ctx: JwtContext,
   token: string,
-  opts: { typ: string; requiredClaims: string[]; maxTokenAge?: number; at?: number },
+  opts: { typ: string; requiredClaims: string[]; maxLifetime: number; maxTokenAge?: number; at?: number },
 ): Promise<JWTPayload & { sub: string }> {
   if (!token || token.length > MAX_TOKEN_LENGTH) throw new AuthError("INVALID_TOKEN");
   const set = await ctx.keys();
@@ -64,6 +69,8 @@ export async function verifyJwt(
       },
     );
     if (typeof payload.sub !== "string") throw new AuthError("INVALID_TOKEN");
+    if (typeof payload.exp !== "number" || typeof payload.iat !== "number") throw new AuthError("INVALID_TOKEN");
+    if (payload.exp - payload.iat > opts.maxLifetime) throw new AuthError("INVALID_TOKEN");
     return payload as JWTPayload & { sub: string };
   } catch (e) {
     if (e instanceof errors.JWTExpired) throw new AuthError("TOKEN_EXPIRED", { cause: e });

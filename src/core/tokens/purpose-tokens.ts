@@ -20,11 +20,23 @@ export interface PurposeTokenService {
   verify(purpose: TokenPurpose, token: string): Promise<JWTPayload & { sub: string }>;
 }
 
-export function createPurposeTokenService(deps: JwtContext): PurposeTokenService {
+/**
+ * `lifetimes`: the longest lifetime each purpose is signed with (seconds). Signing longer is a bug
+ * and throws; verification refuses a token whose `exp - iat` is longer.
+ */
+export function createPurposeTokenService(
+  deps: JwtContext & { lifetimes: Record<TokenPurpose, number> },
+): PurposeTokenService {
   return {
-    sign: (purpose, subject, claims, ttlSeconds) =>
-      signJwt(deps, { typ: purpose, subject, claims, ttlSeconds }),
+    sign: (purpose, subject, claims, ttlSeconds) => {
+      if (ttlSeconds > deps.lifetimes[purpose]) throw new Error(`${purpose} lifetime above its bound`);
+      return signJwt(deps, { typ: purpose, subject, claims, ttlSeconds });
+    },
     verify: (purpose, token) =>
-      verifyJwt(deps, token, { typ: purpose, requiredClaims: ["exp", "iat", "sub", "jti"] }),
+      verifyJwt(deps, token, {
+        typ: purpose,
+        requiredClaims: ["exp", "iat", "sub", "jti"],
+        maxLifetime: deps.lifetimes[purpose],
+      }),
   };
 }

@@ -110,6 +110,7 @@ export function createTokenService(deps: {
       const payload = await verifyJwt(deps, token, {
         typ: "at+jwt",
         requiredClaims: ["exp", "iat", "sub", "sid", "jti"],
+        maxLifetime: jwt.longestTtl,
         maxTokenAge: jwt.longestTtl + 60,
         at,
       });

@@ -1,5 +1,5 @@
 /** formauth security: refresh reuse detection, revoked sessions, token confusion, parallel use. */
-import { SignJWT } from "jose";
+import { decodeJwt, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { call, uniqueEmail } from "../../support/app";
 import { devSigningKey, json, lastMail, PASSWORD, sleep, statuses } from "../hbp/helpers";
@@ -46,6 +46,30 @@ describe("refresh JWTs", () => {
     expect((await call(`${A}/refresh`, { form: { refresh_token: hs } })).status).toBe(401);
     // A refresh JWT is not an access token.
     expect((await call(`${A}/logout`, { method: "POST", token: u.refresh })).status).toBe(401);
+  });
+
+  it("a refresh JWT whose exp is further after its iat than REFRESH_TOKEN_IDLE_TTL is refused", async () => {
+    const u = await confirmedUser();
+    const { sid, rt, sub } = decodeJwt(u.refresh) as { sid: string; rt: string; sub: string };
+    const { jwk, key } = await devSigningKey();
+    const resign = (lifetime: number) => {
+      const iat = Math.floor(Date.now() / 1000) - 5;
+      return new SignJWT({ sid, rt })
+        .setProtectedHeader({ alg: "ES256", kid: jwk.kid!, typ: "rt+jwt" })
+        .setIssuer("http://localhost:8787")
+        .setAudience("latchkey")
+        .setSubject(sub)
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + lifetime)
+        .setJti(crypto.randomUUID())
+        .sign(key);
+    };
+    const vars = { REFRESH_TOKEN_IDLE_TTL: "86400" };
+    const long = await call(`${A}/refresh`, { form: { refresh_token: await resign(86401) }, vars });
+    expect(long.status).toBe(401);
+    // The same wrapped token with an honest lifetime still refreshes (control).
+    const ok = await call(`${A}/refresh`, { form: { refresh_token: await resign(86400) }, vars });
+    expect(ok.status).toBe(200);
   });
 
   it("30 parallel refreshes of one token: every answer is a live sibling within the grace window", async () => {
