@@ -27,12 +27,18 @@ function int(name: string, v: string, min: number, max: number): number {
   return Number(v);
 }
 
-/** The parameters of a query, or null when it has none of them (serve the file as stored). */
-export function parseImageParams(get: (name: string) => string | undefined): ImageParams | null {
-  const raw = Object.fromEntries(IMAGE_PARAM_NAMES.map((n) => [n, get(n)])) as Record<
-    string,
-    string | undefined
-  >;
+/**
+ * The parameters of a query (`get` gives every value of a name), or null when it has none of them
+ * (serve the file as stored). A repeated parameter is refused: `?w=1&w=8192` must not mean one
+ * size to a cache or a check and another to the transform.
+ */
+export function parseImageParams(get: (name: string) => readonly string[] | undefined): ImageParams | null {
+  const raw: Record<string, string | undefined> = {};
+  for (const n of IMAGE_PARAM_NAMES) {
+    const values = get(n) ?? [];
+    if (values.length > 1) throw bad(`"${n}" must be given once`);
+    raw[n] = values[0];
+  }
   if (IMAGE_PARAM_NAMES.every((n) => raw[n] === undefined)) return null;
   const p: ImageParams = { w: 0, h: 0, q: null, f: null, r: null, b: null };
   if (raw.w !== undefined) p.w = int("w", raw.w, 0, MAX_SIDE);

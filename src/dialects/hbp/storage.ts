@@ -92,7 +92,7 @@ storage.get("/o/*", async (c) => {
   }
   const key = normaliseKey(raw, "file");
   const input = { key, caller, token: tokenParam(c), headers: c.req.raw.headers };
-  const params = parseImageParams((name) => c.req.query(name));
+  const params = parseImageParams((name) => c.req.queries(name));
   if (!params) return c.var.services.storage.download(input);
   const out = await c.var.services.storage.variant({ ...input, params });
   if (out instanceof Response) return out;

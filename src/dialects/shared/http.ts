@@ -15,14 +15,18 @@ export async function readBody(c: Context<AppEnv>): Promise<Record<string, unkno
   if (declared > max) throw new AuthError("PAYLOAD_TOO_LARGE");
   const buf = await readCapped(c, max);
   if (buf.byteLength === 0) return {};
-  const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+  const [typePart, ...params] = (c.req.header("content-type") ?? "").split(";");
+  const type = typePart!.trim().toLowerCase();
+  const isJson = type === "application/json" || type.endsWith("+json");
+  // JSON is UTF-8 (RFC 8259 §8.1): a body declared in another charset would be misread, not decoded.
+  if (isJson && !params.every(utf8OrOther)) throw new AuthError("UNSUPPORTED_MEDIA_TYPE");
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(buf);
   } catch {
     throw new AuthError("INVALID_REQUEST", { detail: "The body is not valid UTF-8." });
   }
-  if (type === "application/json" || type.endsWith("+json")) {
+  if (isJson) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -38,6 +42,13 @@ export async function readBody(c: Context<AppEnv>): Promise<Record<string, unkno
     return Object.fromEntries(new URLSearchParams(text));
   }
   throw new AuthError("UNSUPPORTED_MEDIA_TYPE");
+}
+
+/** A Content-Type parameter that is not `charset`, or `charset=utf-8`. */
+function utf8OrOther(param: string): boolean {
+  const [name, value = ""] = param.split("=");
+  if (name!.trim().toLowerCase() !== "charset") return true;
+  return ["utf-8", "utf8"].includes(value.trim().replace(/^"(.*)"$/, "$1").toLowerCase());
 }
 
 /**

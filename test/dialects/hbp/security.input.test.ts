@@ -71,6 +71,24 @@ describe("bodies", () => {
       vars: AUTO,
     });
     expect(res.status).toBe(200);
+    for (const type of ["application/json;charset=UTF-8", 'application/json; charset="utf-8"']) {
+      const other = uniqueEmail();
+      const body = JSON.stringify({ email: other, password: PASSWORD });
+      const r = await call("/auth/register", { method: "POST", body, headers: { "content-type": type }, vars: AUTO });
+      expect(r.status, type).toBe(200);
+    }
+  });
+
+  it("JSON declared in a charset other than UTF-8 is 415", async () => {
+    const email = uniqueEmail();
+    const body = JSON.stringify({ email, password: PASSWORD });
+    for (const charset of ["iso-8859-1", "utf-16", "UTF-16LE", '"windows-1252"', "us-ascii"])
+      await expectBoom(
+        await raw(body, `application/json; charset=${charset}`),
+        415,
+        "Send application/json or application/x-www-form-urlencoded.",
+      );
+    await expectUntouched(email);
   });
 
   it("a body over MAX_BODY_BYTES is 413", async () => {

@@ -222,6 +222,10 @@ describe("image variants", () => {
       ["b=0.2", '"b" must be a number between 0.3 and 1000'],
       ["b=1001", '"b" must be a number between 0.3 and 1000'],
       ["b=1e3", '"b" must be a number between 0.3 and 1000'],
+      // A repeated parameter, even with an allowed value first.
+      ["w=1&w=8192", '"w" must be given once'],
+      ["w=8&h=8&h=8", '"h" must be given once'],
+      ["f=png&f=webp", '"f" must be given once'],
     ];
     for (const [q, message] of cases)
       await expectBoom(await call(`/storage/o/${path}?${q}`, { token: u.jwt }), 400, message);
