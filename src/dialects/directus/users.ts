@@ -18,7 +18,7 @@ async function principal(c: Context<AppEnv>): Promise<{ userId: string; sessionI
   if (bearerToken(c)) return requirePrincipal(c);
   const sessionToken = getCookie(c, SESSION_COOKIE);
   if (!sessionToken) throw new AuthError("UNAUTHENTICATED");
-  assertSameOrigin(c, c.var.config.cors.origins);
+  assertSameOrigin(c);
   return c.var.services.sessions.resolve(sessionToken);
 }
 

@@ -1,5 +1,6 @@
 /** api/hanko-0.12-openapi.txt, Passcode: POST `/passcode/login/initialize` and `/finalize`. */
 import { Hono } from "hono";
+import { sameOrigin } from "../shared/csrf";
 import { clientIp, readBody, sessionContext, validate } from "../shared/http";
 import type { AppEnv } from "../shared/types";
 import { presentPasscode } from "./present";
@@ -20,7 +21,7 @@ passcode.post("/passcode/login/initialize", async (c) => {
   return c.json(presentPasscode(issued));
 });
 
-passcode.post("/passcode/login/finalize", async (c) => {
+passcode.post("/passcode/login/finalize", sameOrigin, async (c) => {
   const { services } = c.var;
   await services.limiter.hit("verify", clientIp(c));
   const body = validate(s.passcodeFinalBody, await readBody(c));

@@ -1,6 +1,7 @@
 /** api/hanko-0.12-openapi.txt, Password: POST `/password/login`, PUT `/password`. */
 import { Hono } from "hono";
 import { AuthError } from "../../core/errors";
+import { sameOrigin } from "../shared/csrf";
 import { clientIp, readBody, sessionContext, validate } from "../shared/http";
 import type { AppEnv } from "../shared/types";
 import * as s from "./schemas";
@@ -8,7 +9,7 @@ import { principal, sendSession } from "./session";
 
 export const password = new Hono<AppEnv>();
 
-password.post("/password/login", async (c) => {
+password.post("/password/login", sameOrigin, async (c) => {
   const { services } = c.var;
   await services.limiter.hit("login", clientIp(c));
   const body = validate(s.passwordBody, await readBody(c));

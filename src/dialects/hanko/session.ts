@@ -8,22 +8,21 @@ import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { AuthError } from "../../core/errors";
 import type { IssuedSession } from "../../core/sessions/sessions.service";
-import { isTrustedRequest } from "../shared/cors";
+import { assertSameOrigin } from "../shared/csrf";
 import { bearerToken, isHttps } from "../shared/http";
 import type { AppEnv } from "../shared/types";
 
 export const SESSION_COOKIE = "hanko";
 
 /**
- * The authenticated caller. A cookie credential on a state-changing request must come from a
- * trusted origin (CSRF); a bearer token cannot be sent by another site, so it needs no such check.
+ * The authenticated caller. A request authenticated by the cookie must pass the cross-site rule
+ * (shared/csrf.ts); a bearer token cannot be sent by another site, so it needs no such check.
  */
 export async function principal(c: Context<AppEnv>) {
   const bearer = bearerToken(c);
   const token = bearer ?? getCookie(c, SESSION_COOKIE);
   if (!token || token.length > 8192) throw new AuthError("UNAUTHENTICATED");
-  if (!bearer && !["GET", "HEAD"].includes(c.req.method) && !isTrustedRequest(c, c.var.config.cors.origins))
-    throw new AuthError("FORBIDDEN", { detail: "Cross-site request refused." });
+  if (!bearer) assertSameOrigin(c);
   // Safe methods may rely on a liveness check a few seconds old (core/sessions/session-cache.ts).
   return c.var.services.sessions.authenticate(token, { read: ["GET", "HEAD"].includes(c.req.method) });
 }

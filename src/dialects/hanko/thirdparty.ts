@@ -10,6 +10,7 @@ import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { AuthError } from "../../core/errors";
 import { OAuthError, type OAuthFailure } from "../../core/oauth/oauth.service";
+import { sameOrigin } from "../shared/csrf";
 import { clientIp, isHttps, readBody, sessionContext, validate } from "../shared/http";
 import type { AppEnv } from "../shared/types";
 import { hankoError } from "./errors";
@@ -120,7 +121,7 @@ thirdparty.post("/thirdparty/callback", async (c) => {
   return c.redirect(`${c.var.config.publicUrl}/thirdparty/callback?${params}`, 303);
 });
 
-thirdparty.post("/token", async (c) => {
+thirdparty.post("/token", sameOrigin, async (c) => {
   const { services } = c.var;
   await services.limiter.hit("verify", clientIp(c));
   const body = validate(s.tokenBody, await readBody(c));

@@ -4,6 +4,7 @@
  */
 import { Hono } from "hono";
 import { AuthError } from "../../core/errors";
+import { sameOrigin } from "../shared/csrf";
 import { clientIp, readBody, sessionContext, validate } from "../shared/http";
 import type { AppEnv } from "../shared/types";
 import { presentConfig, presentUser } from "./present";
@@ -50,7 +51,7 @@ users.post("/user", async (c) => {
   });
 });
 
-users.post("/users", async (c) => {
+users.post("/users", sameOrigin, async (c) => {
   const { services } = c.var;
   await services.limiter.hit("register", clientIp(c));
   const body = validate(s.emailBody, await readBody(c));

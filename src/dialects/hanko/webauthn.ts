@@ -6,6 +6,7 @@
  */
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from "@simplewebauthn/server";
 import { Hono } from "hono";
+import { sameOrigin } from "../shared/csrf";
 import { clientIp, readBody, sessionContext, validate } from "../shared/http";
 import type { AppEnv } from "../shared/types";
 import { presentCredential } from "./present";
@@ -42,7 +43,7 @@ webauthn.post("/webauthn/login/initialize", async (c) => {
   return c.json({ publicKey: options });
 });
 
-webauthn.post("/webauthn/login/finalize", async (c) => {
+webauthn.post("/webauthn/login/finalize", sameOrigin, async (c) => {
   const { services } = c.var;
   await services.limiter.hit("verify", clientIp(c));
   const body = validate(s.assertionBody, await readBody(c));

@@ -4,6 +4,7 @@
  */
 import { Hono, type MiddlewareHandler } from "hono";
 import { AuthError } from "../../core/errors";
+import { sameOrigin } from "../shared/csrf";
 import { clientIp, readBody, requirePrincipal, sessionContext, validate } from "../shared/http";
 import type { AppEnv } from "../shared/types";
 import { sessionBody, withParam } from "./present";
@@ -139,7 +140,7 @@ mfa.post("/disable", async (c) => {
   return c.body(null, 204);
 });
 
-mfa.post("/totp", async (c) => {
+mfa.post("/totp", sameOrigin, async (c) => {
   const { services } = c.var;
   await services.limiter.hit("verify", clientIp(c));
   const body = validate(s.totpBody, await readBody(c));

@@ -7,6 +7,7 @@
 import { type Context, Hono } from "hono";
 import { getCookie } from "hono/cookie";
 import { AuthError, isAuthError } from "../../core/errors";
+import { sameOrigin } from "../shared/csrf";
 import { clientIp, readBody, requirePrincipal, sessionContext, validate } from "../shared/http";
 import type { AppEnv } from "../shared/types";
 import {
@@ -31,7 +32,7 @@ const links = (publicUrl: string) => ({
 const wantsCookie = (v: boolean | undefined) => v ?? true;
 const queryCookie = (v: string | undefined) => (v === undefined ? true : v === "true");
 
-auth.post("/register", async (c) => {
+auth.post("/register", sameOrigin, async (c) => {
   const { services, config } = c.var;
   await services.limiter.hit("register", clientIp(c));
   const body = validate(s.registerBody, await readBody(c));
@@ -59,7 +60,7 @@ auth.post("/register", async (c) => {
   return c.json({ jwt_token: null, jwt_expires_in: null, user: presentUser(result.user) });
 });
 
-auth.post("/login", async (c) => {
+auth.post("/login", sameOrigin, async (c) => {
   const { services, config } = c.var;
   const body = validate(s.loginBody, await readBody(c));
   if (body.password === undefined) {
@@ -81,7 +82,7 @@ auth.post("/login", async (c) => {
 });
 
 // compat(hbp): nhost-js-sdk sends the refresh token as a query parameter and no Authorization header.
-auth.post("/logout", async (c) => {
+auth.post("/logout", sameOrigin, async (c) => {
   const { services } = c.var;
   const { all } = validate(s.logoutBody, await readBody(c));
   const refreshToken = c.req.query("refresh_token") || getCookie(c, REFRESH_COOKIE);
@@ -126,7 +127,7 @@ auth.get("/magic-link", async (c) => {
   return landing(c, () => c.var.services.accounts.consumeMagicLink(token, action, sessionContext(c)));
 });
 
-auth.post("/delete", async (c) => {
+auth.post("/delete", sameOrigin, async (c) => {
   if (!c.var.config.features.selfDelete) throw new AuthError("FEATURE_DISABLED");
   const principal = await requirePrincipal(c);
   await c.var.services.accounts.deleteSelf(principal.userId);
@@ -135,7 +136,7 @@ auth.post("/delete", async (c) => {
 });
 
 // compat(hbp): nhost-js-sdk refreshes with GET and the token in the query; a cookie works too.
-auth.get("/token/refresh", async (c) => {
+auth.get("/token/refresh", sameOrigin, async (c) => {
   const { services } = c.var;
   await services.limiter.hit("refresh", clientIp(c));
   const fromQuery = c.req.query("refresh_token");
@@ -146,7 +147,7 @@ auth.get("/token/refresh", async (c) => {
   return c.json(sessionBody(c, user, session, !fromQuery));
 });
 
-auth.post("/token/revoke", async (c) => {
+auth.post("/token/revoke", sameOrigin, async (c) => {
   const principal = await requirePrincipal(c);
   await c.var.services.sessions.revokeAll(principal.userId);
   clearRefreshCookie(c);

@@ -50,20 +50,3 @@ export function cors(opts: CorsOptions): MiddlewareHandler<AppEnv> {
     if (allowed && expose) c.res.headers.set("Access-Control-Expose-Headers", expose);
   };
 }
-
-/**
- * Whether a cookie-authenticated state-changing request may proceed (CSRF): its Origin must be
- * this Worker's, PUBLIC_URL's or a trusted one; without Origin, Sec-Fetch-Site must not say
- * cross-site. Requests with neither come from non-browser clients, which hold no victim's cookie.
- */
-export function isTrustedRequest(c: Context<AppEnv>, trusted: readonly string[]): boolean {
-  const origin = c.req.header("origin");
-  if (origin !== undefined)
-    return (
-      origin === new URL(c.req.url).origin ||
-      origin === new URL(c.var.config.publicUrl).origin ||
-      trusted.includes(origin)
-    );
-  const site = c.req.header("sec-fetch-site");
-  return site === undefined || site === "same-origin" || site === "none";
-}

@@ -48,7 +48,12 @@ export async function readBody(c: Context<AppEnv>): Promise<Record<string, unkno
 function utf8OrOther(param: string): boolean {
   const [name, value = ""] = param.split("=");
   if (name!.trim().toLowerCase() !== "charset") return true;
-  return ["utf-8", "utf8"].includes(value.trim().replace(/^"(.*)"$/, "$1").toLowerCase());
+  return ["utf-8", "utf8"].includes(
+    value
+      .trim()
+      .replace(/^"(.*)"$/, "$1")
+      .toLowerCase(),
+  );
 }
 
 /**
