@@ -69,7 +69,8 @@ export async function verifyJwt(
       },
     );
     if (typeof payload.sub !== "string") throw new AuthError("INVALID_TOKEN");
-    if (typeof payload.exp !== "number" || typeof payload.iat !== "number") throw new AuthError("INVALID_TOKEN");
+    if (typeof payload.exp !== "number" || typeof payload.iat !== "number")
+      throw new AuthError("INVALID_TOKEN");
     if (payload.exp - payload.iat > opts.maxLifetime) throw new AuthError("INVALID_TOKEN");
     return payload as JWTPayload & { sub: string };
   } catch (e) {

@@ -74,7 +74,12 @@ describe("bodies", () => {
     for (const type of ["application/json;charset=UTF-8", 'application/json; charset="utf-8"']) {
       const other = uniqueEmail();
       const body = JSON.stringify({ email: other, password: PASSWORD });
-      const r = await call("/auth/register", { method: "POST", body, headers: { "content-type": type }, vars: AUTO });
+      const r = await call("/auth/register", {
+        method: "POST",
+        body,
+        headers: { "content-type": type },
+        vars: AUTO,
+      });
       expect(r.status, type).toBe(200);
     }
   });

@@ -141,7 +141,9 @@ describe("access tokens on authenticated routes", () => {
     const { sid } = decodeJwt(s.jwt) as { sid: string };
     const iat = now() - 5;
     // The longest lifetime is max(ACCESS_TOKEN_TTL, HANKO_SESSION_LIFETIME) = 3600 s by default.
-    expect((await probe(await forgeWithDevKey({ sub: s.userId, sid, iat, exp: iat + 3600 }))).status).toBe(200);
+    expect((await probe(await forgeWithDevKey({ sub: s.userId, sid, iat, exp: iat + 3600 }))).status).toBe(
+      200,
+    );
     for (const exp of [iat + 3601, iat + 10 * 365 * 86400])
       await expectBoom(await probe(await forgeWithDevKey({ sub: s.userId, sid, iat, exp })), 401, INVALID);
   });
