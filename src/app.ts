@@ -56,6 +56,9 @@ export function createApp(opts: Partial<ServiceOptions> = {}) {
     await next();
     c.header("Cache-Control", c.res.headers.get("Cache-Control") ?? "no-store");
     c.header("X-Content-Type-Options", "nosniff");
+    // The activation and magic-link redirects carry a refresh token in their URL (api/hbp.txt):
+    // no page reached from here, and no resource it loads, may learn that URL.
+    c.header("Referrer-Policy", "no-referrer");
   });
 
   app.route("/_dev", devRoutes);
@@ -76,6 +79,7 @@ export function createApp(opts: Partial<ServiceOptions> = {}) {
   app.notFound((c) => c.json({ error: "Not Found" }, 404));
   app.onError((err, c) => {
     console.error(err);
+    c.header("Referrer-Policy", "no-referrer");
     return c.json({ error: "Internal Server Error" }, 500);
   });
   return app;

@@ -13,6 +13,7 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { AuthError } from "../../core/errors";
 import { OAuthError, type OAuthFailure } from "../../core/oauth/oauth.service";
+import { safeHead } from "../shared/links";
 import { clientIp, isHttps, sessionContext } from "../shared/http";
 import type { AppEnv } from "../shared/types";
 import { DIRECTUS_ERRORS, directusError } from "./errors";
@@ -132,5 +133,6 @@ async function callback(c: Context<AppEnv>) {
 
 oauth.get("/oauth/:provider", (c) => start(c, "oauth"));
 oauth.get("/login/:provider", (c) => start(c, "login"));
-oauth.get("/oauth/:provider/callback", callback);
-oauth.get("/login/:provider/callback", callback);
+// The callbacks spend the OAuth state and hand out a session: HEAD never reaches them.
+oauth.get("/oauth/:provider/callback", safeHead, callback);
+oauth.get("/login/:provider/callback", safeHead, callback);

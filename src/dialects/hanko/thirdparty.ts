@@ -11,6 +11,7 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { AuthError } from "../../core/errors";
 import { OAuthError, type OAuthFailure } from "../../core/oauth/oauth.service";
 import { sameOrigin } from "../shared/csrf";
+import { safeHead } from "../shared/links";
 import { clientIp, isHttps, readBody, sessionContext, validate } from "../shared/http";
 import type { AppEnv } from "../shared/types";
 import { hankoError } from "./errors";
@@ -106,7 +107,8 @@ async function finish(c: Context<AppEnv>, params: Record<string, string | undefi
   }
 }
 
-thirdparty.get("/thirdparty/callback", (c) => finish(c, c.req.query()));
+// The callback spends the OAuth state and mints a `/token` value: HEAD never reaches it.
+thirdparty.get("/thirdparty/callback", safeHead, (c) => finish(c, c.req.query()));
 
 /**
  * Providers using response_mode=form_post (Apple) post the callback cross-site, and a SameSite=Lax

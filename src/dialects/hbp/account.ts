@@ -5,6 +5,7 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { AuthError } from "../../core/errors";
 import { sameOrigin } from "../shared/csrf";
+import { confirmPage } from "../shared/links";
 import { clientIp, readBody, requirePrincipal, sessionContext, validate } from "../shared/http";
 import type { AppEnv } from "../shared/types";
 import { sessionBody, withParam } from "./present";
@@ -47,20 +48,38 @@ account.post("/change-email/change", async (c) => {
   return c.body(null, 204);
 });
 
-/** The link in the confirmation mail: confirms, then sends the browser to the configured page. */
+/**
+ * The link in the confirmation mail. api/hbp.txt only has the POST above, so the link is ours to
+ * shape: GET (and HEAD) only shows a page whose button posts the ticket to /change-email/confirm,
+ * which confirms and sends the browser to the configured page. A mail scanner spends nothing.
+ */
 account.get("/change-email/change", async (c) => {
+  const { config } = c.var;
+  if (!config.features.verifyEmails) throw new AuthError("FEATURE_DISABLED");
+  const { ticket } = validate(s.ticketQuery, c.req.query());
+  return confirmPage(c, {
+    title: "Confirm your new email address",
+    text: "Press the button to make this address the one of your account.",
+    button: "Confirm",
+    action: `${config.publicUrl}/auth/change-email/confirm`,
+    field: "ticket",
+    secret: ticket,
+  });
+});
+
+account.post("/change-email/confirm", async (c) => {
   const { config, services } = c.var;
   if (!config.features.verifyEmails) throw new AuthError("FEATURE_DISABLED");
   await services.limiter.hit("verify", clientIp(c));
-  const { ticket } = validate(s.ticketQuery, c.req.query());
+  const { ticket } = validate(s.ticketBody, await readBody(c));
   try {
     await services.accounts.confirmEmailChange(ticket, sessionContext(c));
   } catch (e) {
     if (e instanceof AuthError && e.code === "INVALID_TICKET" && config.redirects.error)
-      return c.redirect(config.redirects.error, 302);
+      return c.redirect(config.redirects.error, 303);
     throw e;
   }
-  return c.redirect(config.redirects.success, 302);
+  return c.redirect(config.redirects.success, 303);
 });
 
 account.post("/change-password", async (c) => {

@@ -8,6 +8,7 @@ import { type Context, Hono } from "hono";
 import { getCookie } from "hono/cookie";
 import { AuthError, isAuthError } from "../../core/errors";
 import { sameOrigin } from "../shared/csrf";
+import { safeHead } from "../shared/links";
 import { clientIp, readBody, requirePrincipal, sessionContext, validate } from "../shared/http";
 import type { AppEnv } from "../shared/types";
 import {
@@ -99,7 +100,11 @@ auth.post("/logout", sameOrigin, async (c) => {
   return c.body(null, 204);
 });
 
-/** Activation and magic links: a browser lands here from mail; success and failure are redirects. */
+/**
+ * Activation and magic links: a browser lands here from mail; success and failure are redirects.
+ * compat(hbp): api/hbp.txt fixes these as GETs that redirect with the refresh token, so they are
+ * spent on GET; HEAD (scanners, previews) never reaches them (safeHead).
+ */
 async function landing(c: Context<AppEnv>, run: () => Promise<{ session: { refreshToken: string } }>) {
   const { config } = c.var;
   try {
@@ -113,14 +118,14 @@ async function landing(c: Context<AppEnv>, run: () => Promise<{ session: { refre
   }
 }
 
-auth.get("/activate", async (c) => {
+auth.get("/activate", safeHead, async (c) => {
   await c.var.services.limiter.hit("verify", clientIp(c));
   const { ticket } = validate(s.ticketQuery, c.req.query());
   return landing(c, () => c.var.services.accounts.activate(ticket, sessionContext(c)));
 });
 
 // compat(hbp): the document gates this on ALLOW_USER_SELF_DELETE (a copy slip); MAGIC_LINK_ENABLED is meant.
-auth.get("/magic-link", async (c) => {
+auth.get("/magic-link", safeHead, async (c) => {
   if (!c.var.config.features.magicLink) throw new AuthError("FEATURE_DISABLED");
   await c.var.services.limiter.hit("verify", clientIp(c));
   const { token, action } = validate(s.magicLinkQuery, c.req.query());
@@ -136,7 +141,7 @@ auth.post("/delete", sameOrigin, async (c) => {
 });
 
 // compat(hbp): nhost-js-sdk refreshes with GET and the token in the query; a cookie works too.
-auth.get("/token/refresh", sameOrigin, async (c) => {
+auth.get("/token/refresh", safeHead, sameOrigin, async (c) => {
   const { services } = c.var;
   await services.limiter.hit("refresh", clientIp(c));
   const fromQuery = c.req.query("refresh_token");

@@ -6,6 +6,7 @@
  */
 import { type Context, Hono } from "hono";
 import { AuthError } from "../../core/errors";
+import { safeHead } from "../shared/links";
 import { bearerToken, clientIp, readBody, requirePrincipal, sessionContext, validate } from "../shared/http";
 import type { AppEnv } from "../shared/types";
 import * as s from "./schemas";
@@ -63,7 +64,8 @@ api.post("/register", async (c) => {
   return c.json(await tokens(c, result.session.accessToken, result.session));
 });
 
-api.get("/verify-email/:token", async (c) => {
+// compat(vault): api/vault.txt fixes verification as a GET answering tokens; HEAD never reaches it.
+api.get("/verify-email/:token", safeHead, async (c) => {
   const { services } = c.var;
   await services.limiter.hit("verify", clientIp(c));
   const { token } = validate(s.tokenParam, c.req.param());
@@ -72,7 +74,7 @@ api.get("/verify-email/:token", async (c) => {
   return c.json(await tokens(c, session.accessToken, session));
 });
 
-api.get("/resend-email-verification", async (c) => {
+api.get("/resend-email-verification", safeHead, async (c) => {
   const { services } = c.var;
   const principal = await requirePrincipal(c);
   await services.limiter.hit("mail", clientIp(c));
@@ -83,7 +85,7 @@ api.get("/resend-email-verification", async (c) => {
   return c.json(await tokens(c, bearerToken(c)!, principal));
 });
 
-api.get("/refresh", async (c) => {
+api.get("/refresh", safeHead, async (c) => {
   const { services } = c.var;
   await services.limiter.hit("refresh", clientIp(c));
   const header = c.req.header("authorization") ?? "";

@@ -149,6 +149,19 @@ describe("callbacks", () => {
     expect((await call(path, { vars, headers })).status).toBe(401);
   });
 
+  it("HEAD on a callback spends neither the state nor the code and hands out nothing", async () => {
+    const s = await start("/auth/login/idp");
+    const grant = idp.authorize(s.location, newUser());
+    const path = `/directus/auth/login/idp/callback?${new URLSearchParams({ code: grant.code, state: grant.state })}`;
+    const headers = { cookie: `directus_oauth_state=${s.state}` };
+    const head = await call(path, { method: "HEAD", vars, headers });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("set-cookie")).toBeNull();
+    const res = await call(path, { vars, headers });
+    expect(res.status).toBe(200);
+    expect((await json(res)).data.refresh_token).toBeTruthy();
+  });
+
   it("a failure with redirect goes back there with ?reason=", async () => {
     // An account holds the address with an unverified email: no linking.
     const email = uniqueEmail("taken");

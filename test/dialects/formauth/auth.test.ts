@@ -2,6 +2,7 @@
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
 import { call, uniqueEmail } from "../../support/app";
+import { confirmForm } from "../../support/links";
 import { enableMfa, json, lastMail, PASSWORD, tokenWorks, totpCode, wrongCode } from "../hbp/helpers";
 import { A, confirmedUser, expectError, uniqueName } from "./helpers";
 
@@ -191,19 +192,36 @@ describe("POST /auth/logout", () => {
   });
 });
 
-describe("GET /auth/confirm", () => {
-  it("a confirmation link works once", async () => {
+describe("GET and POST /auth/confirm", () => {
+  it("the link opens a page; its button confirms once and redirects (303) to REDIRECT_URL_SUCCESS", async () => {
     const email = uniqueEmail();
     await call(`${A}/register`, { form: { username: uniqueName(), email, password: PASSWORD } });
-    const link = new URL((await lastMail(email, "activation")).data.link!);
-    const first = await call(link.pathname + link.search);
-    expect(first.status).toBe(302);
-    expect(first.headers.get("location")).toBe("http://localhost:8787/");
+    const link = (await lastMail(email, "activation")).data.link!;
+    const page = await call(new URL(link).pathname + new URL(link).search);
+    expect(page.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+    const { action, fields } = await confirmForm(page);
+    expect(action).toBe("http://localhost:8787/api/auth/confirm");
+    expect(fields).toEqual({ token: new URL(link).searchParams.get("token") });
+    // Opening the page spent nothing: the account still waits for confirmation.
     await expectError(
-      await call(link.pathname + link.search),
+      await call(`${A}/login`, { form: { email, password: PASSWORD } }),
+      403,
+      "PENDING_CONFIRMATION",
+      "Please confirm your email address to complete the registration.",
+    );
+    const first = await call(`${A}/confirm`, { form: fields });
+    expect(first.status).toBe(303);
+    expect(first.headers.get("location")).toBe("http://localhost:8787/");
+    expect((await call(`${A}/login`, { form: { email, password: PASSWORD } })).status).toBe(200);
+    await expectError(
+      await call(`${A}/confirm`, { form: fields }),
       401,
       "INVALID_TOKEN",
       "The token is invalid or has expired.",
     );
+  });
+
+  it("GET without a token is 400", async () => {
+    expect((await call(`${A}/confirm`)).status).toBe(400);
   });
 });

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { call } from "../../support/app";
+import { confirmLink } from "../../support/links";
 import { json, lastMail, totpCode } from "../hbp/helpers";
 import { A, expectError } from "./helpers";
 
@@ -35,8 +36,7 @@ describe("the document's curl examples", () => {
       code: "PENDING_CONFIRMATION",
       error: "Please confirm your email address to complete the registration.",
     });
-    const link = new URL((await lastMail(DOC_EMAIL, "activation")).data.link!);
-    expect((await call(link.pathname + link.search)).status).toBe(302);
+    expect((await confirmLink((await lastMail(DOC_EMAIL, "activation")).data.link!)).status).toBe(303);
 
     // The document's login example sends "uuser@…", which is not the registered password.
     await expectError(

@@ -2,6 +2,7 @@
 import { decodeJwt, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { call, uniqueEmail } from "../../support/app";
+import { confirmLink } from "../../support/links";
 import { devSigningKey, json, lastMail, PASSWORD, sleep, statuses } from "../hbp/helpers";
 import { A, confirmedUser, uniqueName } from "./helpers";
 
@@ -119,5 +120,23 @@ describe("POST /register with a taken address, ACCOUNT_EXISTENCE_HINTS off", () 
       form: { username: owner.username, email: uniqueEmail(), password: PASSWORD },
     });
     expect(res.status).toBe(409);
+  });
+});
+
+describe("the confirmation link (mail scanners, link previews)", () => {
+  it("HEAD and GET on the mailed link confirm nothing; the page's POST does", async () => {
+    const email = uniqueEmail();
+    expect(
+      (await call(`${A}/register`, { form: { username: uniqueName(), email, password: PASSWORD } })).status,
+    ).toBe(200);
+    const link = new URL((await lastMail(email, "activation")).data.link!);
+    for (const method of ["HEAD", "GET", "HEAD"]) {
+      const res = await call(link.pathname + link.search, { method });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("location")).toBeNull();
+    }
+    expect((await call(`${A}/login`, { form: { email, password: PASSWORD } })).status).toBe(403);
+    expect((await confirmLink(link.href)).status).toBe(303);
+    expect((await call(`${A}/login`, { form: { email, password: PASSWORD } })).status).toBe(200);
   });
 });

@@ -176,6 +176,23 @@ describe("hanko: third-party login security", () => {
     expect(replay.location!.searchParams.get("error")).toBe("invalid_request");
   });
 
+  it("HEAD on the callback spends neither the state nor the code and mints no hanko_token", async () => {
+    const s = await start();
+    const grant = idp.authorize(s.location, {
+      sub: crypto.randomUUID(),
+      email: uniqueEmail(),
+      emailVerified: true,
+    });
+    const path = `/thirdparty/callback?${new URLSearchParams({ code: grant.code, state: grant.state })}`;
+    const headers = { cookie: `hanko_thirdparty_state=${s.cookie}` };
+    const head = await call(path, { method: "HEAD", vars, headers });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("location")).toBeNull();
+    expect(head.headers.get("set-cookie")).toBeNull();
+    const ok = await callback({ code: grant.code, state: grant.state }, s.cookie);
+    expect(ok.location!.searchParams.get("hanko_token")).toBeTruthy();
+  });
+
   it("PKCE: a code obtained in another attempt fails at the provider", async () => {
     const attacker = await start();
     const code = idp.authorize(attacker.location, {

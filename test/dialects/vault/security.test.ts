@@ -4,7 +4,7 @@
  */
 import { env } from "cloudflare:test";
 import { decodeJwt } from "jose";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createTeamService } from "../../../src/core/teams/teams.service";
 import { systemClock } from "../../../src/lib/clock";
 import { sha256Hex } from "../../../src/lib/crypto";
@@ -193,5 +193,40 @@ describe("POST /api/register with a taken address, ACCOUNT_EXISTENCE_HINTS off",
     expect(
       (await call("/api/login", { json: { email: owner.email, password: "another password!" } })).status,
     ).toBe(401);
+  });
+});
+
+describe("HEAD on vault GETs (mail scanners, link previews)", () => {
+  const harmless = (res: Response) => {
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-length") ?? "0").toBe("0");
+  };
+
+  it("HEAD on the verification link verifies nothing; the GET then does", async () => {
+    const r = await registered();
+    harmless(await call(r.verifyPath, { method: "HEAD" }));
+    expect(await count("SELECT COUNT(*) AS n FROM teams WHERE owner_id = ?", r.userId)).toBe(0);
+    const res = await call(r.verifyPath);
+    expect(res.status).toBe(200);
+    expect((await json(res)).vaultToken).toBeTruthy();
+  });
+
+  it("HEAD /api/refresh reissues nothing and HEAD /api/resend-email-verification mails nothing", async () => {
+    // Turnstile is an outside service: its siteverify answers "solved".
+    const real = globalThis.fetch;
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) =>
+      String(input instanceof Request ? input.url : input).includes("/turnstile/")
+        ? Response.json({ success: true, "error-codes": [] })
+        : real(input, init),
+    );
+    const r = await registered();
+    const before = await count(`SELECT COUNT(*) AS n FROM outbox WHERE "to" = ?`, r.email);
+    harmless(await call(`${V}/resend-email-verification?capcha=x`, { method: "HEAD", token: r.userToken }));
+    expect(await count(`SELECT COUNT(*) AS n FROM outbox WHERE "to" = ?`, r.email)).toBe(before);
+    harmless(await call(`${V}/refresh`, { method: "HEAD", token: r.userToken }));
+    // Control: the GET with the same captcha does mail.
+    expect((await call(`${V}/resend-email-verification?capcha=x`, { token: r.userToken })).status).toBe(200);
+    expect(await count(`SELECT COUNT(*) AS n FROM outbox WHERE "to" = ?`, r.email)).toBe(before + 1);
+    vi.restoreAllMocks();
   });
 });
