@@ -17,7 +17,7 @@ export const users = new Hono<AppEnv>();
 async function principal(c: Context<AppEnv>): Promise<{ userId: string; sessionId: string }> {
   if (bearerToken(c)) return requirePrincipal(c);
   const sessionToken = getCookie(c, SESSION_COOKIE);
-  if (!sessionToken) throw new AuthError("UNAUTHENTICATED");
+  if (!sessionToken) return requirePrincipal(c);
   assertSameOrigin(c);
   return c.var.services.sessions.resolve(sessionToken);
 }

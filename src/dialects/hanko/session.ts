@@ -9,7 +9,7 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { AuthError } from "../../core/errors";
 import type { IssuedSession } from "../../core/sessions/sessions.service";
 import { assertSameOrigin } from "../shared/csrf";
-import { bearerToken, isHttps } from "../shared/http";
+import { authenticateBearer, bearerToken, isHttps } from "../shared/http";
 import type { AppEnv } from "../shared/types";
 
 export const SESSION_COOKIE = "hanko";
@@ -20,11 +20,11 @@ export const SESSION_COOKIE = "hanko";
  */
 export async function principal(c: Context<AppEnv>) {
   const bearer = bearerToken(c);
-  const token = bearer ?? getCookie(c, SESSION_COOKIE);
-  if (!token || token.length > 8192) throw new AuthError("UNAUTHENTICATED");
-  if (!bearer) assertSameOrigin(c);
+  const cookie = getCookie(c, SESSION_COOKIE);
+  if (bearer || !cookie || cookie.length > 8192) return authenticateBearer(c, bearer);
+  assertSameOrigin(c);
   // Safe methods may rely on a liveness check a few seconds old (core/sessions/session-cache.ts).
-  return c.var.services.sessions.authenticate(token, { read: ["GET", "HEAD"].includes(c.req.method) });
+  return c.var.services.sessions.authenticate(cookie, { read: ["GET", "HEAD"].includes(c.req.method) });
 }
 
 /**

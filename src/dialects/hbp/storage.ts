@@ -10,7 +10,7 @@ import { normaliseKey } from "../../core/storage/keys";
 import type { StorageCaller } from "../../core/storage/rules";
 import { contentDisposition } from "../../core/storage/serve";
 import type { StoredFile } from "../../core/storage/storage.service";
-import { bearerToken } from "../shared/http";
+import { authenticateBearer, bearerChallenge, bearerToken } from "../shared/http";
 import type { AppEnv } from "../shared/types";
 import { boom, renderHbpError } from "./errors";
 
@@ -32,12 +32,12 @@ export const presentFile = (f: StoredFile) => ({
 async function callerOf(c: Context<AppEnv>): Promise<StorageCaller | null> {
   const token = bearerToken(c);
   if (!token) {
-    if (c.req.header("authorization")) throw new AuthError("INVALID_TOKEN");
-    return null;
+    if (!c.req.header("authorization")) return null;
+    const err = new AuthError("INVALID_TOKEN");
+    bearerChallenge(c, err);
+    throw err;
   }
-  const p = await c.var.services.sessions.authenticate(token, {
-    read: ["GET", "HEAD"].includes(c.req.method),
-  });
+  const p = await authenticateBearer(c, token);
   const ns = c.var.config.jwt.claimsNamespace;
   const hasura = ns ? (p.claims[ns] as Record<string, unknown> | undefined) : undefined;
   const allowed = hasura?.["x-hasura-allowed-roles"];

@@ -1,7 +1,7 @@
 /** Request plumbing every dialect shares: bodies, bearer tokens, client context, validation. */
 import type { Context } from "hono";
 import type { z } from "zod";
-import { AuthError } from "../../core/errors";
+import { AuthError, isAuthError } from "../../core/errors";
 import type { SessionContext } from "../../core/sessions/sessions.service";
 import type { AppEnv } from "./types";
 
@@ -117,11 +117,42 @@ export function sessionContext(c: Context): SessionContext {
 
 /** Authenticates the bearer token: UNAUTHENTICATED when absent, INVALID_TOKEN when bad or revoked. */
 export async function requirePrincipal(c: Context<AppEnv>) {
-  const token = bearerToken(c);
-  if (!token) throw new AuthError("UNAUTHENTICATED");
+  return authenticateBearer(c, bearerToken(c));
+}
+
+/**
+ * Authenticates a bearer access token (null: none came). Its 401s carry RFC 6750's challenge
+ * (`bearerChallenge`); other refusals (a disabled account) pass through unchanged.
+ */
+export async function authenticateBearer(c: Context<AppEnv>, token: string | null) {
+  if (!token) {
+    bearerChallenge(c, null);
+    throw new AuthError("UNAUTHENTICATED");
+  }
   // Safe methods may rely on a liveness check a few seconds old (core/sessions/session-cache.ts).
   const read = c.req.method === "GET" || c.req.method === "HEAD";
-  return c.var.services.sessions.authenticate(token, { read });
+  try {
+    return await c.var.services.sessions.authenticate(token, { read });
+  } catch (e) {
+    if (isAuthError(e)) bearerChallenge(c, e);
+    throw e;
+  }
+}
+
+/**
+ * RFC 6750 §3 `WWW-Authenticate` for a bearer route's 401: a bare `Bearer` when no token came
+ * (no error code, as §3.1 asks), `error="invalid_token"` for a bad, expired or revoked one.
+ * Nothing for other errors, whose status is not 401.
+ */
+export function bearerChallenge(c: Context, err: AuthError | null): void {
+  if (err === null || err.code === "UNAUTHENTICATED") {
+    c.header("WWW-Authenticate", "Bearer");
+    return;
+  }
+  if (err.code !== "INVALID_TOKEN" && err.code !== "TOKEN_EXPIRED") return;
+  const description =
+    err.code === "TOKEN_EXPIRED" ? "The access token expired" : "The access token is invalid";
+  c.header("WWW-Authenticate", `Bearer error="invalid_token", error_description="${description}"`);
 }
 
 export function isHttps(c: Context): boolean {

@@ -5,9 +5,17 @@
  * verified and the team exists.
  */
 import { type Context, Hono } from "hono";
-import { AuthError } from "../../core/errors";
+import { AuthError, isAuthError } from "../../core/errors";
 import { safeHead } from "../shared/links";
-import { bearerToken, clientIp, readBody, requirePrincipal, sessionContext, validate } from "../shared/http";
+import {
+  bearerChallenge,
+  bearerToken,
+  clientIp,
+  readBody,
+  requirePrincipal,
+  sessionContext,
+  validate,
+} from "../shared/http";
 import type { AppEnv } from "../shared/types";
 import * as s from "./schemas";
 
@@ -88,10 +96,15 @@ api.get("/resend-email-verification", safeHead, async (c) => {
 api.get("/refresh", safeHead, async (c) => {
   const { services } = c.var;
   await services.limiter.hit("refresh", clientIp(c));
-  const header = c.req.header("authorization") ?? "";
-  const m = /^Bearer\s+(\S+)$/i.exec(header.trim());
-  if (!m) throw new AuthError("UNAUTHENTICATED");
-  const session = await services.sessions.reissue(m[1]!);
+  const token = bearerToken(c);
+  if (!token) {
+    bearerChallenge(c, null);
+    throw new AuthError("UNAUTHENTICATED");
+  }
+  const session = await services.sessions.reissue(token).catch((e) => {
+    if (isAuthError(e)) bearerChallenge(c, e);
+    throw e;
+  });
   return c.json(await tokens(c, session.accessToken, session));
 });
 

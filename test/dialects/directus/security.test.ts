@@ -246,3 +246,18 @@ describe("directus: TOTP on and off end the other sessions and send a notice", (
     expect(notice).toMatch(/was reset/);
   });
 });
+
+describe("WWW-Authenticate on 401s (RFC 6750 §3)", () => {
+  it("bare Bearer without credentials, invalid_token for a bad token, none for a failed login", async () => {
+    expect((await call(`${D}/users/me`)).headers.get("www-authenticate")).toBe("Bearer");
+    const bad = await call(`${D}/users/me`, { token: "a.b.c" });
+    expect(bad.status).toBe(401);
+    expect(bad.headers.get("www-authenticate")).toBe(
+      'Bearer error="invalid_token", error_description="The access token is invalid"',
+    );
+    const s = await activeUser();
+    const login = await directusLogin({ email: s.email, password: "wrong password" });
+    expect(login.status).toBe(401);
+    expect(login.headers.get("www-authenticate")).toBeNull();
+  });
+});

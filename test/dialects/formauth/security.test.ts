@@ -140,3 +140,17 @@ describe("the confirmation link (mail scanners, link previews)", () => {
     expect((await call(`${A}/login`, { form: { email, password: PASSWORD } })).status).toBe(200);
   });
 });
+
+describe("WWW-Authenticate on 401s (RFC 6750 §3)", () => {
+  it("bare Bearer without a token, invalid_token for a bad one, none for a failed login", async () => {
+    expect((await call(`${A}/logout`, { method: "POST" })).headers.get("www-authenticate")).toBe("Bearer");
+    const bad = await call(`${A}/logout`, { method: "POST", token: "a.b.c" });
+    expect(bad.status).toBe(401);
+    expect(bad.headers.get("www-authenticate")).toBe(
+      'Bearer error="invalid_token", error_description="The access token is invalid"',
+    );
+    const login = await call(`${A}/login`, { form: { email: uniqueEmail(), password: "wrong password" } });
+    expect(login.status).toBe(401);
+    expect(login.headers.get("www-authenticate")).toBeNull();
+  });
+});

@@ -81,3 +81,18 @@ describe("hanko: cross-site requests", () => {
     expect((await hcall("/me", { token, headers: { origin: EVIL } })).status).toBe(200);
   });
 });
+
+describe("hanko: WWW-Authenticate on 401s (RFC 6750 §3)", () => {
+  it("bare Bearer without a session, invalid_token for a bad bearer token, none for a wrong password", async () => {
+    expect((await hcall("/me")).headers.get("www-authenticate")).toBe("Bearer");
+    const bad = await hcall("/me", { token: "a.b.c" });
+    expect(bad.status).toBe(401);
+    expect(bad.headers.get("www-authenticate")).toBe(
+      'Bearer error="invalid_token", error_description="The access token is invalid"',
+    );
+    const { userId } = await signUp();
+    const pw = await hcall("/password/login", { json: { user_id: userId, password: "nope nope nope" } });
+    expect(pw.status).toBe(401);
+    expect(pw.headers.get("www-authenticate")).toBeNull();
+  });
+});

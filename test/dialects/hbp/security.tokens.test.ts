@@ -197,3 +197,43 @@ describe("tokens of ended sessions", () => {
     await expectBoom(await probe(s.jwt), 401, INVALID);
   });
 });
+
+describe("WWW-Authenticate on 401s (RFC 6750 §3)", () => {
+  const challenge = (res: Response) => res.headers.get("www-authenticate");
+
+  it("bare Bearer without a token, invalid_token for a bad or expired one", async () => {
+    const s = await activeUser();
+    const { sid } = decodeJwt(s.jwt) as { sid: string };
+    expect(challenge(await probe(undefined))).toBe("Bearer");
+    expect(challenge(await probe("a.b.c"))).toBe(
+      'Bearer error="invalid_token", error_description="The access token is invalid"',
+    );
+    const expired = await forgeWithDevKey({ sub: s.userId, sid, iat: now() - 1000, exp: now() - 100 });
+    expect(challenge(await probe(expired))).toBe(
+      'Bearer error="invalid_token", error_description="The access token expired"',
+    );
+    expect(
+      challenge(await call("/storage/o/user/x/f.txt", { headers: { authorization: "Basic abc" } })),
+    ).toBe('Bearer error="invalid_token", error_description="The access token is invalid"');
+    expect(challenge(await call("/storage/m/user/x/f.txt", { token: "a.b.c" }))).toBe(
+      'Bearer error="invalid_token", error_description="The access token is invalid"',
+    );
+    expect(challenge(await probe(s.jwt))).toBeNull();
+  });
+
+  it("not on 401s that are not about the bearer token", async () => {
+    const s = await activeUser();
+    const wrong = await call("/auth/login", { json: { email: s.email, password: "wrong password" } });
+    expect(wrong.status).toBe(401);
+    expect(challenge(wrong)).toBeNull();
+    const oldPw = await call("/auth/change-password", {
+      json: { old_password: "not it at all", new_password: "another good password" },
+      token: s.jwt,
+    });
+    expect(oldPw.status).toBe(401);
+    expect(challenge(oldPw)).toBeNull();
+    const refresh = await call("/auth/token/refresh?refresh_token=nope");
+    expect(refresh.status).toBe(401);
+    expect(challenge(refresh)).toBeNull();
+  });
+});

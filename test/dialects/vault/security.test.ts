@@ -230,3 +230,19 @@ describe("HEAD on vault GETs (mail scanners, link previews)", () => {
     vi.restoreAllMocks();
   });
 });
+
+describe("WWW-Authenticate on 401s (RFC 6750 §3)", () => {
+  it("bare Bearer without a token, invalid_token for a bad one, none for a failed login", async () => {
+    expect((await call(`${V}/refresh`)).headers.get("www-authenticate")).toBe("Bearer");
+    for (const path of [`${V}/refresh`, `${V}/resend-email-verification?capcha=x`]) {
+      const bad = await call(path, { token: "a.b.c" });
+      expect(bad.status).toBe(401);
+      expect(bad.headers.get("www-authenticate")).toBe(
+        'Bearer error="invalid_token", error_description="The access token is invalid"',
+      );
+    }
+    const login = await call(`${V}/login`, { json: { email: uniqueEmail(), password: "wrong password" } });
+    expect(login.status).toBe(401);
+    expect(login.headers.get("www-authenticate")).toBeNull();
+  });
+});
