@@ -2,7 +2,7 @@
 import { expect } from "vitest";
 import { call, type Vars } from "./app";
 
-const unescape = (s: string) => s.replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n)));
+const unescapeHtml = (s: string) => s.replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n)));
 
 /** The form of a confirmation page: where it posts and the fields it sends. */
 export async function confirmForm(res: Response) {
@@ -12,7 +12,7 @@ export async function confirmForm(res: Response) {
   const action = /<form method="post" action="([^"]*)">/.exec(html)?.[1];
   const input = /<input type="hidden" name="([^"]*)" value="([^"]*)">/.exec(html);
   expect(action && input, html).toBeTruthy();
-  return { action: unescape(action!), fields: { [unescape(input![1]!)]: unescape(input![2]!) } };
+  return { action: unescapeHtml(action!), fields: { [unescapeHtml(input![1]!)]: unescapeHtml(input![2]!) } };
 }
 
 /** GETs a mailed link's page, then submits its form; the answer to the submission. */

@@ -6,8 +6,8 @@
 import { type Context, Hono } from "hono";
 import { AuthError, isAuthError } from "../../core/errors";
 import type { IssuedSession } from "../../core/sessions/sessions.service";
-import { confirmPage } from "../shared/links";
 import { clientIp, readBody, requirePrincipal, sessionContext, validate } from "../shared/http";
+import { confirmPage } from "../shared/links";
 import type { AppEnv } from "../shared/types";
 import { PENDING_CONFIRMATION } from "./errors";
 import * as s from "./schemas";

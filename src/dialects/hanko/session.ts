@@ -6,7 +6,6 @@
  */
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { AuthError } from "../../core/errors";
 import type { IssuedSession } from "../../core/sessions/sessions.service";
 import { assertSameOrigin } from "../shared/csrf";
 import { authenticateBearer, bearerToken, isHttps } from "../shared/http";

@@ -5,8 +5,8 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { AuthError } from "../../core/errors";
 import { sameOrigin } from "../shared/csrf";
-import { confirmPage } from "../shared/links";
 import { clientIp, readBody, requirePrincipal, sessionContext, validate } from "../shared/http";
+import { confirmPage } from "../shared/links";
 import type { AppEnv } from "../shared/types";
 import { sessionBody, withParam } from "./present";
 import * as s from "./schemas";

@@ -8,8 +8,8 @@ import { type Context, Hono } from "hono";
 import { getCookie } from "hono/cookie";
 import { AuthError, isAuthError } from "../../core/errors";
 import { sameOrigin } from "../shared/csrf";
-import { safeHead } from "../shared/links";
 import { clientIp, readBody, requirePrincipal, sessionContext, validate } from "../shared/http";
+import { safeHead } from "../shared/links";
 import type { AppEnv } from "../shared/types";
 import {
   clearRefreshCookie,

@@ -6,7 +6,6 @@
  */
 import { type Context, Hono } from "hono";
 import { AuthError, isAuthError } from "../../core/errors";
-import { safeHead } from "../shared/links";
 import {
   bearerChallenge,
   bearerToken,
@@ -16,6 +15,7 @@ import {
   sessionContext,
   validate,
 } from "../shared/http";
+import { safeHead } from "../shared/links";
 import type { AppEnv } from "../shared/types";
 import * as s from "./schemas";
 
