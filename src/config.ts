@@ -78,6 +78,12 @@ const EnvSchema = z.object({
   JWT_AUDIENCE: str("latchkey"),
   /** Hasura claims namespace (added when the hbp dialect is on). */
   JWT_CLAIMS_NAMESPACE: str("https://hasura.io/jwt/claims"),
+  /**
+   * User fields copied into the Hasura claims as `x-hasura-<kebab-case field>` (HBP's
+   * JWT_CUSTOM_FIELDS): display_name, avatar_url, locale, email, or a key of the registration's
+   * user_data. Comma list; never one of the standard claims.
+   */
+  JWT_CUSTOM_FIELDS: list([]),
   /** Access token lifetime, seconds. */
   ACCESS_TOKEN_TTL: int(900, 30, 86_400),
   /** Refresh token idle lifetime, seconds (7 days). */
@@ -173,6 +179,13 @@ const EnvSchema = z.object({
   STORAGE_ZIP_MAX_ENTRIES: int(1000, 1, 65_000),
   /** Most bytes one directory zip may hold (200 MB; 413 above it; zip32 caps it under 4 GiB). */
   STORAGE_ZIP_MAX_BYTES: int(200 * 1024 * 1024, 1, 4 * 1024 * 1024 * 1024 - 1),
+  /**
+   * Secret: the admin secret HBP clients send as `x-admin-secret` (storage `revoke-token`). Empty:
+   * no request is an admin by secret. Compared in constant time.
+   */
+  ADMIN_SECRET: str(""),
+  /** A role (in the token's x-hasura-allowed-roles) that may rotate any file's token. Empty: none. */
+  STORAGE_ADMIN_ROLE: str(""),
   /** Largest image a variant (?w=&h=...) may be made from, in pixels (8 MP, ~90 MB to decode); 422 above. */
   IMAGE_MAX_PIXELS: int(8_000_000, 1, 40_000_000),
   /** Largest image file a variant may be made from, bytes (25 MB; it is read whole); 422 above. */
@@ -237,6 +250,8 @@ export interface Config {
     issuer: string;
     audience: string;
     claimsNamespace: string | null;
+    /** Extra Hasura claims: `x-hasura-<claim>` from a user field (JWT_CUSTOM_FIELDS). */
+    customFields: { claim: string; field: string }[];
     accessTtl: number;
     /** The longest lifetime any dialect gives an access token: verification bounds token age by it. */
     longestTtl: number;
@@ -274,6 +289,8 @@ export interface Config {
     zipMaxBytes: number;
     imageMaxPixels: number;
     imageMaxSourceBytes: number;
+    adminSecret: string;
+    adminRole: string;
   };
   cors: { origins: string[] };
   emails: { maxPerUser: number };
@@ -386,6 +403,29 @@ function checkProduction(e: Env, derived: { publicUrl: string; mailFrom: string 
     throw new ConfigError("OAUTH_GOOGLE_CLIENT_SECRET: required with OAUTH_GOOGLE_CLIENT_ID");
 }
 
+/** Claims every access token has; a custom field may never produce one of them. */
+const STANDARD_HASURA_CLAIMS = ["user-id", "allowed-roles", "default-role", "role"];
+
+/** JWT_CUSTOM_FIELDS -> claim names, as HBP derived them (lodash kebabCase of the column name). */
+function customFields(fields: string[]): { claim: string; field: string }[] {
+  if (fields.length > 20) throw new ConfigError("JWT_CUSTOM_FIELDS: at most 20 fields");
+  const seen = new Set<string>();
+  return fields.map((field) => {
+    if (!/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(field))
+      throw new ConfigError("JWT_CUSTOM_FIELDS: each field is a name of letters, digits and _");
+    const claim = field
+      .replace(/([a-z0-9])([A-Z])/g, "$1-$2")
+      .replace(/_/g, "-")
+      .replace(/-+/g, "-")
+      .replace(/^-|-$/g, "")
+      .toLowerCase();
+    if (STANDARD_HASURA_CLAIMS.includes(claim) || seen.has(claim))
+      throw new ConfigError("JWT_CUSTOM_FIELDS: a field would replace a standard or another claim");
+    seen.add(claim);
+    return { claim, field };
+  });
+}
+
 function build(e: Env, bindings: Record<string, unknown>): Config {
   const production = e.ENVIRONMENT === "production";
   const defaultAllowed = e.DEFAULT_ALLOWED_USER_ROLES.length
@@ -479,6 +519,7 @@ function build(e: Env, bindings: Record<string, unknown>): Config {
       issuer: e.JWT_ISSUER || publicUrl,
       audience: e.JWT_AUDIENCE,
       claimsNamespace: e.DIALECTS.includes("hbp") ? e.JWT_CLAIMS_NAMESPACE : null,
+      customFields: customFields(e.JWT_CUSTOM_FIELDS),
       accessTtl: e.ACCESS_TOKEN_TTL,
       longestTtl: Math.max(e.ACCESS_TOKEN_TTL, e.HANKO_SESSION_LIFETIME),
     },
@@ -545,6 +586,8 @@ function build(e: Env, bindings: Record<string, unknown>): Config {
       zipMaxBytes: e.STORAGE_ZIP_MAX_BYTES,
       imageMaxPixels: e.IMAGE_MAX_PIXELS,
       imageMaxSourceBytes: e.IMAGE_MAX_SOURCE_BYTES,
+      adminSecret: e.ADMIN_SECRET,
+      adminRole: e.STORAGE_ADMIN_ROLE,
     },
     cors: { origins: e.CORS_ORIGINS.map((o) => new URL(o).origin) },
     emails: { maxPerUser: e.MAX_EMAILS_PER_USER },

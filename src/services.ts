@@ -91,9 +91,20 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
     jwt: config.jwt,
     clock,
     // formauth's refresh JWT lives as long as the refresh token it wraps; vault's team token as an access token.
-    lifetimes: { "rt+jwt": config.sessions.refreshIdleTtl, "vault+jwt": config.jwt.accessTtl },
+    lifetimes: {
+      "rt+jwt": config.sessions.refreshIdleTtl,
+      "vault+jwt": config.jwt.accessTtl,
+      // hbp's session cookie lasts as long as a session may.
+      "session+jwt": config.sessions.absoluteTtl,
+    },
   });
-  const sessions = createSessionService({ d1, tokens, clock, sessions: config.sessions });
+  const sessions = createSessionService({
+    d1,
+    tokens,
+    purpose: purposeTokens,
+    clock,
+    sessions: config.sessions,
+  });
   const users = createUserService({ d1, clock });
   const tickets = createTicketService({ db, clock });
   const passwords = createPasswordHasher(config.passwords.scrypt, config.passwords.maxPending);

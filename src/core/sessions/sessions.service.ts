@@ -10,10 +10,11 @@ import type { Config } from "../../config";
 import type { Clock } from "../../lib/clock";
 import { randomToken, sha256Hex } from "../../lib/crypto";
 import { AuthError } from "../errors";
-import type { AccessClaims, TokenService } from "../tokens/tokens.service";
+import type { PurposeTokenService } from "../tokens/purpose-tokens";
+import type { AccessClaims, ClaimProfile, TokenService } from "../tokens/tokens.service";
 import { forgetSessions, recentlyAlive, rememberAlive } from "./session-cache";
 
-export interface SessionUser {
+export interface SessionUser extends ClaimProfile {
   id: string;
   defaultRole: string;
   allowedRoles: string[];
@@ -63,11 +64,30 @@ export interface SessionService {
   accessToken(sessionId: string, ttl: number): Promise<{ accessToken: string; expiresIn: number }>;
   revoke(sessionId: string): Promise<void>;
   revokeAll(userId: string, exceptSessionId?: string): Promise<void>;
+  /**
+   * A cookie credential for a session (HBP's session cookie): signed, bound to the session and its
+   * user, carrying no claims, and lasting no longer than the session. It is not a refresh token and
+   * cannot mint one.
+   */
+  cookieToken(session: { sessionId: string; userId: string }): Promise<string>;
+  /**
+   * The principal of a session cookie, with the user's roles. Every use asks D1 (no read cache), so
+   * a logout or revocation ends it at once everywhere.
+   */
+  authenticateCookie(token: string): Promise<CookiePrincipal>;
+}
+
+export interface CookiePrincipal {
+  userId: string;
+  sessionId: string;
+  defaultRole: string;
+  allowedRoles: string[];
 }
 
 export function createSessionService(deps: {
   d1: D1Database;
   tokens: TokenService;
+  purpose: PurposeTokenService;
   clock: Clock;
   sessions: Config["sessions"];
 }): SessionService {
@@ -77,26 +97,46 @@ export function createSessionService(deps: {
   async function userFor(sessionId: string): Promise<SessionUser & { disabled: number }> {
     const row = await d1
       .prepare(
-        "SELECT u.id, u.default_role, u.allowed_roles, u.disabled FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?",
+        `SELECT u.id, u.default_role, u.allowed_roles, u.disabled, u.display_name, u.avatar_url, u.locale,
+           u.metadata, e.address FROM sessions s JOIN users u ON u.id = s.user_id
+         LEFT JOIN emails e ON e.user_id = u.id AND e.is_primary = 1 WHERE s.id = ?`,
       )
       .bind(sessionId)
-      .first<{ id: string; default_role: string; allowed_roles: string; disabled: number }>();
+      .first<{
+        id: string;
+        default_role: string;
+        allowed_roles: string;
+        disabled: number;
+        display_name: string | null;
+        avatar_url: string | null;
+        locale: string | null;
+        metadata: string;
+        address: string | null;
+      }>();
     if (!row) throw new AuthError("INVALID_REFRESH_TOKEN");
     return {
       id: row.id,
       defaultRole: row.default_role,
       allowedRoles: JSON.parse(row.allowed_roles),
       disabled: row.disabled,
+      email: row.address,
+      displayName: row.display_name,
+      avatarUrl: row.avatar_url,
+      locale: row.locale,
+      metadata: JSON.parse(row.metadata),
     };
   }
 
+  const subjectOf = (user: SessionUser, sessionId: string) => ({
+    userId: user.id,
+    sessionId,
+    defaultRole: user.defaultRole,
+    allowedRoles: user.allowedRoles,
+    profile: user,
+  });
+
   async function issue(user: SessionUser, sessionId: string, refreshToken: string): Promise<IssuedSession> {
-    const access = await tokens.issue({
-      userId: user.id,
-      sessionId,
-      defaultRole: user.defaultRole,
-      allowedRoles: user.allowedRoles,
-    });
+    const access = await tokens.issue(subjectOf(user, sessionId));
     return {
       sessionId,
       userId: user.id,
@@ -305,10 +345,7 @@ export function createSessionService(deps: {
     async accessToken(sessionId, ttl) {
       const user = await userFor(sessionId);
       if (user.disabled) throw new AuthError("INVALID_TOKEN");
-      const access = await tokens.issue(
-        { userId: user.id, sessionId, defaultRole: user.defaultRole, allowedRoles: user.allowedRoles },
-        ttl,
-      );
+      const access = await tokens.issue(subjectOf(user, sessionId), ttl);
       return { accessToken: access.token, expiresIn: access.expiresIn };
     },
 
@@ -318,6 +355,29 @@ export function createSessionService(deps: {
         .bind(clock.now(), sessionId)
         .run();
       forgetSessions();
+    },
+
+    async cookieToken({ sessionId, userId }) {
+      return deps.purpose.sign("session+jwt", userId, { sid: sessionId }, cfg.absoluteTtl);
+    },
+
+    async authenticateCookie(token) {
+      const payload = await deps.purpose.verify("session+jwt", token);
+      if (typeof payload.sid !== "string") throw new AuthError("INVALID_TOKEN");
+      const row = await d1
+        .prepare(
+          `SELECT u.default_role, u.allowed_roles FROM sessions s JOIN users u ON u.id = s.user_id
+           WHERE s.id = ? AND s.user_id = ? AND s.revoked_at IS NULL AND s.expires_at > ? AND u.disabled = 0`,
+        )
+        .bind(payload.sid, payload.sub, clock.now())
+        .first<{ default_role: string; allowed_roles: string }>();
+      if (!row) throw new AuthError("INVALID_TOKEN");
+      return {
+        userId: payload.sub,
+        sessionId: payload.sid,
+        defaultRole: row.default_role,
+        allowedRoles: JSON.parse(row.allowed_roles),
+      };
     },
 
     async revokeAll(userId, exceptSessionId) {

@@ -156,6 +156,24 @@ export function decide(
   return "deny";
 }
 
+/**
+ * Whether `key` names a directory in the rules rather than a file: no rule matches it, but it is a
+ * leading part of some rule's pattern (`user/<id>` of `user/{userId}/**`). HBP answered a POST to
+ * such a path (a directory without a file name) with 404: no upload route exists there.
+ */
+export function isDirectoryOnly(rules: CompiledRules, key: string): boolean {
+  if (rules.some((rule) => match(rule, key))) return false;
+  const parts = key.split("/");
+  return rules.some(
+    (rule) =>
+      rule.segments.length > parts.length &&
+      parts.every((part, i) => {
+        const seg = rule.segments[i]!;
+        return seg === "*" || seg === "**" || seg.startsWith("{") || seg === part;
+      }),
+  );
+}
+
 /** Whether anyone at all may read `key` (decides public vs private caching). */
 export const isPublic = (rules: CompiledRules, key: string) => decide(rules, "read", key, null) === "allow";
 

@@ -90,9 +90,12 @@ export function toStoredFile(o: R2Object): StoredFile {
   };
 }
 
-/** 401 to an anonymous caller who offered nothing; 403 once a session or a file token was tried. */
-const denied = (caller: StorageCaller | null, triedToken = false) =>
-  new AuthError(caller || triedToken ? "FORBIDDEN" : "UNAUTHENTICATED");
+/**
+ * compat(hbp): every refusal is 403, also to a caller who offered no credential at all: HBP's rules
+ * simply evaluate to false then (routes/storage/*.ts `res.boom.forbidden()`), and nhost-js-sdk does
+ * not tell 401 from 403 on storage calls. An invalid bearer token stays 401 (the dialect decides).
+ */
+const denied = () => new AuthError("FORBIDDEN");
 
 /** Length of a variant's id, the last segment of its R2 key. */
 const VARIANT_ID_CHARS = 32;
@@ -126,21 +129,20 @@ export function createStorageService(deps: {
   const { bucket, rules, limits, waitUntil } = deps;
 
   function assertWrite(key: string, caller: StorageCaller | null) {
-    if (decide(rules, "write", key, caller) !== "allow") throw denied(caller);
+    if (decide(rules, "write", key, caller) !== "allow") throw denied();
   }
 
   /** The object's head when `caller` (or `token`) may read it; 404 only once access is settled. */
   async function readableHead(key: string, caller: StorageCaller | null, token: string | null) {
     const d = decide(rules, "read", key, caller);
-    if (d === "deny" || (d === "token" && !token)) throw denied(caller, !!token);
+    if (d === "deny" || (d === "token" && !token)) throw denied();
     // A token outlives nothing: the files of a deleted account may wait in R2 for their removal.
     const owner = d === "token" ? ownerOf(rules, key) : null;
     const [head, ownerAlive] = await Promise.all([bucket.head(key), owner ? deps.userExists(owner) : true]);
     if (d === "token") {
       const stored = head?.customMetadata?.token;
       // A missing file and a wrong token look the same, so tokens cannot probe for keys.
-      if (!head || !stored || !ownerAlive || !timingSafeEqual(utf8(stored), utf8(token!)))
-        throw denied(caller, true);
+      if (!head || !stored || !ownerAlive || !timingSafeEqual(utf8(stored), utf8(token!))) throw denied();
     }
     if (!head) throw new AuthError("NOT_FOUND");
     return head;
@@ -225,8 +227,10 @@ export function createStorageService(deps: {
       const { key, caller } = input;
       assertWrite(key, caller);
       const boundary = multipartBoundary(input.contentType);
-      if (!boundary) throw new AuthError("UNSUPPORTED_MEDIA_TYPE", { detail: "Send multipart/form-data." });
-      if (!input.body) throw new AuthError("INVALID_REQUEST", { detail: 'The "file" field is required.' });
+      // compat(hbp): a request with no file attached (no multipart body at all) is a 400, as HBP
+      // answers it, not a 415.
+      if (!boundary || !input.body)
+        throw new AuthError("INVALID_REQUEST", { detail: 'Send multipart/form-data with a "file" field.' });
       const max = limits.maxUploadBytes;
       if (input.contentLength !== null && input.contentLength > max + MULTIPART_SLACK)
         throw new AuthError("PAYLOAD_TOO_LARGE");
@@ -433,8 +437,8 @@ export function createStorageService(deps: {
       prefix: string,
       caller: StorageCaller | null,
     ): Promise<{ stream: ReadableStream<Uint8Array>; count: number }> {
+      // An empty (or unreadable) directory is an empty archive, as HBP answers it, like the listing.
       const entries = await readableBelow(prefix, caller, limits.zipMaxEntries);
-      if (entries.length === 0) throw new AuthError("NOT_FOUND");
       if (entries.length > limits.zipMaxEntries)
         throw new AuthError("PAYLOAD_TOO_LARGE", {
           detail: `The directory has more than ${limits.zipMaxEntries} files.`,
@@ -478,6 +482,32 @@ export function createStorageService(deps: {
           for (const key of keys) purgeVariants(key);
         })(),
       );
+    },
+
+    /**
+     * Gives a file a new read token (HBP's `revoke-token`); the old one stops working at once, since
+     * every token read compares against the object's current metadata. Allowed to whoever may write
+     * the file, or to an administrator (`admin`, decided by the dialect). R2 metadata cannot be
+     * changed in place, so the object is rewritten onto itself, conditional on the version read:
+     * an upload in between (which brings its own new token) is never overwritten with old bytes.
+     */
+    async rotateToken(key: string, caller: StorageCaller | null, admin: boolean): Promise<StoredFile> {
+      if (!admin) assertWrite(key, caller);
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const obj = await bucket.get(key);
+        if (!obj) throw new AuthError("NOT_FOUND");
+        const stored = await bucket.put(key, obj.body, {
+          httpMetadata: obj.httpMetadata,
+          customMetadata: { ...obj.customMetadata, token: randomToken() },
+          onlyIf: { etagMatches: obj.etag },
+        });
+        if (stored) {
+          // Variants are keyed by the source ETag, which the rewrite changed.
+          purgeVariants(key);
+          return toStoredFile(stored);
+        }
+      }
+      throw new AuthError("BUSY");
     },
 
     /** Deletes a file the caller may write, with its variants. */

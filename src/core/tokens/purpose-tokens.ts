@@ -1,13 +1,13 @@
 /**
  * Purpose-typed JWTs other than access tokens, signed with the same keys: a formauth refresh JWT
- * (wrapping a core refresh token), a vault team token. The `typ` header names the purpose and
+ * (wrapping a core refresh token), a vault team token, an HBP session cookie. The `typ` header names the purpose and
  * verification pins it, so no purpose token passes as an access token or as another purpose, and
  * an access token passes as none of them.
  */
 import type { JWTPayload } from "jose";
 import { type JwtContext, signJwt, verifyJwt } from "./jwt";
 
-export type TokenPurpose = "rt+jwt" | "vault+jwt";
+export type TokenPurpose = "rt+jwt" | "vault+jwt" | "session+jwt";
 
 export interface PurposeTokenService {
   sign(

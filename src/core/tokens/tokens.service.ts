@@ -22,6 +22,60 @@ export interface TokenSubject {
   sessionId: string;
   defaultRole: string;
   allowedRoles: string[];
+  /** Where custom claims (JWT_CUSTOM_FIELDS) are read from; absent fields become "null". */
+  profile?: ClaimProfile;
+}
+
+/** The user fields a custom claim may come from; any other name is a key of `metadata` (user_data). */
+export interface ClaimProfile {
+  email?: string | null;
+  displayName?: string | null;
+  avatarUrl?: string | null;
+  locale?: string | null;
+  metadata?: Record<string, unknown>;
+}
+
+/** Longest custom claim value, and all custom claim values together, in characters. */
+export const CUSTOM_CLAIM_MAX = 1024;
+export const CUSTOM_CLAIMS_TOTAL_MAX = 4096;
+
+function profileValue(p: ClaimProfile, field: string): unknown {
+  switch (field) {
+    case "email":
+      return p.email;
+    case "display_name":
+      return p.displayName;
+    case "avatar_url":
+      return p.avatarUrl;
+    case "locale":
+      return p.locale;
+    default:
+      return Object.hasOwn(p.metadata ?? {}, field) ? p.metadata![field] : undefined;
+  }
+}
+
+/**
+ * compat(hbp): a custom claim's value is a string as Hasura session variables are: strings as they
+ * are, arrays as a Postgres array literal, anything else as JSON (a missing field is "null"), as
+ * HBP's generatePermissionVariables wrote them. A value over CUSTOM_CLAIM_MAX, or past the total
+ * cap, is left out rather than cut: a truncated value could match a permission it should not.
+ */
+export function customClaims(fields: Config["jwt"]["customFields"], p: ClaimProfile): Record<string, string> {
+  const out: Record<string, string> = {};
+  let total = 0;
+  for (const { claim, field } of fields) {
+    const v = profileValue(p, field);
+    const text =
+      typeof v === "string"
+        ? v
+        : Array.isArray(v)
+          ? `{${v.map((e) => `"${String(e).replace(/["\\]/g, "\\$&")}"`).join(",")}}`
+          : JSON.stringify(v ?? null);
+    if (text.length > CUSTOM_CLAIM_MAX || total + text.length > CUSTOM_CLAIMS_TOTAL_MAX) continue;
+    total += text.length;
+    out[`x-hasura-${claim}`] = text;
+  }
+  return out;
 }
 
 export interface TokenService {
@@ -75,6 +129,8 @@ export function createTokenService(deps: {
           ? s.allowedRoles
           : [...s.allowedRoles, s.defaultRole];
         claims[jwt.claimsNamespace] = {
+          // Custom claims first: the standard ones below always win.
+          ...customClaims(jwt.customFields, s.profile ?? {}),
           "x-hasura-user-id": s.userId,
           "x-hasura-allowed-roles": roles,
           "x-hasura-default-role": s.defaultRole,

@@ -1,21 +1,23 @@
 /**
  * api/hbp.txt, Authentication: email change, password change and reset, TOTP MFA. Every route
- * here except the ticket-based ones needs a bearer access token whose session is alive.
+ * here except the ticket-based ones needs a bearer access token or the session cookie of a live
+ * session (session.ts).
  */
 import { Hono, type MiddlewareHandler } from "hono";
 import { AuthError } from "../../core/errors";
 import { sameOrigin } from "../shared/csrf";
-import { clientIp, readBody, requirePrincipal, sessionContext, validate } from "../shared/http";
+import { clientIp, readBody, sessionContext, validate } from "../shared/http";
 import { confirmPage } from "../shared/links";
 import type { AppEnv } from "../shared/types";
 import { sessionBody, withParam } from "./present";
 import * as s from "./schemas";
+import { assertCookieOrigin, requireHbpPrincipal } from "./session";
 
 export const account = new Hono<AppEnv>();
 
 account.post("/change-email", async (c) => {
   if (c.var.config.features.verifyEmails) throw new AuthError("FEATURE_DISABLED");
-  const principal = await requirePrincipal(c);
+  const principal = await requireHbpPrincipal(c);
   const { new_email } = validate(s.newEmailBody, await readBody(c));
   await c.var.services.accounts.changeEmailDirect(principal.userId, new_email, {
     sessionId: principal.sessionId,
@@ -27,7 +29,7 @@ account.post("/change-email", async (c) => {
 account.post("/change-email/request", async (c) => {
   const { config, services } = c.var;
   if (!config.features.verifyEmails) throw new AuthError("FEATURE_DISABLED");
-  const principal = await requirePrincipal(c);
+  const principal = await requireHbpPrincipal(c);
   await services.limiter.hit("mail", clientIp(c));
   const { new_email } = validate(s.newEmailBody, await readBody(c));
   await services.accounts.requestEmailChange(
@@ -83,7 +85,7 @@ account.post("/change-email/confirm", async (c) => {
 });
 
 account.post("/change-password", async (c) => {
-  const principal = await requirePrincipal(c);
+  const principal = await requireHbpPrincipal(c);
   const body = validate(s.changePasswordBody, await readBody(c));
   try {
     await c.var.services.accounts.changePassword({
@@ -133,14 +135,14 @@ const setupGate: MiddlewareHandler<AppEnv> = async (c, next) => {
 mfa.use("/generate", setupGate).use("/enable", setupGate);
 
 mfa.post("/generate", async (c) => {
-  const principal = await requirePrincipal(c);
+  const principal = await requireHbpPrincipal(c);
   const user = await c.var.services.accounts.currentUser(principal.userId);
   const setup = await c.var.services.totp.generate(principal.userId, user.email ?? principal.userId);
   return c.json({ image_url: setup.qrDataUrl, otp_secret: setup.secret });
 });
 
 mfa.post("/enable", async (c) => {
-  const principal = await requirePrincipal(c);
+  const principal = await requireHbpPrincipal(c);
   const { code } = validate(s.codeBody, await readBody(c));
   await c.var.services.accounts.enableTotp(principal.userId, code, {
     sessionId: principal.sessionId,
@@ -150,7 +152,7 @@ mfa.post("/enable", async (c) => {
 });
 
 mfa.post("/disable", async (c) => {
-  const principal = await requirePrincipal(c);
+  const principal = await requireHbpPrincipal(c);
   const { code } = validate(s.codeBody, await readBody(c));
   await c.var.services.accounts.disableTotp(principal.userId, code, {
     sessionId: principal.sessionId,
@@ -163,12 +165,13 @@ mfa.post("/totp", sameOrigin, async (c) => {
   const { services } = c.var;
   await services.limiter.hit("verify", clientIp(c));
   const body = validate(s.totpBody, await readBody(c));
+  if (body.cookie ?? true) assertCookieOrigin(c);
   const { user, session } = await services.accounts.completeMfa({
     ticket: body.ticket,
     code: body.code,
     ctx: sessionContext(c),
   });
-  return c.json(sessionBody(c, user, session, body.cookie ?? true));
+  return c.json(await sessionBody(c, user, session, body.cookie ?? true));
 });
 
 account.route("/mfa", mfa);

@@ -7,19 +7,14 @@
 import { type Context, Hono } from "hono";
 import { getCookie } from "hono/cookie";
 import { AuthError, isAuthError } from "../../core/errors";
+import type { IssuedSession } from "../../core/sessions/sessions.service";
 import { sameOrigin } from "../shared/csrf";
-import { clientIp, readBody, requirePrincipal, sessionContext, validate } from "../shared/http";
+import { clientIp, readBody, sessionContext, validate } from "../shared/http";
 import { safeHead } from "../shared/links";
 import type { AppEnv } from "../shared/types";
-import {
-  clearRefreshCookie,
-  presentUser,
-  REFRESH_COOKIE,
-  sessionBody,
-  setRefreshCookie,
-  withParam,
-} from "./present";
+import { clearCookies, presentUser, REFRESH_COOKIE, sessionBody, setCookies, withParam } from "./present";
 import * as s from "./schemas";
+import { assertCookieOrigin, hbpPrincipal, requireHbpPrincipal } from "./session";
 
 export const auth = new Hono<AppEnv>();
 
@@ -37,6 +32,8 @@ auth.post("/register", sameOrigin, async (c) => {
   const { services, config } = c.var;
   await services.limiter.hit("register", clientIp(c));
   const body = validate(s.registerBody, await readBody(c));
+  // Setting a session cookie from another site would sign the browser in as someone else.
+  if (wantsCookie(body.cookie)) assertCookieOrigin(c);
   if (body.password === undefined && !config.features.magicLink) {
     throw new AuthError("INVALID_REQUEST", { detail: '"password" is required' });
   }
@@ -57,7 +54,7 @@ auth.post("/register", sameOrigin, async (c) => {
     ctx: sessionContext(c),
   });
   if (result.kind === "session")
-    return c.json(sessionBody(c, result.user, result.session, wantsCookie(body.cookie)));
+    return c.json(await sessionBody(c, result.user, result.session, wantsCookie(body.cookie)));
   return c.json({ jwt_token: null, jwt_expires_in: null, user: presentUser(result.user) });
 });
 
@@ -73,24 +70,28 @@ auth.post("/login", sameOrigin, async (c) => {
     return c.json({ magicLink: true });
   }
   await services.limiter.hit("login", clientIp(c));
+  if (wantsCookie(body.cookie)) assertCookieOrigin(c);
   const result = await services.accounts.loginWithPassword({
     email: body.email,
     password: body.password,
     ctx: sessionContext(c),
   });
   if (result.kind === "mfa_required") return c.json({ mfa: true, ticket: result.ticket });
-  return c.json(sessionBody(c, result.user, result.session, wantsCookie(body.cookie)));
+  return c.json(await sessionBody(c, result.user, result.session, wantsCookie(body.cookie)));
 });
 
-// compat(hbp): nhost-js-sdk sends the refresh token as a query parameter and no Authorization header.
+// compat(hbp): nhost-js-sdk sends the refresh token as a query parameter and no Authorization header;
+// HBP itself read the cookie. Without either, the bearer token or the session cookie names the session.
 auth.post("/logout", sameOrigin, async (c) => {
   const { services } = c.var;
+  const fromQuery = c.req.query("refresh_token");
+  const refreshToken = fromQuery || getCookie(c, REFRESH_COOKIE);
+  if (refreshToken && !fromQuery) assertCookieOrigin(c);
   const { all } = validate(s.logoutBody, await readBody(c));
-  const refreshToken = c.req.query("refresh_token") || getCookie(c, REFRESH_COOKIE);
   let owner: { userId: string; sessionId: string } | null = null;
   if (refreshToken) owner = await services.sessions.peek(refreshToken);
-  else if (c.req.header("authorization")) owner = await requirePrincipal(c);
-  clearRefreshCookie(c);
+  else owner = await hbpPrincipal(c);
+  clearCookies(c);
   if (!owner) {
     if (!refreshToken) throw new AuthError("INVALID_REFRESH_TOKEN");
     return c.body(null, 204);
@@ -105,11 +106,11 @@ auth.post("/logout", sameOrigin, async (c) => {
  * compat(hbp): api/hbp.txt fixes these as GETs that redirect with the refresh token, so they are
  * spent on GET; HEAD (scanners, previews) never reaches them (safeHead).
  */
-async function landing(c: Context<AppEnv>, run: () => Promise<{ session: { refreshToken: string } }>) {
+async function landing(c: Context<AppEnv>, run: () => Promise<{ session: IssuedSession }>) {
   const { config } = c.var;
   try {
     const { session } = await run();
-    if (queryCookie(c.req.query("cookie"))) setRefreshCookie(c, session.refreshToken);
+    if (queryCookie(c.req.query("cookie"))) await setCookies(c, session);
     return c.redirect(withParam(config.redirects.success, "refresh_token", session.refreshToken), 302);
   } catch (e) {
     if (isAuthError(e) && e.code === "INVALID_TICKET" && config.redirects.error)
@@ -134,9 +135,9 @@ auth.get("/magic-link", safeHead, async (c) => {
 
 auth.post("/delete", sameOrigin, async (c) => {
   if (!c.var.config.features.selfDelete) throw new AuthError("FEATURE_DISABLED");
-  const principal = await requirePrincipal(c);
+  const principal = await requireHbpPrincipal(c);
   await c.var.services.accounts.deleteSelf(principal.userId);
-  clearRefreshCookie(c);
+  clearCookies(c);
   return c.body(null, 204);
 });
 
@@ -149,13 +150,13 @@ auth.get("/token/refresh", safeHead, sameOrigin, async (c) => {
   if (!token) throw new AuthError("INVALID_REFRESH_TOKEN");
   const session = await services.sessions.refresh(token);
   const user = await services.accounts.currentUser(session.userId);
-  return c.json(sessionBody(c, user, session, !fromQuery));
+  return c.json(await sessionBody(c, user, session, !fromQuery));
 });
 
 auth.post("/token/revoke", sameOrigin, async (c) => {
-  const principal = await requirePrincipal(c);
+  const principal = await requireHbpPrincipal(c);
   await c.var.services.sessions.revokeAll(principal.userId);
-  clearRefreshCookie(c);
+  clearCookies(c);
   return c.body(null, 204);
 });
 

@@ -38,3 +38,10 @@ export const lostPasswordBody = z.object({ email });
 export const resetPasswordBody = z.object({ ticket, new_password: password });
 export const codeBody = z.object({ code });
 export const totpBody = z.object({ ticket, code, cookie });
+
+/** compat(hbp): the one metadata action HBP knew (validation.ts `fileMetadataUpdate`). */
+export const metadataActionBody = z.object({
+  action: z.enum(["revoke-token"], {
+    error: (iss) => (iss.input === undefined ? "is required" : "must be [revoke-token]"),
+  }),
+});

@@ -7,12 +7,16 @@ import { type Context, Hono } from "hono";
 import { AuthError } from "../../core/errors";
 import { parseImageParams } from "../../core/images/params";
 import { normaliseKey } from "../../core/storage/keys";
-import type { StorageCaller } from "../../core/storage/rules";
+import { isDirectoryOnly, type StorageCaller } from "../../core/storage/rules";
 import { contentDisposition } from "../../core/storage/serve";
 import type { StoredFile } from "../../core/storage/storage.service";
-import { authenticateBearer, bearerChallenge, bearerToken } from "../shared/http";
+import { timingSafeEqual } from "../../lib/crypto";
+import { utf8 } from "../../lib/encoding";
+import { readBody, validate } from "../shared/http";
 import type { AppEnv } from "../shared/types";
 import { boom, renderHbpError } from "./errors";
+import { metadataActionBody } from "./schemas";
+import { hbpPrincipal } from "./session";
 
 export const storage = new Hono<AppEnv>();
 storage.onError(renderHbpError);
@@ -28,23 +32,24 @@ export const presentFile = (f: StoredFile) => ({
   Metadata: { token: f.token },
 });
 
-/** The signed-in caller, or null without a bearer token; a bad token is a 401, never anonymous. */
+/**
+ * The signed-in caller (bearer token, else the session cookie), or null; a bad bearer token is a
+ * 401, never anonymous.
+ */
 async function callerOf(c: Context<AppEnv>): Promise<StorageCaller | null> {
-  const token = bearerToken(c);
-  if (!token) {
-    if (!c.req.header("authorization")) return null;
-    const err = new AuthError("INVALID_TOKEN");
-    bearerChallenge(c, err);
-    throw err;
-  }
-  const p = await authenticateBearer(c, token);
-  const ns = c.var.config.jwt.claimsNamespace;
-  const hasura = ns ? (p.claims[ns] as Record<string, unknown> | undefined) : undefined;
-  const allowed = hasura?.["x-hasura-allowed-roles"];
-  return {
-    userId: p.userId,
-    roles: Array.isArray(allowed) ? allowed.filter((r) => typeof r === "string") : [],
-  };
+  const p = await hbpPrincipal(c, "INVALID_TOKEN");
+  return p ? { userId: p.userId, roles: p.roles } : null;
+}
+
+/**
+ * compat(hbp): HBP's admin secret header (`x-admin-secret`, compared with ADMIN_SECRET in constant
+ * time), or a caller holding STORAGE_ADMIN_ROLE.
+ */
+function isAdmin(c: Context<AppEnv>, caller: StorageCaller | null): boolean {
+  const { adminSecret, adminRole } = c.var.config.storage;
+  const sent = c.req.header("x-admin-secret");
+  if (adminSecret && sent !== undefined && timingSafeEqual(utf8(sent), utf8(adminSecret))) return true;
+  return !!adminRole && !!caller?.roles.includes(adminRole);
 }
 
 /** The still-encoded path after /storage/o/ or /storage/m/, and whether it names a directory. */
@@ -60,9 +65,13 @@ const tokenParam = (c: Context<AppEnv>) => {
 };
 
 // api/hbp.txt writes the upload path with a trailing slash; nhost-js-sdk sends none. Both name the file.
+// compat(hbp): a path that is a directory in the rules (`user/<id>/`, no file name) is a 404, as
+// HBP had no upload route there.
 storage.post("/o/*", async (c) => {
   const { raw } = rawPath(c);
+  if (raw === "" || raw === "/") throw new AuthError("NOT_FOUND");
   const key = normaliseKey(raw.replace(/\/$/, ""), "file");
+  if (isDirectoryOnly(c.var.config.storage.rules, key)) throw new AuthError("NOT_FOUND");
   const caller = await callerOf(c);
   const length = c.req.header("content-length");
   const file = await c.var.services.storage.upload({
@@ -108,6 +117,22 @@ storage.get("/m/*", async (c) => {
     return c.json(files.map(presentFile));
   }
   const file = await c.var.services.storage.metadata(normaliseKey(raw, "file"), caller, tokenParam(c));
+  c.header("Cache-Control", "private, no-store");
+  return c.json(presentFile(file));
+});
+
+/**
+ * compat(hbp): `POST /storage/m/<path>` with `{"action": "revoke-token"}` gives the file a new
+ * token (HBP's upload.ts). The action is checked first (400), then the right (403), then the file
+ * (404); the answer is the file's metadata object with the new token.
+ */
+storage.post("/m/*", async (c) => {
+  const { raw, isDir } = rawPath(c);
+  if (isDir) throw new AuthError("NOT_FOUND");
+  const key = normaliseKey(raw, "file");
+  validate(metadataActionBody, await readBody(c));
+  const caller = await callerOf(c);
+  const file = await c.var.services.storage.rotateToken(key, caller, isAdmin(c, caller));
   c.header("Cache-Control", "private, no-store");
   return c.json(presentFile(file));
 });

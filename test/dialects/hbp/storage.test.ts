@@ -71,10 +71,15 @@ describe("POST /storage/o/<path>", () => {
     expect(got.every((v, i) => v === data[i])).toBe(true);
   });
 
-  it("415 for a body that is not multipart/form-data", async () => {
+  // compat(hbp): HBP answered an upload with no file attached 400 (storage.test.ts "without a file attached").
+  it("400 for a request with no file attached: no body, or a body that is not multipart/form-data", async () => {
     const u = await activeUser();
-    const res = await call(`/storage/o/user/${u.userId}/x.txt`, { json: { file: "x" }, token: u.jwt });
-    await expectBoom(res, 415, "Send multipart/form-data.");
+    const message = 'Send multipart/form-data with a "file" field.';
+    const path = `/storage/o/user/${u.userId}/x.txt`;
+    await expectBoom(await call(path, { json: { file: "x" }, token: u.jwt }), 400, message);
+    await expectBoom(await call(path, { method: "POST", token: u.jwt }), 400, message);
+    await uploadOk(`user/${u.userId}/x.txt`, "x", u.jwt);
+    await expectBoom(await call(path, { method: "POST", token: u.jwt }), 400, message);
   });
 
   it('400 when the multipart body has no "file" field', async () => {
@@ -98,9 +103,21 @@ describe("POST /storage/o/<path>", () => {
     expect((await json(res)).ContentLength).toBe(5);
   });
 
-  it("401 without a bearer token", async () => {
+  it("403 without a bearer token, as HBP", async () => {
     const u = await activeUser();
-    await expectBoom(await upload(`user/${u.userId}/x.txt`, "x"), 401, "Not logged in");
+    await expectBoom(await upload(`user/${u.userId}/x.txt`, "x"), 403, "Forbidden");
+  });
+
+  it("404 for a directory path without a file name, as HBP had no upload route there", async () => {
+    const u = await activeUser();
+    await expectBoom(await upload(`user/${u.userId}/`, "x", { token: u.jwt }), 404, "Not Found");
+    await expectBoom(await upload(`user/${u.userId}`, "x", { token: u.jwt }), 404, "Not Found");
+    await expectBoom(await upload("user/", "x", { token: u.jwt }), 404, "Not Found");
+    await expectBoom(await upload("", "x", { token: u.jwt }), 404, "Not Found");
+    // Another user's directory: the same 404 (it depends on the rules alone, not on the caller).
+    await expectBoom(await upload(`user/${crypto.randomUUID()}/`, "x", { token: u.jwt }), 404, "Not Found");
+    // A path no rule knows at all stays a 403.
+    await expectBoom(await upload("elsewhere/x.txt", "x", { token: u.jwt }), 403, "Forbidden");
   });
 
   it("public/** is writable by any signed-in user", async () => {
@@ -330,9 +347,16 @@ describe("GET /storage/o/<dir>/ (zip)", () => {
     expect(await unzip(res)).toEqual({ "empty.txt": "", "résumé 日本.txt": "cv" });
   });
 
-  it("404 for a directory with no readable file", async () => {
+  // compat(hbp): HBP zipped whatever the listing held, an empty directory included.
+  it("200 with an empty archive for a directory with no readable file", async () => {
     const u = await activeUser();
-    await expectBoom(await call(`/storage/o/user/${u.userId}/empty/`, { token: u.jwt }), 404, "Not Found");
+    const res = await call(`/storage/o/user/${u.userId}/empty/`, { token: u.jwt });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/zip");
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    // Only the end-of-central-directory record: 22 bytes, signature PK\x05\x06.
+    expect(bytes.length).toBe(22);
+    expect([...bytes.slice(0, 4)]).toEqual([0x50, 0x4b, 0x05, 0x06]);
   });
 
   it("413 above the entry or byte limits, before any byte is sent", async () => {
