@@ -102,7 +102,7 @@ describe("the session cookie", () => {
     const s = await cookieSession({ CORS_ORIGINS: "https://app.example.com" });
     const vars = { CORS_ORIGINS: "https://app.example.com" };
     const path = `/storage/o/user/${s.userId}/x.txt`;
-    const cross = [
+    const cross: Record<string, string>[] = [
       { origin: "https://evil.example", cookie: header(s.jar) },
       { "sec-fetch-site": "cross-site", cookie: header(s.jar) },
       { origin: "null", cookie: header(s.jar) },
