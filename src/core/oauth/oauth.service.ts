@@ -81,15 +81,19 @@ export interface OAuthCallbackParams {
 export interface OAuthService {
   /** Names of the configured providers, in configuration order. */
   providers(): string[];
-  /** Whether `url` may be a post-login destination (exact match with OAUTH_ALLOWED_REDIRECTS). */
-  isAllowedRedirect(url: string): boolean;
+  /**
+   * Whether `url` may be a post-login destination: an exact match with OAUTH_ALLOWED_REDIRECTS, or,
+   * when the dialect names one, any http(s) URL on `ownOrigin` (this deployment's public origin).
+   */
+  isAllowedRedirect(url: string, ownOrigin?: string): boolean;
   /**
    * Begins a login. `callbackUrl` is this deployment's callback route for the calling dialect (sent
-   * as redirect_uri and repeated at the code exchange); `redirectAfter` must be allow-listed.
+   * as redirect_uri and repeated at the code exchange); `redirectAfter` must be allowed
+   * (isAllowedRedirect with the same `ownOrigin`).
    */
   start(
     provider: string,
-    opts: { callbackUrl: string; redirectAfter?: string | null },
+    opts: { callbackUrl: string; redirectAfter?: string | null; ownOrigin?: string },
   ): Promise<{ url: string }>;
   /** Finishes a login: spends the state, exchanges the code, finds, links or creates the user. */
   callback(
@@ -108,6 +112,18 @@ export function createOAuthService(deps: {
   const { d1, clock, users, config } = deps;
   const fetcher: Fetch = deps.fetch ?? ((input, init) => fetch(input, init));
   const providerConfig = (name: string) => config.oauth.providers.find((p) => p.name === name);
+
+  function isAllowedRedirect(url: string, ownOrigin?: string): boolean {
+    if (config.oauth.allowedRedirects.includes(url)) return true;
+    if (!ownOrigin || !URL.canParse(url)) return false;
+    const parsed = new URL(url);
+    return (
+      (parsed.protocol === "https:" || parsed.protocol === "http:") &&
+      parsed.origin === ownOrigin &&
+      !parsed.username &&
+      !parsed.password
+    );
+  }
 
   async function linkOrCreate(profile: OAuthProfile, redirectAfter: string | null) {
     const now = clock.now();
@@ -185,13 +201,13 @@ export function createOAuthService(deps: {
   return {
     providers: () => config.oauth.providers.map((p) => p.name),
 
-    isAllowedRedirect: (url) => config.oauth.allowedRedirects.includes(url),
+    isAllowedRedirect,
 
-    async start(provider, { callbackUrl, redirectAfter = null }) {
+    async start(provider, { callbackUrl, redirectAfter = null, ownOrigin }) {
       const p = providerConfig(provider);
       if (!p)
         throw new OAuthError("unknown_provider", { detail: `Unknown provider: ${provider.slice(0, 40)}` });
-      if (redirectAfter !== null && !config.oauth.allowedRedirects.includes(redirectAfter))
+      if (redirectAfter !== null && !isAllowedRedirect(redirectAfter, ownOrigin))
         throw new OAuthError("invalid_redirect", { detail: "The return URL is not allowed." });
       const now = clock.now();
       const state = randomToken();

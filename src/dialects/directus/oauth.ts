@@ -2,7 +2,9 @@
  * Directus OAuth on the core OAuth service: the provider lists (`GET /auth/oauth` of the document,
  * `GET /auth` that SDK 26's readProviders reads), the start routes of both eras
  * (`/auth/oauth/{provider}` in the document, `/auth/login/{provider}` since Directus 10) and their
- * callbacks. `redirect` must be one of OAUTH_ALLOWED_REDIRECTS exactly. As Directus does, a login
+ * callbacks. `redirect` may be, as Directus allows it, a relative path (resolved against the
+ * dialect's public URL) or any URL on this deployment's public origin; any other URL must be one of
+ * OAUTH_ALLOWED_REDIRECTS exactly. As Directus does, a login
  * with `redirect` ends with the refresh token in the directus_refresh_token cookie and a redirect
  * (errors: `redirect?reason=CODE`); without it the callback answers the tokens as JSON. The state
  * is also bound to the browser by a cookie, so a callback URL cannot be replayed in a victim's
@@ -72,19 +74,44 @@ function renderOAuthError(c: Context<AppEnv>, e: OAuthError, redirect: string | 
   return directusError(c, status as ContentfulStatusCode, code, message);
 }
 
+/** The dialect's public URL: PUBLIC_URL (with its path, if the Worker is served under one) + prefix. */
+const dialectUrl = (c: Context<AppEnv>) => `${c.var.config.publicUrl}${c.var.config.directus.prefix}`;
+
+/**
+ * compat(directus): a relative `redirect` (`/admin`) is a path of Directus's own public URL
+ * (isLoginRedirectAllowed in directus/directus api/src/auth/utils). Only a plain absolute path is
+ * taken: anything a browser or URL parser could read as another host is refused (`//host`,
+ * backslashes, encoded slashes or backslashes, whitespace and control characters, schemes).
+ * Absolute URLs are returned as given and decided by isAllowedRedirect.
+ */
+function resolveRedirect(c: Context<AppEnv>, redirect: string): string | null {
+  if (URL.canParse(redirect)) {
+    const own = new URL(c.var.config.publicUrl).origin;
+    // On the own origin the parsed form is used, so the browser goes exactly where it was checked.
+    return new URL(redirect).origin === own ? new URL(redirect).href : redirect;
+  }
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+  if (!/^\/(?![/\\])[^\\\u0000-\u0020\u007f]*$/.test(redirect) || /%(2f|5c)/i.test(redirect)) return null;
+  const resolved = new URL(`${dialectUrl(c)}${redirect}`);
+  return resolved.origin === new URL(c.var.config.publicUrl).origin ? resolved.href : null;
+}
+
 async function start(c: Context<AppEnv>, era: "oauth" | "login") {
   const { services, config } = c.var;
   await services.limiter.hit("login", clientIp(c));
   const provider = c.req.param("provider")!;
-  const redirect = c.req.query("redirect") ?? null;
-  if (redirect !== null && !services.oauth.isAllowedRedirect(redirect)) {
-    const reason = `URL "${redirect.slice(0, 200)}" can't be used to redirect after login`;
+  const asked = c.req.query("redirect") || null;
+  const ownOrigin = new URL(config.publicUrl).origin;
+  const redirect = asked === null ? null : resolveRedirect(c, asked);
+  if (asked !== null && (redirect === null || !services.oauth.isAllowedRedirect(redirect, ownOrigin))) {
+    const reason = `URL "${asked.slice(0, 200)}" can't be used to redirect after login`;
     return directusError(c, 400, "INVALID_PAYLOAD", `Invalid payload. ${reason}.`, reason);
   }
   try {
     const { url } = await services.oauth.start(provider, {
-      callbackUrl: `${config.publicUrl}${config.directus.prefix}/auth/${era}/${encodeURIComponent(provider)}/callback`,
+      callbackUrl: `${dialectUrl(c)}/auth/${era}/${encodeURIComponent(provider)}/callback`,
       redirectAfter: redirect,
+      ownOrigin,
     });
     setCookie(c, STATE_COOKIE, new URL(url).searchParams.get("state")!, {
       httpOnly: true,
