@@ -2,9 +2,11 @@
 // HBP storage with the real client, nhost-js-sdk@3.1.0, in Chromium (its multipart upload relies on
 // the browser's FormData; shared/notes/real-clients.md §3): register, storage.put and putString, a
 // 6 MB upload (R2's multipart path), getMetadata, download with the file token and no Authorization
-// header, an image variant decoded by the browser, another user refused, storage.delete. The SDK is
-// bundled for the browser with esbuild and injected into a page of the Worker's own origin, so every
-// call is same-origin.
+// header, an image variant decoded by the browser, another user refused, storage.delete. Then HBP's
+// cookie mode (`useCookies: true`: the SDK sends no Authorization header at all): sign in, upload
+// by the SDK and by a plain HTML form, an <img> of an owner-only file loads by the session cookie,
+// sign out, the image no longer loads. The SDK is bundled for the browser with esbuild and injected
+// into a page of the Worker's own origin, so every call is same-origin.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { build } from "esbuild";
@@ -152,7 +154,133 @@ try {
     }, `${dir}/hello.txt`);
     assert.equal(status, 404);
   });
+
+  await cookieMode();
 } finally {
   await context.close();
 }
 console.log("hbp storage e2e: all steps passed");
+
+/** The cookie-only browser flow of HBP's cookie mode. */
+async function cookieMode() {
+  const page = await context.newPage();
+  await page.goto(`${new URL(API).origin}/storage/m/public/`);
+  await page.addScriptTag({ content: sdkSource });
+  const email = `e2e-cookie-${randomUUID().slice(0, 8)}@example.com`;
+  let userId;
+
+  await step(
+    "cookie mode: register and sign in with useCookies; the session lives in HttpOnly cookies",
+    async () => {
+      const r = await page.evaluate(
+        async ({ email }) => {
+          const nhost = new window.NhostSDK.NhostClient({
+            baseURL: location.origin,
+            ssr: false,
+            clientStorage: window.localStorage,
+            clientStorageType: "web",
+            autoLogin: false,
+            useCookies: true,
+          });
+          window.nhost = nhost;
+          await nhost.auth.register({ email, password: "correct horse battery" });
+          const { user, session } = await nhost.auth.login({ email, password: "correct horse battery" });
+          return { id: user.id, refreshInBody: "refresh_token" in session, jsCookies: document.cookie };
+        },
+        { email },
+      );
+      userId = r.id;
+      assert.equal(r.refreshInBody, false);
+      assert.equal(r.jsCookies, "");
+      const names = (await context.cookies()).map((c) => `${c.name}:${c.httpOnly}:${c.sameSite}`);
+      assert.ok(names.includes("permission_variables:true:Strict"), names.join(" "));
+      assert.ok(names.includes("refresh_token:true:Strict"), names.join(" "));
+    },
+  );
+
+  const png = `/user/${userId}/avatar.png`;
+  await step("cookie mode: storage.put sends no Authorization header and the cookie uploads", async () => {
+    const sent = [];
+    const listen = (req) => {
+      if (req.url().includes("/storage/o/")) sent.push(req.headers().authorization ?? null);
+    };
+    page.on("request", listen);
+    const meta = await page.evaluate(async (path) => {
+      const canvas = new OffscreenCanvas(40, 30);
+      const g = canvas.getContext("2d");
+      g.fillStyle = "#08c";
+      g.fillRect(0, 0, 40, 30);
+      const blob = await canvas.convertToBlob({ type: "image/png" });
+      return window.nhost.storage.put(path, new File([blob], "avatar.png", { type: "image/png" }));
+    }, png);
+    page.off("request", listen);
+    assert.equal(meta.key, png.slice(1));
+    assert.deepEqual(sent, [null]);
+  });
+
+  await step("cookie mode: an <img> of the owner-only file loads by the cookie, with no token", async () => {
+    const size = await page.evaluate(
+      (src) =>
+        new Promise((resolve) => {
+          const img = new Image();
+          img.onload = () => resolve({ w: img.naturalWidth, h: img.naturalHeight });
+          img.onerror = () => resolve(null);
+          img.src = src;
+        }),
+      `/storage/o${png}`,
+    );
+    assert.deepEqual(size, { w: 40, h: 30 });
+  });
+
+  await step(
+    "cookie mode: a plain HTML form uploads a file (a navigation POST with the cookie)",
+    async () => {
+      await page.setContent(
+        `<form method="post" enctype="multipart/form-data" action="/storage/o/user/${userId}/form.txt">
+         <input type="file" name="file"><button>Upload</button></form>`,
+      );
+      await page.setInputFiles("input[type=file]", {
+        name: "form.txt",
+        mimeType: "text/plain",
+        buffer: Buffer.from("uploaded by a form"),
+      });
+      const [res] = await Promise.all([page.waitForNavigation(), page.click("button")]);
+      assert.equal(res.status(), 200);
+      const meta = JSON.parse(await page.textContent("body"));
+      assert.equal(meta.key, `user/${userId}/form.txt`);
+      const back = await page.evaluate(
+        async (u) => (await fetch(u)).text(),
+        `/storage/o/user/${userId}/form.txt`,
+      );
+      assert.equal(back, "uploaded by a form");
+    },
+  );
+
+  await step("cookie mode: sign out, and the same <img> no longer loads", async () => {
+    await page.goto(`${new URL(API).origin}/storage/m/public/`);
+    await page.addScriptTag({ content: sdkSource });
+    const r = await page.evaluate(async (src) => {
+      const nhost = new window.NhostSDK.NhostClient({
+        baseURL: location.origin,
+        ssr: false,
+        clientStorage: window.localStorage,
+        clientStorageType: "web",
+        autoLogin: false,
+        useCookies: true,
+      });
+      await nhost.auth.logout();
+      const loads = await new Promise((resolve) => {
+        const img = new Image();
+        img.onload = () => resolve(true);
+        img.onerror = () => resolve(false);
+        img.src = `${src}?after=logout`;
+      });
+      const res = await fetch(src);
+      return { loads, status: res.status };
+    }, `/storage/o${png}`);
+    assert.deepEqual(r, { loads: false, status: 403 });
+    const left = (await context.cookies()).map((c) => c.name);
+    assert.ok(!left.includes("permission_variables") && !left.includes("refresh_token"), left.join(" "));
+  });
+  await page.close();
+}
