@@ -6,8 +6,8 @@
  * CORS_ORIGINS); a logout or revocation ends the cookie at once.
  */
 import { describe, expect, it } from "vitest";
-import { call, type Vars, uniqueEmail } from "../../support/app";
-import { activeUser, AUTO, expectBoom, json, PASSWORD } from "./helpers";
+import { call, uniqueEmail, type Vars } from "../../support/app";
+import { AUTO, activeUser, expectBoom, json, PASSWORD } from "./helpers";
 import { fileForm, uploadOk } from "./storage.helpers";
 
 const ORIGIN = "http://localhost:8787";
