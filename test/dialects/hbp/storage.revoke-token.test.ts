@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { activeUser, call, expectBoom, json } from "./helpers";
-import { uploadOk } from "./storage.helpers";
+import { fileForm, uploadOk } from "./storage.helpers";
 
 const SECRET = "s3cret-admin-value-for-tests";
 const ADMIN = { ADMIN_SECRET: SECRET };
@@ -139,5 +139,26 @@ describe("POST /storage/m/<path> revoke-token", () => {
     );
     expect(back.length).toBe(data.length);
     expect(back.every((v, i) => v === data[i])).toBe(true);
+  });
+
+  it("parallel rotations and an overwrite: the bytes stay whole and only the current token reads", async () => {
+    const { u, path } = await ownedFile();
+    const results = await Promise.all([
+      ...Array.from({ length: 8 }, () => revoke(path, { token: u.jwt })),
+      call(`/storage/o/${path}`, { method: "POST", body: fileForm("replaced"), token: u.jwt }),
+    ]);
+    const tokens: string[] = [];
+    for (const res of results) {
+      // A rotation that lost every retry to the others answers 503 and changes nothing.
+      expect([200, 503]).toContain(res.status);
+      if (res.status === 200) tokens.push((await json(res)).Metadata.token);
+    }
+    const current = (await json(await call(`/storage/m/${path}`, { token: u.jwt }))).Metadata.token;
+    expect(tokens).toContain(current);
+    for (const t of tokens) {
+      const res = await call(`/storage/o/${path}?token=${t}`);
+      expect(res.status).toBe(t === current ? 200 : 403);
+      if (t === current) expect(["contents", "replaced"]).toContain(await res.text());
+    }
   });
 });
