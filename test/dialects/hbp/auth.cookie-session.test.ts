@@ -228,6 +228,36 @@ describe("revocation ends the cookie at once", () => {
     );
   });
 
+  it("token revoke and account deletion work by the cookie alone", async () => {
+    const s = await cookieSession();
+    const revoked = await call("/auth/token/revoke", { json: {}, headers: browser(s.jar) });
+    expect(revoked.status).toBe(204);
+    expect(cookiesOf(revoked, { ...s.jar })).toEqual({});
+    await expectBoom(
+      await call("/auth/mfa/generate", { json: {}, headers: browser(s.jar) }),
+      401,
+      "Not logged in",
+    );
+
+    const vars = { ALLOW_USER_SELF_DELETE: "true" };
+    const d = await cookieSession(vars);
+    expect((await call("/auth/delete", { json: {}, headers: browser(d.jar), vars })).status).toBe(204);
+    expect(
+      (await call("/auth/login", { json: { email: d.email, password: PASSWORD }, vars })).status,
+    ).not.toBe(200);
+  });
+
+  it("change-email by the cookie (direct change, VERIFY_EMAILS off)", async () => {
+    const vars = { VERIFY_EMAILS: "false" };
+    const s = await cookieSession(vars);
+    const to = uniqueEmail("moved");
+    const res = await call("/auth/change-email", { json: { new_email: to }, headers: browser(s.jar), vars });
+    expect(res.status).toBe(204);
+    expect(
+      (await call("/auth/login", { json: { email: to, password: PASSWORD, cookie: false }, vars })).status,
+    ).toBe(200);
+  });
+
   it("a cookie refresh sets a new session cookie for the same session", async () => {
     const s = await cookieSession();
     const res = await call("/auth/token/refresh", { headers: browser(s.jar) });
