@@ -116,8 +116,15 @@ export function createExistenceService(deps: {
 
     async decoySession(user, accessTtl) {
       const sessionId = crypto.randomUUID();
+      // The same claims as a real session's, custom ones (JWT_CUSTOM_FIELDS) included.
       const access = await tokens.issue(
-        { userId: user.id, sessionId, defaultRole: user.defaultRole, allowedRoles: user.allowedRoles },
+        {
+          userId: user.id,
+          sessionId,
+          defaultRole: user.defaultRole,
+          allowedRoles: user.allowedRoles,
+          profile: user,
+        },
         accessTtl,
       );
       return {

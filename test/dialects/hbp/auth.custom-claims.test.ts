@@ -84,6 +84,22 @@ describe("JWT_CUSTOM_FIELDS", () => {
     }
   });
 
+  it("a sign-up with a taken address (existence hints off) gets the same claims as a new one", async () => {
+    const data = { name: "Ada", companyId: 1 };
+    const { email, body } = await register(data);
+    const again = await json(
+      await call("/auth/register", {
+        json: { email, password: PASSWORD, cookie: false, user_data: data },
+        vars: FIELDS,
+      }),
+    );
+    const real = claimsOf(body.jwt_token);
+    const decoy = claimsOf(again.jwt_token);
+    expect(Object.keys(decoy).sort()).toEqual(Object.keys(real).sort());
+    expect(decoy["x-hasura-name"]).toBe("Ada");
+    expect(decoy["x-hasura-email"]).toBe(email);
+  });
+
   it("adds nothing when unset", async () => {
     const { body } = await register({ name: "Ada" }, AUTO);
     expect(Object.keys(claimsOf(body.jwt_token)).sort()).toEqual([
