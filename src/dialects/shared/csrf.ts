@@ -19,6 +19,11 @@ import type { AppEnv } from "./types";
 /** Whether the request may act on a session cookie: see the rule above. */
 export function isSameOrigin(c: Context<AppEnv>, trusted: readonly string[] = []): boolean {
   const origin = c.req.header("origin");
+  const site = c.req.header("sec-fetch-site");
+  // A page whose Referrer-Policy is no-referrer sends `Origin: null` with its plain form posts, even
+  // to its own origin (Fetch, "serializing a request origin"); Sec-Fetch-Site, which no script can
+  // set, still says same-origin then. An opaque origin (a sandboxed frame) is cross-site to it.
+  if (origin === "null" && site === "same-origin") return true;
   if (origin !== undefined)
     return (
       origin === new URL(c.req.url).origin ||
@@ -26,7 +31,6 @@ export function isSameOrigin(c: Context<AppEnv>, trusted: readonly string[] = []
       c.var.config.cors.origins.includes(origin) ||
       trusted.includes(origin)
     );
-  const site = c.req.header("sec-fetch-site");
   return site === undefined || site === "same-origin" || site === "none";
 }
 

@@ -134,6 +134,26 @@ describe("the session cookie", () => {
       403,
       "Cross-site request refused.",
     );
+    // `Origin: null` from a cross-site or sandboxed page stays refused...
+    await expectBoom(
+      await call(path, {
+        method: "POST",
+        body: fileForm("x"),
+        headers: { origin: "null", "sec-fetch-site": "cross-site", cookie: header(s.jar) },
+        vars,
+      }),
+      403,
+      "Cross-site request refused.",
+    );
+    // ...but a plain form post of a same-origin page with Referrer-Policy: no-referrer sends
+    // `Origin: null` too, and Sec-Fetch-Site tells it apart.
+    const form = await call(path, {
+      method: "POST",
+      body: fileForm("from a same-origin form"),
+      headers: { origin: "null", "sec-fetch-site": "same-origin", cookie: header(s.jar) },
+      vars,
+    });
+    expect(form.status).toBe(200);
     // A configured CORS origin may, with credentials.
     const ok = await call(path, {
       method: "POST",
