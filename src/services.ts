@@ -26,7 +26,7 @@ import { createSessionService } from "./core/sessions/sessions.service";
 import { createStorageService } from "./core/storage/storage.service";
 import { createTeamService } from "./core/teams/teams.service";
 import { createTicketService } from "./core/tickets/tickets.service";
-import { loadKeySet } from "./core/tokens/keys";
+import { type KeySet, loadKeySet } from "./core/tokens/keys";
 import { createPurposeTokenService } from "./core/tokens/purpose-tokens";
 import { createTokenService } from "./core/tokens/tokens.service";
 import { createSecretBox } from "./core/totp/secret-box";
@@ -72,6 +72,16 @@ function mailerFor(env: Bindings, config: Config, opts: ServiceOptions, outbox: 
   }
 }
 
+/**
+ * The secret refresh-token successors are derived from (sessions.service.ts HKDFs its own key from
+ * it): the private material of the JWT signing key, the one secret every deployment has (required in
+ * production; generated and kept in D1 in development). Repoint this to a dedicated root secret when
+ * there is one; a change only fails (never revokes) refreshes repeated within the grace window.
+ */
+function sessionSuccessorSecret(keys: () => Promise<KeySet>) {
+  return async () => (await keys()).signer.material;
+}
+
 export function createServices(env: Bindings, config: Config, opts: ServiceOptions) {
   const { clock } = opts;
   const d1 = env.DB;
@@ -104,6 +114,7 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
     purpose: purposeTokens,
     clock,
     sessions: config.sessions,
+    successorSecret: sessionSuccessorSecret(keys),
   });
   const users = createUserService({ d1, clock });
   const tickets = createTicketService({ db, clock });

@@ -2,13 +2,16 @@
  * Sessions and refresh-token families. A session row is one login; its refresh tokens form a
  * rotation chain. Refresh tokens are 256-bit opaque strings stored as SHA-256 and rotated on every
  * use, by one D1 batch whose later statements are guarded by the marker (`replaced_by`) the first
- * one wrote, so two parallel uses of one token cannot both rotate it. A token presented again within
- * the grace window (two tabs refreshing at once) gets a sibling instead of an error; presented after
- * it, the whole session is revoked (reuse detection, RFC 9700 §4.14).
+ * one wrote, so two parallel uses of one token cannot both rotate it. The successor of a token is
+ * derived from it with a server key, so a token presented again within the grace window (two tabs
+ * refreshing at once) gets that same successor back without it being stored, and the chain never
+ * branches; presented after the window, the whole session is revoked (reuse detection, RFC 9700
+ * §4.14).
  */
 import type { Config } from "../../config";
 import type { Clock } from "../../lib/clock";
 import { randomToken, sha256Hex } from "../../lib/crypto";
+import { toBase64Url, utf8 } from "../../lib/encoding";
 import { AuthError } from "../errors";
 import type { PurposeTokenService } from "../tokens/purpose-tokens";
 import type { AccessClaims, ClaimProfile, TokenService } from "../tokens/tokens.service";
@@ -84,15 +87,51 @@ export interface CookiePrincipal {
   allowedRoles: string[];
 }
 
+const successorKeys = new WeakMap<Uint8Array, Promise<CryptoKey>>();
+
+/**
+ * The successor of a one-time credential: HMAC-SHA-256 under a key derived (HKDF) from a server
+ * secret. It must be keyed: anyone holding an old, already rotated token could otherwise compute
+ * every later token of its chain and use the live one without ever presenting the old one.
+ */
+async function successorOf(secret: Uint8Array, purpose: string, parent: string): Promise<string> {
+  let key = successorKeys.get(secret);
+  if (!key) {
+    key = (async () => {
+      const base = await crypto.subtle.importKey("raw", secret, "HKDF", false, ["deriveKey"]);
+      return crypto.subtle.deriveKey(
+        {
+          name: "HKDF",
+          hash: "SHA-256",
+          salt: new Uint8Array(),
+          info: utf8("latchkey session successor v1"),
+        },
+        base,
+        { name: "HMAC", hash: "SHA-256", length: 256 },
+        false,
+        ["sign"],
+      );
+    })();
+    successorKeys.set(secret, key);
+  }
+  const mac = await crypto.subtle.sign("HMAC", await key, utf8(`${purpose}\n${parent}`));
+  return toBase64Url(new Uint8Array(mac));
+}
+
 export function createSessionService(deps: {
   d1: D1Database;
   tokens: TokenService;
   purpose: PurposeTokenService;
   clock: Clock;
   sessions: Config["sessions"];
+  /** The server secret successors are derived from (see successorOf). */
+  successorSecret: () => Promise<Uint8Array>;
 }): SessionService {
   const { d1, tokens, clock, sessions: cfg } = deps;
   const idleMs = cfg.refreshIdleTtl * 1000;
+  const graceMs = cfg.reuseGrace * 1000;
+  const successor = async (purpose: string, parent: string) =>
+    successorOf(await deps.successorSecret(), purpose, parent);
 
   async function userFor(sessionId: string): Promise<SessionUser & { disabled: number }> {
     const row = await d1
@@ -135,8 +174,13 @@ export function createSessionService(deps: {
     profile: user,
   });
 
-  async function issue(user: SessionUser, sessionId: string, refreshToken: string): Promise<IssuedSession> {
-    const access = await tokens.issue(subjectOf(user, sessionId));
+  async function issue(
+    user: SessionUser,
+    sessionId: string,
+    refreshToken: string,
+    fixed?: { jti: string; issuedAt: number },
+  ): Promise<IssuedSession> {
+    const access = await tokens.issue(subjectOf(user, sessionId), undefined, fixed);
     return {
       sessionId,
       userId: user.id,
@@ -194,7 +238,7 @@ export function createSessionService(deps: {
       if (!refreshToken || refreshToken.length > 200) throw new AuthError("INVALID_REFRESH_TOKEN");
       const now = clock.now();
       const oldHash = await sha256Hex(refreshToken);
-      const child = randomToken();
+      const child = await successor("refresh", refreshToken);
       const childHash = await sha256Hex(child);
       const alive = "session_id IN (SELECT id FROM sessions WHERE revoked_at IS NULL AND expires_at > ?3)";
 
@@ -206,7 +250,8 @@ export function createSessionService(deps: {
           )
           .bind(oldHash, childHash, now),
         d1
-          .prepare(`${insertChild} WHERE r.hash = ?4 AND r.replaced_by = ?1`)
+          // A parallel loser finds the same successor already there: nothing to add.
+          .prepare(`${insertChild} WHERE r.hash = ?4 AND r.replaced_by = ?1 ON CONFLICT(hash) DO NOTHING`)
           .bind(childHash, now, idleMs, oldHash),
         d1
           .prepare(
@@ -217,27 +262,32 @@ export function createSessionService(deps: {
       let sessionId = rotated?.results[0]?.session_id;
 
       if (!sessionId) {
-        // Presented again within the grace window: a sibling keeps the other tab signed in.
-        const sibling = await d1
+        // Presented again within the grace window (another tab, a retried request): the successor
+        // it was rotated to, which this derivation gives again. Nothing is written, so a burst of
+        // parallel refreshes leaves exactly one live token.
+        const again = await d1
           .prepare(
-            `${insertChild} WHERE r.hash = ?4 AND r.rotated_at IS NOT NULL AND r.rotated_at > ?2 - ?5
-             AND s.revoked_at IS NULL AND s.expires_at > ?2 RETURNING session_id`,
+            `SELECT r.session_id FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id
+             WHERE r.hash = ?1 AND r.replaced_by = ?2 AND r.rotated_at > ?3 - ?4
+               AND s.revoked_at IS NULL AND s.expires_at > ?3`,
           )
-          .bind(childHash, now, idleMs, oldHash, cfg.reuseGrace * 1000)
+          .bind(oldHash, childHash, now, graceMs)
           .first<{ session_id: string }>();
-        sessionId = sibling?.session_id;
+        sessionId = again?.session_id;
       }
 
       if (!sessionId) {
         // Reuse of a rotated token after the grace window: assume theft, end the whole family.
-        await d1
+        // (Within the window but with another successor, i.e. the server secret changed, the
+        // request only fails.)
+        const ended = await d1
           .prepare(
             `UPDATE sessions SET revoked_at = ?1 WHERE revoked_at IS NULL AND id =
-              (SELECT session_id FROM refresh_tokens WHERE hash = ?2 AND rotated_at IS NOT NULL)`,
+              (SELECT session_id FROM refresh_tokens WHERE hash = ?2 AND rotated_at IS NOT NULL AND rotated_at <= ?1 - ?3)`,
           )
-          .bind(now, oldHash)
+          .bind(now, oldHash, graceMs)
           .run();
-        forgetSessions();
+        if (ended.meta.changes > 0) forgetSessions();
         throw new AuthError("INVALID_REFRESH_TOKEN");
       }
 
@@ -287,7 +337,7 @@ export function createSessionService(deps: {
            WHERE r.hash = ?1 AND r.expires_at > ?2 AND (r.rotated_at IS NULL OR r.rotated_at > ?2 - ?3)
              AND s.revoked_at IS NULL AND s.expires_at > ?2 AND u.disabled = 0`,
         )
-        .bind(await sha256Hex(refreshToken), now, cfg.reuseGrace * 1000)
+        .bind(await sha256Hex(refreshToken), now, graceMs)
         .first<{ id: string; user_id: string }>();
       if (!row) throw new AuthError("INVALID_TOKEN");
       return { sessionId: row.id, userId: row.user_id };
@@ -317,13 +367,15 @@ export function createSessionService(deps: {
         )
         .bind(claimHash, claims.sub, now, claims.iat * 1000 + idleMs, claims.sid)
         .first<{ hash: string }>();
+      let claimedAt = now;
       if (!claimed) {
         const earlier = await d1
           .prepare("SELECT created_at FROM tickets WHERE hash = ? AND purpose = 'access_reissue'")
           .bind(claimHash)
           .first<{ created_at: number }>();
         if (!earlier) throw new AuthError("INVALID_TOKEN");
-        if (earlier.created_at <= now - cfg.reuseGrace * 1000) {
+        claimedAt = earlier.created_at;
+        if (earlier.created_at <= now - graceMs) {
           await d1
             .prepare("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
             .bind(now, claims.sid)
@@ -338,7 +390,12 @@ export function createSessionService(deps: {
         if (!alive) throw new AuthError("INVALID_TOKEN");
       }
       await d1.prepare("UPDATE sessions SET last_seen_at = ? WHERE id = ?").bind(now, claims.sid).run();
-      const { refreshToken: _none, ...session } = await issue(user, claims.sid, "");
+      // The successor has a derived jti and the claim's time as iat: every answer within the grace
+      // window is the same token (up to its signature), which can itself be exchanged once.
+      const { refreshToken: _none, ...session } = await issue(user, claims.sid, "", {
+        jti: await successor("access", claims.jti),
+        issuedAt: Math.floor(claimedAt / 1000),
+      });
       return session;
     },
 

@@ -21,10 +21,18 @@ export interface JwtContext {
 
 export async function signJwt(
   ctx: JwtContext,
-  opts: { typ: string; subject: string; claims: JWTPayload; ttlSeconds: number },
+  opts: {
+    typ: string;
+    subject: string;
+    claims: JWTPayload;
+    ttlSeconds: number;
+    /** A given jti and issue time (seconds) instead of a random one and now. */
+    jti?: string;
+    issuedAt?: number;
+  },
 ): Promise<string> {
   const { signer } = await ctx.keys();
-  const now = Math.floor(ctx.clock.now() / 1000);
+  const now = opts.issuedAt ?? Math.floor(ctx.clock.now() / 1000);
   return new SignJWT(opts.claims)
     .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: opts.typ })
     .setIssuer(ctx.jwt.issuer)
@@ -32,7 +40,7 @@ export async function signJwt(
     .setSubject(opts.subject)
     .setIssuedAt(now)
     .setExpirationTime(now + opts.ttlSeconds)
-    .setJti(crypto.randomUUID())
+    .setJti(opts.jti ?? crypto.randomUUID())
     .sign(signer.key);
 }
 

@@ -23,6 +23,8 @@ export interface LoadedKey {
   verifyKey: CryptoKey | Uint8Array;
   /** Public half, absent for symmetric keys (never published). */
   publicJwk?: JWK;
+  /** The private members of the JWK as bytes: secret material other keys can be derived from. */
+  material: Uint8Array;
 }
 
 export interface KeySet {
@@ -51,7 +53,11 @@ async function load(
   const key = await importJWK(jwk, alg);
   const publicJwk = publicOf(jwk, jwk.kid, alg);
   const verifyKey = publicJwk ? await importJWK(publicJwk, alg) : key;
-  return { kid: jwk.kid, alg, key, verifyKey, publicJwk };
+  const record = jwk as Record<string, unknown>;
+  const material = new TextEncoder().encode(
+    PRIVATE_MEMBERS.map((m) => (typeof record[m] === "string" ? record[m] : "")).join("."),
+  );
+  return { kid: jwk.kid, alg, key, verifyKey, publicJwk, material };
 }
 
 async function generate(alg: JwtAlgorithm): Promise<JWK> {

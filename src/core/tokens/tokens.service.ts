@@ -79,8 +79,15 @@ export function customClaims(fields: Config["jwt"]["customFields"], p: ClaimProf
 }
 
 export interface TokenService {
-  /** Signs an access token living `ttl` seconds (default ACCESS_TOKEN_TTL). */
-  issue(subject: TokenSubject, ttl?: number): Promise<{ token: string; expiresIn: number }>;
+  /**
+   * Signs an access token living `ttl` seconds (default ACCESS_TOKEN_TTL); `fixed` gives its jti
+   * and issue time (seconds) instead of a random one and now.
+   */
+  issue(
+    subject: TokenSubject,
+    ttl?: number,
+    fixed?: { jti: string; issuedAt: number },
+  ): Promise<{ token: string; expiresIn: number }>;
   /**
    * Verifies signature, algorithm, issuer, audience, type and claims. With `allowExpired` the
    * expiry is not enforced (vault's refresh takes an expired access token); the caller then
@@ -122,7 +129,7 @@ export function createTokenService(deps: {
 }): TokenService {
   const { jwt, clock } = deps;
   return {
-    async issue(s, ttl = jwt.accessTtl) {
+    async issue(s, ttl = jwt.accessTtl, fixed) {
       const claims: JWTPayload = { sid: s.sessionId };
       if (jwt.claimsNamespace) {
         const roles = s.allowedRoles.includes(s.defaultRole)
@@ -136,7 +143,14 @@ export function createTokenService(deps: {
           "x-hasura-default-role": s.defaultRole,
         };
       }
-      const token = await signJwt(deps, { typ: "at+jwt", subject: s.userId, claims, ttlSeconds: ttl });
+      const token = await signJwt(deps, {
+        typ: "at+jwt",
+        subject: s.userId,
+        claims,
+        ttlSeconds: ttl,
+        jti: fixed?.jti,
+        issuedAt: fixed?.issuedAt,
+      });
       return { token, expiresIn: ttl };
     },
 

@@ -6,7 +6,17 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../../src/lib/crypto";
 import { call } from "../../support/app";
-import { activeUser, json, lastMail, PASSWORD, sleep, statuses, tokenWorks, totpCode } from "../hbp/helpers";
+import {
+  activeUser,
+  json,
+  lastMail,
+  liveRefreshTokens,
+  PASSWORD,
+  sleep,
+  statuses,
+  tokenWorks,
+  totpCode,
+} from "../hbp/helpers";
 import { cookie, D, directusLogin, directusUser, expectErrors } from "./helpers";
 
 const EVIL = { origin: "https://evil.example" };
@@ -130,12 +140,27 @@ describe("tokens", () => {
     ).toBe(401);
   });
 
-  it("30 parallel refreshes of one token within the grace window all get siblings of one live session", async () => {
+  it("30 parallel refreshes of one token within the grace window all get the same successor", async () => {
     const u = await directusUser();
     const rs = await Promise.all(
       Array.from({ length: 30 }, () => call(`${D}/auth/refresh`, { json: { refresh_token: u.rt } })),
     );
     expect(statuses(rs)).toEqual({ 200: 30 });
+    const tokens = new Set(await Promise.all(rs.map(async (r) => (await json(r)).data.refresh_token)));
+    expect(tokens.size).toBe(1);
+    expect(tokens.has(u.rt)).toBe(false);
+    expect(await liveRefreshTokens(u.access)).toBe(1);
+  });
+
+  it("30 parallel cookie-mode refreshes set one successor cookie", async () => {
+    const s = await cookieSession("cookie");
+    const rs = await Promise.all(
+      Array.from({ length: 30 }, () =>
+        call(`${D}/auth/refresh`, { json: { mode: "cookie" }, headers: { cookie: s.header } }),
+      ),
+    );
+    expect(statuses(rs)).toEqual({ 200: 30 });
+    expect(new Set(rs.map((r) => cookie(r, "directus_refresh_token"))).size).toBe(1);
   });
 
   it("a rotated session cookie stops authenticating /users/me after the grace window", async () => {

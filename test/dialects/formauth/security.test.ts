@@ -3,7 +3,7 @@ import { decodeJwt, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { call, uniqueEmail } from "../../support/app";
 import { confirmLink } from "../../support/links";
-import { devSigningKey, json, lastMail, PASSWORD, sleep, statuses } from "../hbp/helpers";
+import { devSigningKey, json, lastMail, liveRefreshTokens, PASSWORD, sleep, statuses } from "../hbp/helpers";
 import { A, confirmedUser, uniqueName } from "./helpers";
 
 describe("refresh JWTs", () => {
@@ -73,12 +73,22 @@ describe("refresh JWTs", () => {
     expect(ok.status).toBe(200);
   });
 
-  it("30 parallel refreshes of one token: every answer is a live sibling within the grace window", async () => {
+  it("30 parallel refreshes of one token within the grace window all wrap the same successor", async () => {
     const u = await confirmedUser();
     const rs = await Promise.all(
       Array.from({ length: 30 }, () => call(`${A}/refresh`, { form: { refresh_token: u.refresh } })),
     );
     expect(statuses(rs)).toEqual({ 200: 30 });
+    const bodies = await Promise.all(rs.map((r) => json(r)));
+    // Each answer is its own signed JWT around the one core refresh token that succeeds the old one.
+    const wrapped = new Set(bodies.map((b) => decodeJwt(b.refresh_token).rt));
+    expect(wrapped.size).toBe(1);
+    expect(wrapped.has(decodeJwt(u.refresh).rt)).toBe(false);
+    expect(await liveRefreshTokens(u.access)).toBe(1);
+    // Any of the answers refreshes once more, and the session still has one live refresh token.
+    const again = await call(`${A}/refresh`, { form: { refresh_token: bodies[7].refresh_token } });
+    expect(again.status).toBe(200);
+    expect(await liveRefreshTokens(u.access)).toBe(1);
   });
 });
 

@@ -1,6 +1,6 @@
 /** Shared steps for the HBP dialect tests: users, sessions, mail, TOTP codes, Boom bodies. */
 import { env } from "cloudflare:test";
-import { importJWK, type JWK, SignJWT } from "jose";
+import { decodeJwt, importJWK, type JWK, SignJWT } from "jose";
 import { Secret, TOTP } from "otpauth";
 import { expect } from "vitest";
 import { call, uniqueEmail, type Vars } from "../../support/app";
@@ -174,6 +174,21 @@ export async function forgeWithDevKey(opts: {
 export async function usersWithEmail(address: string): Promise<number> {
   const row = await env.DB.prepare("SELECT COUNT(*) AS n FROM emails WHERE address = ?")
     .bind(address)
+    .first<{ n: number }>();
+  return row!.n;
+}
+
+/**
+ * Refresh tokens of the session an access token belongs to that can still be rotated: not rotated
+ * yet, not expired, of a session that was not revoked.
+ */
+export async function liveRefreshTokens(accessToken: string): Promise<number> {
+  const { sid } = decodeJwt(accessToken);
+  const row = await env.DB.prepare(
+    `SELECT COUNT(*) AS n FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id
+     WHERE r.session_id = ?1 AND r.rotated_at IS NULL AND r.expires_at > ?2 AND s.revoked_at IS NULL`,
+  )
+    .bind(sid, Date.now())
     .first<{ n: number }>();
   return row!.n;
 }

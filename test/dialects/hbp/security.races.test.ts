@@ -10,7 +10,9 @@ import {
   enableMfa,
   json,
   lastMail,
+  liveRefreshTokens,
   PASSWORD,
+  refreshCookie,
   sleep,
   statuses,
   tokenWorks,
@@ -120,28 +122,41 @@ describe("one address, 30 parallel registrations, existence hints off (default)"
 });
 
 describe("refresh-token rotation", () => {
-  it("30 parallel refreshes of one token within the grace window all succeed; the session lives on", async () => {
+  it("30 parallel refreshes of one token within the grace window all get the same successor", async () => {
     const s = await activeUser();
     const rs = await parallel(() => call(`/auth/token/refresh?refresh_token=${s.refresh}`));
     expect(statuses(rs)).toEqual({ 200: N });
     const bodies = await Promise.all(rs.map((r) => json(r)));
     const tokens = new Set(bodies.map((b) => b.refresh_token));
-    expect(tokens.size).toBe(N);
+    expect(tokens.size).toBe(1);
     expect(tokens.has(s.refresh)).toBe(false);
-    // Every new token is a live refresh token of the same session; the access tokens work.
-    for (const b of bodies.slice(0, 5)) {
-      expect((await call(`/auth/token/refresh?refresh_token=${b.refresh_token}`)).status).toBe(200);
-      expect(await tokenWorks(b.jwt_token)).toBe(400);
-    }
+    // One branch: exactly one refresh token of the session can still be rotated.
+    expect(await liveRefreshTokens(s.jwt)).toBe(1);
+    for (const b of bodies.slice(0, 3)) expect(await tokenWorks(b.jwt_token)).toBe(400);
+    const [successor] = [...tokens];
+    const next = await json(await call(`/auth/token/refresh?refresh_token=${successor}`));
+    expect(next.refresh_token).toEqual(expect.any(String));
+    expect(next.refresh_token).not.toBe(successor);
+    expect(await liveRefreshTokens(s.jwt)).toBe(1);
     expect(await tokenWorks(s.jwt)).toBe(400);
   });
 
-  it("30 parallel cookie refreshes all succeed too", async () => {
+  it("a refresh repeated within the grace window, one by one, gets the same successor again", async () => {
+    const s = await activeUser();
+    const a = await json(await call(`/auth/token/refresh?refresh_token=${s.refresh}`));
+    const b = await json(await call(`/auth/token/refresh?refresh_token=${s.refresh}`));
+    expect(b.refresh_token).toBe(a.refresh_token);
+    expect(await liveRefreshTokens(s.jwt)).toBe(1);
+  });
+
+  it("30 parallel cookie refreshes all succeed too, with one successor cookie", async () => {
     const s = await activeUser();
     const rs = await parallel(() =>
       call("/auth/token/refresh", { headers: { cookie: `refresh_token=${s.refresh}` } }),
     );
     expect(statuses(rs)).toEqual({ 200: N });
+    expect(new Set(rs.map((r) => refreshCookie(r))).size).toBe(1);
+    expect(await liveRefreshTokens(s.jwt)).toBe(1);
   });
 
   it("reuse of a rotated token after the grace window revokes the whole family", async () => {
@@ -150,8 +165,10 @@ describe("refresh-token rotation", () => {
     const r1 = await json(await call(`/auth/token/refresh?refresh_token=${s.refresh}`, { vars }));
     const r2 = await json(await call(`/auth/token/refresh?refresh_token=${r1.refresh_token}`, { vars }));
     expect(r2.refresh_token).toEqual(expect.any(String));
-    // Within the grace window, the rotated token is still honoured.
-    expect((await call(`/auth/token/refresh?refresh_token=${r1.refresh_token}`, { vars })).status).toBe(200);
+    // Within the grace window, the rotated token is still honoured, with the same successor.
+    const again = await call(`/auth/token/refresh?refresh_token=${r1.refresh_token}`, { vars });
+    expect(again.status).toBe(200);
+    expect((await json(again)).refresh_token).toBe(r2.refresh_token);
     await sleep(1500);
     const reuse = await call(`/auth/token/refresh?refresh_token=${s.refresh}`, { vars });
     expect(reuse.status).toBe(401);

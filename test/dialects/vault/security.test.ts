@@ -73,12 +73,30 @@ describe("GET /api/refresh limits", () => {
     expect((await call(`${V}/refresh`, { token: next.userToken, vars })).status).toBe(401);
   });
 
-  it("parallel refreshes within the grace window all succeed", async () => {
+  it("30 parallel refreshes within the grace window all get the same successor token", async () => {
     const v = await verified();
     const rs = await Promise.all(
       Array.from({ length: 30 }, () => call(`${V}/refresh`, { token: v.userToken })),
     );
     expect(statuses(rs)).toEqual({ 200: 30 });
+    const tokens = (await Promise.all(rs.map((r) => json(r)))).map((b) => b.userToken as string);
+    // One successor: the same claims (jti, iat, exp) in every answer, so one exchange of it is allowed.
+    const claims = new Set(
+      tokens.map((t) => {
+        const { jti, iat, exp, sid, sub } = decodeJwt(t);
+        return JSON.stringify({ jti, iat, exp, sid, sub });
+      }),
+    );
+    expect(claims.size).toBe(1);
+    expect(decodeJwt(tokens[0]!).jti).not.toBe(decodeJwt(v.userToken).jti);
+    // Exchanging two copies of the successor still gives one next token, not two branches.
+    const [a, b] = await Promise.all([
+      call(`${V}/refresh`, { token: tokens[0]! }),
+      call(`${V}/refresh`, { token: tokens[29]! }),
+    ]);
+    const next = await Promise.all([json(a), json(b)]);
+    expect(decodeJwt(next[0].userToken).jti).toBe(decodeJwt(next[1].userToken).jti);
+    expect(decodeJwt(next[0].userToken).jti).not.toBe(decodeJwt(tokens[0]!).jti);
   });
 
   it("a session revoked through another dialect cannot refresh here, even with an unexpired token", async () => {
