@@ -133,6 +133,15 @@ const EnvSchema = z.object({
   SIGNUP_ENABLED: bool(true),
   /** Minimum password length (characters). */
   MIN_PASSWORD_LENGTH: int(8, 1, 256),
+  /**
+   * Also refuse passwords the breached-password range API lists (only the first 5 hex digits of
+   * the SHA-1 are sent); when it cannot be reached the password is allowed and a line is logged.
+   */
+  PASSWORD_BREACH_CHECK: bool(false),
+  /** The range API of PASSWORD_BREACH_CHECK; the 5-hex prefix is appended. */
+  PASSWORD_BREACH_API_URL: url("https://api.pwnedpasswords.com/range/"),
+  /** How long to wait for the range API before allowing the password, milliseconds. */
+  PASSWORD_BREACH_TIMEOUT: int(2000, 100, 10_000),
   /** Answers that reveal whether an account exists (hbp login, hanko POST /user, vault exist-email). */
   ACCOUNT_EXISTENCE_HINTS: bool(false),
   /** Browser destination after activation and magic links. Default: PUBLIC_URL/. */
@@ -278,6 +287,7 @@ export interface Config {
     maxLength: number;
     scrypt: { logN: number; r: number; p: number };
     maxPending: number;
+    breach: { enabled: boolean; rangeUrl: string; timeoutMs: number };
   };
   totp: { encryptionKey: string; issuer: string };
   limits: { rateLimits: boolean; accountMaxFailures: number; maxBodyBytes: number };
@@ -563,6 +573,11 @@ function build(e: Env, bindings: Record<string, unknown>): Config {
       maxLength: 256,
       scrypt: { logN: e.SCRYPT_LOG_N, r: e.SCRYPT_R, p: e.SCRYPT_P },
       maxPending: e.MAX_PENDING_HASHES,
+      breach: {
+        enabled: e.PASSWORD_BREACH_CHECK,
+        rangeUrl: e.PASSWORD_BREACH_API_URL,
+        timeoutMs: e.PASSWORD_BREACH_TIMEOUT,
+      },
     },
     totp: {
       encryptionKey: e.TOTP_ENCRYPTION_KEY || toBase64Url(deriveKey(root, "totp-encryption")),

@@ -20,6 +20,7 @@ import {
 import { createOAuthService } from "./core/oauth/oauth.service";
 import { createPasscodeService } from "./core/passcodes/passcodes.service";
 import { createPasswordHasher } from "./core/passwords/hasher";
+import { createPasswordPolicy } from "./core/passwords/policy";
 import { createAttemptCounter } from "./core/rate-limit/attempts";
 import { createIpLimiter } from "./core/rate-limit/ip-limiter";
 import { createSessionService } from "./core/sessions/sessions.service";
@@ -119,6 +120,12 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
   const users = createUserService({ d1, clock });
   const tickets = createTicketService({ db, clock });
   const passwords = createPasswordHasher(config.passwords.scrypt, config.passwords.maxPending);
+  const passwordPolicy = createPasswordPolicy({
+    rules: config.passwords,
+    breach: config.passwords.breach,
+    fetch: (...a) => fetch(...a),
+    log: (m) => console.warn(m),
+  });
   const attempts = createAttemptCounter({ d1, clock, max: config.limits.accountMaxFailures });
   let box = boxes.get(config.totp.encryptionKey);
   if (!box) {
@@ -161,6 +168,7 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
     files: storage,
     notices,
     existence,
+    passwordPolicy,
   });
   const oauth = createOAuthService({ d1, clock, users, config });
   const accountsById = createAccountByIdService({
@@ -172,6 +180,7 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
     emails,
     notices,
     existence,
+    passwordPolicy,
   });
   const passcodes = createPasscodeService({
     d1,

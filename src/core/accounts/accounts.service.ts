@@ -10,7 +10,7 @@ import { AuthError } from "../errors";
 import type { Mailer } from "../mail/mailer";
 import { templates } from "../mail/templates";
 import type { PasswordHasher } from "../passwords/hasher";
-import { checkPasswordPolicy } from "../passwords/policy";
+import type { PasswordPolicy } from "../passwords/policy";
 import type { AttemptCounter } from "../rate-limit/attempts";
 import type { IssuedSession, SessionContext, SessionService } from "../sessions/sessions.service";
 import type { TicketService } from "../tickets/tickets.service";
@@ -139,9 +139,21 @@ export function createAccountService(deps: {
   files: { removeOwned(userId: string): Promise<void> };
   notices: SecurityNotices;
   existence: ExistenceService;
+  passwordPolicy: PasswordPolicy;
 }): AccountService {
-  const { config, users, passwords, sessions, tickets, mailer, attempts, totp, notices, existence } = deps;
-  const policy = config.passwords;
+  const {
+    config,
+    users,
+    passwords,
+    sessions,
+    tickets,
+    mailer,
+    attempts,
+    totp,
+    notices,
+    existence,
+    passwordPolicy,
+  } = deps;
 
   function usable(user: User | null): User {
     if (!user) throw new AuthError("INVALID_TICKET");
@@ -193,7 +205,7 @@ export function createAccountService(deps: {
       const hasPassword = input.password !== undefined;
       if (hasPassword) {
         if (!config.features.passwords) throw new AuthError("FEATURE_DISABLED");
-        checkPasswordPolicy(input.password!, policy);
+        await passwordPolicy.check(input.password!);
       } else if (!input.magicLink) {
         throw new AuthError("INVALID_REQUEST", { detail: "A password is required." });
       }
@@ -381,7 +393,7 @@ export function createAccountService(deps: {
 
     async resetPassword(ticket, password, ctx) {
       if (!config.features.lostPassword) throw new AuthError("FEATURE_DISABLED");
-      checkPasswordPolicy(password, policy);
+      await passwordPolicy.check(password);
       const grant = await tickets.consume(ticket, "password_reset");
       if (!grant) throw new AuthError("INVALID_TICKET");
       const user = usable(await users.findById(grant.userId));
@@ -396,7 +408,7 @@ export function createAccountService(deps: {
     async changePassword({ userId, sessionId, oldPassword, newPassword, ctx }) {
       if (!config.features.passwords) throw new AuthError("FEATURE_DISABLED");
       const user = usable(await users.findById(userId));
-      checkPasswordPolicy(newPassword, policy);
+      await passwordPolicy.check(newPassword);
       if (user.passwordHash) {
         const key = `password:${userId}`;
         await attempts.reserve(key);

@@ -6,7 +6,7 @@
 import type { Config } from "../../config";
 import { AuthError } from "../errors";
 import type { PasswordHasher } from "../passwords/hasher";
-import { checkPasswordPolicy } from "../passwords/policy";
+import type { PasswordPolicy } from "../passwords/policy";
 import type { IssuedSession, SessionContext, SessionService } from "../sessions/sessions.service";
 import { normalizeEmail } from "../users/email-address";
 import type { EmailService } from "../users/emails.service";
@@ -60,6 +60,7 @@ export function createAccountByIdService(deps: {
   emails: EmailService;
   notices: SecurityNotices;
   existence: ExistenceService;
+  passwordPolicy: PasswordPolicy;
 }): AccountByIdService {
   const { config, users, passwords, sessions, accounts, emails, notices, existence } = deps;
   return {
@@ -143,7 +144,7 @@ export function createAccountByIdService(deps: {
       if (!config.features.passwords) throw new AuthError("FEATURE_DISABLED");
       const user = await users.findById(userId);
       if (!user) throw new AuthError("NOT_FOUND");
-      checkPasswordPolicy(password, config.passwords);
+      await deps.passwordPolicy.check(password);
       await users.setPassword(userId, await passwords.hash(password));
       await notices.changed({
         userId,

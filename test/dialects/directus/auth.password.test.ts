@@ -60,6 +60,19 @@ describe("POST /auth/password/request", () => {
 });
 
 describe("POST /auth/password/reset", () => {
+  it("refuses a common password with FAILED_VALIDATION and leaves the token usable", async () => {
+    const u = await directusUser();
+    await request({ email: u.email });
+    const token = await resetToken(u.email);
+    await expectErrors(
+      await reset({ token, password: "password123" }),
+      400,
+      "FAILED_VALIDATION",
+      "This password is too common and easy to guess. Choose a less common one.",
+    );
+    expect((await reset({ token, password: "a brand new password" })).status).toBe(204);
+  });
+
   it("sets the new password, ends every session, and the token works once", async () => {
     const u = await directusUser();
     await request({ email: u.email });

@@ -60,6 +60,17 @@ describe("POST /auth/register", () => {
     expect(res.status).toBe(400);
     expect((await json(res)).code).toBe("WEAK_PASSWORD");
   });
+
+  it("refuses a common password with WEAK_PASSWORD and the reason", async () => {
+    await expectError(
+      await call(`${A}/register`, {
+        form: { username: uniqueName(), email: uniqueEmail(), password: "password123" },
+      }),
+      400,
+      "WEAK_PASSWORD",
+      "This password is too common and easy to guess. Choose a less common one.",
+    );
+  });
 });
 
 describe("POST /auth/login", () => {

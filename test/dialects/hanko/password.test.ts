@@ -75,6 +75,21 @@ describe("hanko: PUT /password and POST /password/login", () => {
     expect(await json(short)).toEqual({ code: 400, message: "Password must be at least 8 characters long." });
   });
 
+  it("refuses a common password (blocklist) with 400 in Hanko's error shape", async () => {
+    const { userId, token } = await signUp();
+    for (const password of ["password123", "12345678"]) {
+      const res = await hcall("/password", { method: "PUT", token, json: { user_id: userId, password } });
+      expect(res.status).toBe(400);
+      expect(await json(res)).toEqual({
+        code: 400,
+        message: "This password is too common and easy to guess. Choose a less common one.",
+      });
+    }
+    expect(
+      (await hcall("/password/login", { json: { user_id: userId, password: "password123" } })).status,
+    ).toBe(401);
+  });
+
   it("login for an unknown user id: 401 like a wrong password (hints on or off), 400 for a non-UUID", async () => {
     const id = crypto.randomUUID();
     expect((await hcall("/password/login", { json: { user_id: id, password: PW } })).status).toBe(401);

@@ -207,6 +207,26 @@ describe("password recovery", () => {
     expect(await outbox(nobody)).toEqual([]);
   });
 
+  it("register and reset-passsword refuse a common password with WEAK_PASSWORD", async () => {
+    const COMMON = "This password is too common and easy to guess. Choose a less common one.";
+    await expectVaultError(
+      await call(`${V}/register`, { json: { email: uniqueEmail(), password: "password123", name: "A" } }),
+      400,
+      "WEAK_PASSWORD",
+      COMMON,
+    );
+    const v = await verified();
+    await call(`${V}/forgot-passsword`, { json: { email: v.email } });
+    const token = (await lastMail(v.email, "password_reset")).data.ticket!;
+    await expectVaultError(
+      await call(`${V}/reset-passsword`, { json: { token, newPassword: "12345678" } }),
+      400,
+      "WEAK_PASSWORD",
+      COMMON,
+    );
+    expect(await tokenWorks(v.userToken)).toBe(400);
+  });
+
   it("reset-passsword sets the password once and ends every session", async () => {
     const v = await verified();
     await call(`${V}/forgot-passsword`, { json: { email: v.email } });
