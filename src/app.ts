@@ -53,7 +53,12 @@ export function createApp(opts: Partial<ServiceOptions> = {}) {
         emailMessage: opts.emailMessage,
       }),
     );
-    await next();
+    try {
+      await next();
+    } finally {
+      // A hash slot reserved by a credential route (shared/http.ts admitHashing) ends with the request.
+      c.var.services.passwords.release();
+    }
     c.header("Cache-Control", c.res.headers.get("Cache-Control") ?? "no-store");
     c.header("X-Content-Type-Options", "nosniff");
     // The activation and magic-link redirects carry a refresh token in their URL (api/hbp.txt):

@@ -158,8 +158,11 @@ const EnvSchema = z.object({
   SCRYPT_LOG_N: int(14, 10, 16),
   SCRYPT_R: int(8, 1, 32),
   SCRYPT_P: int(5, 1, 16),
-  /** Password hashes waiting per isolate before new ones are refused with 503. */
-  MAX_PENDING_HASHES: int(8, 1, 100),
+  /**
+   * Requests that may hash a password at once in one isolate; more are refused with 503 at once. Low,
+   * because each ~170 ms hash blocks every other request of the isolate.
+   */
+  MAX_PENDING_HASHES: int(2, 1, 100),
   /** Secret: 32+ byte key (base64url) that encrypts TOTP secrets. Default: derived from LATCHKEY_SECRET. */
   TOTP_ENCRYPTION_KEY: str(""),
   /** Issuer shown by authenticator apps. */

@@ -59,6 +59,13 @@ describe("parseConfig", () => {
     });
     expect(c.roles).toEqual({ defaultRole: "user", defaultAllowed: ["user"], allowed: ["user"] });
     expect(c.passwords.scrypt).toEqual({ logN: 14, r: 8, p: 5 });
+    // Two requests may hash at once per isolate (the flood tests use this value as CAPPED).
+    expect(c.passwords.maxPending).toBe(2);
+    expect(c.passwords.breach).toEqual({
+      enabled: false,
+      rangeUrl: "https://api.pwnedpasswords.com/range/",
+      timeoutMs: 2000,
+    });
   });
 
   it("names the offending key and never echoes its value", () => {

@@ -8,8 +8,14 @@ import worker from "../../src/index";
 
 export type Vars = Record<string, string>;
 
-/** Test defaults: cheaper scrypt so the suite stays fast (the bench measures the real cost). */
-export const TEST_VARS: Vars = { SCRYPT_LOG_N: "10", SCRYPT_P: "1" };
+/**
+ * Test defaults: cheaper scrypt so the suite stays fast (the bench measures the real cost), and a
+ * hash cap that the exactly-once race tests (30 parallel requests that each hash) do not hit; the
+ * flood tests set the real default (CAPPED) to test the cap itself.
+ */
+export const TEST_VARS: Vars = { SCRYPT_LOG_N: "10", SCRYPT_P: "1", MAX_PENDING_HASHES: "100" };
+/** The production hash cap (MAX_PENDING_HASHES default), for the flood tests. */
+export const CAPPED: Vars = { MAX_PENDING_HASHES: "2" };
 
 const envs = new Map<string, object>();
 export function envWith(overrides: Vars = {}) {

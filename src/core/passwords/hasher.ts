@@ -2,7 +2,9 @@
  * scrypt password hashing with native node:crypto (BoringSSL in workerd), stored as PHC strings
  * `$scrypt$ln=14,r=8,p=5$<salt>$<hash>` so parameters can change: verify() reports when a stored
  * hash used other parameters and should be replaced. scrypt blocks the isolate thread for ~170 ms,
- * so hashes waiting in one isolate are capped and the surplus refused early (BUSY).
+ * so the requests that may hash in one isolate at once are capped (MAX_PENDING_HASHES) and the
+ * surplus refused at once (BUSY). A credential route reserves its slot synchronously when it is
+ * admitted, before any await, so a flood is refused before it can queue behind the hashes.
  */
 import { scrypt } from "node:crypto";
 import { timingSafeEqual } from "../../lib/crypto";
@@ -21,6 +23,13 @@ export interface PasswordHasher {
   verify(password: string, phc: string): Promise<{ ok: boolean; needsRehash: boolean }>;
   /** Spends the cost of one verification, for unknown users, so timing reveals nothing. */
   burn(password: string): Promise<void>;
+  /**
+   * Reserves one of the isolate's hash slots for this request, synchronously; BUSY when none is
+   * free. The request's hashes then run under it until release().
+   */
+  reserve(): void;
+  /** Gives the reserved slot back (at the end of the request); harmless when none is held. */
+  release(): void;
 }
 
 const KEY_LEN = 32;
@@ -45,10 +54,13 @@ function parse(phc: string): { params: ScryptParams; salt: Uint8Array; hash: Uin
   return { params, salt: fromBase64Url(m[4]!), hash: fromBase64Url(m[5]!) };
 }
 
+/** Slots in use in this isolate: reservations plus hashes running without one. */
 let pending = 0;
 
 export function createPasswordHasher(current: ScryptParams, maxPending: number): PasswordHasher {
+  let reserved = false;
   async function limited<T>(work: () => Promise<T>): Promise<T> {
+    if (reserved) return work();
     if (pending >= maxPending) throw new AuthError("BUSY", { retryAfter: 1 });
     pending++;
     try {
@@ -83,5 +95,16 @@ export function createPasswordHasher(current: ScryptParams, maxPending: number):
       limited(async () => {
         await derive(password, dummySalt, current, KEY_LEN);
       }),
+    reserve() {
+      if (reserved) return;
+      if (pending >= maxPending) throw new AuthError("BUSY", { retryAfter: 1 });
+      pending++;
+      reserved = true;
+    },
+    release() {
+      if (!reserved) return;
+      reserved = false;
+      pending--;
+    },
   };
 }

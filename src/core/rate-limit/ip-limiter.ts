@@ -30,7 +30,11 @@ export const IP_LIMITS = {
 export type LimitName = keyof typeof IP_LIMITS;
 
 export interface IpLimiter {
-  /** Counts one request; RATE_LIMITED with retryAfter when any window is full. */
+  /**
+   * Counts one request; RATE_LIMITED with retryAfter when any window is full. The in-isolate count
+   * is decided synchronously: a refusal there is thrown before this returns, before any await. The
+   * promise returned then checks and updates the shared count.
+   */
   hit(name: LimitName, ip: string): Promise<void>;
 }
 
@@ -44,8 +48,8 @@ export function createIpLimiter(deps: {
   waitUntil: (p: Promise<unknown>) => void;
 }): IpLimiter {
   return {
-    async hit(name, ip) {
-      if (!deps.enabled) return;
+    hit(name, ip) {
+      if (!deps.enabled) return Promise.resolve();
       const now = Math.floor(deps.clock.now() / 1000);
       if (memory.size > MEMORY_CAP) memory.clear();
       const windows = IP_LIMITS[name].map(([max, seconds]) => {
@@ -67,12 +71,14 @@ export function createIpLimiter(deps: {
         if (n > w.max) throw new AuthError("RATE_LIMITED", { retryAfter: w.resetIn });
         positions.push(n);
       }
-      const stored = await Promise.all(windows.map((w) => deps.kv.get(w.key)));
-      windows.forEach((w, i) => {
-        const n = Math.max(Number(stored[i] ?? 0) + 1, positions[i]!);
-        if (n > w.max) throw new AuthError("RATE_LIMITED", { retryAfter: w.resetIn });
-        deps.waitUntil(deps.kv.put(w.key, String(n), { expirationTtl: Math.max(60, w.resetIn + 1) }));
-      });
+      return (async () => {
+        const stored = await Promise.all(windows.map((w) => deps.kv.get(w.key)));
+        windows.forEach((w, i) => {
+          const n = Math.max(Number(stored[i] ?? 0) + 1, positions[i]!);
+          if (n > w.max) throw new AuthError("RATE_LIMITED", { retryAfter: w.resetIn });
+          deps.waitUntil(deps.kv.put(w.key, String(n), { expirationTtl: Math.max(60, w.resetIn + 1) }));
+        });
+      })();
     },
   };
 }

@@ -8,7 +8,7 @@ import { type Context, Hono } from "hono";
 import { getCookie } from "hono/cookie";
 import { AuthError } from "../../core/errors";
 import { assertSameOrigin } from "../shared/csrf";
-import { clientIp, readBody, sessionContext, validate } from "../shared/http";
+import { admitHashing, clientIp, readBody, sessionContext, validate } from "../shared/http";
 import type { AppEnv } from "../shared/types";
 import { clearTokenCookies, REFRESH_COOKIE, SESSION_COOKIE, tokensBody } from "./present";
 import * as s from "./schemas";
@@ -33,7 +33,7 @@ function tokenOf(c: Context<AppEnv>, body: { refresh_token?: string; mode?: s.Mo
 
 auth.post("/login", async (c) => {
   const { services } = c.var;
-  await services.limiter.hit("login", clientIp(c));
+  await admitHashing(c, "login");
   const body = validate(s.loginBody, await readBody(c));
   // compat(directus): the server's default mode is json; the SDK always sends one (default cookie).
   const mode = body.mode ?? "json";
@@ -102,7 +102,7 @@ auth.post("/password/request", async (c) => {
 
 auth.post("/password/reset", async (c) => {
   const { services } = c.var;
-  await services.limiter.hit("verify", clientIp(c));
+  await admitHashing(c, "verify");
   const body = validate(s.passwordResetBody, await readBody(c));
   await services.accounts.resetPassword(body.token, body.password, sessionContext(c));
   return c.body(null, 204);

@@ -6,7 +6,7 @@
 import { type Context, Hono } from "hono";
 import { AuthError, isAuthError } from "../../core/errors";
 import type { IssuedSession } from "../../core/sessions/sessions.service";
-import { clientIp, readBody, requirePrincipal, sessionContext, validate } from "../shared/http";
+import { admitHashing, clientIp, readBody, requirePrincipal, sessionContext, validate } from "../shared/http";
 import { confirmPage } from "../shared/links";
 import type { AppEnv } from "../shared/types";
 import { PENDING_CONFIRMATION } from "./errors";
@@ -28,7 +28,7 @@ async function tokenPair(c: Context<AppEnv>, session: IssuedSession) {
 
 auth.post("/register", async (c) => {
   const { services, config } = c.var;
-  await services.limiter.hit("register", clientIp(c));
+  await admitHashing(c, "register");
   const body = validate(s.registerBody, await readBody(c));
   const result = await services.accounts.register({
     email: body.email,
@@ -75,7 +75,7 @@ auth.post("/confirm", async (c) => {
 
 auth.post("/login", async (c) => {
   const { services } = c.var;
-  await services.limiter.hit("login", clientIp(c));
+  await admitHashing(c, "login");
   const { email, password } = validate(s.loginBody, await readBody(c));
   const ctx = sessionContext(c);
   const result = await services.accounts.loginWithPassword(

@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { AuthError } from "../../core/errors";
 import { sameOrigin } from "../shared/csrf";
-import { clientIp, readBody, sessionContext, validate } from "../shared/http";
+import { admitHashing, readBody, sessionContext, validate } from "../shared/http";
 import type { AppEnv } from "../shared/types";
 import * as s from "./schemas";
 import { principal, sendSession } from "./session";
@@ -11,7 +11,7 @@ export const password = new Hono<AppEnv>();
 
 password.post("/password/login", sameOrigin, async (c) => {
   const { services } = c.var;
-  await services.limiter.hit("login", clientIp(c));
+  await admitHashing(c, "login");
   const body = validate(s.passwordBody, await readBody(c));
   const { session } = await services.accountsById.loginWithPassword({
     userId: body.user_id,

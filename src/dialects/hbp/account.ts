@@ -6,7 +6,7 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { AuthError } from "../../core/errors";
 import { sameOrigin } from "../shared/csrf";
-import { clientIp, readBody, sessionContext, validate } from "../shared/http";
+import { admitHashing, clientIp, readBody, sessionContext, validate } from "../shared/http";
 import { confirmPage } from "../shared/links";
 import type { AppEnv } from "../shared/types";
 import { sessionBody, withParam } from "./present";
@@ -119,7 +119,7 @@ account.post("/change-password/request", async (c) => {
 account.post("/change-password/change", async (c) => {
   const { config, services } = c.var;
   if (!config.features.lostPassword) throw new AuthError("FEATURE_DISABLED");
-  await services.limiter.hit("verify", clientIp(c));
+  await admitHashing(c, "verify");
   const { ticket, new_password } = validate(s.resetPasswordBody, await readBody(c));
   await services.accounts.resetPassword(ticket, new_password, sessionContext(c));
   return c.body(null, 204);

@@ -9,7 +9,7 @@ import { getCookie } from "hono/cookie";
 import { AuthError, isAuthError } from "../../core/errors";
 import type { IssuedSession } from "../../core/sessions/sessions.service";
 import { sameOrigin } from "../shared/csrf";
-import { clientIp, readBody, sessionContext, validate } from "../shared/http";
+import { admitHashing, clientIp, readBody, sessionContext, validate } from "../shared/http";
 import { safeHead } from "../shared/links";
 import type { AppEnv } from "../shared/types";
 import { clearCookies, presentUser, REFRESH_COOKIE, sessionBody, setCookies, withParam } from "./present";
@@ -30,7 +30,7 @@ const queryCookie = (v: string | undefined) => (v === undefined ? true : v === "
 
 auth.post("/register", sameOrigin, async (c) => {
   const { services, config } = c.var;
-  await services.limiter.hit("register", clientIp(c));
+  await admitHashing(c, "register");
   const body = validate(s.registerBody, await readBody(c));
   // Setting a session cookie from another site would sign the browser in as someone else.
   if (wantsCookie(body.cookie)) assertCookieOrigin(c);
@@ -60,6 +60,9 @@ auth.post("/register", sameOrigin, async (c) => {
 
 auth.post("/login", sameOrigin, async (c) => {
   const { services, config } = c.var;
+  // Admitted before the body is read, so a flood is refused at once; a magic-link request (known
+  // only from the body) counts in the login window too, and then in the mail one.
+  await admitHashing(c, "login");
   const body = validate(s.loginBody, await readBody(c));
   if (body.password === undefined) {
     if (!config.features.magicLink)
@@ -69,7 +72,6 @@ auth.post("/login", sameOrigin, async (c) => {
     await services.accounts.requestMagicLink(body.email, links(config.publicUrl).magic("log-in"));
     return c.json({ magicLink: true });
   }
-  await services.limiter.hit("login", clientIp(c));
   if (wantsCookie(body.cookie)) assertCookieOrigin(c);
   const result = await services.accounts.loginWithPassword({
     email: body.email,

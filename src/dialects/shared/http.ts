@@ -2,6 +2,7 @@
 import type { Context } from "hono";
 import type { z } from "zod";
 import { AuthError, isAuthError } from "../../core/errors";
+import type { LimitName } from "../../core/rate-limit/ip-limiter";
 import type { SessionContext } from "../../core/sessions/sessions.service";
 import type { AppEnv } from "./types";
 
@@ -109,6 +110,25 @@ export function bearerToken(c: Context): string | null {
 /** The client address: only Cloudflare's CF-Connecting-IP is trusted, never X-Forwarded-For. */
 export function clientIp(c: Context): string {
   return c.req.header("cf-connecting-ip")?.slice(0, 64) || "unknown";
+}
+
+/**
+ * Admission of a route that hashes a password (login, registration, reset): the client's per-IP
+ * window and one of the isolate's hash slots are decided synchronously, so the first statement of
+ * the route refuses a flood (429, 503) before any await and before the body is read, instead of
+ * queueing it behind ~170 ms hashes that block every request of the isolate. The slot is given back
+ * when the request ends (app.ts). The returned promise checks the shared per-IP count.
+ */
+export function admitHashing(c: Context<AppEnv>, name: LimitName): Promise<void> {
+  const { services } = c.var;
+  const shared = services.limiter.hit(name, clientIp(c));
+  try {
+    services.passwords.reserve();
+  } catch (e) {
+    shared.catch(() => {});
+    throw e;
+  }
+  return shared;
 }
 
 export function sessionContext(c: Context): SessionContext {

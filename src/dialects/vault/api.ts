@@ -7,6 +7,7 @@
 import { type Context, Hono } from "hono";
 import { AuthError, isAuthError } from "../../core/errors";
 import {
+  admitHashing,
   bearerChallenge,
   bearerToken,
   clientIp,
@@ -40,7 +41,7 @@ const verifyLink = (c: Context<AppEnv>) => (t: string) =>
 
 api.post("/login", async (c) => {
   const { services } = c.var;
-  await services.limiter.hit("login", clientIp(c));
+  await admitHashing(c, "login");
   const { email, password } = validate(s.loginBody, await readBody(c));
   // compat(vault): the API signs users in before they confirm their address (vaultToken stays null).
   const result = await services.accounts.loginWithPassword({
@@ -58,7 +59,7 @@ api.post("/login", async (c) => {
 // compat(vault): registration answers tokens at once; the address is confirmed later by the link.
 api.post("/register", async (c) => {
   const { services } = c.var;
-  await services.limiter.hit("register", clientIp(c));
+  await admitHashing(c, "register");
   const { email, password, name } = validate(s.registerBody, await readBody(c));
   const result = await services.accounts.register({
     email,
@@ -123,7 +124,7 @@ api.post("/forgot-passsword", async (c) => {
 
 api.post("/reset-passsword", async (c) => {
   const { services } = c.var;
-  await services.limiter.hit("verify", clientIp(c));
+  await admitHashing(c, "verify");
   const { token, newPassword } = validate(s.resetBody, await readBody(c));
   await services.accounts.resetPassword(token, newPassword, sessionContext(c));
   return c.json({ status: "ok" });

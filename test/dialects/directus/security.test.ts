@@ -5,9 +5,11 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../../src/lib/crypto";
-import { call } from "../../support/app";
+import { CAPPED, call } from "../../support/app";
 import {
   activeUser,
+  awayFromMinuteEdge,
+  burstIp,
   json,
   lastMail,
   liveRefreshTokens,
@@ -284,5 +286,22 @@ describe("WWW-Authenticate on 401s (RFC 6750 §3)", () => {
     const login = await directusLogin({ email: s.email, password: "wrong password" });
     expect(login.status).toBe(401);
     expect(login.headers.get("www-authenticate")).toBeNull();
+  });
+});
+
+describe("a burst of 50 logins from one IP", () => {
+  it("at most 2 hash at once; the rest are refused at once: 503 SERVICE_UNAVAILABLE, then 429", async () => {
+    await awayFromMinuteEdge();
+    const s = await activeUser();
+    const ip = burstIp();
+    const rs = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        directusLogin({ email: s.email, password: PASSWORD, mode: "json" }, { ip, vars: CAPPED }),
+      ),
+    );
+    expect(statuses(rs)).toEqual({ 200: 2, 503: 18, 429: 30 });
+    const busy = rs.find((r) => r.status === 503)!;
+    expect(busy.headers.get("retry-after")).toBe("1");
+    await expectErrors(busy, 503, "SERVICE_UNAVAILABLE", "Service is unavailable. Try again later.");
   });
 });

@@ -1,10 +1,20 @@
 /** formauth security: refresh reuse detection, revoked sessions, token confusion, parallel use. */
 import { decodeJwt, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { call, uniqueEmail } from "../../support/app";
+import { CAPPED, call, uniqueEmail } from "../../support/app";
 import { confirmLink } from "../../support/links";
-import { devSigningKey, json, lastMail, liveRefreshTokens, PASSWORD, sleep, statuses } from "../hbp/helpers";
-import { A, confirmedUser, uniqueName } from "./helpers";
+import {
+  awayFromMinuteEdge,
+  burstIp,
+  devSigningKey,
+  json,
+  lastMail,
+  liveRefreshTokens,
+  PASSWORD,
+  sleep,
+  statuses,
+} from "../hbp/helpers";
+import { A, confirmedUser, expectError, uniqueName } from "./helpers";
 
 describe("refresh JWTs", () => {
   it("a rotated refresh JWT presented after the grace window ends the whole session", async () => {
@@ -162,5 +172,28 @@ describe("WWW-Authenticate on 401s (RFC 6750 §3)", () => {
     const login = await call(`${A}/login`, { form: { email: uniqueEmail(), password: "wrong password" } });
     expect(login.status).toBe(401);
     expect(login.headers.get("www-authenticate")).toBeNull();
+  });
+});
+
+describe("a burst of 50 logins from one IP", () => {
+  it("at most 2 hash at once; the rest are refused at once: 503 BUSY, then 429 RATE_LIMITED", async () => {
+    await awayFromMinuteEdge();
+    const u = await confirmedUser();
+    const ip = burstIp();
+    const rs = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        call(`${A}/login`, { form: { email: u.email, password: PASSWORD }, ip, vars: CAPPED }),
+      ),
+    );
+    expect(statuses(rs)).toEqual({ 200: 2, 503: 18, 429: 30 });
+    const busy = rs.find((r) => r.status === 503)!;
+    expect(busy.headers.get("retry-after")).toBe("1");
+    await expectError(busy, 503, "BUSY", "The server is busy. Try again.");
+    await expectError(
+      rs.find((r) => r.status === 429)!,
+      429,
+      "RATE_LIMITED",
+      "Too many requests. Try again later.",
+    );
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { call, uniqueEmail } from "../../support/app";
-import { lastMail } from "../hbp/helpers";
+import { CAPPED, call, uniqueEmail } from "../../support/app";
+import { awayFromMinuteEdge, burstIp, lastMail, statuses } from "../hbp/helpers";
 import { hcall, json, OPEN, signUp } from "./support";
 
 const PW = "correct horse battery staple";
@@ -131,5 +131,27 @@ describe("hanko: PUT /password and POST /password/login", () => {
       last = await hcall("/password/login", { json: { user_id: userId, password: "wrong-password" } });
     expect(last!.status).toBe(429);
     expect(Number(last!.headers.get("retry-after"))).toBeGreaterThan(0);
+  });
+});
+
+describe("hanko: a burst of 50 password logins from one IP", () => {
+  it("at most 2 hash at once; the rest are refused at once: 503, then 429", async () => {
+    const { userId, token } = await signUp();
+    await hcall("/password", { method: "PUT", token, json: { user_id: userId, password: PW } });
+    await awayFromMinuteEdge();
+    const ip = burstIp();
+    const rs = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        hcall("/password/login", {
+          json: { user_id: userId, password: PW },
+          ip,
+          vars: { ...OPEN, ...CAPPED },
+        }),
+      ),
+    );
+    expect(statuses(rs)).toEqual({ 200: 2, 503: 18, 429: 30 });
+    const busy = rs.find((r) => r.status === 503)!;
+    expect(busy.headers.get("retry-after")).toBe("1");
+    expect(await json(busy)).toEqual({ code: 503, message: "Service Unavailable" });
   });
 });

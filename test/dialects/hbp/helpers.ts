@@ -195,6 +195,15 @@ export async function liveRefreshTokens(accessToken: string): Promise<number> {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Per-IP windows are aligned to the clock: start a burst well inside one minute. */
+export async function awayFromMinuteEdge() {
+  const into = Date.now() % 60_000;
+  if (into > 50_000) await sleep(60_000 - into + 200);
+}
+
+/** A client address of its own, for one burst. */
+export const burstIp = () => `203.0.113.${Math.floor(Math.random() * 250) + 1}-${crypto.randomUUID()}`;
+
 /** Status counts of a set of responses, e.g. {200: 1, 401: 29}. */
 export function statuses(rs: Response[]): Record<number, number> {
   const out: Record<number, number> = {};

@@ -8,9 +8,19 @@ import { describe, expect, it, vi } from "vitest";
 import { createTeamService } from "../../../src/core/teams/teams.service";
 import { systemClock } from "../../../src/lib/clock";
 import { sha256Hex } from "../../../src/lib/crypto";
-import { call, uniqueEmail } from "../../support/app";
-import { forgeWithDevKey, json, lastMail, PASSWORD, sleep, statuses, tokenWorks } from "../hbp/helpers";
-import { registered, V, verified } from "./helpers";
+import { CAPPED, call, uniqueEmail } from "../../support/app";
+import {
+  awayFromMinuteEdge,
+  burstIp,
+  forgeWithDevKey,
+  json,
+  lastMail,
+  PASSWORD,
+  sleep,
+  statuses,
+  tokenWorks,
+} from "../hbp/helpers";
+import { expectVaultError, registered, V, verified } from "./helpers";
 
 const count = async (sql: string, ...args: unknown[]) =>
   (await env.DB.prepare(sql)
@@ -262,5 +272,22 @@ describe("WWW-Authenticate on 401s (RFC 6750 §3)", () => {
     const login = await call(`${V}/login`, { json: { email: uniqueEmail(), password: "wrong password" } });
     expect(login.status).toBe(401);
     expect(login.headers.get("www-authenticate")).toBeNull();
+  });
+});
+
+describe("a burst of 50 logins from one IP", () => {
+  it("at most 2 hash at once; the rest are refused at once: 503 BUSY, then 429 RATE_LIMITED", async () => {
+    await awayFromMinuteEdge();
+    const v = await verified();
+    const ip = burstIp();
+    const rs = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        call(`${V}/login`, { json: { email: v.email, password: PASSWORD }, ip, vars: CAPPED }),
+      ),
+    );
+    expect(statuses(rs)).toEqual({ 200: 2, 503: 18, 429: 30 });
+    const busy = rs.find((r) => r.status === 503)!;
+    expect(busy.headers.get("retry-after")).toBe("1");
+    await expectVaultError(busy, 503, "BUSY", "The server is busy. Try again.");
   });
 });
