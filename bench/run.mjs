@@ -6,6 +6,8 @@
  *     runs the same node:crypto scrypt inside workerd), wall and CPU;
  *   - a JWT-authenticated read (`GET /me`) against `GET /health`: throughput (autocannon);
  *   - refresh-token rotation: sequential chains, rotations per second;
+ *   - a 50-login burst from one IP against a Worker with default settings: time to the 429s and
+ *     `GET /health` latency meanwhile, as multiples of one bare hash;
  *   - bundle size (gzip) from `wrangler deploy --dry-run`.
  * and writes bench/RESULTS.md. To add a benchmark, add a function to BENCHES: it receives the context
  * (running servers, helpers) and returns rows plus a "how it was measured" paragraph.
@@ -14,7 +16,7 @@
  * generator) to core 1. Rate limits are switched off for the Worker under test
  * (`--var RATE_LIMITS_ENABLED:false`) so the per-IP limiter does not cap the load.
  *
- * Options: `--only login,jwt,refresh,bundle` runs a subset (RESULTS.md is then not written unless
+ * Options: `--only login,jwt,refresh,flood,bundle` runs a subset (RESULTS.md is then not written unless
  * `--write`), `--quick` shortens every phase (smoke run, figures not meaningful).
  */
 import { execFileSync, spawn } from "node:child_process";
@@ -734,11 +736,130 @@ async function benchPasscode(ctx) {
   };
 }
 
+/** The p-th percentile (0-100) of a list, nearest rank. */
+const percentile = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+};
+
+/**
+ * A login flood from one IP against a Worker with default settings (per-IP rate limits on, the
+ * default MAX_PENDING_HASHES): 50 parallel `POST /auth/login` with one `CF-Connecting-IP` (valid
+ * credentials), while 2 sequential loops probe `GET /health`. Per burst: when each login answered,
+ * by status; the probes' round trips. Several bursts, each from a new IP. Figures as multiples of
+ * one bare hash (median of bench/scrypt-worker.js `POST /hash` at concurrency 1, measured just before).
+ */
+async function benchFlood(ctx) {
+  const server = ctx.limited;
+  const bursts = QUICK ? 2 : 6;
+  const size = 50;
+  const email = `bench-flood-${Date.now()}@example.com`;
+  const reg = await postJson(`${server.url}/auth/register`, { email, password: PASSWORD, cookie: false });
+  if (reg.status !== 200) throw new Error(`register failed: ${reg.status} ${reg.text.slice(0, 300)}`);
+  const hashes = [];
+  for (let i = 0; i < (QUICK ? 4 : 15); i++) {
+    const t = performance.now();
+    const r = await postJson(`${ctx.scrypt.url}/hash`, { password: PASSWORD });
+    if (r.status !== 200) throw new Error(`hash failed: ${r.status}`);
+    if (i >= 3) hashes.push(performance.now() - t);
+  }
+  const hashMs = median(hashes);
+  // Warm the Worker's login path (one login per fresh IP, sequential).
+  for (let i = 0; i < 3; i++) {
+    await postJson(
+      `${server.url}/auth/login`,
+      { email, password: PASSWORD, cookie: false },
+      { "cf-connecting-ip": `198.18.0.${i}` },
+    );
+  }
+  const to429 = [];
+  const firsts = [];
+  const health = [];
+  const counts = {};
+  for (let b = 0; b < bursts; b++) {
+    const ip = `198.18.1.${b}-${Date.now()}`;
+    let done = false;
+    const probes = Array.from({ length: 2 }, async () => {
+      while (!done) {
+        const t = performance.now();
+        const r = await fetch(`${server.url}/health`);
+        await r.arrayBuffer();
+        health.push(performance.now() - t);
+      }
+    });
+    const t0 = performance.now();
+    const answers = await Promise.all(
+      Array.from({ length: size }, async () => {
+        const r = await postJson(
+          `${server.url}/auth/login`,
+          { email, password: PASSWORD, cookie: false },
+          { "cf-connecting-ip": ip },
+        );
+        return { status: r.status, ms: performance.now() - t0 };
+      }),
+    );
+    done = true;
+    await Promise.all(probes);
+    const limited = answers.filter((a) => a.status === 429).map((a) => a.ms);
+    if (!limited.length) throw new Error("no 429 in a burst of 50 logins from one IP");
+    to429.push(...limited);
+    firsts.push(Math.min(...limited));
+    for (const a of answers) counts[a.status] = (counts[a.status] ?? 0) + 1;
+    await sleep(300);
+  }
+  const x = (ms) => `${fmt(ms / hashMs, 2)}x`;
+  const per = (n) => fmt(n / bursts, 1);
+  const med429 = median(to429);
+  const p50 = percentile(health, 50);
+  const p99 = percentile(health, 99);
+  return {
+    rows: [
+      { figure: "Bare scrypt hash wall time, median (ms)", value: fmt(hashMs) },
+      {
+        figure: "Answers per burst of 50: 200 / 503 / 429",
+        value: `${per(counts[200] ?? 0)} / ${per(counts[503] ?? 0)} / ${per(counts[429] ?? 0)}`,
+      },
+      { figure: "Time to the first 429, median of bursts (ms)", value: fmt(median(firsts)) },
+      { figure: "Time to the first 429 / hash", value: x(median(firsts)) },
+      { figure: "Time to a 429, median of all 429s (ms)", value: fmt(med429) },
+      {
+        figure: "Time to a 429, median / hash",
+        value: x(med429),
+        target: "≤ 1x",
+        met: med429 <= hashMs,
+      },
+      { figure: `\`GET /health\` during the bursts, p50 (ms; ${health.length} probes)`, value: fmt(p50) },
+      { figure: "`GET /health` during the bursts, p50 / hash", value: x(p50) },
+      { figure: "`GET /health` during the bursts, p99 (ms)", value: fmt(p99) },
+      {
+        figure: "`GET /health` during the bursts, p99 / hash",
+        value: x(p99),
+        target: "≤ 2x",
+        met: p99 <= 2 * hashMs,
+      },
+    ],
+    how:
+      `A second Worker from the same build with default settings (per-IP rate limits **on**, login 20/min per IP; ` +
+      `MAX_PENDING_HASHES=2; \`AUTO_ACTIVATE_NEW_USERS=true\` only), fresh D1. One activated user. ${bursts} bursts, ` +
+      `each from a new \`CF-Connecting-IP\`: ${size} parallel \`POST /auth/login\` with valid credentials, while 2 ` +
+      `sequential loops call \`GET /health\` until the last login answered. Times are client-side from the start of ` +
+      `the burst; the probes' round trips are pooled over all bursts. "hash" = median wall time of the bare scrypt ` +
+      `hash (bench/scrypt-worker.js \`POST /hash\`, concurrency 1) measured just before. Expected answers: 20 ` +
+      `admitted by the window, of which at most 2 get a hash slot (200) and the rest 503 at once; 30 get 429 at once.`,
+  };
+}
+
 const BENCHES = [
   { id: "login", title: "Password login vs bare scrypt hash", needs: ["main", "scrypt"], run: benchLogin },
   { id: "jwt", title: "JWT-authenticated request vs `/health`", needs: ["main", "scrypt"], run: benchJwt },
   { id: "refresh", title: "Refresh-token rotation", needs: ["main"], run: benchRefresh },
   { id: "passcode", title: "Passcode login finalize (hanko)", needs: ["main"], run: benchPasscode },
+  {
+    id: "flood",
+    title: "Login burst from one IP (50 parallel)",
+    needs: ["limited", "scrypt"],
+    run: benchFlood,
+  },
   { id: "bundle", title: "Bundle size", needs: ["build"], run: benchBundle },
 ];
 
@@ -829,7 +950,7 @@ async function main() {
   );
 
   const ctx = { email: `bench-${Date.now()}@example.com`, loadStart: os.loadavg()[0] };
-  if (needs.has("main") || needs.has("build")) ctx.build = await buildSnapshot();
+  if (needs.has("main") || needs.has("limited") || needs.has("build")) ctx.build = await buildSnapshot();
   const starts = [];
   if (needs.has("main"))
     starts.push(
@@ -840,6 +961,18 @@ async function main() {
         vars: ["RATE_LIMITS_ENABLED:false", "AUTO_ACTIVATE_NEW_USERS:true"],
       }).then((s) => {
         ctx.main = s;
+      }),
+    );
+  // Default settings (per-IP rate limits on) for the login-burst rows.
+  if (needs.has("limited"))
+    starts.push(
+      startDev("limited", {
+        config: ctx.build.config,
+        extra: ["--no-bundle"],
+        migrate: true,
+        vars: ["AUTO_ACTIVATE_NEW_USERS:true"],
+      }).then((s) => {
+        ctx.limited = s;
       }),
     );
   if (needs.has("scrypt"))
@@ -865,7 +998,7 @@ async function main() {
     log(`${b.id}: ${b.title} ...`);
     const t = performance.now();
     try {
-      const servers = [ctx.main, ctx.scrypt].filter(Boolean);
+      const servers = [ctx.main, ctx.limited, ctx.scrypt].filter(Boolean);
       if (!servers.every((x) => x.unchanged()))
         throw new Error("a workerd process restarted before this benchmark");
       const r = await b.run(ctx);

@@ -42,4 +42,25 @@ describe("password hasher", () => {
     expect(results.filter((r) => r.status === "fulfilled").length).toBeGreaterThanOrEqual(2);
     for (const r of busy) expect(((r as PromiseRejectedResult).reason as AuthError).code).toBe("BUSY");
   });
+
+  it("a hash waits while credential requests keep arriving (a flood is answered first), at most ~250 ms", async () => {
+    const h = createPasswordHasher(cheap, 100);
+    const quiet = Date.now();
+    await h.hash("pw-12345678");
+    const alone = Date.now() - quiet;
+    let stop = false;
+    const flood = (async () => {
+      while (!stop) {
+        h.noteArrival();
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    })();
+    const t = Date.now();
+    await h.hash("pw-12345678");
+    const waited = Date.now() - t;
+    stop = true;
+    await flood;
+    expect(waited).toBeGreaterThanOrEqual(200);
+    expect(waited).toBeLessThan(alone + 1000);
+  });
 });

@@ -30,20 +30,51 @@ export interface PasswordHasher {
   reserve(): void;
   /** Gives the reserved slot back (at the end of the request); harmless when none is held. */
   release(): void;
+  /** Notes that a credential request arrived (admitted or not): hashes wait while they keep coming. */
+  noteArrival(): void;
 }
 
 const KEY_LEN = 32;
 const SALT_LEN = 16;
+/**
+ * scrypt runs synchronously and blocks the isolate, so a hash waits for a quiet moment: it starts
+ * only once no credential request has arrived for YIELD_MS (a flood is answered 429/503 first,
+ * each in a few ms), but never waits more than MAX_DEFER_MS, so a sustained flood cannot starve
+ * logins. Hashes of the isolate run one at a time, with such a pause between them, so other
+ * requests (`/health`, reads) wait for at most one hash.
+ */
+const YIELD_MS = 5;
+const MAX_DEFER_MS = 250;
+let arrivals = 0;
+let hashTail: Promise<unknown> = Promise.resolve();
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function quietMoment(): Promise<void> {
+  let waited = 0;
+  let seen = arrivals;
+  do {
+    await sleep(YIELD_MS);
+    waited += YIELD_MS;
+    if (arrivals === seen) return;
+    seen = arrivals;
+  } while (waited < MAX_DEFER_MS);
+}
 
 function derive(password: string, salt: Uint8Array, p: ScryptParams, keyLen: number): Promise<Uint8Array> {
   const N = 2 ** p.logN;
   // Node's rule: 128 * r * (N + p + 2) must fit maxmem; give it what these parameters need.
   const maxmem = 128 * p.r * (N + p.p + 2) + 1024 * 1024;
-  return new Promise((resolve, reject) => {
-    scrypt(password.normalize("NFKC"), salt, keyLen, { N, r: p.r, p: p.p, maxmem }, (err, key) =>
-      err ? reject(err) : resolve(new Uint8Array(key)),
-    );
-  });
+  const run = hashTail.then(quietMoment).then(
+    () =>
+      new Promise<Uint8Array>((resolve, reject) => {
+        scrypt(password.normalize("NFKC"), salt, keyLen, { N, r: p.r, p: p.p, maxmem }, (err, key) =>
+          err ? reject(err) : resolve(new Uint8Array(key)),
+        );
+      }),
+  );
+  hashTail = run.catch(() => {});
+  return run;
 }
 
 function parse(phc: string): { params: ScryptParams; salt: Uint8Array; hash: Uint8Array } | null {
@@ -105,6 +136,9 @@ export function createPasswordHasher(current: ScryptParams, maxPending: number):
       if (!reserved) return;
       reserved = false;
       pending--;
+    },
+    noteArrival() {
+      arrivals++;
     },
   };
 }

@@ -121,6 +121,7 @@ export function clientIp(c: Context): string {
  */
 export function admitHashing(c: Context<AppEnv>, name: LimitName): Promise<void> {
   const { services } = c.var;
+  services.passwords.noteArrival();
   const shared = services.limiter.hit(name, clientIp(c));
   try {
     services.passwords.reserve();
