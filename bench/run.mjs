@@ -230,7 +230,18 @@ async function buildSnapshot() {
  * that runs the Worker (its own entry socket, found by probing), skipping wrangler's proxy Worker in
  * front of it; if that socket cannot be found the proxy URL is used and RESULTS.md says so.
  */
-async function startDev(name, { config, vars = [], migrate = false, extra = [] }) {
+async function startDev(name, opts) {
+  try {
+    return await startDevOnce(name, opts);
+  } catch (e) {
+    // Another `wrangler dev` on the machine (or of this run) took the port in between: once more.
+    if (!/Address already in use/.test(String(e.message))) throw e;
+    log(`${name}: port taken, starting again`);
+    return startDevOnce(name, opts);
+  }
+}
+
+async function startDevOnce(name, { config, vars = [], migrate = false, extra = [] }) {
   const port = await freePort();
   const persist = tempDir(name);
   const logFile = path.join(tempDir(`${name}-log`), "wrangler.log");
@@ -963,23 +974,28 @@ async function main() {
         ctx.main = s;
       }),
     );
-  // Default settings (per-IP rate limits on) for the login-burst rows.
-  if (needs.has("limited"))
-    starts.push(
-      startDev("limited", {
-        config: ctx.build.config,
-        extra: ["--no-bundle"],
-        migrate: true,
-        vars: ["AUTO_ACTIVATE_NEW_USERS:true"],
-      }).then((s) => {
-        ctx.limited = s;
-      }),
-    );
   if (needs.has("scrypt"))
     starts.push(
       startDev("scrypt", { config: path.join(ROOT, "bench", "scrypt-worker.toml") }).then((s) => {
         ctx.scrypt = s;
       }),
+    );
+  // Default settings (per-IP rate limits on) for the login-burst rows. Started after the others:
+  // two `wrangler dev` starting at once can pick the same free port.
+  if (needs.has("limited"))
+    starts.push(
+      Promise.allSettled([...starts])
+        .then(() =>
+          startDev("limited", {
+            config: ctx.build.config,
+            extra: ["--no-bundle"],
+            migrate: true,
+            vars: ["AUTO_ACTIVATE_NEW_USERS:true"],
+          }),
+        )
+        .then((s) => {
+          ctx.limited = s;
+        }),
     );
   await Promise.all(starts);
 
