@@ -27,7 +27,7 @@ import { createSessionService } from "./core/sessions/sessions.service";
 import { createStorageService } from "./core/storage/storage.service";
 import { createTeamService } from "./core/teams/teams.service";
 import { createTicketService } from "./core/tickets/tickets.service";
-import { type KeySet, loadKeySet } from "./core/tokens/keys";
+import { loadKeySet } from "./core/tokens/keys";
 import { createPurposeTokenService } from "./core/tokens/purpose-tokens";
 import { createTokenService } from "./core/tokens/tokens.service";
 import { createSecretBox } from "./core/totp/secret-box";
@@ -37,6 +37,7 @@ import { createUserService } from "./core/users/users.service";
 import { createWebAuthnService } from "./core/webauthn/webauthn.service";
 import { createDb } from "./db/client";
 import type { Clock } from "./lib/clock";
+import { deriveKey } from "./lib/derive";
 
 export interface Bindings {
   DB: D1Database;
@@ -73,14 +74,20 @@ function mailerFor(env: Bindings, config: Config, opts: ServiceOptions, outbox: 
   }
 }
 
+const successorKeys = new WeakMap<Config, Uint8Array>();
+
 /**
- * The secret refresh-token successors are derived from (sessions.service.ts HKDFs its own key from
- * it): the private material of the JWT signing key, the one secret every deployment has (required in
- * production; generated and kept in D1 in development). Repoint this to a dedicated root secret when
- * there is one; a change only fails (never revokes) refreshes repeated within the grace window.
+ * The key refresh-token successors are derived from (sessions.service.ts): the root secret's
+ * `refresh-successor` key, once per configuration. Changing LATCHKEY_SECRET only fails (never
+ * revokes) refreshes repeated within the grace window.
  */
-function sessionSuccessorSecret(keys: () => Promise<KeySet>) {
-  return async () => (await keys()).signer.material;
+function sessionSuccessorSecret(config: Config) {
+  let key = successorKeys.get(config);
+  if (!key) {
+    key = deriveKey(config.secrets.root, "refresh-successor");
+    successorKeys.set(config, key);
+  }
+  return key;
 }
 
 export function createServices(env: Bindings, config: Config, opts: ServiceOptions) {
@@ -115,7 +122,7 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
     purpose: purposeTokens,
     clock,
     sessions: config.sessions,
-    successorSecret: sessionSuccessorSecret(keys),
+    successorSecret: sessionSuccessorSecret(config),
   });
   const users = createUserService({ d1, clock });
   const tickets = createTicketService({ db, clock });

@@ -90,28 +90,14 @@ export interface CookiePrincipal {
 const successorKeys = new WeakMap<Uint8Array, Promise<CryptoKey>>();
 
 /**
- * The successor of a one-time credential: HMAC-SHA-256 under a key derived (HKDF) from a server
- * secret. It must be keyed: anyone holding an old, already rotated token could otherwise compute
- * every later token of its chain and use the live one without ever presenting the old one.
+ * The successor of a one-time credential: HMAC-SHA-256 under a server key. It must be keyed: anyone
+ * holding an old, already rotated token could otherwise compute every later token of its chain and
+ * use the live one without ever presenting the old one.
  */
 async function successorOf(secret: Uint8Array, purpose: string, parent: string): Promise<string> {
   let key = successorKeys.get(secret);
   if (!key) {
-    key = (async () => {
-      const base = await crypto.subtle.importKey("raw", secret, "HKDF", false, ["deriveKey"]);
-      return crypto.subtle.deriveKey(
-        {
-          name: "HKDF",
-          hash: "SHA-256",
-          salt: new Uint8Array(),
-          info: utf8("latchkey session successor v1"),
-        },
-        base,
-        { name: "HMAC", hash: "SHA-256", length: 256 },
-        false,
-        ["sign"],
-      );
-    })();
+    key = crypto.subtle.importKey("raw", secret, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
     successorKeys.set(secret, key);
   }
   const mac = await crypto.subtle.sign("HMAC", await key, utf8(`${purpose}\n${parent}`));
@@ -124,14 +110,13 @@ export function createSessionService(deps: {
   purpose: PurposeTokenService;
   clock: Clock;
   sessions: Config["sessions"];
-  /** The server secret successors are derived from (see successorOf). */
-  successorSecret: () => Promise<Uint8Array>;
+  /** The server key successors are derived with (see successorOf; the root secret's refresh-successor key). */
+  successorSecret: Uint8Array;
 }): SessionService {
   const { d1, tokens, clock, sessions: cfg } = deps;
   const idleMs = cfg.refreshIdleTtl * 1000;
   const graceMs = cfg.reuseGrace * 1000;
-  const successor = async (purpose: string, parent: string) =>
-    successorOf(await deps.successorSecret(), purpose, parent);
+  const successor = (purpose: string, parent: string) => successorOf(deps.successorSecret, purpose, parent);
 
   async function userFor(sessionId: string): Promise<SessionUser & { disabled: number }> {
     const row = await d1

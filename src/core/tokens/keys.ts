@@ -23,8 +23,6 @@ export interface LoadedKey {
   verifyKey: CryptoKey | Uint8Array;
   /** Public half, absent for symmetric keys (never published). */
   publicJwk?: JWK;
-  /** The private members of the JWK as bytes: secret material other keys can be derived from. */
-  material: Uint8Array;
 }
 
 export interface KeySet {
@@ -53,11 +51,7 @@ async function load(
   const key = await importJWK(jwk, alg);
   const publicJwk = publicOf(jwk, jwk.kid, alg);
   const verifyKey = publicJwk ? await importJWK(publicJwk, alg) : key;
-  const record = jwk as Record<string, unknown>;
-  const material = new TextEncoder().encode(
-    PRIVATE_MEMBERS.map((m) => (typeof record[m] === "string" ? record[m] : "")).join("."),
-  );
-  return { kid: jwk.kid, alg, key, verifyKey, publicJwk, material };
+  return { kid: jwk.kid, alg, key, verifyKey, publicJwk };
 }
 
 async function generate(alg: JwtAlgorithm): Promise<JWK> {
