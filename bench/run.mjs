@@ -762,7 +762,7 @@ const percentile = (xs, p) => {
  */
 async function benchFlood(ctx) {
   const server = ctx.limited;
-  const bursts = QUICK ? 2 : 6;
+  const bursts = QUICK ? 2 : 10;
   const size = 50;
   const email = `bench-flood-${Date.now()}@example.com`;
   const reg = await postJson(`${server.url}/auth/register`, { email, password: PASSWORD, cookie: false });
@@ -818,6 +818,27 @@ async function benchFlood(ctx) {
     for (const a of answers) counts[a.status] = (counts[a.status] ?? 0) + 1;
     await sleep(300);
   }
+  // The floor: 50 more from an IP already over its window, all refused with no hash in between.
+  const floor = [];
+  for (let b = 0; b < 3; b++) {
+    const ip = `198.18.2.${b}-${Date.now()}`;
+    const send = () =>
+      postJson(
+        `${server.url}/auth/login`,
+        { email, password: "wrong", cookie: false },
+        { "cf-connecting-ip": ip },
+      );
+    for (let i = 0; i < 25; i++) await send();
+    const t0 = performance.now();
+    const answers = await Promise.all(
+      Array.from({ length: size }, async () => {
+        const r = await send();
+        return { status: r.status, ms: performance.now() - t0 };
+      }),
+    );
+    if (answers.some((a) => a.status !== 429)) throw new Error("floor burst: expected only 429s");
+    floor.push(...answers.map((a) => a.ms));
+  }
   const x = (ms) => `${fmt(ms / hashMs, 2)}x`;
   const per = (n) => fmt(n / bursts, 1);
   const med429 = median(to429);
@@ -839,6 +860,11 @@ async function benchFlood(ctx) {
         target: "≤ 1x",
         met: med429 <= hashMs,
       },
+      {
+        figure: "Floor: a 429 when all 50 are refused (IP already over its window), median (ms)",
+        value: fmt(median(floor)),
+      },
+      { figure: "Floor / hash", value: x(median(floor)) },
       { figure: `\`GET /health\` during the bursts, p50 (ms; ${health.length} probes)`, value: fmt(p50) },
       { figure: "`GET /health` during the bursts, p50 / hash", value: x(p50) },
       { figure: "`GET /health` during the bursts, p99 (ms)", value: fmt(p99) },
@@ -856,7 +882,9 @@ async function benchFlood(ctx) {
       `sequential loops call \`GET /health\` until the last login answered. Times are client-side from the start of ` +
       `the burst; the probes' round trips are pooled over all bursts. "hash" = median wall time of the bare scrypt ` +
       `hash (bench/scrypt-worker.js \`POST /hash\`, concurrency 1) measured just before. Expected answers: 20 ` +
-      `admitted by the window, of which at most 2 get a hash slot (200) and the rest 503 at once; 30 get 429 at once.`,
+      `admitted by the window, of which at most 2 get a hash slot (200) and the rest 503 at once; 30 get 429 at once. ` +
+      `The floor rows: 3 bursts of 50 from IPs already over their window (every answer a 429, no hash at all), ` +
+      `i.e. what answering 50 parallel requests costs here by itself, client included.`,
   };
 }
 

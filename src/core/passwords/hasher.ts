@@ -37,12 +37,14 @@ export interface PasswordHasher {
 const KEY_LEN = 32;
 const SALT_LEN = 16;
 /**
- * scrypt runs synchronously and blocks the isolate, so a hash waits for a quiet moment: it starts
- * only once no credential request has arrived for YIELD_MS (a flood is answered 429/503 first,
- * each in a few ms), but never waits more than MAX_DEFER_MS, so a sustained flood cannot starve
- * logins. Hashes of the isolate run one at a time, with such a pause between them, so other
- * requests (`/health`, reads) wait for at most one hash.
+ * scrypt runs synchronously and blocks the isolate. A hash first yields MIN_YIELD_MS; when other
+ * credential requests arrived after this one (a flood), it then waits for a quiet moment: until
+ * none has arrived for YIELD_MS, so the flood is answered 429/503 first (each in a few ms), but never
+ * more than MAX_DEFER_MS, so a sustained flood cannot starve logins. A lone login only pays the
+ * first yield. Hashes of the isolate run one at a time, so other requests (`/health`, reads) wait
+ * for about one hash at most.
  */
+const MIN_YIELD_MS = 5;
 const YIELD_MS = 20;
 const MAX_DEFER_MS = 250;
 let arrivals = 0;
@@ -50,7 +52,10 @@ let hashTail: Promise<unknown> = Promise.resolve();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function quietMoment(): Promise<void> {
+async function quietMoment(since: number): Promise<void> {
+  // First let what has arrived meanwhile be read and counted.
+  await sleep(MIN_YIELD_MS);
+  if (arrivals === since) return;
   let waited = 0;
   let seen = arrivals;
   do {
@@ -61,18 +66,27 @@ async function quietMoment(): Promise<void> {
   } while (waited < MAX_DEFER_MS);
 }
 
-function derive(password: string, salt: Uint8Array, p: ScryptParams, keyLen: number): Promise<Uint8Array> {
+/** `since`: the isolate's credential-request count when this request arrived. */
+function derive(
+  password: string,
+  salt: Uint8Array,
+  p: ScryptParams,
+  keyLen: number,
+  since: number,
+): Promise<Uint8Array> {
   const N = 2 ** p.logN;
   // Node's rule: 128 * r * (N + p + 2) must fit maxmem; give it what these parameters need.
   const maxmem = 128 * p.r * (N + p.p + 2) + 1024 * 1024;
-  const run = hashTail.then(quietMoment).then(
-    () =>
-      new Promise<Uint8Array>((resolve, reject) => {
-        scrypt(password.normalize("NFKC"), salt, keyLen, { N, r: p.r, p: p.p, maxmem }, (err, key) =>
-          err ? reject(err) : resolve(new Uint8Array(key)),
-        );
-      }),
-  );
+  const run = hashTail
+    .then(() => quietMoment(since))
+    .then(
+      () =>
+        new Promise<Uint8Array>((resolve, reject) => {
+          scrypt(password.normalize("NFKC"), salt, keyLen, { N, r: p.r, p: p.p, maxmem }, (err, key) =>
+            err ? reject(err) : resolve(new Uint8Array(key)),
+          );
+        }),
+    );
   hashTail = run.catch(() => {});
   return run;
 }
@@ -90,6 +104,8 @@ let pending = 0;
 
 export function createPasswordHasher(current: ScryptParams, maxPending: number): PasswordHasher {
   let reserved = false;
+  // Requests that did not note their arrival count from their first hash.
+  let arrivedAt: number | undefined;
   async function limited<T>(work: () => Promise<T>): Promise<T> {
     if (reserved) return work();
     if (pending >= maxPending) throw new AuthError("BUSY", { retryAfter: 1 });
@@ -107,24 +123,30 @@ export function createPasswordHasher(current: ScryptParams, maxPending: number):
     hash: (password) =>
       limited(async () => {
         const salt = crypto.getRandomValues(new Uint8Array(SALT_LEN));
-        const key = await derive(password, salt, current, KEY_LEN);
+        const key = await derive(password, salt, current, KEY_LEN, arrivedAt ?? arrivals);
         return `$scrypt$ln=${current.logN},r=${current.r},p=${current.p}$${toBase64Url(salt)}$${toBase64Url(key)}`;
       }),
     verify: (password, phc) =>
       limited(async () => {
         const parsed = parse(phc);
         if (!parsed) {
-          await derive(password, dummySalt, current, KEY_LEN);
+          await derive(password, dummySalt, current, KEY_LEN, arrivedAt ?? arrivals);
           return { ok: false, needsRehash: false };
         }
-        const key = await derive(password, parsed.salt, parsed.params, parsed.hash.length);
+        const key = await derive(
+          password,
+          parsed.salt,
+          parsed.params,
+          parsed.hash.length,
+          arrivedAt ?? arrivals,
+        );
         // Prevent any possibility of a timing attack by using a constant-time comparison.
         const ok = timingSafeEqual(key, parsed.hash);
         return { ok, needsRehash: ok && !same(parsed.params) };
       }),
     burn: (password) =>
       limited(async () => {
-        await derive(password, dummySalt, current, KEY_LEN);
+        await derive(password, dummySalt, current, KEY_LEN, arrivedAt ?? arrivals);
       }),
     reserve() {
       if (reserved) return;
@@ -139,6 +161,7 @@ export function createPasswordHasher(current: ScryptParams, maxPending: number):
     },
     noteArrival() {
       arrivals++;
+      arrivedAt = arrivals;
     },
   };
 }
