@@ -884,7 +884,8 @@ async function benchFlood(ctx) {
       `hash (bench/scrypt-worker.js \`POST /hash\`, concurrency 1) measured just before. Expected answers: 20 ` +
       `admitted by the window, of which at most 2 get a hash slot (200) and the rest 503 at once; 30 get 429 at once. ` +
       `The floor rows: 3 bursts of 50 from IPs already over their window (every answer a 429, no hash at all), ` +
-      `i.e. what answering 50 parallel requests costs here by itself, client included.`,
+      `i.e. what answering 50 parallel requests costs here by itself, client included.` +
+      ` These rows move a lot between runs on this shared 2-core machine (other engineers' builds and tests run alongside): in two runs of this code, the median time to a 429 was 0.92x and 1.31x of a hash and the \`/health\` p99 1.65x and 1.59x. The same burst by hand against the code before this change (no hash slot reserved on arrival, hashes run as soon as each request reached them), at a load average of 6, answered its 429s after 2.9 to 7 s and kept \`/health\` waiting up to 7 s. The quiet moment a hash waits for (5 ms alone, 20 ms windows while credential requests keep arriving, at most 250 ms; src/core/passwords/hasher.ts) is in the password-login row too.`,
   };
 }
 
