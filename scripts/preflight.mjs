@@ -22,7 +22,7 @@ import { makeRootSecret, makeSigningKey } from "./keys.mjs";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const wranglerBin = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
 const BUNDLE_BUDGET = 1024 * 1024;
-const STARTUP_BUDGET_MS = 300;
+const STARTUP_BUDGET_MS = 200;
 const argv = process.argv.slice(2);
 let failed = 0;
 
