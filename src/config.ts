@@ -4,9 +4,13 @@
  * name, never its value, since some keys are secrets.
  */
 import { z } from "zod";
+import { type Config, DIALECT_NAMES, type DialectName, type OAuthProviderConfig } from "./core/config";
 import { type CompiledRules, parseStorageRules } from "./core/storage/rules";
 import { deriveKey } from "./lib/derive";
 import { fromBase64Url, toBase64Url, utf8 } from "./lib/encoding";
+import { isLoopbackHost } from "./lib/hosts";
+
+export type { Config, DialectName, OAuthProviderConfig } from "./core/config";
 
 const bool = (def: boolean) =>
   z
@@ -45,9 +49,6 @@ const list = (def: string[]) =>
     );
 const url = (def: string) =>
   str(def).refine((v) => v === "" || URL.canParse(v), { message: "must be an absolute URL" });
-
-export const DIALECT_NAMES = ["hbp", "hanko", "directus", "formauth", "vault"] as const;
-export type DialectName = (typeof DIALECT_NAMES)[number];
 
 const EnvSchema = z.object({
   /** development | test | production. Development serves /_dev/* and may generate a signing key. */
@@ -107,7 +108,7 @@ const EnvSchema = z.object({
   /** Users may delete their own account. */
   ALLOW_USER_SELF_DELETE: bool(false),
 
-  // --- directus, formauth, vault (issue 5) ---
+  // --- directus, formauth, vault ---
   /** Path prefix of the Directus dialect (`<prefix>/auth/*`, `<prefix>/users/me`). */
   DIRECTUS_PREFIX: str("/directus").refine((v) => /^(\/(?!\.{1,2}(\/|$))[A-Za-z0-9._-]+)+$/.test(v), {
     message: "must be a path such as /directus (segments of letters, digits, . _ -)",
@@ -182,7 +183,7 @@ const EnvSchema = z.object({
   /** Largest accepted auth request body, bytes. */
   MAX_BODY_BYTES: int(16 * 1024, 1024, 1024 * 1024),
 
-  // --- Storage (issue 3: hbp /storage/*) ---
+  // --- Storage (hbp /storage/*) ---
   /** Access rules, JSON [{path, read, write}] (src/core/storage/rules.ts). Empty: user/{userId}/** owner+token, public/** public read, authenticated write. */
   STORAGE_RULES: str(""),
   /** Largest accepted upload, bytes (50 MB); above it 413 and nothing is stored. */
@@ -203,7 +204,7 @@ const EnvSchema = z.object({
   /** Largest image file a variant may be made from, bytes (25 MB; it is read whole); 422 above. */
   IMAGE_MAX_SOURCE_BYTES: int(25 * 1024 * 1024, 1, 100 * 1024 * 1024),
 
-  // --- CORS, emails, passcodes, WebAuthn, OAuth (issue 4: hanko; OAuth shared with directus) ---
+  // --- CORS, emails, passcodes, WebAuthn, OAuth (hanko; OAuth shared with directus) ---
   /** Origins allowed to call cross-origin with credentials (exact match, e.g. http://localhost:5173). */
   CORS_ORIGINS: list([]),
   /** Email addresses one user may hold (hanko `emails.max_num_of_addresses`). */
@@ -248,86 +249,7 @@ const EnvSchema = z.object({
 
 type Env = z.output<typeof EnvSchema>;
 
-export interface Config {
-  environment: Env["ENVIRONMENT"];
-  isDevelopment: boolean;
-  publicUrl: string;
-  /** The root secret (LATCHKEY_SECRET, or the fixed development root outside production): derive per-purpose keys from it with lib/derive. */
-  secrets: { root: Uint8Array };
-  dialects: DialectName[];
-  jwt: {
-    algorithm: Env["JWT_ALGORITHM"];
-    privateKeys: string;
-    signingKid: string;
-    issuer: string;
-    audience: string;
-    claimsNamespace: string | null;
-    /** Extra Hasura claims: `x-hasura-<claim>` from a user field (JWT_CUSTOM_FIELDS). */
-    customFields: { claim: string; field: string }[];
-    accessTtl: number;
-    /** The longest lifetime any dialect gives an access token: verification bounds token age by it. */
-    longestTtl: number;
-  };
-  sessions: { refreshIdleTtl: number; absoluteTtl: number; reuseGrace: number; maxPerUser: number };
-  features: {
-    autoActivate: boolean;
-    verifyEmails: boolean;
-    lostPassword: boolean;
-    mfa: boolean;
-    magicLink: boolean;
-    selfDelete: boolean;
-    passwords: boolean;
-    signup: boolean;
-    existenceHints: boolean;
-  };
-  redirects: { success: string; error: string };
-  directus: { prefix: string; passwordResetUrl: string; passwordResetUrlAllowList: string[] };
-  vault: { passwordResetUrl: string; verifyEmailUrl: string };
-  turnstile: { secretKey: string; verifyUrl: string };
-  roles: { defaultRole: string; defaultAllowed: string[]; allowed: string[] };
-  passwords: {
-    minLength: number;
-    maxLength: number;
-    scrypt: { logN: number; r: number; p: number };
-    maxPending: number;
-    breach: { enabled: boolean; rangeUrl: string; timeoutMs: number };
-  };
-  totp: { encryptionKey: string; issuer: string };
-  limits: { rateLimits: boolean; accountMaxFailures: number; maxBodyBytes: number };
-  mail: { transport: Env["MAIL_TRANSPORT"]; from: string; httpUrl: string; httpKey: string };
-  storage: {
-    rules: CompiledRules;
-    maxUploadBytes: number;
-    zipMaxEntries: number;
-    zipMaxBytes: number;
-    imageMaxPixels: number;
-    imageMaxSourceBytes: number;
-    adminSecret: string;
-    adminRole: string;
-  };
-  cors: { origins: string[] };
-  emails: { maxPerUser: number };
-  passcodes: { ttl: number; secret: string };
-  /** Lifetime of hanko session tokens, seconds (HANKO_SESSION_LIFETIME). */
-  hankoSessionLifetime: number;
-  webauthn: { rpId: string; rpName: string; origins: string[]; timeoutMs: number };
-  oauth: {
-    providers: OAuthProviderConfig[];
-    allowedRedirects: string[];
-    errorRedirect: string;
-  };
-}
-
 export class ConfigError extends Error {}
-
-export interface OAuthProviderConfig {
-  name: string;
-  kind: "github" | "google" | "oidc";
-  clientId: string;
-  clientSecret: string;
-  /** OpenID Connect discovery document (google and oidc). */
-  discoveryUrl: string | null;
-}
 
 /** Outside production only: the root every development key is derived from. */
 const DEVELOPMENT_ROOT = utf8("latchkey-development-root-secret-not-for-production");
@@ -357,19 +279,6 @@ function checkKeySet(value: string): void {
   for (const k of keys as Record<string, unknown>[])
     if (typeof k?.kid !== "string" || typeof k?.alg !== "string")
       throw new ConfigError("JWT_PRIVATE_KEYS: every key needs a kid and an alg");
-}
-
-/** Hosts that only ever mean this machine: a production Worker can never be reached there. */
-export function isLoopbackHost(hostname: string): boolean {
-  const h = hostname.toLowerCase().replace(/^\[|\]$/g, "");
-  return (
-    h === "localhost" ||
-    h.endsWith(".localhost") ||
-    /^127(\.\d{1,3}){3}$/.test(h) ||
-    h === "::1" ||
-    h === "0.0.0.0" ||
-    h === "::"
-  );
 }
 
 /**

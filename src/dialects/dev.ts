@@ -4,7 +4,7 @@
  * setting by mistake still never shows its outbox to the world.
  */
 import { Hono } from "hono";
-import { isLoopbackHost } from "../config";
+import { isLoopbackHost } from "../lib/hosts";
 import type { AppEnv } from "./shared/types";
 
 export const devRoutes = new Hono<AppEnv>();

@@ -4,8 +4,9 @@
  * must branch on (a session, a pending activation, an MFA step) are return values; failures are
  * AuthErrors. Links in mail come from builders the caller derives from configured URLs.
  */
-import type { Config } from "../../config";
+
 import type { Clock } from "../../lib/clock";
+import type { Config } from "../config";
 import { AuthError } from "../errors";
 import type { Mailer } from "../mail/mailer";
 import { templates } from "../mail/templates";

@@ -3,7 +3,7 @@
  * first and then authenticate against the id (passwordless sign-up, password login by id, setting
  * a password from a session). The password rules are those of the account service.
  */
-import type { Config } from "../../config";
+import type { Config } from "../config";
 import { AuthError } from "../errors";
 import type { PasswordHasher } from "../passwords/hasher";
 import type { PasswordPolicy } from "../passwords/policy";

@@ -13,9 +13,10 @@
  * - Adding or changing to an address held by another account answers as for a free address;
  *   the holder is mailed, and nothing changes.
  */
-import type { Config } from "../../config";
+
 import type { Clock } from "../../lib/clock";
 import { randomToken } from "../../lib/crypto";
+import type { Config } from "../config";
 import { AuthError } from "../errors";
 import type { Mailer } from "../mail/mailer";
 import { templates } from "../mail/templates";

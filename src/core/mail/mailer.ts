@@ -4,8 +4,9 @@
  * send_email binding). Messages are rendered by templates.ts from data that core supplies; links
  * in them are built from configured URLs only.
  */
-import type { Config } from "../../config";
+
 import type { Clock } from "../../lib/clock";
+import type { Config } from "../config";
 import { isAuthError } from "../errors";
 import type { IpLimiter } from "../rate-limit/ip-limiter";
 

@@ -10,10 +10,11 @@
  * unverified provider email. Sessions are the caller's business (dialects differ in how they hand
  * them over).
  */
-import type { Config } from "../../config";
+
 import type { Clock } from "../../lib/clock";
 import { randomToken, sha256Hex } from "../../lib/crypto";
 import { toBase64Url } from "../../lib/encoding";
+import type { Config } from "../config";
 import { AuthError, type AuthErrorCode } from "../errors";
 import { normalizeEmail } from "../users/email-address";
 import type { User, UserService } from "../users/users.service";

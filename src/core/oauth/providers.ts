@@ -5,7 +5,7 @@
  * discovery document and identified by a verified ID token (issuer, audience, nonce).
  */
 import { createRemoteJWKSet, customFetch, jwtVerify } from "jose";
-import type { OAuthProviderConfig } from "../../config";
+import type { OAuthProviderConfig } from "../config";
 
 export type Fetch = typeof fetch;
 

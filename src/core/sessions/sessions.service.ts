@@ -8,10 +8,11 @@
  * branches; presented after the window, the whole session is revoked (reuse detection, RFC 9700
  * §4.14).
  */
-import type { Config } from "../../config";
+
 import type { Clock } from "../../lib/clock";
 import { randomToken, sha256Hex } from "../../lib/crypto";
 import { toBase64Url, utf8 } from "../../lib/encoding";
+import type { Config } from "../config";
 import { AuthError } from "../errors";
 import type { PurposeTokenService } from "../tokens/purpose-tokens";
 import type { AccessClaims, ClaimProfile, TokenService } from "../tokens/tokens.service";

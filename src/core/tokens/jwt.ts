@@ -5,8 +5,8 @@
  * the issuer, the audience, the `typ` header of the purpose, and the required claims.
  */
 import { errors, type JWTPayload, jwtVerify, SignJWT } from "jose";
-import type { Config } from "../../config";
 import type { Clock } from "../../lib/clock";
+import type { Config } from "../config";
 import { AuthError } from "../errors";
 import type { KeySet } from "./keys";
 

@@ -6,8 +6,8 @@
  * service's business, not this one's.
  */
 import { decodeJwt, type JWTPayload } from "jose";
-import type { Config } from "../../config";
 import type { Clock } from "../../lib/clock";
+import type { Config } from "../config";
 import { AuthError } from "../errors";
 import { CLOCK_TOLERANCE_MS, MAX_TOKEN_LENGTH, signJwt, verifyJwt } from "./jwt";
 import type { KeySet } from "./keys";

@@ -17,11 +17,11 @@ import {
   verifyAuthenticationResponse,
   verifyRegistrationResponse,
 } from "@simplewebauthn/server";
-import type { Config } from "../../config";
 import type { Clock } from "../../lib/clock";
 import { sha256Hex } from "../../lib/crypto";
 import { fromBase64Url, toBase64Url } from "../../lib/encoding";
 import type { SecurityNotices } from "../accounts/notices";
+import type { Config } from "../config";
 import { AuthError } from "../errors";
 import type { IssuedSession, SessionContext, SessionService } from "../sessions/sessions.service";
 import type { User, UserService } from "../users/users.service";

@@ -1,5 +1,5 @@
 /** Domain -> Hanko 0.12 JSON (field names of api/hanko-0.12-openapi.txt and the 0.12 SDK). */
-import type { Config } from "../../config";
+import type { Config } from "../../core/config";
 import type { IssuedPasscode } from "../../core/passcodes/passcodes.service";
 import type { EmailAddress } from "../../core/users/emails.service";
 import type { User } from "../../core/users/users.service";
