@@ -9,6 +9,7 @@ import { createExistenceService } from "./core/accounts/existence";
 import { createSecurityNotices } from "./core/accounts/notices";
 import { createReauthService } from "./core/accounts/reauth";
 import { createTurnstileVerifier } from "./core/captcha/turnstile";
+import { createHealthService } from "./core/health";
 import {
   createCloudflareMailer,
   createHttpMailer,
@@ -225,7 +226,7 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
     teams,
     existence,
     captcha,
-    d1,
+    health: createHealthService({ d1 }),
   };
 }
 

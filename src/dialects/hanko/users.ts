@@ -15,12 +15,8 @@ export const users = new Hono<AppEnv>();
 
 /** Status page: 200 while D1 answers, 500 when it does not. */
 users.get("/", async (c) => {
-  try {
-    await c.var.services.d1.prepare("SELECT 1").first();
-  } catch (e) {
-    console.error(e);
+  if (!(await c.var.services.health.databaseReachable()))
     return c.html("<!doctype html><title>Latchkey</title><p>The database is unreachable.</p>", 500);
-  }
   return c.html("<!doctype html><title>Latchkey</title><p>Running.</p>");
 });
 
