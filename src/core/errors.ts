@@ -32,9 +32,27 @@ export const AUTH_ERROR_CODES = [
   "RATE_LIMITED",
   "BUSY",
   "INTERNAL",
+  /** A well-formed request the server cannot carry out (an image too large or undecodable to transform). */
+  "UNPROCESSABLE",
+  // Email passcodes: a wrong or unknown code, an expired one, one with no tries left.
+  "PASSCODE_INVALID",
+  "PASSCODE_EXPIRED",
+  "PASSCODE_EXHAUSTED",
+  // Logins through an OAuth provider: which step failed (the OAuth dialects render each their own way).
+  "OAUTH_INVALID_REQUEST",
+  "OAUTH_UNKNOWN_PROVIDER",
+  "OAUTH_INVALID_REDIRECT",
+  "OAUTH_INVALID_STATE",
+  "OAUTH_ACCESS_DENIED",
+  "OAUTH_PROVIDER_ERROR",
+  "OAUTH_UNVERIFIED_EMAIL",
+  "OAUTH_USER_CONFLICT",
+  "OAUTH_SIGNUP_DISABLED",
+  "OAUTH_ACCOUNT_DISABLED",
 ] as const;
 
 export type AuthErrorCode = (typeof AUTH_ERROR_CODES)[number];
+export type OAuthErrorCode = Extract<AuthErrorCode, `OAUTH_${string}`>;
 
 export class AuthError extends Error {
   readonly code: AuthErrorCode;

@@ -132,7 +132,7 @@ describe("core oauth service", () => {
       emailVerified: true,
     });
     const e = await failure(oauth.callback({ state: b.state, code: b.code }));
-    expect([e.reason, e.code, e.redirectAfter]).toEqual(["user_conflict", "EMAIL_IN_USE", APP]);
+    expect([e.code, e.redirectAfter]).toEqual(["OAUTH_USER_CONFLICT", APP]);
   });
 
   it("refuses an email the provider has not verified", async () => {
@@ -142,7 +142,9 @@ describe("core oauth service", () => {
       email: uniqueEmail("unverified"),
       emailVerified: false,
     });
-    expect((await failure(oauth.callback({ state: a.state, code: a.code }))).reason).toBe("unverified_email");
+    expect((await failure(oauth.callback({ state: a.state, code: a.code }))).code).toBe(
+      "OAUTH_UNVERIFIED_EMAIL",
+    );
   });
 
   it("refuses sign-up when it is disabled", async () => {
@@ -152,7 +154,9 @@ describe("core oauth service", () => {
       email: uniqueEmail("nosignup"),
       emailVerified: true,
     });
-    expect((await failure(oauth.callback({ state: a.state, code: a.code }))).reason).toBe("signup_disabled");
+    expect((await failure(oauth.callback({ state: a.state, code: a.code }))).code).toBe(
+      "OAUTH_SIGNUP_DISABLED",
+    );
   });
 
   it("rejects return URLs outside the allow-list and unknown providers", async () => {
@@ -163,23 +167,27 @@ describe("core oauth service", () => {
       "http://localhost:5173/app/../evil",
       "https://evil.test/app",
     ]) {
-      expect((await failure(oauth.start("idp", { callbackUrl: CALLBACK, redirectAfter: bad }))).reason).toBe(
-        "invalid_redirect",
+      expect((await failure(oauth.start("idp", { callbackUrl: CALLBACK, redirectAfter: bad }))).code).toBe(
+        "OAUTH_INVALID_REDIRECT",
       );
     }
-    expect((await failure(oauth.start("nope", { callbackUrl: CALLBACK }))).reason).toBe("unknown_provider");
+    expect((await failure(oauth.start("nope", { callbackUrl: CALLBACK }))).code).toBe(
+      "OAUTH_UNKNOWN_PROVIDER",
+    );
   });
 
   it("spends the state once, and refuses tampered or missing states", async () => {
     const { oauth, idp } = await setup();
     const user = { sub: crypto.randomUUID(), email: uniqueEmail("state"), emailVerified: true };
     const a = idp.authorize((await oauth.start("idp", { callbackUrl: CALLBACK })).url, user);
-    expect((await failure(oauth.callback({ state: `${a.state}x`, code: a.code }))).reason).toBe(
-      "invalid_state",
+    expect((await failure(oauth.callback({ state: `${a.state}x`, code: a.code }))).code).toBe(
+      "OAUTH_INVALID_STATE",
     );
-    expect((await failure(oauth.callback({ code: a.code }))).reason).toBe("invalid_state");
+    expect((await failure(oauth.callback({ code: a.code }))).code).toBe("OAUTH_INVALID_STATE");
     await oauth.callback({ state: a.state, code: a.code });
-    expect((await failure(oauth.callback({ state: a.state, code: a.code }))).reason).toBe("invalid_state");
+    expect((await failure(oauth.callback({ state: a.state, code: a.code }))).code).toBe(
+      "OAUTH_INVALID_STATE",
+    );
   });
 
   it("lets exactly one of 30 parallel callbacks with one state through", async () => {
@@ -194,7 +202,7 @@ describe("core oauth service", () => {
     );
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
     for (const r of results)
-      if (r.status === "rejected") expect((r.reason as OAuthError).reason).toBe("invalid_state");
+      if (r.status === "rejected") expect((r.reason as OAuthError).code).toBe("OAUTH_INVALID_STATE");
   });
 
   it("fails when a code is redeemed with another attempt's state (PKCE binds code to verifier)", async () => {
@@ -205,7 +213,7 @@ describe("core oauth service", () => {
     const victim = await oauth.start("idp", { callbackUrl: CALLBACK });
     const victimState = new URL(victim.url).searchParams.get("state")!;
     const e = await failure(oauth.callback({ state: victimState, code: attacker.code }));
-    expect(e.reason).toBe("provider_error");
+    expect(e.code).toBe("OAUTH_PROVIDER_ERROR");
   });
 
   it("reports a cancelled login with the attempt's return URL", async () => {
@@ -213,7 +221,7 @@ describe("core oauth service", () => {
     const { url } = await oauth.start("idp", { callbackUrl: CALLBACK, redirectAfter: APP });
     const state = new URL(url).searchParams.get("state")!;
     const e = await failure(oauth.callback({ state, error: "access_denied" }));
-    expect([e.reason, e.redirectAfter]).toEqual(["access_denied", APP]);
+    expect([e.code, e.redirectAfter]).toEqual(["OAUTH_ACCESS_DENIED", APP]);
   });
 
   it("rejects an ID token issued for another client", async () => {
@@ -234,6 +242,8 @@ describe("core oauth service", () => {
       email: uniqueEmail("aud"),
       emailVerified: true,
     });
-    expect((await failure(oauth.callback({ state: a.state, code: a.code }))).reason).toBe("provider_error");
+    expect((await failure(oauth.callback({ state: a.state, code: a.code }))).code).toBe(
+      "OAUTH_PROVIDER_ERROR",
+    );
   });
 });

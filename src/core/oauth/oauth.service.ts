@@ -6,7 +6,7 @@
  *
  * Linking (security.md §0.5, pre-account takeover): a provider identity is linked to an existing
  * account only when the provider says it verified the address AND the account's address is
- * verified too; otherwise the login fails as `user_conflict`, and no account is ever joined by an
+ * verified too; otherwise the login fails as OAUTH_USER_CONFLICT, and no account is ever joined by an
  * unverified provider email. Sessions are the caller's business (dialects differ in how they hand
  * them over).
  */
@@ -15,7 +15,7 @@ import type { Clock } from "../../lib/clock";
 import { randomToken, sha256Hex } from "../../lib/crypto";
 import { toBase64Url } from "../../lib/encoding";
 import type { Config } from "../config";
-import { AuthError, type AuthErrorCode } from "../errors";
+import { AuthError, type OAuthErrorCode } from "../errors";
 import { normalizeEmail } from "../users/email-address";
 import type { User, UserService } from "../users/users.service";
 import {
@@ -31,43 +31,19 @@ export type { OAuthProfile } from "./providers";
 
 export const OAUTH_STATE_TTL_MS = 10 * 60_000;
 
-/** Why a login through a provider failed; dialects turn it into their own error codes. */
-export type OAuthFailure =
-  | "invalid_request"
-  | "unknown_provider"
-  | "invalid_redirect"
-  | "invalid_state"
-  | "access_denied"
-  | "provider_error"
-  | "unverified_email"
-  | "user_conflict"
-  | "signup_disabled"
-  | "account_disabled";
-
-const FAILURE_CODES: Record<OAuthFailure, AuthErrorCode> = {
-  invalid_request: "INVALID_REQUEST",
-  unknown_provider: "NOT_FOUND",
-  invalid_redirect: "INVALID_REQUEST",
-  invalid_state: "INVALID_TICKET",
-  access_denied: "FORBIDDEN",
-  provider_error: "INTERNAL",
-  unverified_email: "FORBIDDEN",
-  user_conflict: "EMAIL_IN_USE",
-  signup_disabled: "SIGNUP_DISABLED",
-  account_disabled: "ACCOUNT_DISABLED",
-};
-
-/** An AuthError that also says which OAuth step failed and where the user meant to return. */
+/**
+ * A failed OAuth login: an OAUTH_* code (which step failed; dialects render each their own way)
+ * and where the user meant to return.
+ */
 export class OAuthError extends AuthError {
-  readonly reason: OAuthFailure;
+  declare readonly code: OAuthErrorCode;
   /** The allow-listed return URL of the attempt, once the state has been read; else null. */
   readonly redirectAfter: string | null;
   constructor(
-    reason: OAuthFailure,
+    code: OAuthErrorCode,
     opts: { detail?: string; redirectAfter?: string | null; cause?: unknown } = {},
   ) {
-    super(FAILURE_CODES[reason], { detail: opts.detail, cause: opts.cause });
-    this.reason = reason;
+    super(code, { detail: opts.detail, cause: opts.cause });
     this.redirectAfter = opts.redirectAfter ?? null;
   }
 }
@@ -132,25 +108,25 @@ export function createOAuthService(deps: {
       .prepare("SELECT user_id FROM oauth_identities WHERE provider = ? AND subject = ?")
       .bind(profile.provider, profile.subject)
       .first<{ user_id: string }>();
-    const fail = (reason: OAuthFailure, detail?: string) => new OAuthError(reason, { detail, redirectAfter });
+    const fail = (code: OAuthErrorCode, detail?: string) => new OAuthError(code, { detail, redirectAfter });
     if (linked) {
       const user = await users.findById(linked.user_id);
-      if (!user) throw fail("user_conflict");
-      if (user.disabled) throw fail("account_disabled");
+      if (!user) throw fail("OAUTH_USER_CONFLICT");
+      if (user.disabled) throw fail("OAUTH_ACCOUNT_DISABLED");
       await d1
         .prepare("UPDATE oauth_identities SET email = ?, updated_at = ? WHERE provider = ? AND subject = ?")
         .bind(profile.email, now, profile.provider, profile.subject)
         .run();
       return { user, isNew: false };
     }
-    if (!profile.email) throw fail("unverified_email", "The provider shared no email address.");
+    if (!profile.email) throw fail("OAUTH_UNVERIFIED_EMAIL", "The provider shared no email address.");
     if (!profile.emailVerified)
-      throw fail("unverified_email", "The provider has not verified the email address.");
+      throw fail("OAUTH_UNVERIFIED_EMAIL", "The provider has not verified the email address.");
     let email: string;
     try {
       email = normalizeEmail(profile.email);
     } catch {
-      throw fail("unverified_email", "The provider's email address is not usable.");
+      throw fail("OAUTH_UNVERIFIED_EMAIL", "The provider's email address is not usable.");
     }
     const insertIdentity = (userId: string) =>
       d1
@@ -166,18 +142,18 @@ export function createOAuthService(deps: {
       .run();
     const existing = await users.findByEmail(email);
     if (existing) {
-      if (existing.disabled) throw fail("account_disabled");
+      if (existing.disabled) throw fail("OAUTH_ACCOUNT_DISABLED");
       const holder = await d1
         .prepare("SELECT verified FROM emails WHERE address = ?")
         .bind(email)
         .first<{ verified: number }>();
       if (holder?.verified !== 1)
-        throw fail("user_conflict", "An account with this address exists and has not verified it.");
+        throw fail("OAUTH_USER_CONFLICT", "An account with this address exists and has not verified it.");
       await insertIdentity(existing.id);
       if (!existing.active) await users.activate(existing.id, email);
       return { user: (await users.findById(existing.id))!, isNew: false };
     }
-    if (!config.features.signup) throw fail("signup_disabled");
+    if (!config.features.signup) throw fail("OAUTH_SIGNUP_DISABLED");
     let user: User;
     try {
       user = await users.create({
@@ -192,7 +168,7 @@ export function createOAuthService(deps: {
       });
     } catch (e) {
       // Another request created the address meanwhile: treat it as the conflict it is.
-      if (e instanceof AuthError && e.code === "ACCOUNT_EXISTS") throw fail("user_conflict");
+      if (e instanceof AuthError && e.code === "ACCOUNT_EXISTS") throw fail("OAUTH_USER_CONFLICT");
       throw e;
     }
     await insertIdentity(user.id);
@@ -207,9 +183,11 @@ export function createOAuthService(deps: {
     async start(provider, { callbackUrl, redirectAfter = null, ownOrigin }) {
       const p = providerConfig(provider);
       if (!p)
-        throw new OAuthError("unknown_provider", { detail: `Unknown provider: ${provider.slice(0, 40)}` });
+        throw new OAuthError("OAUTH_UNKNOWN_PROVIDER", {
+          detail: `Unknown provider: ${provider.slice(0, 40)}`,
+        });
       if (redirectAfter !== null && !isAllowedRedirect(redirectAfter, ownOrigin))
-        throw new OAuthError("invalid_redirect", { detail: "The return URL is not allowed." });
+        throw new OAuthError("OAUTH_INVALID_REDIRECT", { detail: "The return URL is not allowed." });
       const now = clock.now();
       const state = randomToken();
       const codeVerifier = randomToken();
@@ -221,7 +199,7 @@ export function createOAuthService(deps: {
       try {
         endpoint = await authorizationEndpoint(p, fetcher, now);
       } catch (e) {
-        throw new OAuthError("provider_error", { detail: "The provider is unreachable.", cause: e });
+        throw new OAuthError("OAUTH_PROVIDER_ERROR", { detail: "The provider is unreachable.", cause: e });
       }
       await d1
         .prepare(
@@ -254,7 +232,7 @@ export function createOAuthService(deps: {
     async callback(params) {
       const { state } = params;
       if (!state || state.length > 200)
-        throw new OAuthError("invalid_state", { detail: "Missing or invalid state." });
+        throw new OAuthError("OAUTH_INVALID_STATE", { detail: "Missing or invalid state." });
       const now = clock.now();
       const row = await d1
         .prepare(
@@ -270,22 +248,24 @@ export function createOAuthService(deps: {
           redirect_after: string | null;
         }>();
       if (!row)
-        throw new OAuthError("invalid_state", { detail: "The state is unknown, expired or already used." });
+        throw new OAuthError("OAUTH_INVALID_STATE", {
+          detail: "The state is unknown, expired or already used.",
+        });
       const redirectAfter = row.redirect_after;
       if (params.error) {
         const denied = params.error === "access_denied";
-        throw new OAuthError(denied ? "access_denied" : "provider_error", {
+        throw new OAuthError(denied ? "OAUTH_ACCESS_DENIED" : "OAUTH_PROVIDER_ERROR", {
           detail: denied ? "The login was cancelled at the provider." : "The provider reported an error.",
           redirectAfter,
         });
       }
       if (!params.code || params.code.length > 2048)
-        throw new OAuthError("invalid_request", {
+        throw new OAuthError("OAUTH_INVALID_REQUEST", {
           detail: "The authorisation code is missing.",
           redirectAfter,
         });
       const p = providerConfig(row.provider);
-      if (!p) throw new OAuthError("unknown_provider", { redirectAfter });
+      if (!p) throw new OAuthError("OAUTH_UNKNOWN_PROVIDER", { redirectAfter });
       let profile: OAuthProfile;
       try {
         profile = await fetchProfile(
@@ -302,7 +282,7 @@ export function createOAuthService(deps: {
       } catch (e) {
         if (!(e instanceof ProviderError) && !(e instanceof TypeError) && !(e instanceof SyntaxError))
           throw e;
-        throw new OAuthError("provider_error", {
+        throw new OAuthError("OAUTH_PROVIDER_ERROR", {
           detail: "The provider login could not be completed.",
           redirectAfter,
           cause: e,

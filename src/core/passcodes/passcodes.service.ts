@@ -25,23 +25,6 @@ const SEND_LIMITS = [
   [10, 3600],
 ] as const;
 
-export type PasscodeFailure = "invalid" | "expired" | "exhausted";
-
-const FAILURE_CODES = {
-  invalid: "INVALID_OTP",
-  expired: "TOKEN_EXPIRED",
-  exhausted: "TOO_MANY_ATTEMPTS",
-} as const;
-
-/** A failed finalize: wrong or unknown code, expired code, or no tries left. */
-export class PasscodeError extends AuthError {
-  readonly reason: PasscodeFailure;
-  constructor(reason: PasscodeFailure) {
-    super(FAILURE_CODES[reason]);
-    this.reason = reason;
-  }
-}
-
 export interface IssuedPasscode {
   id: string;
   /** Seconds. */
@@ -185,15 +168,15 @@ export function createPasscodeService(deps: {
           .prepare("SELECT 1 FROM passcodes WHERE id = ? AND used_at IS NULL AND tries >= ?")
           .bind(passcodeId, PASSCODE_MAX_TRIES)
           .first();
-        throw new PasscodeError(spent ? "exhausted" : "invalid");
+        throw new AuthError(spent ? "PASSCODE_EXHAUSTED" : "PASSCODE_INVALID");
       }
-      if (row.expires_at <= now) throw new PasscodeError("expired");
+      if (row.expires_at <= now) throw new AuthError("PASSCODE_EXPIRED");
       // Fresh codes bring fresh tries; the account's own counter bounds guesses across codes.
       const accountKey = `passcode:${row.user_id}`;
       await attempts.reserve(accountKey);
       const expected = Uint8Array.from(row.code_mac.match(/../g)!.map((h) => Number.parseInt(h, 16)));
       if (!timingSafeEqual(await mac(passcodeId, code), expected))
-        throw new PasscodeError(row.tries >= PASSCODE_MAX_TRIES ? "exhausted" : "invalid");
+        throw new AuthError(row.tries >= PASSCODE_MAX_TRIES ? "PASSCODE_EXHAUSTED" : "PASSCODE_INVALID");
       const spent = await d1
         .prepare(
           `UPDATE passcodes SET used_at = ? WHERE id = ? AND used_at IS NULL
@@ -201,11 +184,11 @@ export function createPasscodeService(deps: {
         )
         .bind(now, passcodeId)
         .first<{ address: string | null }>();
-      if (!spent) throw new PasscodeError("invalid");
+      if (!spent) throw new AuthError("PASSCODE_INVALID");
       await attempts.clear(accountKey);
       if (spent.address) await users.activate(row.user_id, spent.address);
       const user = await users.findById(row.user_id);
-      if (!user) throw new PasscodeError("invalid");
+      if (!user) throw new AuthError("PASSCODE_INVALID");
       if (user.disabled) throw new AuthError("ACCOUNT_DISABLED");
       return { user, session: await sessions.create(user, ["email"], ctx) };
     },

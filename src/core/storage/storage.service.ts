@@ -40,11 +40,6 @@ export interface StorageLimits {
   imageMaxSourceBytes: number;
 }
 
-/** A transform that cannot be done (too large, undecodable): the dialect answers 422. */
-export interface Unprocessable {
-  unprocessable: string;
-}
-
 /** How many leading bytes are read to measure an image whose size was not stored at upload. */
 const PROBE_BYTES = 64 * 1024;
 const DECODABLE = new Set<string>(["jpeg", "png", "webp"]);
@@ -356,20 +351,22 @@ export function createStorageService(deps: {
      * a hit in the Cache API or in R2 `_variants/` without decoding. Sources that are not JPEG, PNG
      * or WebP (GIF, SVG, anything else) are served as stored.
      */
-    async variant(input: ReadInput & { params: ImageParams }): Promise<Response | Unprocessable> {
+    async variant(input: ReadInput & { params: ImageParams }): Promise<Response> {
       const { key, caller, token, headers: req, params } = input;
       const head = await readableHead(key, caller, token);
       const source = await measure(head);
       if (!source || !DECODABLE.has(source.format)) return this.download(input);
       if (source.width * source.height > limits.imageMaxPixels || head.size > limits.imageMaxSourceBytes)
-        return { unprocessable: "The image is too large to transform." };
+        throw new AuthError("UNPROCESSABLE", { detail: "The image is too large to transform." });
       const srcFormat = source.format as Format;
       const format = resolveFormat(params, srcFormat, req.get("accept"));
       const swap = source.orientation >= 5;
       const [uprightW, uprightH] = swap ? [source.height, source.width] : [source.width, source.height];
       // Upscaling costs memory and CPU for no detail; the issue asks for a 422 rather than a variant.
       if ((params.w ?? 0) > uprightW || (params.h ?? 0) > uprightH)
-        return { unprocessable: "The requested size is larger than the source image." };
+        throw new AuthError("UNPROCESSABLE", {
+          detail: "The requested size is larger than the source image.",
+        });
       const geo = geometry(params, uprightW, uprightH);
       const id = (
         await sha256Hex(`${key}\n${head.etag}\n${ENGINE_VERSION}\n${canonical(params, format, geo)}`)
@@ -414,7 +411,8 @@ export function createStorageService(deps: {
           transform({ bytes, probe: { ...source, format: srcFormat }, params, format }),
         );
       } catch (e) {
-        if (e instanceof UndecodableImage) return { unprocessable: "The image cannot be decoded." };
+        if (e instanceof UndecodableImage)
+          throw new AuthError("UNPROCESSABLE", { detail: "The image cannot be decoded." });
         throw e;
       }
       waitUntil(

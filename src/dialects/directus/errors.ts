@@ -52,6 +52,21 @@ export const DIRECTUS_ERRORS = {
   RATE_LIMITED: REQUESTS_EXCEEDED,
   BUSY: [503, "SERVICE_UNAVAILABLE", "Service is unavailable. Try again later."],
   INTERNAL: [500, "INTERNAL_SERVER_ERROR", "An unexpected error occurred."],
+  UNPROCESSABLE: [422, "UNPROCESSABLE_CONTENT", "Can't process content."],
+  PASSCODE_INVALID: [401, "INVALID_OTP", "Invalid user OTP."],
+  PASSCODE_EXPIRED: [401, "TOKEN_EXPIRED", "Token expired."],
+  PASSCODE_EXHAUSTED: REQUESTS_EXCEEDED,
+  // compat(directus): a failed provider login is an InvalidCredentialsError unless Directus names it.
+  OAUTH_INVALID_REQUEST: [400, "INVALID_PAYLOAD", "Invalid payload."],
+  OAUTH_UNKNOWN_PROVIDER: [403, "INVALID_PROVIDER", "Invalid provider."],
+  OAUTH_INVALID_REDIRECT: [400, "INVALID_PAYLOAD", "Invalid payload."],
+  OAUTH_INVALID_STATE: INVALID_CREDENTIALS,
+  OAUTH_ACCESS_DENIED: INVALID_CREDENTIALS,
+  OAUTH_PROVIDER_ERROR: [503, "SERVICE_UNAVAILABLE", "Service is unavailable. Try again later."],
+  OAUTH_UNVERIFIED_EMAIL: INVALID_CREDENTIALS,
+  OAUTH_USER_CONFLICT: INVALID_CREDENTIALS,
+  OAUTH_SIGNUP_DISABLED: INVALID_CREDENTIALS,
+  OAUTH_ACCOUNT_DISABLED: [401, "USER_SUSPENDED", "User suspended."],
 } as const satisfies Record<AuthErrorCode, Rendered>;
 
 export function directusError(c: Context, status: number, code: string, message: string, reason?: string) {

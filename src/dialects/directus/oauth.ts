@@ -14,7 +14,7 @@ import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { AuthError } from "../../core/errors";
-import { OAuthError, type OAuthFailure } from "../../core/oauth/oauth.service";
+import { OAuthError } from "../../core/oauth/oauth.service";
 import { clientIp, isHttps, sessionContext } from "../shared/http";
 import { safeHead } from "../shared/links";
 import type { AppEnv } from "../shared/types";
@@ -24,21 +24,6 @@ import { tokensBody } from "./present";
 export const oauth = new Hono<AppEnv>();
 
 const STATE_COOKIE = "directus_oauth_state";
-
-type Rendered = readonly [status: number, code: string, message: string];
-const INVALID_CREDENTIALS = DIRECTUS_ERRORS.INVALID_CREDENTIALS;
-const OAUTH_ERRORS: Record<OAuthFailure, Rendered> = {
-  invalid_request: [400, "INVALID_PAYLOAD", "Invalid payload."],
-  unknown_provider: [403, "INVALID_PROVIDER", "Invalid provider."],
-  invalid_redirect: [400, "INVALID_PAYLOAD", "Invalid payload."],
-  invalid_state: INVALID_CREDENTIALS,
-  access_denied: INVALID_CREDENTIALS,
-  provider_error: [503, "SERVICE_UNAVAILABLE", "Service is unavailable. Try again later."],
-  unverified_email: INVALID_CREDENTIALS,
-  user_conflict: INVALID_CREDENTIALS,
-  signup_disabled: INVALID_CREDENTIALS,
-  account_disabled: DIRECTUS_ERRORS.ACCOUNT_DISABLED,
-};
 
 const driverOf = (kind: string) => (kind === "github" ? "oauth2" : "openid");
 const label = (name: string) => name.charAt(0).toUpperCase() + name.slice(1);
@@ -59,7 +44,7 @@ oauth.get("/", (c) => {
 });
 
 function renderOAuthError(c: Context<AppEnv>, e: OAuthError, redirect: string | null) {
-  const [status, code, message] = OAUTH_ERRORS[e.reason];
+  const [status, code, message] = DIRECTUS_ERRORS[e.code];
   // compat(directus): a failed login with `redirect` goes back there with ?reason=<code>.
   if (redirect) {
     const url = new URL(redirect);
@@ -67,7 +52,7 @@ function renderOAuthError(c: Context<AppEnv>, e: OAuthError, redirect: string | 
     url.searchParams.set("reason", code);
     return c.redirect(url.toString(), 302);
   }
-  if (e.reason === "invalid_redirect" || e.reason === "invalid_request") {
+  if (e.code === "OAUTH_INVALID_REDIRECT" || e.code === "OAUTH_INVALID_REQUEST") {
     const reason = e.detail?.replace(/\.$/, "") ?? "Invalid request";
     return directusError(c, status, code, `Invalid payload. ${reason}.`, reason);
   }
@@ -137,7 +122,7 @@ async function callback(c: Context<AppEnv>) {
   let redirect: string | null = null;
   try {
     if (!q.state || bound !== q.state)
-      throw new OAuthError("invalid_state", { detail: "The login was not started in this browser." });
+      throw new OAuthError("OAUTH_INVALID_STATE", { detail: "The login was not started in this browser." });
     const result = await services.oauth.callback({
       state: q.state,
       code: q.code,
@@ -146,7 +131,7 @@ async function callback(c: Context<AppEnv>) {
     });
     redirect = result.redirectAfter;
     if (result.provider !== c.req.param("provider"))
-      throw new OAuthError("invalid_state", { detail: "The callback does not match the provider." });
+      throw new OAuthError("OAUTH_INVALID_STATE", { detail: "The callback does not match the provider." });
     if (result.user.disabled) throw new AuthError("ACCOUNT_DISABLED");
     const session = await services.sessions.create(result.user, ["oauth"], sessionContext(c));
     if (!redirect) return c.json(tokensBody(c, session, "json"));

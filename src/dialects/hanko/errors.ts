@@ -6,8 +6,6 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { type AuthErrorCode, isAuthError } from "../../core/errors";
-import { OAuthError } from "../../core/oauth/oauth.service";
-import { PasscodeError } from "../../core/passcodes/passcodes.service";
 
 export const HANKO_STATUS = {
   INVALID_REQUEST: 400,
@@ -40,6 +38,22 @@ export const HANKO_STATUS = {
   RATE_LIMITED: 429,
   BUSY: 503,
   INTERNAL: 500,
+  UNPROCESSABLE: 422,
+  // Hanko's passcode outcomes: 401 wrong, 408 expired, 410 too many tries.
+  PASSCODE_INVALID: 401,
+  PASSCODE_EXPIRED: 408,
+  PASSCODE_EXHAUSTED: 410,
+  // thirdparty.ts answers OAuth failures itself (redirects); elsewhere, as their general codes.
+  OAUTH_INVALID_REQUEST: 400,
+  OAUTH_UNKNOWN_PROVIDER: 404,
+  OAUTH_INVALID_REDIRECT: 400,
+  OAUTH_INVALID_STATE: 400,
+  OAUTH_ACCESS_DENIED: 403,
+  OAUTH_PROVIDER_ERROR: 500,
+  OAUTH_UNVERIFIED_EMAIL: 403,
+  OAUTH_USER_CONFLICT: 400,
+  OAUTH_SIGNUP_DISABLED: 403,
+  OAUTH_ACCOUNT_DISABLED: 403,
 } as const satisfies Record<AuthErrorCode, number>;
 
 const REASONS: Record<number, string> = {
@@ -65,17 +79,12 @@ export function hankoError(c: Context, status: number, message?: string) {
   );
 }
 
-/** Passcode outcomes with their own statuses in Hanko: 401 wrong, 408 expired, 410 too many tries. */
-const PASSCODE_STATUS = { invalid: 401, expired: 408, exhausted: 410 } as const;
-
 export function renderHankoError(err: Error, c: Context) {
   if (!isAuthError(err)) {
     console.error(err);
     return hankoError(c, 500);
   }
   if (err.retryAfter !== undefined) c.header("Retry-After", String(err.retryAfter));
-  if (err instanceof PasscodeError) return hankoError(c, PASSCODE_STATUS[err.reason]);
-  if (err instanceof OAuthError && err.code === "INTERNAL") return hankoError(c, 500);
   const status = HANKO_STATUS[err.code];
   return hankoError(c, status, status === 400 && err.detail ? err.detail : undefined);
 }

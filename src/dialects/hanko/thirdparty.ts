@@ -8,8 +8,8 @@
  */
 import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { AuthError } from "../../core/errors";
-import { OAuthError, type OAuthFailure } from "../../core/oauth/oauth.service";
+import { AuthError, type OAuthErrorCode } from "../../core/errors";
+import { OAuthError } from "../../core/oauth/oauth.service";
 import { sameOrigin } from "../shared/csrf";
 import { clientIp, isHttps, readBody, sessionContext, validate } from "../shared/http";
 import { safeHead } from "../shared/links";
@@ -24,29 +24,29 @@ const STATE_COOKIE = "hanko_thirdparty_state";
 const EXCHANGE_TTL_MS = 60_000;
 
 /** Hanko's third-party error codes (backend/thirdparty/errors.go). */
-const HANKO_CODES: Record<OAuthFailure, string> = {
-  invalid_request: "invalid_request",
-  unknown_provider: "invalid_request",
-  invalid_redirect: "invalid_request",
-  invalid_state: "invalid_request",
-  access_denied: "access_denied",
-  provider_error: "server_error",
-  unverified_email: "unverified_email",
-  user_conflict: "user_conflict",
-  signup_disabled: "signup_disabled",
-  account_disabled: "access_denied",
+const HANKO_CODES: Record<OAuthErrorCode, string> = {
+  OAUTH_INVALID_REQUEST: "invalid_request",
+  OAUTH_UNKNOWN_PROVIDER: "invalid_request",
+  OAUTH_INVALID_REDIRECT: "invalid_request",
+  OAUTH_INVALID_STATE: "invalid_request",
+  OAUTH_ACCESS_DENIED: "access_denied",
+  OAUTH_PROVIDER_ERROR: "server_error",
+  OAUTH_UNVERIFIED_EMAIL: "unverified_email",
+  OAUTH_USER_CONFLICT: "user_conflict",
+  OAUTH_SIGNUP_DISABLED: "signup_disabled",
+  OAUTH_ACCOUNT_DISABLED: "access_denied",
 };
 
 /** Sends the browser to `to` with the error, or answers JSON when there is nowhere safe to go. */
 function redirectError(c: Context<AppEnv>, err: unknown, to: string | null) {
-  const reason: OAuthFailure = err instanceof OAuthError ? err.reason : "invalid_request";
+  const code: OAuthErrorCode = err instanceof OAuthError ? err.code : "OAUTH_INVALID_REQUEST";
   if (!(err instanceof AuthError)) console.error(err);
   const target = to ?? (c.var.config.oauth.errorRedirect || null);
   const description =
     err instanceof AuthError && err.detail ? err.detail : "The login could not be completed.";
-  if (!target) return hankoError(c, reason === "provider_error" ? 500 : 400, description);
+  if (!target) return hankoError(c, code === "OAUTH_PROVIDER_ERROR" ? 500 : 400, description);
   const url = new URL(target);
-  url.searchParams.set("error", HANKO_CODES[reason]);
+  url.searchParams.set("error", HANKO_CODES[code]);
   url.searchParams.set("error_description", description);
   return c.redirect(url.toString(), 307);
 }
@@ -61,7 +61,7 @@ thirdparty.get("/thirdparty/auth", async (c) => {
   try {
     await services.limiter.hit("login", clientIp(c));
     const provider = c.req.query("provider") ?? "";
-    if (!redirectTo) throw new OAuthError("invalid_request", { detail: "redirect_to is required." });
+    if (!redirectTo) throw new OAuthError("OAUTH_INVALID_REQUEST", { detail: "redirect_to is required." });
     const { url } = await services.oauth.start(provider, {
       callbackUrl: callbackUrl(c),
       redirectAfter: redirectTo,
@@ -86,7 +86,7 @@ async function finish(c: Context<AppEnv>, params: Record<string, string | undefi
   deleteCookie(c, STATE_COOKIE, { path: "/thirdparty", secure: isHttps(c), httpOnly: true, sameSite: "Lax" });
   try {
     if (!state || bound !== state)
-      throw new OAuthError("invalid_state", { detail: "The login was not started in this browser." });
+      throw new OAuthError("OAUTH_INVALID_STATE", { detail: "The login was not started in this browser." });
     const result = await services.oauth.callback({
       state,
       code: params.code,

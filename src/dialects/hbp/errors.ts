@@ -10,6 +10,7 @@ const BOOM_NAMES: Record<number, string> = {
   404: "Not Found",
   413: "Request Entity Too Large",
   415: "Unsupported Media Type",
+  422: "Unprocessable Entity",
   429: "Too Many Requests",
   500: "Internal Server Error",
   503: "Service Unavailable",
@@ -45,6 +46,20 @@ export const HBP_ERRORS = {
   RATE_LIMITED: [429, "Too many requests. Try again later."],
   BUSY: [503, "The server is busy. Try again."],
   INTERNAL: [500, "An internal server error occurred"],
+  UNPROCESSABLE: [422, "Unprocessable Entity"],
+  PASSCODE_INVALID: [401, "Invalid two-factor code."],
+  PASSCODE_EXPIRED: [401, "Invalid or expired JWT token."],
+  PASSCODE_EXHAUSTED: [429, "Too many attempts. Try again later."],
+  OAUTH_INVALID_REQUEST: [400, "Invalid request."],
+  OAUTH_UNKNOWN_PROVIDER: [404, "Not Found"],
+  OAUTH_INVALID_REDIRECT: [400, "Invalid request."],
+  OAUTH_INVALID_STATE: [401, "Invalid or expired ticket."],
+  OAUTH_ACCESS_DENIED: [403, "Forbidden"],
+  OAUTH_PROVIDER_ERROR: [500, "An internal server error occurred"],
+  OAUTH_UNVERIFIED_EMAIL: [403, "Forbidden"],
+  OAUTH_USER_CONFLICT: [400, "Cannot use this email."],
+  OAUTH_SIGNUP_DISABLED: [403, "Registration is disabled."],
+  OAUTH_ACCOUNT_DISABLED: [401, "Account is disabled."],
 } as const satisfies Record<AuthErrorCode, readonly [number, string]>;
 
 export function boom(c: Context, status: number, message: string) {

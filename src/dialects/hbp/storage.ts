@@ -103,9 +103,7 @@ storage.get("/o/*", async (c) => {
   const input = { key, caller, token: tokenParam(c), headers: c.req.raw.headers };
   const params = parseImageParams((name) => c.req.queries(name));
   if (!params) return c.var.services.storage.download(input);
-  const out = await c.var.services.storage.variant({ ...input, params });
-  if (out instanceof Response) return out;
-  return c.json({ statusCode: 422, error: "Unprocessable Entity", message: out.unprocessable }, 422);
+  return c.var.services.storage.variant({ ...input, params });
 });
 
 storage.get("/m/*", async (c) => {

@@ -42,6 +42,20 @@ export const VAULT_ERRORS = {
   RATE_LIMITED: [429, "RATE_LIMITED", "Too many requests. Try again later."],
   BUSY: [503, "BUSY", "The server is busy. Try again."],
   INTERNAL: [500, "INTERNAL_ERROR", "An internal error occurred."],
+  UNPROCESSABLE: [422, "UNPROCESSABLE", "The request cannot be processed."],
+  PASSCODE_INVALID: [401, "INVALID_OTP", "The one-time code is invalid."],
+  PASSCODE_EXPIRED: [401, "TOKEN_EXPIRED", "The token has expired."],
+  PASSCODE_EXHAUSTED: [429, "TOO_MANY_ATTEMPTS", "Too many attempts. Try again later."],
+  OAUTH_INVALID_REQUEST: [400, "INVALID_REQUEST", "The request is invalid."],
+  OAUTH_UNKNOWN_PROVIDER: NOT_FOUND,
+  OAUTH_INVALID_REDIRECT: [400, "INVALID_REQUEST", "The request is invalid."],
+  OAUTH_INVALID_STATE: INVALID_TOKEN,
+  OAUTH_ACCESS_DENIED: FORBIDDEN,
+  OAUTH_PROVIDER_ERROR: [500, "INTERNAL_ERROR", "An internal error occurred."],
+  OAUTH_UNVERIFIED_EMAIL: FORBIDDEN,
+  OAUTH_USER_CONFLICT: [409, "ACCOUNT_EXISTS", "An account with this email address already exists."],
+  OAUTH_SIGNUP_DISABLED: [403, "SIGNUP_DISABLED", "Registration is disabled."],
+  OAUTH_ACCOUNT_DISABLED: [403, "ACCOUNT_DISABLED", "This account is disabled."],
 } as const satisfies Record<AuthErrorCode, Rendered>;
 
 export function vaultError(c: Context, status: number, error: string, message: string) {
