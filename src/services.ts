@@ -25,7 +25,7 @@ import { createPasswordPolicy } from "./core/passwords/policy";
 import { createAttemptCounter } from "./core/rate-limit/attempts";
 import { createIpLimiter } from "./core/rate-limit/ip-limiter";
 import { createSessionService } from "./core/sessions/sessions.service";
-import { createStorageService } from "./core/storage/storage.service";
+import { createStorageService, type VariantCache } from "./core/storage/storage.service";
 import { createTeamService } from "./core/teams/teams.service";
 import { createTicketService } from "./core/tickets/tickets.service";
 import { loadKeySet } from "./core/tokens/keys";
@@ -73,6 +73,27 @@ function mailerFor(env: Bindings, config: Config, opts: ServiceOptions, outbox: 
     default:
       return outbox;
   }
+}
+
+/** Image variants in the Workers Cache API: public and long-lived (a variant's id changes with its source). */
+function cacheApiVariants(cache: Cache): VariantCache {
+  const url = (id: string) => `https://variants.invalid/${id}`;
+  return {
+    async match(id) {
+      const res = await cache.match(url(id));
+      return res?.body ? { body: res.body, size: Number(res.headers.get("content-length")) } : null;
+    },
+    put: (id, bytes, format) =>
+      cache.put(
+        url(id),
+        new Response(bytes, {
+          headers: {
+            "Content-Type": `image/${format}`,
+            "Cache-Control": "public, max-age=31536000, immutable",
+          },
+        }),
+      ),
+  };
 }
 
 const successorKeys = new WeakMap<Config, Uint8Array>();
@@ -159,6 +180,7 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
     clock,
     waitUntil: opts.waitUntil,
     userExists: users.exists,
+    variantCache: typeof caches !== "undefined" ? cacheApiVariants(caches.default) : null,
   });
   const notices = createSecurityNotices({ clock, sessions, mailer });
   const emails = createEmailService({ d1, clock, secret: config.passcodes.secret });

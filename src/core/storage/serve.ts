@@ -1,10 +1,7 @@
 /**
- * HTTP semantics of serving a stored file (RFC 9110): validators, conditional requests, single
- * byte ranges and the safe-serving headers. Any dialect that serves files uses these, so the
- * policy (nosniff, attachments for risky types, private caching) is decided once, here.
+ * What a read of a stored file must send (RFC 9110): validators, conditional requests and single
+ * byte ranges, decided from the request's headers before any byte is read from R2.
  */
-import { fileName } from "./keys";
-import { isRisky } from "./sniff";
 
 export interface ServedFile {
   key: string;
@@ -13,35 +10,6 @@ export interface ServedFile {
   etag: string;
   uploaded: Date;
   contentType: string;
-}
-
-/** Sandboxing CSP for anything served from storage that a browser could render as a document. */
-export const SANDBOX_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:";
-
-/** RFC 6266 / RFC 8187 Content-Disposition with a UTF-8 file name and an ASCII fallback. */
-export function contentDisposition(kind: "inline" | "attachment", name: string): string {
-  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, "_");
-  const encoded = encodeURIComponent(name).replace(
-    /['()*]/g,
-    (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
-  return `${kind}; filename="${ascii}"; filename*=UTF-8''${encoded}`;
-}
-
-export function fileHeaders(file: ServedFile, visibility: "public" | "private"): Headers {
-  const h = new Headers();
-  h.set("Content-Type", file.contentType);
-  h.set("ETag", file.etag);
-  h.set("Last-Modified", file.uploaded.toUTCString());
-  h.set("Accept-Ranges", "bytes");
-  // Public files may be cached but must be revalidated (an overwrite or delete shows at once);
-  // private ones are never stored by a shared or browser cache.
-  h.set("Cache-Control", visibility === "public" ? "public, no-cache" : "private, no-store");
-  h.set("X-Content-Type-Options", "nosniff");
-  const risky = isRisky(file.contentType) || file.contentType === "application/octet-stream";
-  h.set("Content-Disposition", contentDisposition(risky ? "attachment" : "inline", fileName(file.key)));
-  if (risky) h.set("Content-Security-Policy", SANDBOX_CSP);
-  return h;
 }
 
 /** RFC 9110 §13.1.2 weak comparison against an If-None-Match list. */

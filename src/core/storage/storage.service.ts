@@ -12,17 +12,10 @@ import type { Format } from "../images/codecs";
 import { canonical, geometry, type ImageParams, resolveFormat, variesByAccept } from "../images/params";
 import { type Probe, probe } from "../images/probe";
 import { ENGINE_VERSION, serialized, transform, UndecodableImage } from "../images/transform";
-import { fileName, MAX_KEY_BYTES, VARIANTS_PREFIX } from "./keys";
+import { MAX_KEY_BYTES, VARIANTS_PREFIX } from "./keys";
 import { multipartBoundary, readFilePart } from "./multipart";
 import { type CompiledRules, decide, isPublic, ownedPaths, ownerOf, type StorageCaller } from "./rules";
-import {
-  contentDisposition,
-  etagMatches,
-  fileHeaders,
-  notModified,
-  parseRange,
-  type ServedFile,
-} from "./serve";
+import { etagMatches, notModified, parseRange, type ServedFile } from "./serve";
 import { SNIFF_BYTES, sniffContentType } from "./sniff";
 import { zipStream } from "./zip";
 
@@ -43,7 +36,6 @@ export interface StorageLimits {
 /** How many leading bytes are read to measure an image whose size was not stored at upload. */
 const PROBE_BYTES = 64 * 1024;
 const DECODABLE = new Set<string>(["jpeg", "png", "webp"]);
-const VARIANT_CACHE = "https://variants.invalid/";
 
 /** R2 multipart part size: all parts but the last must have this size; 5 MiB is R2's minimum. */
 export const PART_SIZE = 5 * 1024 * 1024;
@@ -68,11 +60,48 @@ export interface ReadInput {
   headers: Headers;
 }
 
-/** What the Cache API stores: public and long-lived (a variant's key changes with its source). */
-const cacheable = (bytes: Uint8Array, format: Format) =>
-  new Response(bytes, {
-    headers: { "Content-Type": `image/${format}`, "Cache-Control": "public, max-age=31536000, immutable" },
-  });
+/** Finished variants by id, in front of R2 `_variants/` (the Workers Cache API). */
+export interface VariantCache {
+  match(id: string): Promise<{ body: ReadableStream<Uint8Array>; size: number } | null>;
+  put(id: string, bytes: Uint8Array, format: Format): Promise<void>;
+}
+
+/** A byte range of a file: `offset` and `length` in bytes. */
+export interface ByteRange {
+  offset: number;
+  length: number;
+}
+
+/**
+ * What a read of a stored file comes to (RFC 9110): the client's copy is current, the range it
+ * asked for lies outside the file, or the file's bytes (all of them or one range). `isPublic`
+ * says whether the rules let anyone read it, so shared caches may keep it.
+ */
+export type FileRead =
+  | { kind: "not_modified"; file: StoredFile; isPublic: boolean }
+  | { kind: "range_not_satisfiable"; file: StoredFile; isPublic: boolean }
+  | {
+      kind: "content";
+      file: StoredFile;
+      isPublic: boolean;
+      body: ReadableStream<Uint8Array>;
+      range: ByteRange | null;
+    };
+
+/** An image variant of `key`; `body` is null when the client's copy (If-None-Match) is current. */
+export interface VariantRead {
+  kind: "variant";
+  key: string;
+  /** Quoted strong ETag of the variant. */
+  etag: string;
+  format: Format;
+  /** The source's upload time. */
+  uploaded: Date;
+  isPublic: boolean;
+  /** The format was chosen from the Accept header. */
+  varyAccept: boolean;
+  body: { data: ReadableStream<Uint8Array> | Uint8Array; size: number } | null;
+}
 
 export function toStoredFile(o: R2Object): StoredFile {
   return {
@@ -120,6 +149,7 @@ export function createStorageService(deps: {
   waitUntil: (p: Promise<unknown>) => void;
   /** Whether a user still exists: a file token of a deleted user's file never works. */
   userExists: (userId: string) => Promise<boolean>;
+  variantCache: VariantCache | null;
 }) {
   const { bucket, rules, limits, waitUntil } = deps;
 
@@ -305,40 +335,22 @@ export function createStorageService(deps: {
       return (await readableBelow(prefix, caller, LIST_MAX)).slice(0, LIST_MAX).map(toStoredFile);
     },
 
-    /** The file as an HTTP response: 200, 206, 304 or 416, with the safe-serving headers. */
-    async download(input: ReadInput): Promise<Response> {
+    /** The file, a range of it, or why no bytes are due (the request's conditional and Range headers). */
+    async download(input: ReadInput): Promise<FileRead> {
       const { key, caller, token, headers: req } = input;
+      const open = isPublic(rules, key);
       let head = await readableHead(key, caller, token);
       for (let attempt = 0; ; attempt++) {
         const file = toStoredFile(head);
-        const headers = fileHeaders(file, isPublic(rules, key) ? "public" : "private");
-        if (notModified(req, file)) {
-          for (const h of ["Content-Type", "Content-Disposition", "Content-Security-Policy"])
-            headers.delete(h);
-          return new Response(null, { status: 304, headers });
-        }
+        if (notModified(req, file)) return { kind: "not_modified", file, isPublic: open };
         const range = parseRange(req, file);
-        if (range === "unsatisfiable") {
-          headers.set("Content-Range", `bytes */${file.size}`);
-          return new Response(null, { status: 416, headers });
-        }
-        // The precondition pins the version the headers describe; an overwrite in between retries.
+        if (range === "unsatisfiable") return { kind: "range_not_satisfiable", file, isPublic: open };
+        // The precondition pins the version `file` describes; an overwrite in between retries.
         const obj = await bucket.get(key, {
           onlyIf: { etagMatches: head.etag },
           ...(range ? { range } : {}),
         });
-        if (obj && "body" in obj) {
-          if (range) {
-            headers.set(
-              "Content-Range",
-              `bytes ${range.offset}-${range.offset + range.length - 1}/${file.size}`,
-            );
-            headers.set("Content-Length", String(range.length));
-            return new Response(obj.body, { status: 206, headers });
-          }
-          headers.set("Content-Length", String(file.size));
-          return new Response(obj.body, { status: 200, headers });
-        }
+        if (obj && "body" in obj) return { kind: "content", file, isPublic: open, body: obj.body, range };
         if (attempt >= 2) throw new AuthError("BUSY");
         head = await readableHead(key, caller, token);
       }
@@ -351,7 +363,7 @@ export function createStorageService(deps: {
      * a hit in the Cache API or in R2 `_variants/` without decoding. Sources that are not JPEG, PNG
      * or WebP (GIF, SVG, anything else) are served as stored.
      */
-    async variant(input: ReadInput & { params: ImageParams }): Promise<Response> {
+    async variant(input: ReadInput & { params: ImageParams }): Promise<FileRead | VariantRead> {
       const { key, caller, token, headers: req, params } = input;
       const head = await readableHead(key, caller, token);
       const source = await measure(head);
@@ -372,34 +384,27 @@ export function createStorageService(deps: {
         await sha256Hex(`${key}\n${head.etag}\n${ENGINE_VERSION}\n${canonical(params, format, geo)}`)
       ).slice(0, 32);
       const etag = `"${id}"`;
-      const headers = new Headers({
-        "Content-Type": `image/${format}`,
-        ETag: etag,
-        "Last-Modified": head.uploaded.toUTCString(),
-        "Cache-Control": isPublic(rules, key) ? "public, no-cache" : "private, no-store",
-        "X-Content-Type-Options": "nosniff",
-        "Content-Disposition": contentDisposition(
-          "inline",
-          `${fileName(key).replace(/\.[^.]*$/, "")}.${format === "jpeg" ? "jpg" : format}`,
-        ),
+      const read = (body: VariantRead["body"]): VariantRead => ({
+        kind: "variant",
+        key,
+        etag,
+        format,
+        uploaded: head.uploaded,
+        isPublic: isPublic(rules, key),
+        varyAccept: variesByAccept(params, srcFormat),
+        body,
       });
-      if (variesByAccept(params, srcFormat)) headers.set("Vary", "Accept");
-      if (etagMatches(req.get("if-none-match"), etag)) return new Response(null, { status: 304, headers });
+      if (etagMatches(req.get("if-none-match"), etag)) return read(null);
 
-      const cache = typeof caches !== "undefined" ? caches.default : null;
-      const cacheKey = `${VARIANT_CACHE}${id}`;
-      const serve = (body: BodyInit, size: number) => {
-        headers.set("Content-Length", String(size));
-        return new Response(body, { status: 200, headers });
-      };
-      const cached = await cache?.match(cacheKey).catch(() => undefined);
-      if (cached?.body) return serve(cached.body, Number(cached.headers.get("content-length")));
+      const cache = deps.variantCache;
+      const cached = await cache?.match(id).catch(() => null);
+      if (cached) return read({ data: cached.body, size: cached.size });
       const r2Key = `${await variantsPrefix(key)}${id}`;
       const stored = await bucket.get(r2Key);
       if (stored) {
         const bytes = new Uint8Array(await stored.arrayBuffer());
-        if (cache) waitUntil(cache.put(cacheKey, cacheable(bytes, format)).catch(() => {}));
-        return serve(bytes, bytes.length);
+        if (cache) waitUntil(cache.put(id, bytes, format).catch(() => {}));
+        return read({ data: bytes, size: bytes.length });
       }
 
       const obj = await bucket.get(key, { onlyIf: { etagMatches: head.etag } });
@@ -421,10 +426,10 @@ export function createStorageService(deps: {
             httpMetadata: { contentType: `image/${format}` },
             customMetadata: { source: key },
           }),
-          cache?.put(cacheKey, cacheable(out, format)),
+          cache?.put(id, out, format),
         ]).catch(() => {}),
       );
-      return serve(out, out.length);
+      return read({ data: out, size: out.length });
     },
 
     /**

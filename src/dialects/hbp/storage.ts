@@ -6,10 +6,10 @@
 import { type Context, Hono } from "hono";
 import { AuthError } from "../../core/errors";
 import { parseImageParams } from "../../core/images/params";
-import { normaliseKey } from "../../core/storage/keys";
+import { fileName, normaliseKey } from "../../core/storage/keys";
 import { isDirectoryOnly, type StorageCaller } from "../../core/storage/rules";
-import { contentDisposition } from "../../core/storage/serve";
-import type { StoredFile } from "../../core/storage/storage.service";
+import { isRisky } from "../../core/storage/sniff";
+import type { FileRead, StoredFile, VariantRead } from "../../core/storage/storage.service";
 import { timingSafeEqual } from "../../lib/crypto";
 import { utf8 } from "../../lib/encoding";
 import { readBody, validate } from "../shared/http";
@@ -31,6 +31,77 @@ export const presentFile = (f: StoredFile) => ({
   ContentType: f.contentType,
   Metadata: { token: f.token },
 });
+
+/** Sandboxing CSP for anything served from storage that a browser could render as a document. */
+const SANDBOX_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:";
+
+/** RFC 6266 / RFC 8187 Content-Disposition with a UTF-8 file name and an ASCII fallback. */
+function contentDisposition(kind: "inline" | "attachment", name: string): string {
+  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, "_");
+  const encoded = encodeURIComponent(name).replace(
+    /['()*]/g,
+    (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+  return `${kind}; filename="${ascii}"; filename*=UTF-8''${encoded}`;
+}
+
+/** The safe-serving headers of a stored file: nosniff, attachments for risky types, private caching. */
+function fileHeaders(file: StoredFile, visibility: "public" | "private"): Headers {
+  const h = new Headers();
+  h.set("Content-Type", file.contentType);
+  h.set("ETag", file.etag);
+  h.set("Last-Modified", file.uploaded.toUTCString());
+  h.set("Accept-Ranges", "bytes");
+  // Public files may be cached but must be revalidated (an overwrite or delete shows at once);
+  // private ones are never stored by a shared or browser cache.
+  h.set("Cache-Control", visibility === "public" ? "public, no-cache" : "private, no-store");
+  h.set("X-Content-Type-Options", "nosniff");
+  const risky = isRisky(file.contentType) || file.contentType === "application/octet-stream";
+  h.set("Content-Disposition", contentDisposition(risky ? "attachment" : "inline", fileName(file.key)));
+  if (risky) h.set("Content-Security-Policy", SANDBOX_CSP);
+  return h;
+}
+
+/** A file read as its HTTP answer: 200, 206, 304 or 416, with the safe-serving headers. */
+function fileResponse(read: FileRead): Response {
+  const { file } = read;
+  const headers = fileHeaders(file, read.isPublic ? "public" : "private");
+  if (read.kind === "not_modified") {
+    for (const h of ["Content-Type", "Content-Disposition", "Content-Security-Policy"]) headers.delete(h);
+    return new Response(null, { status: 304, headers });
+  }
+  if (read.kind === "range_not_satisfiable") {
+    headers.set("Content-Range", `bytes */${file.size}`);
+    return new Response(null, { status: 416, headers });
+  }
+  const { range } = read;
+  if (range) {
+    headers.set("Content-Range", `bytes ${range.offset}-${range.offset + range.length - 1}/${file.size}`);
+    headers.set("Content-Length", String(range.length));
+    return new Response(read.body, { status: 206, headers });
+  }
+  headers.set("Content-Length", String(file.size));
+  return new Response(read.body, { status: 200, headers });
+}
+
+/** An image variant as its HTTP answer: 200, or 304 when the client's copy is current. */
+function variantResponse(v: VariantRead): Response {
+  const headers = new Headers({
+    "Content-Type": `image/${v.format}`,
+    ETag: v.etag,
+    "Last-Modified": v.uploaded.toUTCString(),
+    "Cache-Control": v.isPublic ? "public, no-cache" : "private, no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Disposition": contentDisposition(
+      "inline",
+      `${fileName(v.key).replace(/\.[^.]*$/, "")}.${v.format === "jpeg" ? "jpg" : v.format}`,
+    ),
+  });
+  if (v.varyAccept) headers.set("Vary", "Accept");
+  if (!v.body) return new Response(null, { status: 304, headers });
+  headers.set("Content-Length", String(v.body.size));
+  return new Response(v.body.data, { status: 200, headers });
+}
 
 /**
  * The signed-in caller (bearer token, else the session cookie), or null; a bad bearer token is a
@@ -102,8 +173,9 @@ storage.get("/o/*", async (c) => {
   const key = normaliseKey(raw, "file");
   const input = { key, caller, token: tokenParam(c), headers: c.req.raw.headers };
   const params = parseImageParams((name) => c.req.queries(name));
-  if (!params) return c.var.services.storage.download(input);
-  return c.var.services.storage.variant({ ...input, params });
+  if (!params) return fileResponse(await c.var.services.storage.download(input));
+  const read = await c.var.services.storage.variant({ ...input, params });
+  return read.kind === "variant" ? variantResponse(read) : fileResponse(read);
 });
 
 storage.get("/m/*", async (c) => {
