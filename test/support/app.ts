@@ -5,6 +5,8 @@
  */
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import worker from "../../src/index";
+import type { Clock } from "../../src/lib/clock";
+import { createWorker } from "../../src/worker";
 
 export type Vars = Record<string, string>;
 
@@ -41,6 +43,19 @@ export interface CallOptions {
   token?: string;
   ip?: string;
   vars?: Vars;
+  /** Runs the request through a Worker built over this clock (see test/support/clock.ts). */
+  clock?: Clock;
+}
+
+const workers = new WeakMap<Clock, ReturnType<typeof createWorker>>();
+function workerFor(clock?: Clock) {
+  if (!clock) return worker;
+  let w = workers.get(clock);
+  if (!w) {
+    w = createWorker(clock);
+    workers.set(clock, w);
+  }
+  return w;
 }
 
 export async function call(path: string, opts: CallOptions = {}): Promise<Response> {
@@ -58,7 +73,7 @@ export async function call(path: string, opts: CallOptions = {}): Promise<Respon
   const method = opts.method ?? (body !== undefined ? "POST" : "GET");
   const request = new Request(new URL(path, "http://localhost:8787"), { method, headers, body });
   const ctx = createExecutionContext();
-  const res = await worker.fetch(request, envWith(opts.vars) as never, ctx);
+  const res = await workerFor(opts.clock).fetch(request, envWith(opts.vars) as never, ctx);
   await waitOnExecutionContext(ctx);
   return res;
 }

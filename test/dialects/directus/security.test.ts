@@ -2,10 +2,10 @@
  * Directus dialect security: cross-site refusal on cookie-mode routes (with and without a
  * Content-Type), expiring reset tokens, revoked sessions, refresh-token reuse.
  */
-import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { sha256Hex } from "../../../src/lib/crypto";
+import { TICKET_TTL } from "../../../src/core/accounts/accounts.service";
 import { CAPPED, call } from "../../support/app";
+import { testClock } from "../../support/clock";
 import {
   activeUser,
   awayFromMinuteEdge,
@@ -108,11 +108,10 @@ describe("tokens", () => {
     const u = await directusUser();
     await call(`${D}/auth/password/request`, { json: { email: u.email } });
     const token = (await lastMail(u.email, "password_reset")).data.ticket!;
-    await env.DB.prepare("UPDATE tickets SET expires_at = ? WHERE hash = ?")
-      .bind(Date.now() - 1, await sha256Hex(token))
-      .run();
+    const clock = testClock();
+    clock.advance(TICKET_TTL.passwordReset / 1000 + 1);
     await expectErrors(
-      await call(`${D}/auth/password/reset`, { json: { token, password: "a brand new password" } }),
+      await call(`${D}/auth/password/reset`, { json: { token, password: "a brand new password" }, clock }),
       401,
       "INVALID_TOKEN",
       "Invalid token.",

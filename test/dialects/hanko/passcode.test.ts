@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { call, uniqueEmail, type Vars } from "../../support/app";
+import { type TestClock, testClock } from "../../support/clock";
 import { hcall, ISO, json, latestPasscode, OPEN, signUp, UUID } from "./support";
 
 const HINTS: Vars = { ACCOUNT_EXISTENCE_HINTS: "true" };
@@ -18,8 +19,8 @@ async function init(userId: string, vars = HINTS, emailId?: string) {
   return call("/passcode/login/initialize", { json: { user_id: userId, email_id: emailId }, vars });
 }
 
-const finalize = (id: string, code: string, vars = HINTS) =>
-  call("/passcode/login/finalize", { json: { id, code }, vars });
+const finalize = (id: string, code: string, vars = HINTS, clock?: TestClock) =>
+  call("/passcode/login/finalize", { json: { id, code }, vars, clock });
 
 const wrong = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, "0");
 
@@ -94,10 +95,9 @@ describe("hanko: passcode login", () => {
     const u = await pendingUser();
     const { id } = await json(await init(u.userId));
     const code = await latestPasscode(u.email);
-    await env.DB.prepare("UPDATE passcodes SET expires_at = ? WHERE id = ?")
-      .bind(Date.now() - 1, id)
-      .run();
-    const res = await finalize(id, code);
+    const clock = testClock();
+    clock.advance(300 + 1); // PASSCODE_TTL defaults to 300 s
+    const res = await finalize(id, code, HINTS, clock);
     expect(res.status).toBe(408);
     expect(await json(res)).toEqual({ code: 408, message: "Request Timeout" });
   });

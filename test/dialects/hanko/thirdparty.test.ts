@@ -1,6 +1,6 @@
-import { env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { call, uniqueEmail } from "../../support/app";
+import { testClock } from "../../support/clock";
 import { createMockProvider, OIDC_DISCOVERY } from "../../support/oauth-provider";
 import { json } from "./support";
 
@@ -93,12 +93,9 @@ describe("hanko: third-party login", () => {
   it("a /token value dies after 60 s and is refused when malformed", async () => {
     const { location } = await fullLogin();
     const value = location!.searchParams.get("hanko_token")!;
-    await env.DB.prepare(
-      "UPDATE tickets SET expires_at = ? WHERE purpose = 'session_exchange' AND used_at IS NULL",
-    )
-      .bind(Date.now() - 1)
-      .run();
-    expect((await call("/token", { json: { value }, vars })).status).toBe(404);
+    const clock = testClock();
+    clock.advance(60 + 1);
+    expect((await call("/token", { json: { value }, vars, clock })).status).toBe(404);
     expect((await call("/token", { json: {}, vars })).status).toBe(400);
   });
 
