@@ -4,6 +4,7 @@
  * reuse detection.
  */
 import { describe, expect, it } from "vitest";
+import { testClock } from "../../support/clock";
 import {
   activeUser,
   call,
@@ -169,8 +170,9 @@ describe("refresh-token rotation", () => {
     const again = await call(`/auth/token/refresh?refresh_token=${r1.refresh_token}`, { vars });
     expect(again.status).toBe(200);
     expect((await json(again)).refresh_token).toBe(r2.refresh_token);
-    await sleep(1500);
-    const reuse = await call(`/auth/token/refresh?refresh_token=${s.refresh}`, { vars });
+    const clock = testClock();
+    clock.advance(2); // past the 1 s grace window
+    const reuse = await call(`/auth/token/refresh?refresh_token=${s.refresh}`, { vars, clock });
     expect(reuse.status).toBe(401);
     expect(await json(reuse)).toEqual({
       statusCode: 401,
@@ -178,7 +180,9 @@ describe("refresh-token rotation", () => {
       message: "Invalid or expired refresh token.",
     });
     // The newest token and the family's access tokens stop working too.
-    expect((await call(`/auth/token/refresh?refresh_token=${r2.refresh_token}`, { vars })).status).toBe(401);
+    expect(
+      (await call(`/auth/token/refresh?refresh_token=${r2.refresh_token}`, { vars, clock })).status,
+    ).toBe(401);
     expect(await tokenWorks(r2.jwt_token)).toBe(401);
     expect(await tokenWorks(s.jwt)).toBe(401);
   });
@@ -190,11 +194,12 @@ describe("refresh-token rotation", () => {
       await call("/auth/login", { json: { email: s.email, password: PASSWORD, cookie: false }, vars }),
     );
     await call(`/auth/token/refresh?refresh_token=${s.refresh}`, { vars });
-    await sleep(1500);
-    expect((await call(`/auth/token/refresh?refresh_token=${s.refresh}`, { vars })).status).toBe(401);
-    expect((await call(`/auth/token/refresh?refresh_token=${other.refresh_token}`, { vars })).status).toBe(
-      200,
-    );
+    const clock = testClock();
+    clock.advance(2); // past the 1 s grace window
+    expect((await call(`/auth/token/refresh?refresh_token=${s.refresh}`, { vars, clock })).status).toBe(401);
+    expect(
+      (await call(`/auth/token/refresh?refresh_token=${other.refresh_token}`, { vars, clock })).status,
+    ).toBe(200);
   });
 
   it("REFRESH_REUSE_GRACE=0: a second use of a token fails and ends the family", async () => {
