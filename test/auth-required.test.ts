@@ -9,13 +9,13 @@
 import { decodeJwt } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CLOCK_TOLERANCE_MS } from "../src/core/tokens/jwt";
-import { call, uniqueEmail, type Vars } from "./support/app";
-import { testClock } from "./support/clock";
-import { activeUser, json, PASSWORD } from "./dialects/hbp/helpers";
-import { OPEN, signUp } from "./dialects/hanko/support";
 import { directusUser } from "./dialects/directus/helpers";
 import { confirmedUser } from "./dialects/formauth/helpers";
+import { OPEN, signUp } from "./dialects/hanko/support";
+import { activeUser, json, PASSWORD } from "./dialects/hbp/helpers";
 import { verified } from "./dialects/vault/helpers";
+import { call, uniqueEmail, type Vars } from "./support/app";
+import { testClock } from "./support/clock";
 
 type Body = Record<string, unknown>;
 type Refusal = { status: 401; body: Body };

@@ -5,9 +5,9 @@
 import { env } from "cloudflare:test";
 import { decodeJwt } from "jose";
 import { describe, expect, it, vi } from "vitest";
+import { TICKET_TTL } from "../../../src/core/accounts/accounts.service";
 import { createTeamService } from "../../../src/core/teams/teams.service";
 import { systemClock } from "../../../src/lib/clock";
-import { TICKET_TTL } from "../../../src/core/accounts/accounts.service";
 import { CAPPED, call, uniqueEmail } from "../../support/app";
 import { testClock } from "../../support/clock";
 import {
