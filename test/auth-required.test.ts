@@ -25,7 +25,7 @@ interface Route {
   path: string;
   json?: unknown;
   vars?: Vars;
-  /** Cases this route does not refuse, with the reason. */
+  /** Cases this route does not refuse by design, with the reason (no test is generated for them). */
   skip?: Partial<Record<"expired", string>>;
 }
 
@@ -220,7 +220,9 @@ describe.each(DIALECTS)("$name: auth required", (dialect) => {
       );
     });
 
-    it.skipIf(route.skip?.expired)("expired token (the clock moved past its lifetime)", async () => {
+    // A route that takes expired tokens by design has no expired case (see Route.skip).
+    const itExpired = route.skip?.expired ? () => {} : it;
+    itExpired("expired token (the clock moved past its lifetime)", async () => {
       const s = await dialect.session();
       const clock = testClock();
       // Live at first (a harmless authenticated read, which also fills the verified-token cache)...
