@@ -1,25 +1,20 @@
 /** Per-IP request windows and per-account lockouts hold under bursts of parallel requests. */
 import { describe, expect, it } from "vitest";
-import { activeUser, call, expectBoom, json, PASSWORD, sleep, statuses, uniqueEmail } from "./helpers";
+import { atMinuteStart } from "../../support/clock";
+import { activeUser, call, expectBoom, json, PASSWORD, statuses, uniqueEmail } from "./helpers";
 
 const parallel = <T>(n: number, f: (i: number) => Promise<T>) =>
   Promise.all(Array.from({ length: n }, (_, i) => f(i)));
-
-/** Windows are aligned to the clock: start a burst well inside one minute. */
-async function awayFromMinuteEdge() {
-  const into = Date.now() % 60_000;
-  if (into > 50_000) await sleep(60_000 - into + 200);
-}
 
 const oneIp = () => `203.0.113.${Math.floor(Math.random() * 250) + 1}-${crypto.randomUUID()}`;
 
 describe("per-IP login window (20 per minute)", () => {
   it("a burst of 40 parallel logins from one IP admits exactly 20", async () => {
-    await awayFromMinuteEdge();
+    const clock = atMinuteStart();
     const ip = oneIp();
     // Distinct unknown addresses, so the per-account counters stay out of the way.
     const rs = await parallel(40, () =>
-      call("/auth/login", { json: { email: uniqueEmail(), password: PASSWORD }, ip }),
+      call("/auth/login", { json: { email: uniqueEmail(), password: PASSWORD }, ip, clock }),
     );
     expect(statuses(rs)).toEqual({ 401: 20, 429: 20 });
     const limited = rs.find((r) => r.status === 429)!;
@@ -34,22 +29,27 @@ describe("per-IP login window (20 per minute)", () => {
   });
 
   it("the limit holds for valid credentials too, and other IPs are unaffected", async () => {
-    await awayFromMinuteEdge();
     const s = await activeUser();
+    const clock = atMinuteStart();
     const ip = oneIp();
-    await parallel(20, () => call("/auth/login", { json: { email: uniqueEmail(), password: PASSWORD }, ip }));
-    const res = await call("/auth/login", { json: { email: s.email, password: PASSWORD }, ip });
+    await parallel(20, () =>
+      call("/auth/login", { json: { email: uniqueEmail(), password: PASSWORD }, ip, clock }),
+    );
+    const res = await call("/auth/login", { json: { email: s.email, password: PASSWORD }, ip, clock });
     expect(res.status).toBe(429);
-    expect((await call("/auth/login", { json: { email: s.email, password: PASSWORD } })).status).toBe(200);
+    expect((await call("/auth/login", { json: { email: s.email, password: PASSWORD }, clock })).status).toBe(
+      200,
+    );
   });
 
   it("X-Forwarded-For does not open a new window", async () => {
-    await awayFromMinuteEdge();
+    const clock = atMinuteStart();
     const ip = oneIp();
     const rs = await parallel(25, (i) =>
       call("/auth/login", {
         json: { email: uniqueEmail(), password: PASSWORD },
         ip,
+        clock,
         headers: { "x-forwarded-for": `10.0.0.${i}` },
       }),
     );
