@@ -138,6 +138,8 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
       "session+jwt": config.sessions.absoluteTtl,
     },
   });
+  const teams = createTeamService({ d1, clock });
+  const users = createUserService({ d1, clock, teams });
   const sessions = createSessionService({
     d1,
     tokens,
@@ -146,7 +148,6 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
     sessions: config.sessions,
     successorSecret: sessionSuccessorSecret(config),
   });
-  const users = createUserService({ d1, clock });
   const tickets = createTicketService({ db, clock });
   const passwords = createPasswordHasher(config.passwords.scrypt, config.passwords.maxPending);
   const passwordPolicy = createPasswordPolicy({
@@ -163,7 +164,6 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
   }
   const totp = createTotpService({ d1, clock, box, attempts, issuer: config.totp.issuer });
   const reauth = createReauthService({ users, passwords, attempts });
-  const teams = createTeamService({ d1, clock });
   const captcha = createTurnstileVerifier({ ...config.turnstile, fetch: (...a) => fetch(...a) });
   const outbox = createOutboxMailer(d1, clock);
   const limiter = createIpLimiter({

@@ -2,6 +2,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { OAuthProviderConfig } from "../../src/config";
 import { createOAuthService, OAuthError } from "../../src/core/oauth/oauth.service";
+import { createTeamService } from "../../src/core/teams/teams.service";
 import { createUserService } from "../../src/core/users/users.service";
 import { systemClock } from "../../src/lib/clock";
 import { uniqueEmail } from "../support/app";
@@ -18,7 +19,11 @@ const providers: OAuthProviderConfig[] = [
 
 async function setup(opts: { signup?: boolean } = {}) {
   const idp = await createMockProvider(CLIENT);
-  const users = createUserService({ d1: env.DB, clock: systemClock });
+  const users = createUserService({
+    d1: env.DB,
+    clock: systemClock,
+    teams: createTeamService({ d1: env.DB, clock: systemClock }),
+  });
   const oauth = createOAuthService({
     d1: env.DB,
     clock: systemClock,
@@ -229,7 +234,11 @@ describe("core oauth service", () => {
     const oauth = createOAuthService({
       d1: env.DB,
       clock: systemClock,
-      users: createUserService({ d1: env.DB, clock: systemClock }),
+      users: createUserService({
+        d1: env.DB,
+        clock: systemClock,
+        teams: createTeamService({ d1: env.DB, clock: systemClock }),
+      }),
       fetch: idp.fetch,
       config: {
         oauth: { providers, allowedRedirects: [], errorRedirect: "" },

@@ -2,6 +2,8 @@
  * Teams and projects (vault). A user's default team and its default project are created once,
  * however many requests race: one D1 batch of two INSERT ... ON CONFLICT DO NOTHING statements
  * against partial unique indexes (one default team per owner, one default project per team).
+ * Activation creates it (users.service.ts: every path that verifies an address goes through
+ * `activate`), so an account activated through any dialect has its team.
  */
 import type { Clock } from "../../lib/clock";
 
@@ -16,6 +18,8 @@ export interface Team {
 export interface TeamService {
   /** The owner's default team (and project), created on first call. */
   ensureDefault(ownerId: string, name: string): Promise<Team>;
+  /** As `ensureDefault`, named after the owner's display name ("My team" without one). */
+  ensureDefaultFor(ownerId: string): Promise<void>;
   /** The owner's default team, or null before it exists. */
   defaultTeam(ownerId: string): Promise<Team | null>;
 }
@@ -23,25 +27,34 @@ export interface TeamService {
 export function createTeamService(deps: { d1: D1Database; clock: Clock }): TeamService {
   const { d1, clock } = deps;
 
+  /** One batch; `name` null takes the owner's display name. Nothing happens for an unknown owner. */
+  async function create(ownerId: string, name: string | null) {
+    const now = clock.now();
+    await d1.batch([
+      d1
+        .prepare(
+          `INSERT INTO teams (id, owner_id, name, is_default, created_at)
+           SELECT ?, id, substr(COALESCE(?, display_name, 'My team'), 1, 200), 1, ? FROM users WHERE id = ?
+           ON CONFLICT DO NOTHING`,
+        )
+        .bind(crypto.randomUUID(), name, now, ownerId),
+      d1
+        .prepare(
+          `INSERT INTO projects (id, team_id, name, is_default, created_at)
+           SELECT ?, id, 'Default project', 1, ? FROM teams WHERE owner_id = ? AND is_default = 1
+           ON CONFLICT DO NOTHING`,
+        )
+        .bind(crypto.randomUUID(), now, ownerId),
+    ]);
+  }
+
   const service: TeamService = {
     async ensureDefault(ownerId, name) {
-      const now = clock.now();
-      await d1.batch([
-        d1
-          .prepare(
-            "INSERT INTO teams (id, owner_id, name, is_default, created_at) VALUES (?, ?, ?, 1, ?) ON CONFLICT DO NOTHING",
-          )
-          .bind(crypto.randomUUID(), ownerId, name.slice(0, 200), now),
-        d1
-          .prepare(
-            `INSERT INTO projects (id, team_id, name, is_default, created_at)
-             SELECT ?, id, 'Default project', 1, ? FROM teams WHERE owner_id = ? AND is_default = 1
-             ON CONFLICT DO NOTHING`,
-          )
-          .bind(crypto.randomUUID(), now, ownerId),
-      ]);
+      await create(ownerId, name);
       return (await service.defaultTeam(ownerId))!;
     },
+
+    ensureDefaultFor: (ownerId) => create(ownerId, null),
 
     async defaultTeam(ownerId) {
       const row = await d1

@@ -6,6 +6,7 @@
 import type { Clock } from "../../lib/clock";
 import { AuthError } from "../errors";
 import { forgetSessions } from "../sessions/session-cache";
+import type { TeamService } from "../teams/teams.service";
 
 export interface User {
   id: string;
@@ -48,7 +49,10 @@ export interface UserService {
   findByEmail(address: string): Promise<User | null>;
   findByUsername(username: string): Promise<User | null>;
   create(input: NewUser): Promise<User>;
-  /** Marks the user active and the address verified (activation links, passcodes). */
+  /**
+   * Marks the user active and the address verified (activation links, magic links, passcodes,
+   * OAuth), and creates the user's default team (core/teams) once.
+   */
   activate(userId: string, address?: string): Promise<void>;
   setPassword(userId: string, passwordHash: string): Promise<void>;
   /** Replaces the primary address; EMAIL_IN_USE when another account holds it. */
@@ -103,8 +107,13 @@ function toUser(r: Row): User {
 const isUniqueViolation = (e: unknown, column: string) =>
   e instanceof Error && /UNIQUE constraint failed/.test(e.message) && e.message.includes(column);
 
-export function createUserService(deps: { d1: D1Database; clock: Clock }): UserService {
-  const { d1, clock } = deps;
+export function createUserService(deps: {
+  d1: D1Database;
+  clock: Clock;
+  /** A verified user gets a default team, whichever dialect verified them. */
+  teams: Pick<TeamService, "ensureDefaultFor">;
+}): UserService {
+  const { d1, clock, teams } = deps;
   const one = async (sql: string, ...args: unknown[]) => {
     const row = await d1
       .prepare(sql)
@@ -156,6 +165,8 @@ export function createUserService(deps: { d1: D1Database; clock: Clock }): UserS
         if (isUniqueViolation(e, "users.username")) throw new AuthError("ACCOUNT_EXISTS", { cause: e });
         throw e;
       }
+      // An address verified at sign-up (an OAuth provider's) is an activation too.
+      if (input.emailVerified) await teams.ensureDefaultFor(id);
       return (await service.findById(id))!;
     },
 
@@ -171,6 +182,7 @@ export function createUserService(deps: { d1: D1Database; clock: Clock }): UserS
               .prepare("UPDATE emails SET verified = 1, updated_at = ? WHERE user_id = ? AND is_primary = 1")
               .bind(now, userId),
       ]);
+      await teams.ensureDefaultFor(userId);
     },
 
     async setPassword(userId, passwordHash) {

@@ -78,8 +78,8 @@ api.get("/verify-email/:token", safeHead, async (c) => {
   const { services } = c.var;
   await services.limiter.hit("verify", clientIp(c));
   const { token } = validate(s.tokenParam, c.req.param());
-  const { user, session } = await services.accounts.activate(token, sessionContext(c));
-  await services.teams.ensureDefault(user.id, user.displayName ?? "My team");
+  // Activation creates the default team (core/users), so the answer carries a vaultToken.
+  const { session } = await services.accounts.activate(token, sessionContext(c));
   return c.json(await tokens(c, session.accessToken, session));
 });
 
