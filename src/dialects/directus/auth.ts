@@ -7,8 +7,9 @@
 import { type Context, Hono } from "hono";
 import { getCookie } from "hono/cookie";
 import { AuthError } from "../../core/errors";
-import { assertSameOrigin } from "../shared/csrf";
-import { admitHashing, clientIp, readBody, sessionContext, validate } from "../shared/http";
+import { assertSameOrigin, sameOrigin } from "../shared/csrf";
+import { readBody, sessionContext, validate } from "../shared/http";
+import { limit, limitHashing } from "../shared/kit";
 import type { AppEnv } from "../shared/types";
 import { clearTokenCookies, REFRESH_COOKIE, SESSION_COOKIE, tokensBody } from "./present";
 import * as s from "./schemas";
@@ -31,9 +32,8 @@ function tokenOf(c: Context<AppEnv>, body: { refresh_token?: string; mode?: s.Mo
   return { mode, token };
 }
 
-auth.post("/login", async (c) => {
+auth.post("/login", limitHashing("login"), async (c) => {
   const { services } = c.var;
-  await admitHashing(c, "login");
   const body = validate(s.loginBody, await readBody(c));
   // compat(directus): the server's default mode is json; the SDK always sends one (default cookie).
   const mode = body.mode ?? "json";
@@ -53,10 +53,8 @@ auth.post("/login", async (c) => {
   return c.json(tokensBody(c, session!, mode));
 });
 
-auth.post("/refresh", async (c) => {
+auth.post("/refresh", sameOrigin, limit("refresh"), async (c) => {
   const { services } = c.var;
-  assertSameOrigin(c);
-  await services.limiter.hit("refresh", clientIp(c));
   const { mode, token } = tokenOf(c, validate(s.tokenBody, await readBody(c)));
   const session = await services.sessions.refresh(token);
   return c.json(tokensBody(c, session, mode));
@@ -80,9 +78,8 @@ function allowedResetUrl(url: string, allowList: readonly string[]): boolean {
 }
 
 // Always 204 for a well-formed request, so the answer says nothing about which accounts exist.
-auth.post("/password/request", async (c) => {
+auth.post("/password/request", limit("mail"), async (c) => {
   const { services, config } = c.var;
-  await services.limiter.hit("mail", clientIp(c));
   const body = validate(s.passwordRequestBody, await readBody(c));
   let base = config.directus.passwordResetUrl;
   if (body.reset_url !== undefined) {
@@ -100,9 +97,8 @@ auth.post("/password/request", async (c) => {
   return c.body(null, 204);
 });
 
-auth.post("/password/reset", async (c) => {
+auth.post("/password/reset", limitHashing("verify"), async (c) => {
   const { services } = c.var;
-  await admitHashing(c, "verify");
   const body = validate(s.passwordResetBody, await readBody(c));
   await services.accounts.resetPassword(body.token, body.password, sessionContext(c));
   return c.body(null, 204);

@@ -5,7 +5,8 @@
  */
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { type AuthErrorCode, isAuthError } from "../../core/errors";
+import type { AuthErrorCode } from "../../core/errors";
+import { errorRenderer } from "../shared/kit";
 
 type Rendered = readonly [status: number, code: string, message: string];
 
@@ -75,23 +76,17 @@ export function directusError(c: Context, status: number, code: string, message:
   return c.json({ errors: [{ message, extensions }] }, status as ContentfulStatusCode);
 }
 
-export function renderDirectusError(err: Error, c: Context) {
-  if (!isAuthError(err)) {
-    console.error(err);
-    const [status, code, message] = DIRECTUS_ERRORS.INTERNAL;
-    return directusError(c, status, code, message);
-  }
-  const [status, code, message] = DIRECTUS_ERRORS[err.code];
-  if (err.retryAfter !== undefined) {
-    c.header("Retry-After", String(err.retryAfter));
-    if (status === 429)
+export const renderDirectusError = errorRenderer<Rendered>(
+  DIRECTUS_ERRORS,
+  (c, [status, code, message], err) => {
+    if (err?.retryAfter !== undefined && status === 429)
       return directusError(c, status, code, `Too many requests, retry after ${err.retryAfter}s.`);
-  }
-  // compat(directus): InvalidPayloadError reads "Invalid payload. <reason>." with extensions.reason.
-  if (err.code === "INVALID_REQUEST" && err.detail) {
-    const reason = err.detail.replace(/\.$/, "");
-    return directusError(c, status, code, `Invalid payload. ${reason}.`, reason);
-  }
-  if (err.code === "PASSWORD_POLICY" && err.detail) return directusError(c, status, code, err.detail);
-  return directusError(c, status, code, message);
-}
+    // compat(directus): InvalidPayloadError reads "Invalid payload. <reason>." with extensions.reason.
+    if (err?.code === "INVALID_REQUEST" && err.detail) {
+      const reason = err.detail.replace(/\.$/, "");
+      return directusError(c, status, code, `Invalid payload. ${reason}.`, reason);
+    }
+    if (err?.code === "PASSWORD_POLICY" && err.detail) return directusError(c, status, code, err.detail);
+    return directusError(c, status, code, message);
+  },
+);

@@ -8,17 +8,24 @@
  * together with the request's config and services (kept in a WeakMap keyed by the Request).
  */
 import { type Context, Hono } from "hono";
+import { defineDialect } from "../shared/kit";
 import type { AppEnv } from "../shared/types";
 import { auth } from "./auth";
 import { directusError, renderDirectusError } from "./errors";
 import { oauth } from "./oauth";
 import { users } from "./users";
 
-const routes = new Hono<AppEnv>();
-routes.onError(renderDirectusError);
-routes.route("/auth", auth);
-routes.route("/auth", oauth);
-routes.route("/users", users);
+const dialect = defineDialect({
+  onError: renderDirectusError,
+  // The path without the prefix, as Directus names it.
+  notFound: (c) => {
+    const path = c.req.path.slice(c.var.config.directus.prefix.length) || "/";
+    return directusError(c, 404, "ROUTE_NOT_FOUND", `Route ${path} doesn't exist.`);
+  },
+});
+
+const routes = dialect.mount(new Hono<AppEnv>(), "/auth", auth, oauth);
+dialect.mount(routes, "/users", users);
 
 type Vars = AppEnv["Variables"];
 const carried = new WeakMap<Request, Vars>();
@@ -34,12 +41,8 @@ function appFor(prefix: string): Hono<AppEnv> {
       c.set("services", vars.services);
       await next();
     });
-    app.onError(renderDirectusError);
-    app.route(prefix, routes);
-    app.all("*", (c) => {
-      const path = c.req.path.slice(prefix.length) || "/";
-      return directusError(c, 404, "ROUTE_NOT_FOUND", `Route ${path} doesn't exist.`);
-    });
+    dialect.mount(app, prefix, routes);
+    app.all("*", dialect.notFound);
     apps.set(prefix, app);
   }
   return app;

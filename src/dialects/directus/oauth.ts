@@ -15,7 +15,8 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { AuthError } from "../../core/errors";
 import { OAuthError } from "../../core/oauth/oauth.service";
-import { clientIp, isHttps, sessionContext } from "../shared/http";
+import { isHttps, sessionContext } from "../shared/http";
+import { limit } from "../shared/kit";
 import { safeHead } from "../shared/links";
 import type { AppEnv } from "../shared/types";
 import { DIRECTUS_ERRORS, directusError } from "./errors";
@@ -83,7 +84,6 @@ function resolveRedirect(c: Context<AppEnv>, redirect: string): string | null {
 
 async function start(c: Context<AppEnv>, era: "oauth" | "login") {
   const { services, config } = c.var;
-  await services.limiter.hit("login", clientIp(c));
   const provider = c.req.param("provider")!;
   const asked = c.req.query("redirect") || null;
   const ownOrigin = new URL(config.publicUrl).origin;
@@ -114,7 +114,6 @@ async function start(c: Context<AppEnv>, era: "oauth" | "login") {
 
 async function callback(c: Context<AppEnv>) {
   const { services } = c.var;
-  await services.limiter.hit("verify", clientIp(c));
   const q = c.req.query();
   const bound = getCookie(c, STATE_COOKIE);
   const path = `${c.var.config.directus.prefix}/auth`;
@@ -143,8 +142,8 @@ async function callback(c: Context<AppEnv>) {
   }
 }
 
-oauth.get("/oauth/:provider", (c) => start(c, "oauth"));
-oauth.get("/login/:provider", (c) => start(c, "login"));
+oauth.get("/oauth/:provider", limit("login"), (c) => start(c, "oauth"));
+oauth.get("/login/:provider", limit("login"), (c) => start(c, "login"));
 // The callbacks spend the OAuth state and hand out a session: HEAD never reaches them.
-oauth.get("/oauth/:provider/callback", safeHead, callback);
-oauth.get("/login/:provider/callback", safeHead, callback);
+oauth.get("/oauth/:provider/callback", safeHead, limit("verify"), callback);
+oauth.get("/login/:provider/callback", safeHead, limit("verify"), callback);

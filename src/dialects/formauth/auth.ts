@@ -6,7 +6,8 @@
 import { type Context, Hono } from "hono";
 import { AuthError, isAuthError } from "../../core/errors";
 import type { IssuedSession } from "../../core/sessions/sessions.service";
-import { admitHashing, clientIp, readBody, requirePrincipal, sessionContext, validate } from "../shared/http";
+import { readBody, requirePrincipal, sessionContext, validate } from "../shared/http";
+import { limit, limitHashing } from "../shared/kit";
 import { confirmPage } from "../shared/links";
 import type { AppEnv } from "../shared/types";
 import { PENDING_CONFIRMATION } from "./errors";
@@ -26,9 +27,8 @@ async function tokenPair(c: Context<AppEnv>, session: IssuedSession) {
   return { access_token: session.accessToken, refresh_token: refresh };
 }
 
-auth.post("/register", async (c) => {
+auth.post("/register", limitHashing("register"), async (c) => {
   const { services, config } = c.var;
-  await admitHashing(c, "register");
   const body = validate(s.registerBody, await readBody(c));
   const result = await services.accounts.register({
     email: body.email,
@@ -59,9 +59,8 @@ auth.get("/confirm", (c) => {
   });
 });
 
-auth.post("/confirm", async (c) => {
+auth.post("/confirm", limit("verify"), async (c) => {
   const { services, config } = c.var;
-  await services.limiter.hit("verify", clientIp(c));
   const { token } = validate(s.confirmQuery, await readBody(c));
   try {
     await services.accounts.confirmEmail(token);
@@ -73,9 +72,8 @@ auth.post("/confirm", async (c) => {
   return c.redirect(config.redirects.success, 303);
 });
 
-auth.post("/login", async (c) => {
+auth.post("/login", limitHashing("login"), async (c) => {
   const { services } = c.var;
-  await admitHashing(c, "login");
   const { email, password } = validate(s.loginBody, await readBody(c));
   const ctx = sessionContext(c);
   const result = await services.accounts.loginWithPassword(
@@ -87,17 +85,15 @@ auth.post("/login", async (c) => {
   return c.json({ ...(await tokenPair(c, result.session)), twoFactor: false });
 });
 
-auth.post("/two-factor", async (c) => {
+auth.post("/two-factor", limit("verify"), async (c) => {
   const { services } = c.var;
-  await services.limiter.hit("verify", clientIp(c));
   const { token, code } = validate(s.twoFactorBody, await readBody(c));
   const { session } = await services.accounts.completeMfa({ ticket: token, code, ctx: sessionContext(c) });
   return c.json({ ...(await tokenPair(c, session)), twoFactor: true });
 });
 
-auth.post("/refresh", async (c) => {
+auth.post("/refresh", limit("refresh"), async (c) => {
   const { services } = c.var;
-  await services.limiter.hit("refresh", clientIp(c));
   const { refresh_token } = validate(s.refreshBody, await readBody(c));
   let wrapped: unknown;
   try {

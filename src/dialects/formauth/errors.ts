@@ -1,7 +1,8 @@
 /** Core error codes -> the formauth error body `{code: "UPPER_SNAKE", error: "sentence"}` and status. */
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { type AuthErrorCode, isAuthError } from "../../core/errors";
+import type { AuthErrorCode } from "../../core/errors";
+import { errorRenderer } from "../shared/kit";
 
 type Rendered = readonly [status: number, code: string, error: string];
 
@@ -64,14 +65,10 @@ export function formauthError(c: Context, status: number, code: string, error: s
   return c.json({ code, error }, status as ContentfulStatusCode);
 }
 
-export function renderFormauthError(err: Error, c: Context) {
-  if (!isAuthError(err)) {
-    console.error(err);
-    const [status, code, error] = FORMAUTH_ERRORS.INTERNAL;
-    return formauthError(c, status, code, error);
-  }
-  const [status, code, error] = FORMAUTH_ERRORS[err.code];
-  if (err.retryAfter !== undefined) c.header("Retry-After", String(err.retryAfter));
-  const detailed = err.code === "INVALID_REQUEST" || err.code === "PASSWORD_POLICY";
-  return formauthError(c, status, code, detailed && err.detail ? err.detail : error);
-}
+export const renderFormauthError = errorRenderer<Rendered>(
+  FORMAUTH_ERRORS,
+  (c, [status, code, error], err) => {
+    const detailed = err?.code === "INVALID_REQUEST" || err?.code === "PASSWORD_POLICY";
+    return formauthError(c, status, code, detailed && err?.detail ? err.detail : error);
+  },
+);

@@ -5,7 +5,8 @@
  */
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { type AuthErrorCode, isAuthError } from "../../core/errors";
+import type { AuthErrorCode } from "../../core/errors";
+import { errorRenderer } from "../shared/kit";
 
 export const HANKO_STATUS = {
   INVALID_REQUEST: 400,
@@ -79,12 +80,7 @@ export function hankoError(c: Context, status: number, message?: string) {
   );
 }
 
-export function renderHankoError(err: Error, c: Context) {
-  if (!isAuthError(err)) {
-    console.error(err);
-    return hankoError(c, 500);
-  }
-  if (err.retryAfter !== undefined) c.header("Retry-After", String(err.retryAfter));
-  const status = HANKO_STATUS[err.code];
+export const renderHankoError = errorRenderer<number>(HANKO_STATUS, (c, status, err) => {
+  if (!err) return hankoError(c, 500);
   return hankoError(c, status, status === 400 && err.detail ? err.detail : undefined);
-}
+});

@@ -6,6 +6,7 @@
  */
 import { Hono } from "hono";
 import { cors } from "../shared/cors";
+import { defineDialect } from "../shared/kit";
 import type { AppEnv } from "../shared/types";
 import { emails } from "./emails";
 import { hankoError, renderHankoError } from "./errors";
@@ -32,8 +33,9 @@ export const HANKO_PATHS = [
   "/.well-known",
 ];
 
+const dialect = defineDialect({ onError: renderHankoError, notFound: (c) => hankoError(c, 404) });
+
 export const hanko = new Hono<AppEnv>();
-hanko.onError(renderHankoError);
 
 const withCors = cors({
   origins: (c) => c.var.config.cors.origins,
@@ -43,14 +45,10 @@ const withCors = cors({
 // `${path}/*` matches the path itself too, so each request passes the CORS middleware once.
 for (const path of HANKO_PATHS) hanko.use(path === "/" ? "/" : `${path}/*`, withCors);
 
-for (const routes of [users, password, emails, passcode, webauthn, thirdparty]) {
-  routes.onError(renderHankoError);
-  hanko.route("/", routes);
-}
+dialect.mount(hanko, "/", users, password, emails, passcode, webauthn, thirdparty);
 
-const notFound = (c: Parameters<typeof hankoError>[0]) => hankoError(c, 404);
 for (const path of HANKO_PATHS) {
   if (path === "/") continue;
-  hanko.all(path, notFound);
-  hanko.all(`${path}/*`, notFound);
+  hanko.all(path, dialect.notFound);
+  hanko.all(`${path}/*`, dialect.notFound);
 }

@@ -2,16 +2,16 @@
 import { Hono } from "hono";
 import { AuthError } from "../../core/errors";
 import { sameOrigin } from "../shared/csrf";
-import { admitHashing, readBody, sessionContext, validate } from "../shared/http";
+import { readBody, sessionContext, validate } from "../shared/http";
+import { limitHashing } from "../shared/kit";
 import type { AppEnv } from "../shared/types";
 import * as s from "./schemas";
 import { principal, sendSession } from "./session";
 
 export const password = new Hono<AppEnv>();
 
-password.post("/password/login", sameOrigin, async (c) => {
+password.post("/password/login", sameOrigin, limitHashing("login"), async (c) => {
   const { services } = c.var;
-  await admitHashing(c, "login");
   const body = validate(s.passwordBody, await readBody(c));
   const { session } = await services.accountsById.loginWithPassword({
     userId: body.user_id,

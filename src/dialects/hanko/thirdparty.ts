@@ -11,7 +11,8 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { AuthError, type OAuthErrorCode } from "../../core/errors";
 import { OAuthError } from "../../core/oauth/oauth.service";
 import { sameOrigin } from "../shared/csrf";
-import { clientIp, isHttps, readBody, sessionContext, validate } from "../shared/http";
+import { isHttps, readBody, sessionContext, validate } from "../shared/http";
+import { countRequest, limit } from "../shared/kit";
 import { safeHead } from "../shared/links";
 import type { AppEnv } from "../shared/types";
 import { hankoError } from "./errors";
@@ -59,7 +60,7 @@ thirdparty.get("/thirdparty/auth", async (c) => {
   const redirectTo = c.req.query("redirect_to") ?? "";
   const errorTo = services.oauth.isAllowedRedirect(redirectTo) ? redirectTo : null;
   try {
-    await services.limiter.hit("login", clientIp(c));
+    await countRequest(c, "login");
     const provider = c.req.query("provider") ?? "";
     if (!redirectTo) throw new OAuthError("OAUTH_INVALID_REQUEST", { detail: "redirect_to is required." });
     const { url } = await services.oauth.start(provider, {
@@ -123,9 +124,8 @@ thirdparty.post("/thirdparty/callback", async (c) => {
   return c.redirect(`${c.var.config.publicUrl}/thirdparty/callback?${params}`, 303);
 });
 
-thirdparty.post("/token", sameOrigin, async (c) => {
+thirdparty.post("/token", sameOrigin, limit("verify"), async (c) => {
   const { services } = c.var;
-  await services.limiter.hit("verify", clientIp(c));
   const body = validate(s.tokenBody, await readBody(c));
   const grant = await services.tickets.consume(body.value, "session_exchange");
   if (!grant) throw new AuthError("NOT_FOUND");

@@ -5,7 +5,8 @@
 import { Hono } from "hono";
 import { AuthError } from "../../core/errors";
 import { sameOrigin } from "../shared/csrf";
-import { clientIp, readBody, sessionContext, validate } from "../shared/http";
+import { readBody, sessionContext, validate } from "../shared/http";
+import { limit } from "../shared/kit";
 import type { AppEnv } from "../shared/types";
 import { presentConfig, presentUser } from "./present";
 import * as s from "./schemas";
@@ -33,9 +34,8 @@ users.get("/.well-known/config", (c) =>
  * Lookup by address. With ACCOUNT_EXISTENCE_HINTS off (the default) it never answers 404 and never
  * reports `verified` or a passkey, so it does not tell whether an account exists (see EmailService.lookup).
  */
-users.post("/user", async (c) => {
+users.post("/user", limit("existence"), async (c) => {
   const { services, config } = c.var;
-  await services.limiter.hit("existence", clientIp(c));
   const body = validate(s.emailBody, await readBody(c));
   const found = await services.emails.lookup(body.email, { hints: config.features.existenceHints });
   if (!found) throw new AuthError("NOT_FOUND");
@@ -47,9 +47,8 @@ users.post("/user", async (c) => {
   });
 });
 
-users.post("/users", sameOrigin, async (c) => {
+users.post("/users", sameOrigin, limit("register"), async (c) => {
   const { services } = c.var;
-  await services.limiter.hit("register", clientIp(c));
   const body = validate(s.emailBody, await readBody(c));
   const { userId, emailId, session } = await services.accountsById.registerPasswordless(body.email, {
     ctx: sessionContext(c),

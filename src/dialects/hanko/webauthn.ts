@@ -7,7 +7,8 @@
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from "@simplewebauthn/server";
 import { Hono } from "hono";
 import { sameOrigin } from "../shared/csrf";
-import { clientIp, readBody, sessionContext, validate } from "../shared/http";
+import { readBody, sessionContext, validate } from "../shared/http";
+import { limit } from "../shared/kit";
 import type { AppEnv } from "../shared/types";
 import { presentCredential } from "./present";
 import * as s from "./schemas";
@@ -33,9 +34,8 @@ webauthn.post("/webauthn/registration/finalize", async (c) => {
   return c.json({ credential_id: passkey.id, user_id: passkey.userId });
 });
 
-webauthn.post("/webauthn/login/initialize", async (c) => {
+webauthn.post("/webauthn/login/initialize", limit("login"), async (c) => {
   const { services, config } = c.var;
-  await services.limiter.hit("login", clientIp(c));
   const body = validate(s.webauthnLoginInitBody, await readBody(c));
   const options = await services.webauthn.authenticationOptions(body.user_id ?? null, {
     quiet: !config.features.existenceHints,
@@ -43,9 +43,8 @@ webauthn.post("/webauthn/login/initialize", async (c) => {
   return c.json({ publicKey: options });
 });
 
-webauthn.post("/webauthn/login/finalize", sameOrigin, async (c) => {
+webauthn.post("/webauthn/login/finalize", sameOrigin, limit("verify"), async (c) => {
   const { services } = c.var;
-  await services.limiter.hit("verify", clientIp(c));
   const body = validate(s.assertionBody, await readBody(c));
   const result = await services.webauthn.authenticate(
     body as unknown as AuthenticationResponseJSON,

@@ -6,7 +6,8 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { AuthError } from "../../core/errors";
 import { sameOrigin } from "../shared/csrf";
-import { admitHashing, clientIp, readBody, sessionContext, validate } from "../shared/http";
+import { readBody, sessionContext, validate } from "../shared/http";
+import { countRequest, feature, limit, limitHashing } from "../shared/kit";
 import { confirmPage } from "../shared/links";
 import type { AppEnv } from "../shared/types";
 import { sessionBody, withParam } from "./present";
@@ -30,7 +31,7 @@ account.post("/change-email/request", async (c) => {
   const { config, services } = c.var;
   if (!config.features.verifyEmails) throw new AuthError("FEATURE_DISABLED");
   const principal = await requireHbpPrincipal(c);
-  await services.limiter.hit("mail", clientIp(c));
+  await countRequest(c, "mail");
   const { new_email } = validate(s.newEmailBody, await readBody(c));
   await services.accounts.requestEmailChange(
     principal.userId,
@@ -41,10 +42,8 @@ account.post("/change-email/request", async (c) => {
   return c.body(null, 204);
 });
 
-account.post("/change-email/change", async (c) => {
-  const { config, services } = c.var;
-  if (!config.features.verifyEmails) throw new AuthError("FEATURE_DISABLED");
-  await services.limiter.hit("verify", clientIp(c));
+account.post("/change-email/change", feature("verifyEmails"), limit("verify"), async (c) => {
+  const { services } = c.var;
   const { ticket } = validate(s.ticketBody, await readBody(c));
   await services.accounts.confirmEmailChange(ticket, sessionContext(c));
   return c.body(null, 204);
@@ -69,10 +68,8 @@ account.get("/change-email/change", async (c) => {
   });
 });
 
-account.post("/change-email/confirm", async (c) => {
+account.post("/change-email/confirm", feature("verifyEmails"), limit("verify"), async (c) => {
   const { config, services } = c.var;
-  if (!config.features.verifyEmails) throw new AuthError("FEATURE_DISABLED");
-  await services.limiter.hit("verify", clientIp(c));
   const { ticket } = validate(s.ticketBody, await readBody(c));
   try {
     await services.accounts.confirmEmailChange(ticket, sessionContext(c));
@@ -105,10 +102,8 @@ account.post("/change-password", async (c) => {
 });
 
 // Always 204, so the answer says nothing about which addresses have accounts.
-account.post("/change-password/request", async (c) => {
+account.post("/change-password/request", feature("lostPassword"), limit("mail"), async (c) => {
   const { config, services } = c.var;
-  if (!config.features.lostPassword) throw new AuthError("FEATURE_DISABLED");
-  await services.limiter.hit("mail", clientIp(c));
   const { email } = validate(s.lostPasswordBody, await readBody(c));
   await services.accounts.requestPasswordReset(email, (t) =>
     withParam(withParam(config.redirects.success, "type", "passwordReset"), "ticket", t),
@@ -116,10 +111,8 @@ account.post("/change-password/request", async (c) => {
   return c.body(null, 204);
 });
 
-account.post("/change-password/change", async (c) => {
-  const { config, services } = c.var;
-  if (!config.features.lostPassword) throw new AuthError("FEATURE_DISABLED");
-  await admitHashing(c, "verify");
+account.post("/change-password/change", feature("lostPassword"), limitHashing("verify"), async (c) => {
+  const { services } = c.var;
   const { ticket, new_password } = validate(s.resetPasswordBody, await readBody(c));
   await services.accounts.resetPassword(ticket, new_password, sessionContext(c));
   return c.body(null, 204);
@@ -161,9 +154,8 @@ mfa.post("/disable", async (c) => {
   return c.body(null, 204);
 });
 
-mfa.post("/totp", sameOrigin, async (c) => {
+mfa.post("/totp", sameOrigin, limit("verify"), async (c) => {
   const { services } = c.var;
-  await services.limiter.hit("verify", clientIp(c));
   const body = validate(s.totpBody, await readBody(c));
   if (body.cookie ?? true) assertCookieOrigin(c);
   const { user, session } = await services.accounts.completeMfa({

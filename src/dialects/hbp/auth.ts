@@ -9,7 +9,8 @@ import { getCookie } from "hono/cookie";
 import { AuthError, isAuthError } from "../../core/errors";
 import type { IssuedSession } from "../../core/sessions/sessions.service";
 import { sameOrigin } from "../shared/csrf";
-import { admitHashing, clientIp, readBody, sessionContext, validate } from "../shared/http";
+import { readBody, sessionContext, validate } from "../shared/http";
+import { countRequest, feature, limit, limitHashing } from "../shared/kit";
 import { safeHead } from "../shared/links";
 import type { AppEnv } from "../shared/types";
 import { clearCookies, presentUser, REFRESH_COOKIE, sessionBody, setCookies, withParam } from "./present";
@@ -28,9 +29,8 @@ const links = (publicUrl: string) => ({
 const wantsCookie = (v: boolean | undefined) => v ?? true;
 const queryCookie = (v: string | undefined) => (v === undefined ? true : v === "true");
 
-auth.post("/register", sameOrigin, async (c) => {
+auth.post("/register", sameOrigin, limitHashing("register"), async (c) => {
   const { services, config } = c.var;
-  await admitHashing(c, "register");
   const body = validate(s.registerBody, await readBody(c));
   // Setting a session cookie from another site would sign the browser in as someone else.
   if (wantsCookie(body.cookie)) assertCookieOrigin(c);
@@ -58,16 +58,15 @@ auth.post("/register", sameOrigin, async (c) => {
   return c.json({ jwt_token: null, jwt_expires_in: null, user: presentUser(result.user) });
 });
 
-auth.post("/login", sameOrigin, async (c) => {
+// Admitted before the body is read, so a flood is refused at once; a magic-link request (known
+// only from the body) counts in the login window too, and then in the mail one.
+auth.post("/login", sameOrigin, limitHashing("login"), async (c) => {
   const { services, config } = c.var;
-  // Admitted before the body is read, so a flood is refused at once; a magic-link request (known
-  // only from the body) counts in the login window too, and then in the mail one.
-  await admitHashing(c, "login");
   const body = validate(s.loginBody, await readBody(c));
   if (body.password === undefined) {
     if (!config.features.magicLink)
       throw new AuthError("INVALID_REQUEST", { detail: '"password" is required' });
-    await services.limiter.hit("mail", clientIp(c));
+    await countRequest(c, "mail");
     // The link goes to the mailbox only; the answer is the same whether or not the account exists.
     await services.accounts.requestMagicLink(body.email, links(config.publicUrl).magic("log-in"));
     return c.json({ magicLink: true });
@@ -121,16 +120,13 @@ async function landing(c: Context<AppEnv>, run: () => Promise<{ session: IssuedS
   }
 }
 
-auth.get("/activate", safeHead, async (c) => {
-  await c.var.services.limiter.hit("verify", clientIp(c));
+auth.get("/activate", safeHead, limit("verify"), async (c) => {
   const { ticket } = validate(s.ticketQuery, c.req.query());
   return landing(c, () => c.var.services.accounts.activate(ticket, sessionContext(c)));
 });
 
 // compat(hbp): the document gates this on ALLOW_USER_SELF_DELETE (a copy slip); MAGIC_LINK_ENABLED is meant.
-auth.get("/magic-link", safeHead, async (c) => {
-  if (!c.var.config.features.magicLink) throw new AuthError("FEATURE_DISABLED");
-  await c.var.services.limiter.hit("verify", clientIp(c));
+auth.get("/magic-link", safeHead, feature("magicLink"), limit("verify"), async (c) => {
   const { token, action } = validate(s.magicLinkQuery, c.req.query());
   return landing(c, () => c.var.services.accounts.consumeMagicLink(token, action, sessionContext(c)));
 });
@@ -144,9 +140,8 @@ auth.post("/delete", sameOrigin, async (c) => {
 });
 
 // compat(hbp): nhost-js-sdk refreshes with GET and the token in the query; a cookie works too.
-auth.get("/token/refresh", safeHead, sameOrigin, async (c) => {
+auth.get("/token/refresh", safeHead, sameOrigin, limit("refresh"), async (c) => {
   const { services } = c.var;
-  await services.limiter.hit("refresh", clientIp(c));
   const fromQuery = c.req.query("refresh_token");
   const token = fromQuery || getCookie(c, REFRESH_COOKIE);
   if (!token) throw new AuthError("INVALID_REFRESH_TOKEN");

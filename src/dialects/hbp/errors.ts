@@ -1,7 +1,8 @@
 /** Core error codes -> Hasura Backend Plus (Boom) statuses and messages. */
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { type AuthErrorCode, isAuthError } from "../../core/errors";
+import type { AuthErrorCode } from "../../core/errors";
+import { errorRenderer } from "../shared/kit";
 
 const BOOM_NAMES: Record<number, string> = {
   400: "Bad Request",
@@ -69,12 +70,7 @@ export function boom(c: Context, status: number, message: string) {
   );
 }
 
-export function renderHbpError(err: Error, c: Context) {
-  if (!isAuthError(err)) {
-    console.error(err);
-    return boom(c, 500, HBP_ERRORS.INTERNAL[1]);
-  }
-  const [status, message] = HBP_ERRORS[err.code];
-  if (err.retryAfter !== undefined) c.header("Retry-After", String(err.retryAfter));
-  return boom(c, status, err.detail ?? message);
-}
+export const renderHbpError = errorRenderer<readonly [number, string]>(
+  HBP_ERRORS,
+  (c, [status, message], err) => boom(c, status, err?.detail ?? message),
+);

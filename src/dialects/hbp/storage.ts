@@ -14,12 +14,11 @@ import { timingSafeEqual } from "../../lib/crypto";
 import { utf8 } from "../../lib/encoding";
 import { readBody, validate } from "../shared/http";
 import type { AppEnv } from "../shared/types";
-import { boom, renderHbpError } from "./errors";
+import { boom } from "./errors";
 import { metadataActionBody } from "./schemas";
 import { hbpPrincipal } from "./session";
 
 export const storage = new Hono<AppEnv>();
-storage.onError(renderHbpError);
 
 /** The metadata object of api/hbp.txt (S3 headObject's field names, as HBP 2 answered them). */
 export const presentFile = (f: StoredFile) => ({

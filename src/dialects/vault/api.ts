@@ -7,7 +7,6 @@
 import { type Context, Hono } from "hono";
 import { AuthError, isAuthError } from "../../core/errors";
 import {
-  admitHashing,
   bearerChallenge,
   bearerToken,
   clientIp,
@@ -16,6 +15,7 @@ import {
   sessionContext,
   validate,
 } from "../shared/http";
+import { countRequest, limit, limitHashing } from "../shared/kit";
 import { safeHead } from "../shared/links";
 import type { AppEnv } from "../shared/types";
 import * as s from "./schemas";
@@ -39,9 +39,8 @@ async function tokens(c: Context<AppEnv>, userToken: string, session: { userId: 
 const verifyLink = (c: Context<AppEnv>) => (t: string) =>
   `${c.var.config.vault.verifyEmailUrl}${encodeURIComponent(t)}`;
 
-api.post("/login", async (c) => {
+api.post("/login", limitHashing("login"), async (c) => {
   const { services } = c.var;
-  await admitHashing(c, "login");
   const { email, password } = validate(s.loginBody, await readBody(c));
   // compat(vault): the API signs users in before they confirm their address (vaultToken stays null).
   const result = await services.accounts.loginWithPassword({
@@ -57,9 +56,8 @@ api.post("/login", async (c) => {
 });
 
 // compat(vault): registration answers tokens at once; the address is confirmed later by the link.
-api.post("/register", async (c) => {
+api.post("/register", limitHashing("register"), async (c) => {
   const { services } = c.var;
-  await admitHashing(c, "register");
   const { email, password, name } = validate(s.registerBody, await readBody(c));
   const result = await services.accounts.register({
     email,
@@ -74,9 +72,8 @@ api.post("/register", async (c) => {
 });
 
 // compat(vault): api/vault.txt fixes verification as a GET answering tokens; HEAD never reaches it.
-api.get("/verify-email/:token", safeHead, async (c) => {
+api.get("/verify-email/:token", safeHead, limit("verify"), async (c) => {
   const { services } = c.var;
-  await services.limiter.hit("verify", clientIp(c));
   const { token } = validate(s.tokenParam, c.req.param());
   // Activation creates the default team (core/users), so the answer carries a vaultToken.
   const { session } = await services.accounts.activate(token, sessionContext(c));
@@ -86,7 +83,7 @@ api.get("/verify-email/:token", safeHead, async (c) => {
 api.get("/resend-email-verification", safeHead, async (c) => {
   const { services } = c.var;
   const principal = await requirePrincipal(c);
-  await services.limiter.hit("mail", clientIp(c));
+  await countRequest(c, "mail");
   const { capcha } = validate(s.captchaQuery, c.req.query());
   if (!(await services.captcha.verify(capcha, clientIp(c))))
     throw new AuthError("FORBIDDEN", { detail: "The captcha was not solved." });
@@ -94,9 +91,8 @@ api.get("/resend-email-verification", safeHead, async (c) => {
   return c.json(await tokens(c, bearerToken(c)!, principal));
 });
 
-api.get("/refresh", safeHead, async (c) => {
+api.get("/refresh", safeHead, limit("refresh"), async (c) => {
   const { services } = c.var;
-  await services.limiter.hit("refresh", clientIp(c));
   const token = bearerToken(c);
   if (!token) {
     bearerChallenge(c, null);
@@ -110,9 +106,8 @@ api.get("/refresh", safeHead, async (c) => {
 });
 
 // Works without a token and answers the same whether or not the account exists.
-api.post("/forgot-passsword", async (c) => {
+api.post("/forgot-passsword", limit("mail"), async (c) => {
   const { services, config } = c.var;
-  await services.limiter.hit("mail", clientIp(c));
   const { email } = validate(s.forgotBody, await readBody(c));
   await services.accounts.requestPasswordReset(email, (t) => {
     const url = new URL(config.vault.passwordResetUrl);
@@ -122,16 +117,14 @@ api.post("/forgot-passsword", async (c) => {
   return c.json({ status: "ok" });
 });
 
-api.post("/reset-passsword", async (c) => {
+api.post("/reset-passsword", limitHashing("verify"), async (c) => {
   const { services } = c.var;
-  await admitHashing(c, "verify");
   const { token, newPassword } = validate(s.resetBody, await readBody(c));
   await services.accounts.resetPassword(token, newPassword, sessionContext(c));
   return c.json({ status: "ok" });
 });
 
-api.get("/exist-email/:email", async (c) => {
+api.get("/exist-email/:email", limit("existence"), async (c) => {
   const { services } = c.var;
-  await services.limiter.hit("existence", clientIp(c));
   return c.json(await services.existence.emailExists(c.req.param("email")));
 });

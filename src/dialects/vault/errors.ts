@@ -4,7 +4,8 @@
  */
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { type AuthErrorCode, isAuthError } from "../../core/errors";
+import type { AuthErrorCode } from "../../core/errors";
+import { errorRenderer } from "../shared/kit";
 
 type Rendered = readonly [status: number, error: string, message: string];
 
@@ -62,14 +63,7 @@ export function vaultError(c: Context, status: number, error: string, message: s
   return c.json({ statusCode: status, error, message }, status as ContentfulStatusCode);
 }
 
-export function renderVaultError(err: Error, c: Context) {
-  if (!isAuthError(err)) {
-    console.error(err);
-    const [status, error, message] = VAULT_ERRORS.INTERNAL;
-    return vaultError(c, status, error, message);
-  }
-  const [status, error, message] = VAULT_ERRORS[err.code];
-  if (err.retryAfter !== undefined) c.header("Retry-After", String(err.retryAfter));
-  const detailed = err.code === "INVALID_REQUEST" || err.code === "PASSWORD_POLICY";
-  return vaultError(c, status, error, detailed && err.detail ? err.detail : message);
-}
+export const renderVaultError = errorRenderer<Rendered>(VAULT_ERRORS, (c, [status, error, message], err) => {
+  const detailed = err?.code === "INVALID_REQUEST" || err?.code === "PASSWORD_POLICY";
+  return vaultError(c, status, error, detailed && err?.detail ? err.detail : message);
+});

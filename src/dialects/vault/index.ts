@@ -3,6 +3,7 @@
  * the formauth dialect's /api/auth stays its own and either can be turned off alone.
  */
 import { Hono } from "hono";
+import { defineDialect } from "../shared/kit";
 import type { AppEnv } from "../shared/types";
 import { api } from "./api";
 import { renderVaultError } from "./errors";
@@ -19,10 +20,7 @@ export const VAULT_PATHS = [
   "/api/exist-email",
 ];
 
-const routes = new Hono<AppEnv>();
-routes.onError(renderVaultError);
-routes.route("/", api);
+// No catch-all: vault owns exactly VAULT_PATHS, the rest of /api is formauth's or the app's.
+const dialect = defineDialect({ onError: renderVaultError });
 
-export const vault = new Hono<AppEnv>();
-vault.onError(renderVaultError);
-vault.route("/api", routes);
+export const vault = dialect.mount(new Hono<AppEnv>(), "/api", dialect.mount(new Hono<AppEnv>(), "/", api));
