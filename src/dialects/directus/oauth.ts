@@ -11,20 +11,20 @@
  * browser to sign it into the attacker's account.
  */
 import { type Context, Hono } from "hono";
-import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { AuthError } from "../../core/errors";
 import { OAuthError } from "../../core/oauth/oauth.service";
-import { isHttps, sessionContext } from "../shared/http";
+import { sessionContext } from "../shared/http";
 import { limit } from "../shared/kit";
 import { safeHead } from "../shared/links";
+import { oauthBrowserState } from "../shared/oauth-state";
 import type { AppEnv } from "../shared/types";
 import { DIRECTUS_ERRORS, directusError } from "./errors";
 import { tokensBody } from "./present";
 
 export const oauth = new Hono<AppEnv>();
 
-const STATE_COOKIE = "directus_oauth_state";
+const browserState = oauthBrowserState("directus_oauth_state", (c) => `${c.var.config.directus.prefix}/auth`);
 
 const driverOf = (kind: string) => (kind === "github" ? "oauth2" : "openid");
 const label = (name: string) => name.charAt(0).toUpperCase() + name.slice(1);
@@ -93,17 +93,10 @@ async function start(c: Context<AppEnv>, era: "oauth" | "login") {
     return directusError(c, 400, "INVALID_PAYLOAD", `Invalid payload. ${reason}.`, reason);
   }
   try {
-    const { url } = await services.oauth.start(provider, {
+    const url = await browserState.start(c, provider, {
       callbackUrl: `${dialectUrl(c)}/auth/${era}/${encodeURIComponent(provider)}/callback`,
       redirectAfter: redirect,
       ownOrigin,
-    });
-    setCookie(c, STATE_COOKIE, new URL(url).searchParams.get("state")!, {
-      httpOnly: true,
-      secure: isHttps(c),
-      sameSite: "Lax",
-      path: `${config.directus.prefix}/auth`,
-      maxAge: 600,
     });
     return c.redirect(url, 302);
   } catch (e) {
@@ -114,20 +107,9 @@ async function start(c: Context<AppEnv>, era: "oauth" | "login") {
 
 async function callback(c: Context<AppEnv>) {
   const { services } = c.var;
-  const q = c.req.query();
-  const bound = getCookie(c, STATE_COOKIE);
-  const path = `${c.var.config.directus.prefix}/auth`;
-  deleteCookie(c, STATE_COOKIE, { path, secure: isHttps(c), httpOnly: true });
   let redirect: string | null = null;
   try {
-    if (!q.state || bound !== q.state)
-      throw new OAuthError("OAUTH_INVALID_STATE", { detail: "The login was not started in this browser." });
-    const result = await services.oauth.callback({
-      state: q.state,
-      code: q.code,
-      error: q.error,
-      errorDescription: q.error_description,
-    });
+    const result = await browserState.callback(c, c.req.query());
     redirect = result.redirectAfter;
     if (result.provider !== c.req.param("provider"))
       throw new OAuthError("OAUTH_INVALID_STATE", { detail: "The callback does not match the provider." });

@@ -7,7 +7,7 @@ import { type Context, Hono } from "hono";
 import { AuthError, isAuthError } from "../../core/errors";
 import type { IssuedSession } from "../../core/sessions/sessions.service";
 import { readBody, requirePrincipal, sessionContext, validate } from "../shared/http";
-import { limit, limitHashing } from "../shared/kit";
+import { invalidTicketRedirect, limit, limitHashing } from "../shared/kit";
 import { confirmPage } from "../shared/links";
 import type { AppEnv } from "../shared/types";
 import { PENDING_CONFIRMATION } from "./errors";
@@ -62,14 +62,10 @@ auth.get("/confirm", (c) => {
 auth.post("/confirm", limit("verify"), async (c) => {
   const { services, config } = c.var;
   const { token } = validate(s.confirmQuery, await readBody(c));
-  try {
+  return invalidTicketRedirect(c, 303, async () => {
     await services.accounts.confirmEmail(token);
-  } catch (e) {
-    if (isAuthError(e) && e.code === "INVALID_TICKET" && config.redirects.error)
-      return c.redirect(config.redirects.error, 303);
-    throw e;
-  }
-  return c.redirect(config.redirects.success, 303);
+    return c.redirect(config.redirects.success, 303);
+  });
 });
 
 auth.post("/login", limitHashing("login"), async (c) => {

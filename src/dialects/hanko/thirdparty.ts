@@ -7,13 +7,13 @@
  * redirect with `error` and `error_description` using Hanko's codes.
  */
 import { type Context, Hono } from "hono";
-import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { AuthError, type OAuthErrorCode } from "../../core/errors";
 import { OAuthError } from "../../core/oauth/oauth.service";
 import { sameOrigin } from "../shared/csrf";
-import { isHttps, readBody, sessionContext, validate } from "../shared/http";
+import { readBody, sessionContext, validate } from "../shared/http";
 import { countRequest, limit } from "../shared/kit";
 import { safeHead } from "../shared/links";
+import { oauthBrowserState } from "../shared/oauth-state";
 import type { AppEnv } from "../shared/types";
 import { hankoError } from "./errors";
 import * as s from "./schemas";
@@ -21,7 +21,7 @@ import { sendSession } from "./session";
 
 export const thirdparty = new Hono<AppEnv>();
 
-const STATE_COOKIE = "hanko_thirdparty_state";
+const browserState = oauthBrowserState("hanko_thirdparty_state", () => "/thirdparty");
 const EXCHANGE_TTL_MS = 60_000;
 
 /** Hanko's third-party error codes (backend/thirdparty/errors.go). */
@@ -63,16 +63,9 @@ thirdparty.get("/thirdparty/auth", async (c) => {
     await countRequest(c, "login");
     const provider = c.req.query("provider") ?? "";
     if (!redirectTo) throw new OAuthError("OAUTH_INVALID_REQUEST", { detail: "redirect_to is required." });
-    const { url } = await services.oauth.start(provider, {
+    const url = await browserState.start(c, provider, {
       callbackUrl: callbackUrl(c),
       redirectAfter: redirectTo,
-    });
-    setCookie(c, STATE_COOKIE, new URL(url).searchParams.get("state")!, {
-      httpOnly: true,
-      secure: isHttps(c),
-      sameSite: "Lax",
-      path: "/thirdparty",
-      maxAge: 600,
     });
     return c.redirect(url, 307);
   } catch (e) {
@@ -82,18 +75,8 @@ thirdparty.get("/thirdparty/auth", async (c) => {
 
 async function finish(c: Context<AppEnv>, params: Record<string, string | undefined>) {
   const { services } = c.var;
-  const state = params.state ?? "";
-  const bound = getCookie(c, STATE_COOKIE);
-  deleteCookie(c, STATE_COOKIE, { path: "/thirdparty", secure: isHttps(c), httpOnly: true, sameSite: "Lax" });
   try {
-    if (!state || bound !== state)
-      throw new OAuthError("OAUTH_INVALID_STATE", { detail: "The login was not started in this browser." });
-    const result = await services.oauth.callback({
-      state,
-      code: params.code,
-      error: params.error,
-      errorDescription: params.error_description,
-    });
+    const result = await browserState.callback(c, params);
     const value = await services.tickets.issue({
       purpose: "session_exchange",
       userId: result.user.id,

@@ -7,7 +7,7 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { AuthError } from "../../core/errors";
 import { sameOrigin } from "../shared/csrf";
 import { readBody, sessionContext, validate } from "../shared/http";
-import { countRequest, feature, limit, limitHashing } from "../shared/kit";
+import { countRequest, feature, invalidTicketRedirect, limit, limitHashing } from "../shared/kit";
 import { confirmPage } from "../shared/links";
 import type { AppEnv } from "../shared/types";
 import { sessionBody, withParam } from "./present";
@@ -71,14 +71,10 @@ account.get("/change-email/change", async (c) => {
 account.post("/change-email/confirm", feature("verifyEmails"), limit("verify"), async (c) => {
   const { config, services } = c.var;
   const { ticket } = validate(s.ticketBody, await readBody(c));
-  try {
+  return invalidTicketRedirect(c, 303, async () => {
     await services.accounts.confirmEmailChange(ticket, sessionContext(c));
-  } catch (e) {
-    if (e instanceof AuthError && e.code === "INVALID_TICKET" && config.redirects.error)
-      return c.redirect(config.redirects.error, 303);
-    throw e;
-  }
-  return c.redirect(config.redirects.success, 303);
+    return c.redirect(config.redirects.success, 303);
+  });
 });
 
 account.post("/change-password", async (c) => {

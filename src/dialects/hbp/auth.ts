@@ -6,11 +6,11 @@
  */
 import { type Context, Hono } from "hono";
 import { getCookie } from "hono/cookie";
-import { AuthError, isAuthError } from "../../core/errors";
+import { AuthError } from "../../core/errors";
 import type { IssuedSession } from "../../core/sessions/sessions.service";
 import { sameOrigin } from "../shared/csrf";
 import { readBody, sessionContext, validate } from "../shared/http";
-import { countRequest, feature, limit, limitHashing } from "../shared/kit";
+import { countRequest, feature, invalidTicketRedirect, limit, limitHashing } from "../shared/kit";
 import { safeHead } from "../shared/links";
 import type { AppEnv } from "../shared/types";
 import { clearCookies, presentUser, REFRESH_COOKIE, sessionBody, setCookies, withParam } from "./present";
@@ -107,17 +107,12 @@ auth.post("/logout", sameOrigin, async (c) => {
  * compat(hbp): api/hbp.txt fixes these as GETs that redirect with the refresh token, so they are
  * spent on GET; HEAD (scanners, previews) never reaches them (safeHead).
  */
-async function landing(c: Context<AppEnv>, run: () => Promise<{ session: IssuedSession }>) {
-  const { config } = c.var;
-  try {
+function landing(c: Context<AppEnv>, run: () => Promise<{ session: IssuedSession }>) {
+  return invalidTicketRedirect(c, 302, async () => {
     const { session } = await run();
     if (queryCookie(c.req.query("cookie"))) await setCookies(c, session);
-    return c.redirect(withParam(config.redirects.success, "refresh_token", session.refreshToken), 302);
-  } catch (e) {
-    if (isAuthError(e) && e.code === "INVALID_TICKET" && config.redirects.error)
-      return c.redirect(config.redirects.error, 302);
-    throw e;
-  }
+    return c.redirect(withParam(c.var.config.redirects.success, "refresh_token", session.refreshToken), 302);
+  });
 }
 
 auth.get("/activate", safeHead, limit("verify"), async (c) => {
