@@ -4,7 +4,7 @@
  * parses it), 400 when the address is taken, 409 when the user has the maximum number.
  */
 import { Hono } from "hono";
-import { readBody, sessionContext, validate } from "../shared/http";
+import { changeOrigin, readBody, sessionContext, validate } from "../shared/http";
 import type { AppEnv } from "../shared/types";
 import { hankoError } from "./errors";
 import { presentEmail } from "./present";
@@ -37,7 +37,7 @@ emails.post("/emails/:id/set_primary", async (c) => {
     me.userId,
     id,
     { requireVerified: c.var.config.features.verifyEmails },
-    { sessionId: me.sessionId, ctx: sessionContext(c) },
+    changeOrigin(c, me),
   );
   return c.body(null, 201);
 });

@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { AuthError } from "../../core/errors";
 import { sameOrigin } from "../shared/csrf";
-import { readBody, sessionContext, validate } from "../shared/http";
+import { changeOrigin, readBody, sessionContext, validate } from "../shared/http";
 import { limitHashing } from "../shared/kit";
 import type { AppEnv } from "../shared/types";
 import * as s from "./schemas";
@@ -27,9 +27,10 @@ password.put("/password", async (c) => {
   const me = await principal(c);
   const body = validate(s.passwordBody, await readBody(c));
   if (body.user_id !== me.userId) throw new AuthError("FORBIDDEN");
-  const { created } = await c.var.services.accountsById.setPassword(me.userId, body.password, {
-    sessionId: me.sessionId,
-    ctx: sessionContext(c),
-  });
+  const { created } = await c.var.services.accountsById.setPassword(
+    me.userId,
+    body.password,
+    changeOrigin(c, me),
+  );
   return c.body(null, created ? 201 : 200);
 });

@@ -6,7 +6,7 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { AuthError } from "../../core/errors";
 import { sameOrigin } from "../shared/csrf";
-import { readBody, sessionContext, validate } from "../shared/http";
+import { changeOrigin, readBody, sessionContext, validate } from "../shared/http";
 import { countRequest, feature, invalidTicketRedirect, limit, limitHashing } from "../shared/kit";
 import { confirmPage } from "../shared/links";
 import type { AppEnv } from "../shared/types";
@@ -20,10 +20,7 @@ account.post("/change-email", async (c) => {
   if (c.var.config.features.verifyEmails) throw new AuthError("FEATURE_DISABLED");
   const principal = await requireHbpPrincipal(c);
   const { new_email } = validate(s.newEmailBody, await readBody(c));
-  await c.var.services.accounts.changeEmailDirect(principal.userId, new_email, {
-    sessionId: principal.sessionId,
-    ctx: sessionContext(c),
-  });
+  await c.var.services.accounts.changeEmailDirect(principal.userId, new_email, changeOrigin(c, principal));
   return c.body(null, 204);
 });
 
@@ -37,7 +34,7 @@ account.post("/change-email/request", async (c) => {
     principal.userId,
     new_email,
     (t) => `${config.publicUrl}/auth/change-email/change?ticket=${encodeURIComponent(t)}`,
-    { sessionId: principal.sessionId, ctx: sessionContext(c) },
+    changeOrigin(c, principal),
   );
   return c.body(null, 204);
 });
@@ -133,20 +130,14 @@ mfa.post("/generate", async (c) => {
 mfa.post("/enable", async (c) => {
   const principal = await requireHbpPrincipal(c);
   const { code } = validate(s.codeBody, await readBody(c));
-  await c.var.services.accounts.enableTotp(principal.userId, code, {
-    sessionId: principal.sessionId,
-    ctx: sessionContext(c),
-  });
+  await c.var.services.accounts.enableTotp(principal.userId, code, changeOrigin(c, principal));
   return c.body(null, 204);
 });
 
 mfa.post("/disable", async (c) => {
   const principal = await requireHbpPrincipal(c);
   const { code } = validate(s.codeBody, await readBody(c));
-  await c.var.services.accounts.disableTotp(principal.userId, code, {
-    sessionId: principal.sessionId,
-    ctx: sessionContext(c),
-  });
+  await c.var.services.accounts.disableTotp(principal.userId, code, changeOrigin(c, principal));
   return c.body(null, 204);
 });
 

@@ -1,6 +1,7 @@
 /** Request plumbing every dialect shares: bodies, bearer tokens, client context, validation. */
 import type { Context } from "hono";
 import type { z } from "zod";
+import type { ChangeOrigin } from "../../core/accounts/accounts.service";
 import { AuthError, isAuthError } from "../../core/errors";
 import type { LimitName } from "../../core/rate-limit/ip-limiter";
 import type { SessionContext } from "../../core/sessions/sessions.service";
@@ -134,6 +135,11 @@ export function admitHashing(c: Context<AppEnv>, name: LimitName): Promise<void>
 
 export function sessionContext(c: Context): SessionContext {
   return { ip: clientIp(c), userAgent: c.req.header("user-agent") ?? null };
+}
+
+/** The signed-in session making a security change, and its client (core's ChangeOrigin). */
+export function changeOrigin(c: Context, principal: { sessionId: string }): ChangeOrigin {
+  return { sessionId: principal.sessionId, ctx: sessionContext(c) };
 }
 
 /** Authenticates the bearer token: UNAUTHENTICATED when absent, INVALID_TOKEN when bad or revoked. */
