@@ -6,7 +6,7 @@
  * window (`limit`, `limitHashing`) and feature gates (`feature`) as middleware.
  */
 import type { Context, ErrorHandler, Handler, Hono, MiddlewareHandler } from "hono";
-import type { Config } from "../../config";
+import type { Config } from "../../core/config";
 import { AuthError, type AuthErrorCode, isAuthError } from "../../core/errors";
 import type { LimitName } from "../../core/rate-limit/ip-limiter";
 import { admitHashing, clientIp } from "./http";
