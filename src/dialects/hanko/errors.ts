@@ -6,7 +6,7 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AuthErrorCode } from "../../core/errors";
-import { errorRenderer } from "../shared/kit";
+import { errorRenderer, reasonPhrase } from "../shared/kit";
 
 export const HANKO_STATUS = {
   INVALID_REQUEST: 400,
@@ -57,27 +57,8 @@ export const HANKO_STATUS = {
   OAUTH_ACCOUNT_DISABLED: 403,
 } as const satisfies Record<AuthErrorCode, number>;
 
-const REASONS: Record<number, string> = {
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  408: "Request Timeout",
-  409: "Conflict",
-  410: "Gone",
-  413: "Request Entity Too Large",
-  415: "Unsupported Media Type",
-  422: "Unprocessable Entity",
-  429: "Too Many Requests",
-  500: "Internal Server Error",
-  503: "Service Unavailable",
-};
-
 export function hankoError(c: Context, status: number, message?: string) {
-  return c.json(
-    { code: status, message: message ?? REASONS[status] ?? "Error" },
-    status as ContentfulStatusCode,
-  );
+  return c.json({ code: status, message: message ?? reasonPhrase(status) }, status as ContentfulStatusCode);
 }
 
 export const renderHankoError = errorRenderer<number>(HANKO_STATUS, (c, status, err) => {

@@ -2,20 +2,7 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AuthErrorCode } from "../../core/errors";
-import { errorRenderer } from "../shared/kit";
-
-const BOOM_NAMES: Record<number, string> = {
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  413: "Request Entity Too Large",
-  415: "Unsupported Media Type",
-  422: "Unprocessable Entity",
-  429: "Too Many Requests",
-  500: "Internal Server Error",
-  503: "Service Unavailable",
-};
+import { errorRenderer, reasonPhrase } from "../shared/kit";
 
 // compat(hbp): messages are HBP 2.2's own where it had one (src/routes/auth/*.ts).
 export const HBP_ERRORS = {
@@ -64,10 +51,7 @@ export const HBP_ERRORS = {
 } as const satisfies Record<AuthErrorCode, readonly [number, string]>;
 
 export function boom(c: Context, status: number, message: string) {
-  return c.json(
-    { statusCode: status, error: BOOM_NAMES[status] ?? "Error", message },
-    status as ContentfulStatusCode,
-  );
+  return c.json({ statusCode: status, error: reasonPhrase(status), message }, status as ContentfulStatusCode);
 }
 
 export const renderHbpError = errorRenderer<readonly [number, string]>(

@@ -104,3 +104,22 @@ export async function invalidTicketRedirect(
     throw e;
   }
 }
+
+/** HTTP reason phrases, the `error`/`message` of Boom and echo bodies (RFC 9110's, in their spelling). */
+const REASON_PHRASES: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  408: "Request Timeout",
+  409: "Conflict",
+  410: "Gone",
+  413: "Request Entity Too Large",
+  415: "Unsupported Media Type",
+  422: "Unprocessable Entity",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+
+export const reasonPhrase = (status: number): string => REASON_PHRASES[status] ?? "Error";
