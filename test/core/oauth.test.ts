@@ -92,6 +92,24 @@ describe("core oauth service", () => {
     expect(r2.user.id).toBe(r1.user.id);
   });
 
+  it("a first login with a verified address is an activation: the user gets the default team, once", async () => {
+    const { oauth, idp, users } = await setup();
+    const email = uniqueEmail("team");
+    const sub = crypto.randomUUID();
+    for (let i = 0; i < 2; i++) {
+      const a = idp.authorize((await oauth.start("idp", { callbackUrl: CALLBACK })).url, {
+        sub,
+        email,
+        emailVerified: true,
+        name: "Ada",
+      });
+      await oauth.callback({ state: a.state, code: a.code });
+    }
+    const user = (await users.findByEmail(email))!;
+    const teams = await env.DB.prepare("SELECT name FROM teams WHERE owner_id = ?").bind(user.id).all();
+    expect(teams.results).toEqual([{ name: "Ada" }]);
+  });
+
   it("logs in through GitHub with its verified primary email", async () => {
     const { oauth, idp } = await setup();
     const email = uniqueEmail("gh");
