@@ -18,8 +18,12 @@ export interface Team {
 export interface TeamService {
   /** The owner's default team (and project), created on first call. */
   ensureDefault(ownerId: string, name: string): Promise<Team>;
-  /** As `ensureDefault`, named after the owner's display name ("My team" without one). */
-  ensureDefaultFor(ownerId: string): Promise<void>;
+  /**
+   * The statements that make the default team, named after the owner's display name ("My team"
+   * without one), for a caller to put into its own batch (activation): the team comes with the
+   * change that earns it, in one round trip.
+   */
+  defaultTeamStatements(ownerId: string): D1PreparedStatement[];
   /** The owner's default team, or null before it exists. */
   defaultTeam(ownerId: string): Promise<Team | null>;
 }
@@ -27,10 +31,10 @@ export interface TeamService {
 export function createTeamService(deps: { d1: D1Database; clock: Clock }): TeamService {
   const { d1, clock } = deps;
 
-  /** One batch; `name` null takes the owner's display name. Nothing happens for an unknown owner. */
-  async function create(ownerId: string, name: string | null) {
+  /** `name` null takes the owner's display name. Nothing happens for an unknown owner. */
+  function statements(ownerId: string, name: string | null): D1PreparedStatement[] {
     const now = clock.now();
-    await d1.batch([
+    return [
       d1
         .prepare(
           `INSERT INTO teams (id, owner_id, name, is_default, created_at)
@@ -45,7 +49,12 @@ export function createTeamService(deps: { d1: D1Database; clock: Clock }): TeamS
            ON CONFLICT DO NOTHING`,
         )
         .bind(crypto.randomUUID(), now, ownerId),
-    ]);
+    ];
+  }
+
+  /** One batch: the team, then its project. */
+  async function create(ownerId: string, name: string | null) {
+    await d1.batch(statements(ownerId, name));
   }
 
   const service: TeamService = {
@@ -54,7 +63,7 @@ export function createTeamService(deps: { d1: D1Database; clock: Clock }): TeamS
       return (await service.defaultTeam(ownerId))!;
     },
 
-    ensureDefaultFor: (ownerId) => create(ownerId, null),
+    defaultTeamStatements: (ownerId) => statements(ownerId, null),
 
     async defaultTeam(ownerId) {
       const row = await d1

@@ -111,7 +111,7 @@ export function createUserService(deps: {
   d1: D1Database;
   clock: Clock;
   /** A verified user gets a default team, whichever dialect verified them. */
-  teams: Pick<TeamService, "ensureDefaultFor">;
+  teams: Pick<TeamService, "defaultTeamStatements">;
 }): UserService {
   const { d1, clock, teams } = deps;
   const one = async (sql: string, ...args: unknown[]) => {
@@ -159,14 +159,15 @@ export function createUserService(deps: {
               "INSERT INTO emails (id, user_id, address, is_primary, verified, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?, ?)",
             )
             .bind(crypto.randomUUID(), id, input.email, input.emailVerified ? 1 : 0, now, now),
+          // An address verified at sign-up (an OAuth provider's) is an activation too: its team
+          // comes in the same batch.
+          ...(input.emailVerified ? teams.defaultTeamStatements(id) : []),
         ]);
       } catch (e) {
         if (isUniqueViolation(e, "emails.address")) throw new AuthError("ACCOUNT_EXISTS", { cause: e });
         if (isUniqueViolation(e, "users.username")) throw new AuthError("ACCOUNT_EXISTS", { cause: e });
         throw e;
       }
-      // An address verified at sign-up (an OAuth provider's) is an activation too.
-      if (input.emailVerified) await teams.ensureDefaultFor(id);
       return (await service.findById(id))!;
     },
 
@@ -181,8 +182,9 @@ export function createUserService(deps: {
           : d1
               .prepare("UPDATE emails SET verified = 1, updated_at = ? WHERE user_id = ? AND is_primary = 1")
               .bind(now, userId),
+        // The default team comes with the activation, in the same round trip.
+        ...teams.defaultTeamStatements(userId),
       ]);
-      await teams.ensureDefaultFor(userId);
     },
 
     async setPassword(userId, passwordHash) {
