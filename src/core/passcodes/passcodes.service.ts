@@ -180,13 +180,18 @@ export function createPasscodeService(deps: {
       const spent = await d1
         .prepare(
           `UPDATE passcodes SET used_at = ? WHERE id = ? AND used_at IS NULL
-           RETURNING (SELECT address FROM emails WHERE id = passcodes.email_id) AS address`,
+           RETURNING (SELECT address FROM emails WHERE id = passcodes.email_id) AS address,
+             (SELECT verified FROM emails WHERE id = passcodes.email_id) AS verified,
+             (SELECT active FROM users WHERE id = passcodes.user_id) AS active`,
         )
         .bind(now, passcodeId)
-        .first<{ address: string | null }>();
+        .first<{ address: string | null; verified: number | null; active: number | null }>();
       if (!spent) throw new AuthError("PASSCODE_INVALID");
       await attempts.clear(accountKey);
-      if (spent.address) await users.activate(row.user_id, spent.address);
+      // A code proves the address: activate (and so make the default team) only when that changes
+      // something, not on every sign-in.
+      if (spent.address && !(spent.verified === 1 && spent.active === 1))
+        await users.activate(row.user_id, spent.address);
       const user = await users.findById(row.user_id);
       if (!user) throw new AuthError("PASSCODE_INVALID");
       if (user.disabled) throw new AuthError("ACCOUNT_DISABLED");
