@@ -1,4 +1,4 @@
-/** The Hasura Backend Plus dialect (api/hbp.txt): /auth/*, /health; storage arrives with its issue. */
+/** The Hasura Backend Plus dialect (api/hbp.txt): /auth/*, /storage/*, /health. */
 import { Hono } from "hono";
 import { defineDialect } from "../shared/kit";
 import type { AppEnv } from "../shared/types";
