@@ -209,16 +209,16 @@ if (Object.keys(toSet).length) {
 }
 
 step("left to do");
-const todo = [];
+const leftToDo = [];
 for (const [k, what] of Object.entries(later))
-  if (!existing.includes(k)) todo.push(`npx wrangler secret put ${k}    # ${what}`);
+  if (!existing.includes(k)) leftToDo.push(`npx wrangler secret put ${k}    # ${what}`);
 if (!flag("--custom-domain"))
-  todo.push(
+  leftToDo.push(
     `a custom domain: npm run setup -- --public-url ${publicUrl} --custom-domain (or uncomment routes in wrangler.toml)`,
   );
-todo.push(
+leftToDo.push(
   'review README "Production checklist" (mail sender domain, WebAuthn origins, CORS, OAuth, backups)',
 );
-todo.push("npm run deploy");
-for (const t of todo) console.log(`- ${t}`);
+leftToDo.push("npm run deploy");
+for (const t of leftToDo) console.log(`- ${t}`);
 if (dryRun) console.log("\n(dry run: nothing was created, written or set)");

@@ -178,6 +178,20 @@ export function createAccountService(deps: {
     return { defaultRole: role, allowedRoles: [...new Set(allowed)] };
   }
 
+  /** TOTP on or off: every session but the changing one ends, and the user hears of it. */
+  async function switchTotp(userId: string, code: string, from: ChangeOrigin, on: boolean) {
+    const user = usable(await users.findById(userId));
+    await (on ? totp.enable(userId, code) : totp.disable(userId, code));
+    await notices.changed({
+      userId,
+      event: on ? "totp_enabled" : "totp_disabled",
+      to: [user.email],
+      ctx: from.ctx,
+      endOtherSessions: true,
+      keepSessionId: from.sessionId,
+    });
+  }
+
   /** Both addresses hear of an email change; every session but the changing one ends. */
   function emailChanged(
     userId: string,
@@ -463,31 +477,9 @@ export function createAccountService(deps: {
       await emailChanged(user.id, user.email, email, sid, ctx);
     },
 
-    async enableTotp(userId, code, from) {
-      const user = usable(await users.findById(userId));
-      await totp.enable(userId, code);
-      await notices.changed({
-        userId,
-        event: "totp_enabled",
-        to: [user.email],
-        ctx: from.ctx,
-        endOtherSessions: true,
-        keepSessionId: from.sessionId,
-      });
-    },
+    enableTotp: (userId, code, from) => switchTotp(userId, code, from, true),
 
-    async disableTotp(userId, code, from) {
-      const user = usable(await users.findById(userId));
-      await totp.disable(userId, code);
-      await notices.changed({
-        userId,
-        event: "totp_disabled",
-        to: [user.email],
-        ctx: from.ctx,
-        endOtherSessions: true,
-        keepSessionId: from.sessionId,
-      });
-    },
+    disableTotp: (userId, code, from) => switchTotp(userId, code, from, false),
 
     async deleteSelf(userId) {
       if (!(await users.delete(userId))) throw new AuthError("INVALID_TOKEN");
