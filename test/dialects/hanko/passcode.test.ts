@@ -189,3 +189,21 @@ describe("hanko: passcode brute force", () => {
     expect(row!.tries).toBeLessThanOrEqual(3);
   });
 });
+
+describe("hanko: a passcode verifies the address, which makes the default team once", () => {
+  const teamsOf = async (userId: string) =>
+    (await env.DB.prepare("SELECT COUNT(*) AS n FROM teams WHERE owner_id = ?")
+      .bind(userId)
+      .first<{ n: number }>())!.n;
+
+  it("no team before; one after the first sign-in; still one after a second", async () => {
+    const u = await pendingUser();
+    expect(await teamsOf(u.userId)).toBe(0);
+    for (const round of [1, 2]) {
+      const passcode = await json(await init(u.userId));
+      const res = await finalize(passcode.id, await latestPasscode(u.email));
+      expect(res.status, `sign-in ${round}`).toBe(200);
+      expect(await teamsOf(u.userId)).toBe(1);
+    }
+  });
+});
