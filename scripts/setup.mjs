@@ -209,16 +209,16 @@ if (Object.keys(toSet).length) {
 }
 
 step("left to do");
-const leftToDo = [];
+const remaining = [];
 for (const [k, what] of Object.entries(later))
-  if (!existing.includes(k)) leftToDo.push(`npx wrangler secret put ${k}    # ${what}`);
+  if (!existing.includes(k)) remaining.push(`npx wrangler secret put ${k}    # ${what}`);
 if (!flag("--custom-domain"))
-  leftToDo.push(
+  remaining.push(
     `a custom domain: npm run setup -- --public-url ${publicUrl} --custom-domain (or uncomment routes in wrangler.toml)`,
   );
-leftToDo.push(
+remaining.push(
   'review README "Production checklist" (mail sender domain, WebAuthn origins, CORS, OAuth, backups)',
 );
-leftToDo.push("npm run deploy");
-for (const t of leftToDo) console.log(`- ${t}`);
+remaining.push("npm run deploy");
+for (const t of remaining) console.log(`- ${t}`);
 if (dryRun) console.log("\n(dry run: nothing was created, written or set)");
