@@ -25,7 +25,7 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { developmentVars } from "../scripts/dev-vars.mjs";
-import { makeRootSecret, makeSigningKey } from "../scripts/keys.mjs";
+import { makeProductionSecrets, makeRootSecret } from "../scripts/keys.mjs";
 import { startMailSink } from "./mail-sink.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -188,8 +188,7 @@ async function runSuite(file) {
       sink = await startMailSink(mailKey);
       const envFile = join(dir, "secrets.env");
       const secrets = {
-        LATCHKEY_SECRET: makeRootSecret(),
-        JWT_PRIVATE_KEYS: JSON.stringify({ keys: [await makeSigningKey()] }),
+        ...(await makeProductionSecrets()),
         MAIL_HTTP_KEY: mailKey,
         TURNSTILE_SECRET_KEY: makeRootSecret(),
       };

@@ -36,6 +36,18 @@ export async function configProblem(root, vars, bindings = {}) {
   }
 }
 
+/**
+ * Secrets the configuration `vars` needs beyond LATCHKEY_SECRET and JWT_PRIVATE_KEYS, because of
+ * the features it turns on, each with what it is.
+ */
+export function featureSecrets(vars) {
+  const needed = {};
+  if (vars.MAIL_TRANSPORT === "http") needed.MAIL_HTTP_KEY = "the key of your mail API";
+  if (String(vars.DIALECTS ?? "vault").includes("vault"))
+    needed.TURNSTILE_SECRET_KEY = "your Turnstile secret";
+  return needed;
+}
+
 /** A dotenv-style file (.dev.vars) as an object; {} when it does not exist. */
 export function readDotVars(file) {
   let text;

@@ -34,6 +34,14 @@ export function makeRootSecret() {
   return randomBytes(32).toString("base64url");
 }
 
+/** The two secrets every production Worker needs: a root secret and a one-key signing set. */
+export async function makeProductionSecrets() {
+  return {
+    LATCHKEY_SECRET: makeRootSecret(),
+    JWT_PRIVATE_KEYS: JSON.stringify({ keys: [await makeSigningKey()] }),
+  };
+}
+
 function defaultKid() {
   return `k-${new Date().toISOString().slice(0, 10).replaceAll("-", "")}-${randomBytes(3).toString("hex")}`;
 }

@@ -16,8 +16,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import { configProblem } from "./config-check.mjs";
-import { makeRootSecret, makeSigningKey } from "./keys.mjs";
+import { configProblem, featureSecrets } from "./config-check.mjs";
+import { makeProductionSecrets } from "./keys.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const wranglerBin = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
@@ -50,12 +50,8 @@ const vars = { ...unstable_readConfig({ config: configPath }, { hideWarnings: tr
 check(vars.ENVIRONMENT === "production", 'wrangler.toml sets ENVIRONMENT = "production"');
 check(!/localhost|127\.0\.0\.1/.test(JSON.stringify(vars)), "no localhost value in wrangler.toml [vars]");
 if (!vars.PUBLIC_URL) vars.PUBLIC_URL = "https://auth.example.com"; // `npm run setup` writes the real one
-const required = {
-  LATCHKEY_SECRET: makeRootSecret(),
-  JWT_PRIVATE_KEYS: JSON.stringify({ keys: [await makeSigningKey()] }),
-};
-if (vars.MAIL_TRANSPORT === "http") required.MAIL_HTTP_KEY = "mail-api-key";
-if (String(vars.DIALECTS ?? "vault").includes("vault")) required.TURNSTILE_SECRET_KEY = "turnstile-secret";
+const required = { ...(await makeProductionSecrets()) };
+for (const name of Object.keys(featureSecrets(vars))) required[name] = "set-by-preflight";
 const problem = await configProblem(root, { ...vars, ...required });
 check(
   problem === null,

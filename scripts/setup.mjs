@@ -21,8 +21,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { configProblem } from "./config-check.mjs";
-import { makeRootSecret, makeSigningKey } from "./keys.mjs";
+import { configProblem, featureSecrets } from "./config-check.mjs";
+import { makeProductionSecrets } from "./keys.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const wranglerBin = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
@@ -174,13 +174,8 @@ try {
 } finally {
   spawnSync("rm", ["-f", written]);
 }
-const secrets = {
-  LATCHKEY_SECRET: makeRootSecret(),
-  JWT_PRIVATE_KEYS: JSON.stringify({ keys: [await makeSigningKey()] }),
-};
-const later = {};
-if (vars.MAIL_TRANSPORT === "http") later.MAIL_HTTP_KEY = "the key of your mail API";
-if (String(vars.DIALECTS ?? "vault").includes("vault")) later.TURNSTILE_SECRET_KEY = "your Turnstile secret";
+const secrets = await makeProductionSecrets();
+const later = featureSecrets(vars);
 const problem = await configProblem(root, {
   ...vars,
   ...secrets,
