@@ -170,6 +170,8 @@ const EnvSchema = z.object({
   TOTP_ISSUER: str("Latchkey"),
   /** Per-IP rate limits on credential routes (false only for load tests). */
   RATE_LIMITS_ENABLED: bool(true),
+  /** Development only: delay added before every D1 round trip (ms), a simulated distance to the primary. */
+  DEV_D1_RTT_MS: int(0, 0, 5000),
   /** Failed attempts per account in 15 minutes before a lockout (doubling from 30 s to 1 h). */
   ACCOUNT_MAX_FAILURES: int(10, 1, 1000),
   /** Mail transport: outbox | http | cloudflare. */
@@ -308,6 +310,7 @@ function checkProduction(e: Env, derived: { publicUrl: string; mailFrom: string 
       if (isLoopbackHost(parsed.hostname))
         throw new ConfigError(`${key}: must not point at localhost or a loopback address in production`);
     }
+  if (e.DEV_D1_RTT_MS > 0) throw new ConfigError("DEV_D1_RTT_MS: development only; unset it in production");
   if (e.MAIL_TRANSPORT === "outbox")
     throw new ConfigError(
       "MAIL_TRANSPORT: outbox keeps mail in D1 and sends nothing; set http (with MAIL_HTTP_KEY) or cloudflare in production",
@@ -431,6 +434,7 @@ function build(e: Env, bindings: Record<string, unknown>): Config {
   return {
     environment: e.ENVIRONMENT,
     isDevelopment: e.ENVIRONMENT === "development",
+    meter: production ? null : { d1RttMs: e.DEV_D1_RTT_MS },
     publicUrl,
     secrets: { root },
     dialects: e.DIALECTS as DialectName[],

@@ -4,15 +4,36 @@ import { createApp } from "./app";
 import { ConfigError, configFor } from "./config";
 import { purgeExpired } from "./core/maintenance";
 import { type Clock, systemClock } from "./lib/clock";
+import { meteredD1, meteredKv, newProbe, serverTiming, withProbe } from "./lib/meter";
 import type { Bindings } from "./services";
+
+/** The bindings seen through the meter, one object per env (config and drizzle memoise on it). */
+const meteredEnvs = new WeakMap<Bindings, Bindings>();
+function metered(env: Bindings): Bindings {
+  let m = meteredEnvs.get(env);
+  if (!m) {
+    m = { ...env, DB: meteredD1(env.DB), KV: meteredKv(env.KV) };
+    meteredEnvs.set(env, m);
+  }
+  return m;
+}
+
+/** `X-Dev-D1-Fail: N` fails the request's Nth D1 round trip, `all` every one (fault tests, outside production). */
+function faultOf(request: Request): number | "all" | null {
+  const v = request.headers.get("x-dev-d1-fail");
+  if (v === "all") return "all";
+  const n = Number(v);
+  return v && Number.isInteger(n) && n > 0 ? n : null;
+}
 
 /** The Worker handlers over one clock: production uses the system clock, tests a movable one. */
 export function createWorker(clock: Clock = systemClock) {
   const app = createApp({ emailMessage: EmailMessage, clock });
   return {
-    fetch(request: Request, env: Bindings, ctx: ExecutionContext) {
+    async fetch(request: Request, env: Bindings, ctx: ExecutionContext) {
+      let meter: ReturnType<typeof configFor>["meter"];
       try {
-        configFor(env);
+        meter = configFor(env).meter;
       } catch (e) {
         if (e instanceof ConfigError) {
           // The message names the key and why, never a value (config.ts builds every message itself).
@@ -21,7 +42,13 @@ export function createWorker(clock: Clock = systemClock) {
         }
         throw e;
       }
-      return app.fetch(request, env, ctx);
+      if (!meter) return app.fetch(request, env, ctx);
+      // Outside production: count this request's D1 round trips and KV operations (lib/meter.ts).
+      const probe = newProbe({ delayMs: meter.d1RttMs, fail: faultOf(request) });
+      const res = await withProbe(probe, () => app.fetch(request, metered(env), ctx));
+      const out = new Response(res.body, res);
+      out.headers.append("Server-Timing", serverTiming(probe));
+      return out;
     },
     async scheduled(_controller: ScheduledController, env: Bindings, ctx: ExecutionContext) {
       ctx.waitUntil(purgeExpired(env.DB, clock));

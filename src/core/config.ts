@@ -14,6 +14,11 @@ export type MailTransport = "outbox" | "http" | "cloudflare";
 export interface Config {
   environment: Environment;
   isDevelopment: boolean;
+  /**
+   * Outside production: the D1/KV meter (lib/meter.ts) reports round trips in `Server-Timing`, and may
+   * delay each D1 round trip by `d1RttMs`. Null in production, where nothing is wrapped.
+   */
+  meter: { d1RttMs: number } | null;
   publicUrl: string;
   /** The root secret (LATCHKEY_SECRET, or the fixed development root outside production): derive per-purpose keys from it with lib/derive. */
   secrets: { root: Uint8Array };
