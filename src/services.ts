@@ -25,9 +25,11 @@ import { createPasswordPolicy } from "./core/passwords/policy";
 import { createAttemptCounter } from "./core/rate-limit/attempts";
 import { createIpLimiter } from "./core/rate-limit/ip-limiter";
 import { createSessionService } from "./core/sessions/sessions.service";
+import { createSessionStore } from "./core/sessions/sessions.store";
 import { createStorageService, type VariantCache } from "./core/storage/storage.service";
 import { createTeamService } from "./core/teams/teams.service";
 import { createTicketService } from "./core/tickets/tickets.service";
+import { createTicketStore } from "./core/tickets/tickets.store";
 import { loadKeySet } from "./core/tokens/keys";
 import { createPurposeTokenService } from "./core/tokens/purpose-tokens";
 import { createTokenService } from "./core/tokens/tokens.service";
@@ -141,14 +143,14 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
   const teams = createTeamService({ d1, clock });
   const users = createUserService({ d1, clock, teams });
   const sessions = createSessionService({
-    d1,
+    store: createSessionStore(db),
     tokens,
     purpose: purposeTokens,
     clock,
     sessions: config.sessions,
     successorSecret: sessionSuccessorSecret(config),
   });
-  const tickets = createTicketService({ db, clock });
+  const tickets = createTicketService({ store: createTicketStore(db), clock });
   const passwords = createPasswordHasher(config.passwords.scrypt, config.passwords.maxPending);
   const passwordPolicy = createPasswordPolicy({
     rules: config.passwords,

@@ -17,6 +17,7 @@ import { AuthError } from "../errors";
 import type { PurposeTokenService } from "../tokens/purpose-tokens";
 import type { AccessClaims, ClaimProfile, TokenService } from "../tokens/tokens.service";
 import { forgetSessions, recentlyAlive, rememberAlive } from "./session-cache";
+import type { SessionStore, SessionUserRow } from "./sessions.store";
 
 export interface SessionUser extends ClaimProfile {
   id: string;
@@ -106,7 +107,7 @@ async function successorOf(secret: Uint8Array, purpose: string, parent: string):
 }
 
 export function createSessionService(deps: {
-  d1: D1Database;
+  store: SessionStore;
   tokens: TokenService;
   purpose: PurposeTokenService;
   clock: Clock;
@@ -114,42 +115,15 @@ export function createSessionService(deps: {
   /** The server key successors are derived with (see successorOf; the root secret's refresh-successor key). */
   successorSecret: Uint8Array;
 }): SessionService {
-  const { d1, tokens, clock, sessions: cfg } = deps;
+  const { store, tokens, clock, sessions: cfg } = deps;
   const idleMs = cfg.refreshIdleTtl * 1000;
   const graceMs = cfg.reuseGrace * 1000;
   const successor = (purpose: string, parent: string) => successorOf(deps.successorSecret, purpose, parent);
 
-  async function userFor(sessionId: string): Promise<SessionUser & { disabled: number }> {
-    const row = await d1
-      .prepare(
-        `SELECT u.id, u.default_role, u.allowed_roles, u.disabled, u.display_name, u.avatar_url, u.locale,
-           u.metadata, e.address FROM sessions s JOIN users u ON u.id = s.user_id
-         LEFT JOIN emails e ON e.user_id = u.id AND e.is_primary = 1 WHERE s.id = ?`,
-      )
-      .bind(sessionId)
-      .first<{
-        id: string;
-        default_role: string;
-        allowed_roles: string;
-        disabled: number;
-        display_name: string | null;
-        avatar_url: string | null;
-        locale: string | null;
-        metadata: string;
-        address: string | null;
-      }>();
-    if (!row) throw new AuthError("INVALID_REFRESH_TOKEN");
-    return {
-      id: row.id,
-      defaultRole: row.default_role,
-      allowedRoles: JSON.parse(row.allowed_roles),
-      disabled: row.disabled,
-      email: row.address,
-      displayName: row.display_name,
-      avatarUrl: row.avatar_url,
-      locale: row.locale,
-      metadata: JSON.parse(row.metadata),
-    };
+  async function userFor(sessionId: string): Promise<SessionUserRow> {
+    const user = await store.user(sessionId);
+    if (!user) throw new AuthError("INVALID_REFRESH_TOKEN");
+    return user;
   }
 
   const subjectOf = (user: SessionUser, sessionId: string) => ({
@@ -176,47 +150,34 @@ export function createSessionService(deps: {
     };
   }
 
-  // The child's expiry: idle lifetime, never past the session's absolute end.
-  const insertChild = `INSERT INTO refresh_tokens (hash, session_id, parent_hash, created_at, expires_at)
-    SELECT ?1, r.session_id, r.hash, ?2, MIN(?2 + ?3, s.expires_at)
-    FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id`;
-
   return {
     async create(user, amr, ctx = {}) {
       const now = clock.now();
       const sessionId = crypto.randomUUID();
       const refreshToken = randomToken();
       const expiresAt = now + cfg.absoluteTtl * 1000;
-      const [, , capped] = await d1.batch([
-        d1
-          .prepare(
-            "INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, user_agent, ip, amr) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-          )
-          .bind(
-            sessionId,
-            user.id,
-            now,
-            now,
-            expiresAt,
-            ctx.userAgent?.slice(0, 512) ?? null,
-            ctx.ip ?? null,
-            JSON.stringify(amr),
-          ),
-        d1
-          .prepare(
-            "INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
-          )
-          .bind(await sha256Hex(refreshToken), sessionId, now, Math.min(now + idleMs, expiresAt)),
+      const ended = await store.create(
+        {
+          id: sessionId,
+          userId: user.id,
+          createdAt: now,
+          lastSeenAt: now,
+          expiresAt,
+          userAgent: ctx.userAgent?.slice(0, 512) ?? null,
+          ip: ctx.ip ?? null,
+          amr,
+        },
+        {
+          hash: await sha256Hex(refreshToken),
+          sessionId,
+          createdAt: now,
+          expiresAt: Math.min(now + idleMs, expiresAt),
+        },
         // Keep at most maxPerUser live sessions: the oldest beyond that end now.
-        d1
-          .prepare(
-            `UPDATE sessions SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL AND id NOT IN
-              (SELECT id FROM sessions WHERE user_id = ?2 AND revoked_at IS NULL ORDER BY created_at DESC, id LIMIT ?3)`,
-          )
-          .bind(now, user.id, cfg.maxPerUser),
-      ]);
+        cfg.maxPerUser,
+      );
       // Only a login that ended older sessions has anything to make this isolate forget.
-      if (capped && capped.meta.changes > 0) forgetSessions();
+      if (ended > 0) forgetSessions();
       return issue(user, sessionId, refreshToken);
     },
 
@@ -226,54 +187,23 @@ export function createSessionService(deps: {
       const oldHash = await sha256Hex(refreshToken);
       const child = await successor("refresh", refreshToken);
       const childHash = await sha256Hex(child);
-      const alive = "session_id IN (SELECT id FROM sessions WHERE revoked_at IS NULL AND expires_at > ?3)";
 
-      const [rotated] = await d1.batch<{ session_id: string }>([
-        d1
-          .prepare(
-            `UPDATE refresh_tokens SET rotated_at = ?3, replaced_by = ?2
-             WHERE hash = ?1 AND rotated_at IS NULL AND expires_at > ?3 AND ${alive} RETURNING session_id`,
-          )
-          .bind(oldHash, childHash, now),
-        d1
-          // A parallel loser finds the same successor already there: nothing to add.
-          .prepare(`${insertChild} WHERE r.hash = ?4 AND r.replaced_by = ?1 ON CONFLICT(hash) DO NOTHING`)
-          .bind(childHash, now, idleMs, oldHash),
-        d1
-          .prepare(
-            "UPDATE sessions SET last_seen_at = ?1 WHERE id = (SELECT session_id FROM refresh_tokens WHERE hash = ?2)",
-          )
-          .bind(now, childHash),
-      ]);
-      let sessionId = rotated?.results[0]?.session_id;
+      // One batch: the rotation, then the child and the session's last use, both guarded by the
+      // marker the rotation wrote (a parallel loser adds nothing).
+      let sessionId = await store.rotate(oldHash, childHash, now, idleMs);
 
       if (!sessionId) {
         // Presented again within the grace window (another tab, a retried request): the successor
         // it was rotated to, which this derivation gives again. Nothing is written, so a burst of
         // parallel refreshes leaves exactly one live token.
-        const again = await d1
-          .prepare(
-            `SELECT r.session_id FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id
-             WHERE r.hash = ?1 AND r.replaced_by = ?2 AND r.rotated_at > ?3 - ?4
-               AND s.revoked_at IS NULL AND s.expires_at > ?3`,
-          )
-          .bind(oldHash, childHash, now, graceMs)
-          .first<{ session_id: string }>();
-        sessionId = again?.session_id;
+        sessionId = await store.rotatedWithin(oldHash, childHash, now, graceMs);
       }
 
       if (!sessionId) {
         // Reuse of a rotated token after the grace window: assume theft, end the whole family.
         // (Within the window but with another successor, i.e. the server secret changed, the
         // request only fails.)
-        const ended = await d1
-          .prepare(
-            `UPDATE sessions SET revoked_at = ?1 WHERE revoked_at IS NULL AND id =
-              (SELECT session_id FROM refresh_tokens WHERE hash = ?2 AND rotated_at IS NOT NULL AND rotated_at <= ?1 - ?3)`,
-          )
-          .bind(now, oldHash, graceMs)
-          .run();
-        if (ended.meta.changes > 0) forgetSessions();
+        if (await store.revokeReused(oldHash, now, graceMs)) forgetSessions();
         throw new AuthError("INVALID_REFRESH_TOKEN");
       }
 
@@ -289,44 +219,22 @@ export function createSessionService(deps: {
       if (opts.read && recentlyAlive(claims.sid, claims.sub, now)) {
         return { userId: claims.sub, sessionId: claims.sid, claims };
       }
-      const row = await d1
-        .prepare(
-          `SELECT s.user_id FROM sessions s JOIN users u ON u.id = s.user_id
-           WHERE s.id = ? AND s.user_id = ? AND s.revoked_at IS NULL AND s.expires_at > ? AND u.disabled = 0`,
-        )
-        .bind(claims.sid, claims.sub, now)
-        .first<{ user_id: string }>();
-      if (!row) throw new AuthError("INVALID_TOKEN");
+      if (!(await store.alive(claims.sid, claims.sub, now))) throw new AuthError("INVALID_TOKEN");
       rememberAlive(claims.sid, claims.sub, now);
       return { userId: claims.sub, sessionId: claims.sid, claims };
     },
 
     async peek(refreshToken) {
       if (!refreshToken || refreshToken.length > 200) return null;
-      const row = await d1
-        .prepare(
-          `SELECT s.id, s.user_id FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id
-           WHERE r.hash = ? AND s.revoked_at IS NULL AND s.expires_at > ?`,
-        )
-        .bind(await sha256Hex(refreshToken), clock.now())
-        .first<{ id: string; user_id: string }>();
-      return row ? { sessionId: row.id, userId: row.user_id } : null;
+      return store.byRefreshToken(await sha256Hex(refreshToken), clock.now());
     },
 
     async resolve(refreshToken) {
       if (!refreshToken || refreshToken.length > 200) throw new AuthError("INVALID_TOKEN");
       const now = clock.now();
-      const row = await d1
-        .prepare(
-          `SELECT s.id, s.user_id FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id
-           JOIN users u ON u.id = s.user_id
-           WHERE r.hash = ?1 AND r.expires_at > ?2 AND (r.rotated_at IS NULL OR r.rotated_at > ?2 - ?3)
-             AND s.revoked_at IS NULL AND s.expires_at > ?2 AND u.disabled = 0`,
-        )
-        .bind(await sha256Hex(refreshToken), now, graceMs)
-        .first<{ id: string; user_id: string }>();
-      if (!row) throw new AuthError("INVALID_TOKEN");
-      return { sessionId: row.id, userId: row.user_id };
+      const ref = await store.byCurrentRefreshToken(await sha256Hex(refreshToken), now, graceMs);
+      if (!ref) throw new AuthError("INVALID_TOKEN");
+      return ref;
     },
 
     async reissue(accessToken) {
@@ -344,38 +252,26 @@ export function createSessionService(deps: {
       if (user.disabled || user.id !== claims.sub) throw new AuthError("INVALID_TOKEN");
       const claimHash = await sha256Hex(`access-reissue:${claims.jti}`);
       // The claim row lives in tickets (purpose access_reissue) until the token could no longer be used.
-      const claimed = await d1
-        .prepare(
-          `INSERT INTO tickets (hash, purpose, user_id, data, attempts, created_at, expires_at)
-           SELECT ?1, 'access_reissue', ?2, '{}', 0, ?3, ?4
-           WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?5 AND user_id = ?2 AND revoked_at IS NULL AND expires_at > ?3)
-           ON CONFLICT(hash) DO NOTHING RETURNING hash`,
-        )
-        .bind(claimHash, claims.sub, now, claims.iat * 1000 + idleMs, claims.sid)
-        .first<{ hash: string }>();
+      const claimed = await store.claimReissue({
+        hash: claimHash,
+        userId: claims.sub,
+        sessionId: claims.sid,
+        createdAt: now,
+        expiresAt: claims.iat * 1000 + idleMs,
+      });
       let claimedAt = now;
       if (!claimed) {
-        const earlier = await d1
-          .prepare("SELECT created_at FROM tickets WHERE hash = ? AND purpose = 'access_reissue'")
-          .bind(claimHash)
-          .first<{ created_at: number }>();
-        if (!earlier) throw new AuthError("INVALID_TOKEN");
-        claimedAt = earlier.created_at;
-        if (earlier.created_at <= now - graceMs) {
-          await d1
-            .prepare("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
-            .bind(now, claims.sid)
-            .run();
+        const earlier = await store.reissueClaimedAt(claimHash);
+        if (earlier === null) throw new AuthError("INVALID_TOKEN");
+        claimedAt = earlier;
+        if (earlier <= now - graceMs) {
+          await store.revoke(claims.sid, now);
           forgetSessions();
           throw new AuthError("INVALID_TOKEN");
         }
-        const alive = await d1
-          .prepare("SELECT 1 AS ok FROM sessions WHERE id = ? AND revoked_at IS NULL AND expires_at > ?")
-          .bind(claims.sid, now)
-          .first();
-        if (!alive) throw new AuthError("INVALID_TOKEN");
+        if (!(await store.isAlive(claims.sid, now))) throw new AuthError("INVALID_TOKEN");
       }
-      await d1.prepare("UPDATE sessions SET last_seen_at = ? WHERE id = ?").bind(now, claims.sid).run();
+      await store.touch(claims.sid, now);
       // The successor has a derived jti and the claim's time as iat: every answer within the grace
       // window is the same token (up to its signature), which can itself be exchanged once.
       const { refreshToken: _none, ...session } = await issue(user, claims.sid, "", {
@@ -393,10 +289,7 @@ export function createSessionService(deps: {
     },
 
     async revoke(sessionId) {
-      await d1
-        .prepare("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
-        .bind(clock.now(), sessionId)
-        .run();
+      await store.revoke(sessionId, clock.now());
       forgetSessions();
     },
 
@@ -407,29 +300,13 @@ export function createSessionService(deps: {
     async authenticateCookie(token) {
       const payload = await deps.purpose.verify("session+jwt", token);
       if (typeof payload.sid !== "string") throw new AuthError("INVALID_TOKEN");
-      const row = await d1
-        .prepare(
-          `SELECT u.default_role, u.allowed_roles FROM sessions s JOIN users u ON u.id = s.user_id
-           WHERE s.id = ? AND s.user_id = ? AND s.revoked_at IS NULL AND s.expires_at > ? AND u.disabled = 0`,
-        )
-        .bind(payload.sid, payload.sub, clock.now())
-        .first<{ default_role: string; allowed_roles: string }>();
-      if (!row) throw new AuthError("INVALID_TOKEN");
-      return {
-        userId: payload.sub,
-        sessionId: payload.sid,
-        defaultRole: row.default_role,
-        allowedRoles: JSON.parse(row.allowed_roles),
-      };
+      const roles = await store.aliveRoles(payload.sid, payload.sub, clock.now());
+      if (!roles) throw new AuthError("INVALID_TOKEN");
+      return { userId: payload.sub, sessionId: payload.sid, ...roles };
     },
 
     async revokeAll(userId, exceptSessionId) {
-      await d1
-        .prepare(
-          "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND id IS NOT ?",
-        )
-        .bind(clock.now(), userId, exceptSessionId ?? null)
-        .run();
+      await store.revokeAll(userId, clock.now(), exceptSessionId);
       forgetSessions();
     },
   };

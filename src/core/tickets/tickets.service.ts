@@ -3,11 +3,9 @@
  * The secret is 256 random bits handed to the user once; only its SHA-256 is stored. Consuming it is
  * one conditional UPDATE ... RETURNING, so under any number of parallel requests exactly one wins.
  */
-import { and, eq, gt, isNull, lt, sql } from "drizzle-orm";
-import type { Db } from "../../db/client";
-import { tickets } from "../../db/schema";
 import type { Clock } from "../../lib/clock";
 import { randomToken, sha256Hex } from "../../lib/crypto";
+import type { TicketRow, TicketStore } from "./tickets.store";
 
 export type TicketPurpose =
   | "activation"
@@ -41,79 +39,33 @@ export interface TicketService {
   revokeAll(userId: string, purpose: TicketPurpose): Promise<void>;
 }
 
-export function createTicketService(deps: { db: Db; clock: Clock }): TicketService {
-  const { db, clock } = deps;
-  const grant = (row: { userId: string | null; data: Record<string, unknown> } | undefined) =>
-    row?.userId ? { userId: row.userId, data: row.data } : null;
+export function createTicketService(deps: { store: TicketStore; clock: Clock }): TicketService {
+  const { store, clock } = deps;
+  const grant = (row: TicketRow | null) => (row?.userId ? { userId: row.userId, data: row.data } : null);
 
   return {
     async issue({ purpose, userId, ttlMs, data = {}, replace = false }) {
       const token = randomToken();
       const now = clock.now();
-      const insert = db.insert(tickets).values({
-        hash: await sha256Hex(token),
-        purpose,
-        userId,
-        data,
-        createdAt: now,
-        expiresAt: now + ttlMs,
-      });
-      if (replace) {
-        await db.batch([
-          db
-            .update(tickets)
-            .set({ usedAt: now })
-            .where(and(eq(tickets.userId, userId), eq(tickets.purpose, purpose), isNull(tickets.usedAt))),
-          insert,
-        ]);
-      } else {
-        await insert;
-      }
+      await store.insert(
+        { hash: await sha256Hex(token), purpose, userId, data, createdAt: now, expiresAt: now + ttlMs },
+        replace,
+      );
       return token;
     },
 
     async consume(token, purpose) {
       if (!token || token.length > 200) return null;
-      const now = clock.now();
-      const rows = await db
-        .update(tickets)
-        .set({ usedAt: now })
-        .where(
-          and(
-            eq(tickets.hash, await sha256Hex(token)),
-            eq(tickets.purpose, purpose),
-            isNull(tickets.usedAt),
-            gt(tickets.expiresAt, now),
-          ),
-        )
-        .returning({ userId: tickets.userId, data: tickets.data });
-      return grant(rows[0]);
+      return grant(await store.consume(await sha256Hex(token), purpose, clock.now()));
     },
 
     async attempt(token, purpose, maxAttempts) {
       if (!token || token.length > 200) return null;
-      const now = clock.now();
-      const rows = await db
-        .update(tickets)
-        .set({ attempts: sql`${tickets.attempts} + 1` })
-        .where(
-          and(
-            eq(tickets.hash, await sha256Hex(token)),
-            eq(tickets.purpose, purpose),
-            isNull(tickets.usedAt),
-            gt(tickets.expiresAt, now),
-            lt(tickets.attempts, maxAttempts),
-          ),
-        )
-        .returning({ userId: tickets.userId, data: tickets.data });
-      return grant(rows[0]);
+      return grant(await store.attempt(await sha256Hex(token), purpose, clock.now(), maxAttempts));
     },
 
     async revokeAll(userId, purpose) {
-      await db
-        .update(tickets)
-        .set({ usedAt: clock.now() })
-        .where(and(eq(tickets.userId, userId), eq(tickets.purpose, purpose), isNull(tickets.usedAt)));
+      await store.spendAll(userId, purpose, clock.now());
     },
   };
 }

@@ -1,0 +1,358 @@
+/**
+ * Where sessions and their refresh-token families are kept. The D1 implementation below keeps the
+ * exactly-once guarantees of sessions.service.ts: a rotation is one batch whose later statements are
+ * guarded by the marker (`replaced_by`) its first statement wrote, and an access token is exchanged
+ * once through one conditional INSERT.
+ */
+import { and, desc, eq, gt, inArray, isNotNull, isNull, lte, ne, notInArray, or, sql } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { emails, refreshTokens, sessions, tickets, users } from "../../db/schema";
+
+export type NewSession = typeof sessions.$inferInsert;
+export type NewRefreshToken = typeof refreshTokens.$inferInsert;
+
+/** The user of a session, as tokens are issued for it. */
+export type SessionUserRow = Pick<
+  typeof users.$inferSelect,
+  "id" | "defaultRole" | "allowedRoles" | "disabled" | "displayName" | "avatarUrl" | "locale" | "metadata"
+> & { email: (typeof emails.$inferSelect)["address"] | null };
+
+export type SessionRoles = Pick<typeof users.$inferSelect, "defaultRole" | "allowedRoles">;
+
+export interface SessionRef {
+  sessionId: string;
+  userId: string;
+}
+
+/** The one-time claim on an access token's jti (vault reissue), kept until the token could no longer be used. */
+export interface ReissueClaim {
+  hash: string;
+  userId: string;
+  sessionId: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface SessionStore {
+  /**
+   * Stores a session with its first refresh token and, together with them, ends the user's oldest
+   * live sessions beyond the newest `keep`. Returns how many sessions that ended.
+   */
+  create(session: NewSession, firstToken: NewRefreshToken, keep: number): Promise<number>;
+  /**
+   * Rotates the live token `oldHash` to `childHash` (the child lives `idleMs`, never past its
+   * session's end) and marks the session seen. Returns the session id when this call rotated the
+   * token; null when it was already rotated, expired, or its session is over.
+   */
+  rotate(oldHash: string, childHash: string, now: number, idleMs: number): Promise<string | null>;
+  /** The session of `oldHash` when it was rotated to `childHash` less than `graceMs` ago and the session is alive. */
+  rotatedWithin(oldHash: string, childHash: string, now: number, graceMs: number): Promise<string | null>;
+  /** Ends the session of `oldHash` when that token was rotated `graceMs` or longer ago; true when a session ended. */
+  revokeReused(oldHash: string, now: number, graceMs: number): Promise<boolean>;
+  /** The user of a session (whatever the session's state), with the primary address. */
+  user(sessionId: string): Promise<SessionUserRow | null>;
+  /** True when the session of `userId` is alive and the user enabled. */
+  alive(sessionId: string, userId: string, now: number): Promise<boolean>;
+  /** The roles of `userId` when its session is alive and the user enabled. */
+  aliveRoles(sessionId: string, userId: string, now: number): Promise<SessionRoles | null>;
+  /** The session of any refresh token of its family (rotated or not) while the session is alive. */
+  byRefreshToken(hash: string, now: number): Promise<SessionRef | null>;
+  /**
+   * The session of a current refresh token (unexpired, not rotated or rotated less than `graceMs`
+   * ago) while the session is alive and its user enabled.
+   */
+  byCurrentRefreshToken(hash: string, now: number, graceMs: number): Promise<SessionRef | null>;
+  /** Stores the claim when the session of its user is alive; false when it already exists or the session is over. */
+  claimReissue(claim: ReissueClaim): Promise<boolean>;
+  /** When the claim `hash` was made, or null when there is none. */
+  reissueClaimedAt(hash: string): Promise<number | null>;
+  /** True when the session is neither revoked nor past its end. */
+  isAlive(sessionId: string, now: number): Promise<boolean>;
+  touch(sessionId: string, now: number): Promise<void>;
+  revoke(sessionId: string, now: number): Promise<void>;
+  revokeAll(userId: string, now: number, exceptSessionId?: string): Promise<void>;
+}
+
+/** The purpose the reissue claims carry in tickets (they share its one-time semantics and its clean-up). */
+const REISSUE = "access_reissue";
+
+export function createSessionStore(db: Db): SessionStore {
+  const liveSession = (now: number) => and(isNull(sessions.revokedAt), gt(sessions.expiresAt, now));
+
+  const sessionOf = (refreshHash: string) =>
+    db.select({ id: refreshTokens.sessionId }).from(refreshTokens).where(eq(refreshTokens.hash, refreshHash));
+
+  return {
+    async create(session, firstToken, keep) {
+      const [, , capped] = await db.batch([
+        db.insert(sessions).values(session),
+        db.insert(refreshTokens).values(firstToken),
+        // Keep at most `keep` live sessions: the oldest beyond that end now.
+        db
+          .update(sessions)
+          .set({ revokedAt: session.createdAt })
+          .where(
+            and(
+              eq(sessions.userId, session.userId),
+              isNull(sessions.revokedAt),
+              notInArray(
+                sessions.id,
+                db
+                  .select({ id: sessions.id })
+                  .from(sessions)
+                  .where(and(eq(sessions.userId, session.userId), isNull(sessions.revokedAt)))
+                  .orderBy(desc(sessions.createdAt), sessions.id)
+                  .limit(keep),
+              ),
+            ),
+          ),
+      ]);
+      return capped.meta.changes;
+    },
+
+    async rotate(oldHash, childHash, now, idleMs) {
+      const [rotated] = await db.batch([
+        db
+          .update(refreshTokens)
+          .set({ rotatedAt: now, replacedBy: childHash })
+          .where(
+            and(
+              eq(refreshTokens.hash, oldHash),
+              isNull(refreshTokens.rotatedAt),
+              gt(refreshTokens.expiresAt, now),
+              inArray(
+                refreshTokens.sessionId,
+                db.select({ id: sessions.id }).from(sessions).where(liveSession(now)),
+              ),
+            ),
+          )
+          .returning({ sessionId: refreshTokens.sessionId }),
+        // Only where this batch's first statement (or a parallel one) wrote the marker. A parallel
+        // loser finds the same successor already there: nothing to add.
+        db
+          .insert(refreshTokens)
+          .select(
+            db
+              .select({
+                hash: sql<string>`${childHash}`.as("hash"),
+                sessionId: refreshTokens.sessionId,
+                parentHash: refreshTokens.hash,
+                createdAt: sql<number>`${now}`.as("created_at"),
+                // The child's expiry: idle lifetime, never past the session's absolute end.
+                expiresAt: sql<number>`MIN(${now} + ${idleMs}, ${sessions.expiresAt})`.as("expires_at"),
+                rotatedAt: sql<null>`NULL`.as("rotated_at"),
+                replacedBy: sql<null>`NULL`.as("replaced_by"),
+              })
+              .from(refreshTokens)
+              .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
+              .where(and(eq(refreshTokens.hash, oldHash), eq(refreshTokens.replacedBy, childHash))),
+          )
+          .onConflictDoNothing({ target: refreshTokens.hash }),
+        db
+          .update(sessions)
+          .set({ lastSeenAt: now })
+          .where(eq(sessions.id, sessionOf(childHash))),
+      ]);
+      return rotated[0]?.sessionId ?? null;
+    },
+
+    async rotatedWithin(oldHash, childHash, now, graceMs) {
+      const row = await db
+        .select({ sessionId: refreshTokens.sessionId })
+        .from(refreshTokens)
+        .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
+        .where(
+          and(
+            eq(refreshTokens.hash, oldHash),
+            eq(refreshTokens.replacedBy, childHash),
+            gt(refreshTokens.rotatedAt, sql`${now} - ${graceMs}`),
+            liveSession(now),
+          ),
+        )
+        .get();
+      return row?.sessionId ?? null;
+    },
+
+    async revokeReused(oldHash, now, graceMs) {
+      const ended = await db
+        .update(sessions)
+        .set({ revokedAt: now })
+        .where(
+          and(
+            isNull(sessions.revokedAt),
+            eq(
+              sessions.id,
+              db
+                .select({ id: refreshTokens.sessionId })
+                .from(refreshTokens)
+                .where(
+                  and(
+                    eq(refreshTokens.hash, oldHash),
+                    isNotNull(refreshTokens.rotatedAt),
+                    lte(refreshTokens.rotatedAt, sql`${now} - ${graceMs}`),
+                  ),
+                ),
+            ),
+          ),
+        );
+      return ended.meta.changes > 0;
+    },
+
+    async user(sessionId) {
+      const row = await db
+        .select({
+          id: users.id,
+          defaultRole: users.defaultRole,
+          allowedRoles: users.allowedRoles,
+          disabled: users.disabled,
+          displayName: users.displayName,
+          avatarUrl: users.avatarUrl,
+          locale: users.locale,
+          metadata: users.metadata,
+          email: emails.address,
+        })
+        .from(sessions)
+        .innerJoin(users, eq(users.id, sessions.userId))
+        .leftJoin(emails, and(eq(emails.userId, users.id), eq(emails.isPrimary, true)))
+        .where(eq(sessions.id, sessionId))
+        .get();
+      return row ?? null;
+    },
+
+    async alive(sessionId, userId, now) {
+      const row = await db
+        .select({ userId: sessions.userId })
+        .from(sessions)
+        .innerJoin(users, eq(users.id, sessions.userId))
+        .where(
+          and(
+            eq(sessions.id, sessionId),
+            eq(sessions.userId, userId),
+            liveSession(now),
+            eq(users.disabled, false),
+          ),
+        )
+        .get();
+      return row !== undefined;
+    },
+
+    async aliveRoles(sessionId, userId, now) {
+      const row = await db
+        .select({ defaultRole: users.defaultRole, allowedRoles: users.allowedRoles })
+        .from(sessions)
+        .innerJoin(users, eq(users.id, sessions.userId))
+        .where(
+          and(
+            eq(sessions.id, sessionId),
+            eq(sessions.userId, userId),
+            liveSession(now),
+            eq(users.disabled, false),
+          ),
+        )
+        .get();
+      return row ?? null;
+    },
+
+    async byRefreshToken(hash, now) {
+      const row = await db
+        .select({ sessionId: sessions.id, userId: sessions.userId })
+        .from(refreshTokens)
+        .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
+        .where(and(eq(refreshTokens.hash, hash), liveSession(now)))
+        .get();
+      return row ?? null;
+    },
+
+    async byCurrentRefreshToken(hash, now, graceMs) {
+      const row = await db
+        .select({ sessionId: sessions.id, userId: sessions.userId })
+        .from(refreshTokens)
+        .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
+        .innerJoin(users, eq(users.id, sessions.userId))
+        .where(
+          and(
+            eq(refreshTokens.hash, hash),
+            gt(refreshTokens.expiresAt, now),
+            or(isNull(refreshTokens.rotatedAt), gt(refreshTokens.rotatedAt, sql`${now} - ${graceMs}`)),
+            liveSession(now),
+            eq(users.disabled, false),
+          ),
+        )
+        .get();
+      return row ?? null;
+    },
+
+    async claimReissue(claim) {
+      // One conditional INSERT: the session (at most one row, by its key) must be alive and the
+      // user's; of parallel claims exactly one inserts, the others conflict and return nothing.
+      const claimed = await db
+        .insert(tickets)
+        .select(
+          db
+            .select({
+              hash: sql<string>`${claim.hash}`.as("hash"),
+              purpose: sql<string>`${REISSUE}`.as("purpose"),
+              userId: sql<string>`${claim.userId}`.as("user_id"),
+              data: sql<Record<string, unknown>>`'{}'`.as("data"),
+              attempts: sql<number>`0`.as("attempts"),
+              createdAt: sql<number>`${claim.createdAt}`.as("created_at"),
+              expiresAt: sql<number>`${claim.expiresAt}`.as("expires_at"),
+              usedAt: sql<null>`NULL`.as("used_at"),
+            })
+            .from(sessions)
+            .where(
+              and(
+                eq(sessions.id, claim.sessionId),
+                eq(sessions.userId, claim.userId),
+                liveSession(claim.createdAt),
+              ),
+            ),
+        )
+        .onConflictDoNothing({ target: tickets.hash })
+        .returning({ hash: tickets.hash });
+      return claimed.length > 0;
+    },
+
+    async reissueClaimedAt(hash) {
+      const row = await db
+        .select({ createdAt: tickets.createdAt })
+        .from(tickets)
+        .where(and(eq(tickets.hash, hash), eq(tickets.purpose, REISSUE)))
+        .get();
+      return row?.createdAt ?? null;
+    },
+
+    async isAlive(sessionId, now) {
+      const row = await db
+        .select({ ok: sql<number>`1` })
+        .from(sessions)
+        .where(and(eq(sessions.id, sessionId), liveSession(now)))
+        .get();
+      return row !== undefined;
+    },
+
+    async touch(sessionId, now) {
+      await db.update(sessions).set({ lastSeenAt: now }).where(eq(sessions.id, sessionId));
+    },
+
+    async revoke(sessionId, now) {
+      await db
+        .update(sessions)
+        .set({ revokedAt: now })
+        .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
+    },
+
+    async revokeAll(userId, now, exceptSessionId) {
+      await db
+        .update(sessions)
+        .set({ revokedAt: now })
+        .where(
+          and(
+            eq(sessions.userId, userId),
+            isNull(sessions.revokedAt),
+            exceptSessionId === undefined ? undefined : ne(sessions.id, exceptSessionId),
+          ),
+        );
+    },
+  };
+}
