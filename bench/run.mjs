@@ -40,6 +40,9 @@ const ONLY = onlyArg ? (onlyArg.split("=")[1] ?? argv[argv.indexOf(onlyArg) + 1]
 const WRITE = !ONLY || argv.includes("--write");
 
 /** Phase sizes, bounded so the whole run stays well under 5 minutes. */
+/** The simulated distance to the D1 primary for the latency rows (ms per round trip). */
+const SLOW_RTT_MS = 80;
+
 const SIZES = QUICK
   ? {
       loginWarm: 2,
@@ -633,6 +636,108 @@ async function benchRefresh(ctx) {
   };
 }
 
+/** Round trips per route: the round-trip budget test's table (test/edge/round-trips.test.ts, Server-Timing). */
+async function benchRoundTrips() {
+  const out = await new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [path.join(ROOT, "node_modules", "vitest", "vitest.mjs"), "run", "test/edge/round-trips.test.ts"],
+      { cwd: ROOT, env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" } },
+    );
+    let text = "";
+    child.stdout.on("data", (d) => (text += d));
+    child.stderr.on("data", (d) => (text += d));
+    child.on("error", reject);
+    child.on("exit", () => resolve(text));
+  });
+  const line = out.split("\n").find((l) => l.includes("ROUNDTRIPS ["));
+  if (!line) throw new Error(`round-trips test printed no table:\n${out.slice(-3000)}`);
+  const table = JSON.parse(line.slice(line.indexOf("[")));
+  return {
+    rows: table.map((r) => ({
+      figure: `${r.dialect}: ${r.route}`,
+      value: `${r.d1} round trips; rows ${r.rowsRead} read, ${r.rowsWritten} written; KV ${r.kvReads} reads, ${r.kvWrites} writes`,
+      target: `≤ ${r.budget} round trips`,
+      met: r.d1 <= r.budget,
+    })),
+    how:
+      "`test/edge/round-trips.test.ts` run by vitest inside workerd (real local D1 and KV), reading the " +
+      "development meter's `Server-Timing` header (src/lib/meter.ts) of each response: D1 round trips (a batch " +
+      "is one), the rows D1 reported read and written (its billing units; statements read with `.first()` " +
+      "report none), KV reads and writes. Each row's budget is asserted by that test, so it cannot regress. " +
+      "Work left in `waitUntil` after the response is not counted.",
+  };
+}
+
+/**
+ * Simulated distance to the D1 primary: login, refresh and an authenticated read, sequentially, against
+ * the main server (no delay) and one with `DEV_D1_RTT_MS` added before every D1 round trip.
+ */
+async function benchLatency(ctx) {
+  const n = QUICK ? 5 : 25;
+  const p50 = async (url, step) => {
+    const times = [];
+    for (let i = 0; i < n + 2; i++) {
+      const t = performance.now();
+      await step(url);
+      if (i >= 2) times.push(performance.now() - t);
+    }
+    return median(times);
+  };
+  const routes = {
+    "password login (hbp)": async (url) => {
+      const r = await postJson(`${url}/auth/login`, { email: ctx.email, password: PASSWORD, cookie: false });
+      if (r.status !== 200) throw new Error(`login ${r.status} ${r.text.slice(0, 200)}`);
+    },
+    "refresh (hbp)": async (url) => {
+      const token = (ctx.latencyTokens ??= new Map()).get(url);
+      const r = await fetch(`${url}/auth/token/refresh?refresh_token=${encodeURIComponent(token)}`);
+      const body = await r.json().catch(() => null);
+      if (r.status !== 200) throw new Error(`refresh ${r.status} ${JSON.stringify(body).slice(0, 200)}`);
+      ctx.latencyTokens.set(url, body.refresh_token);
+      ctx.latencyJwts = { ...ctx.latencyJwts, [url]: body.jwt_token };
+    },
+    "authenticated read (hanko `GET /me`)": async (url) => {
+      const r = await fetch(`${url}/me`, { headers: { authorization: `Bearer ${ctx.latencyJwts[url]}` } });
+      await r.arrayBuffer();
+      if (r.status !== 200) throw new Error(`/me ${r.status}`);
+    },
+  };
+  const rows = [];
+  for (const server of [ctx.main, ctx.slow]) {
+    // The main server has the bench user already; the slow one gets it here.
+    await postJson(`${server.url}/auth/register`, { email: ctx.email, password: PASSWORD, cookie: false });
+  }
+  for (const [name, step] of Object.entries(routes)) {
+    const figures = [];
+    for (const server of [ctx.main, ctx.slow]) {
+      // A fresh session per route and server (the logins above may have ended older ones: SESSIONS_MAX_PER_USER).
+      const first = await login({ ...ctx, main: server });
+      (ctx.latencyTokens ??= new Map()).set(server.url, first.refresh_token);
+      ctx.latencyJwts = { ...ctx.latencyJwts, [server.url]: first.jwt_token };
+      figures.push(await p50(server.url, step));
+    }
+    const [fast, slow] = figures;
+    rows.push(
+      { figure: `${name}, p50 (ms), D1 round trip 0 ms`, value: fmt(fast, 1) },
+      { figure: `${name}, p50 (ms), D1 round trip ${SLOW_RTT_MS} ms`, value: fmt(slow, 1) },
+      {
+        figure: `${name}: added latency / round-trip delay`,
+        value: `${fmt((slow - fast) / SLOW_RTT_MS, 2)} round trips on the critical path`,
+      },
+    );
+  }
+  return {
+    rows,
+    how:
+      `Two servers from the same build: the main one, and one with \`DEV_D1_RTT_MS=${SLOW_RTT_MS}\` (a development ` +
+      `var: the D1 meter waits that long before every D1 round trip, as a primary ${SLOW_RTT_MS} ms away would). ` +
+      `${n} sequential requests per route and server after 2 warm-ups; medians. A route's added latency ` +
+      `divided by the delay is the number of D1 round trips it waits for; the authenticated read trusts a ` +
+      `liveness check a few seconds old per isolate, so it mostly waits for none.`,
+  };
+}
+
 /** "index.js + 6 .wasm" for a list of emitted file names. */
 function describe(files) {
   const byExt = new Map();
@@ -901,6 +1006,8 @@ const BENCHES = [
     run: benchFlood,
   },
   { id: "bundle", title: "Bundle size", needs: ["build"], run: benchBundle },
+  { id: "roundtrips", title: "D1 round trips per route", needs: [], run: benchRoundTrips },
+  { id: "latency", title: "Latency with a distant D1 primary", needs: ["main", "slow"], run: benchLatency },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -990,7 +1097,8 @@ async function main() {
   );
 
   const ctx = { email: `bench-${Date.now()}@example.com`, loadStart: os.loadavg()[0] };
-  if (needs.has("main") || needs.has("limited") || needs.has("build")) ctx.build = await buildSnapshot();
+  if (needs.has("main") || needs.has("limited") || needs.has("slow") || needs.has("build"))
+    ctx.build = await buildSnapshot();
   const starts = [];
   if (needs.has("main"))
     starts.push(
@@ -1008,6 +1116,25 @@ async function main() {
       startDev("scrypt", { config: path.join(ROOT, "bench", "scrypt-worker.toml") }).then((s) => {
         ctx.scrypt = s;
       }),
+    );
+  if (needs.has("slow"))
+    starts.push(
+      Promise.allSettled([...starts])
+        .then(() =>
+          startDev("slow", {
+            config: ctx.build.config,
+            extra: ["--no-bundle"],
+            migrate: true,
+            vars: [
+              "RATE_LIMITS_ENABLED:false",
+              "AUTO_ACTIVATE_NEW_USERS:true",
+              `DEV_D1_RTT_MS:${SLOW_RTT_MS}`,
+            ],
+          }),
+        )
+        .then((s) => {
+          ctx.slow = s;
+        }),
     );
   // Default settings (per-IP rate limits on) for the login-burst rows. Started after the others:
   // two `wrangler dev` starting at once can pick the same free port.
@@ -1043,7 +1170,7 @@ async function main() {
     log(`${b.id}: ${b.title} ...`);
     const t = performance.now();
     try {
-      const servers = [ctx.main, ctx.limited, ctx.scrypt].filter(Boolean);
+      const servers = [ctx.main, ctx.limited, ctx.slow, ctx.scrypt].filter(Boolean);
       if (!servers.every((x) => x.unchanged()))
         throw new Error("a workerd process restarted before this benchmark");
       const r = await b.run(ctx);

@@ -1,0 +1,296 @@
+/**
+ * Round-trip budgets: D1 round trips (a batch is one) and KV operations per credential route of every
+ * dialect, read from the meter's Server-Timing header (src/lib/meter.ts). In production each D1
+ * round trip is a trip to the primary, often 50-200 ms away, so these numbers are latency; KV writes
+ * are billed and rate-limited per key. Each row asserts its budget so it cannot regress; the
+ * measured table is printed (ROUNDTRIPS line) for bench/run.mjs to write into bench/RESULTS.md.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { D, directusUser } from "../dialects/directus/helpers";
+import { A, confirmedUser } from "../dialects/formauth/helpers";
+import { hcall, latestPasscode, OPEN, signUp } from "../dialects/hanko/support";
+import {
+  AUTO,
+  activeUser,
+  call,
+  enableMfa,
+  json,
+  lastMail,
+  PASSWORD,
+  totpCode,
+} from "../dialects/hbp/helpers";
+import { PNG_1PX, uploadOk } from "../dialects/hbp/storage.helpers";
+import { V, verified } from "../dialects/vault/helpers";
+import { uniqueEmail } from "../support/app";
+import { createCredential, getAssertion } from "../support/soft-authenticator";
+
+interface Measured {
+  d1: number;
+  rowsRead: number;
+  rowsWritten: number;
+  kvReads: number;
+  kvWrites: number;
+}
+
+export function measured(res: Response): Measured {
+  const t = res.headers.get("server-timing") ?? "";
+  const n = (re: RegExp, i = 1) => Number(re.exec(t)?.[i] ?? Number.NaN);
+  return {
+    d1: n(/d1;desc="(\d+) round trips"/),
+    rowsRead: n(/d1-rows;desc="(\d+) read, (\d+) written"/),
+    rowsWritten: n(/d1-rows;desc="(\d+) read, (\d+) written"/, 2),
+    kvReads: n(/kv;desc="(\d+) reads, (\d+) writes"/),
+    kvWrites: n(/kv;desc="(\d+) reads, (\d+) writes"/, 2),
+  };
+}
+
+const table: ({ dialect: string; route: string; budget: number } & Measured)[] = [];
+
+/** Records the route's figures and asserts its status and D1 budget. */
+async function expectBudget(
+  dialect: string,
+  route: string,
+  budget: number,
+  res: Response,
+  status: number,
+): Promise<Measured> {
+  const body = await res.text();
+  expect(res.status, body).toBe(status);
+  const m = measured(res);
+  table.push({ dialect, route, budget, ...m });
+  expect.soft(m.d1, `${dialect} ${route}: D1 round trips`).toBeLessThanOrEqual(budget);
+  return m;
+}
+
+// Warm the isolate first: the first request of an isolate loads the development signing keys from
+// D1 (production keys come from JWT_PRIVATE_KEYS), which no later request repeats.
+beforeAll(async () => {
+  await activeUser();
+});
+
+afterAll(() => {
+  console.log(`ROUNDTRIPS ${JSON.stringify(table)}`);
+});
+
+describe("hbp", () => {
+  it("register, login (good and bad password), refresh, logout", async () => {
+    const email = uniqueEmail();
+    await expectBudget(
+      "hbp",
+      "register (auto-activated)",
+      7,
+      await call("/auth/register", { json: { email, password: PASSWORD, cookie: false }, vars: AUTO }),
+      200,
+    );
+    const login = await call("/auth/login", { json: { email, password: PASSWORD, cookie: false } });
+    const session = JSON.parse(await login.clone().text());
+    await expectBudget("hbp", "login", 4, login, 200);
+    await expectBudget(
+      "hbp",
+      "login, wrong password",
+      3,
+      await call("/auth/login", { json: { email, password: "not the password" } }),
+      401,
+    );
+    const refresh = await call(`/auth/token/refresh?refresh_token=${session.refresh_token}`);
+    const next = JSON.parse(await refresh.clone().text());
+    await expectBudget("hbp", "refresh", 3, refresh, 200);
+    await expectBudget(
+      "hbp",
+      "logout",
+      3,
+      await call(`/auth/logout?refresh_token=${next.refresh_token}`, { method: "POST" }),
+      204,
+    );
+  });
+
+  it("activation link, password reset, MFA ticket", async () => {
+    const email = uniqueEmail();
+    await call("/auth/register", { json: { email, password: PASSWORD } });
+    const { ticket } = (await lastMail(email, "activation")).data;
+    await expectBudget(
+      "hbp",
+      "activation link",
+      4,
+      await call(`/auth/activate?ticket=${encodeURIComponent(ticket!)}`),
+      302,
+    );
+
+    await expectBudget(
+      "hbp",
+      "reset request (mail)",
+      3,
+      await call("/auth/change-password/request", { json: { email } }),
+      204,
+    );
+    const reset = (await lastMail(email, "password_reset")).data.ticket!;
+    await expectBudget(
+      "hbp",
+      "reset with ticket",
+      5,
+      await call("/auth/change-password/change", {
+        json: { ticket: reset, new_password: "a new passphrase 1" },
+      }),
+      204,
+    );
+
+    const s = await activeUser();
+    const secret = await enableMfa(s);
+    const first = await call("/auth/login", { json: { email: s.email, password: PASSWORD } });
+    const { ticket: mfa } = JSON.parse(await first.clone().text());
+    await expectBudget("hbp", "login with MFA on (ticket)", 4, first, 200);
+    await expectBudget(
+      "hbp",
+      "MFA ticket + TOTP code",
+      8,
+      await call("/auth/mfa/totp", { json: { ticket: mfa, code: totpCode(secret, 1), cookie: false } }),
+      200,
+    );
+  });
+
+  it("authenticated write, upload, download, image variant", async () => {
+    const s = await activeUser();
+    await expectBudget(
+      "hbp",
+      "authenticated write (change email)",
+      8,
+      await call("/auth/change-email", {
+        json: { new_email: uniqueEmail() },
+        token: s.jwt,
+        vars: { VERIFY_EMAILS: "false" },
+      }),
+      204,
+    );
+    const path = `user/${s.userId}/pic.png`;
+    const up = await call(`/storage/o/${path}`, {
+      method: "POST",
+      body: (() => {
+        const f = new FormData();
+        f.append("file", new File([PNG_1PX], "pic.png", { type: "image/png" }));
+        return f;
+      })(),
+      token: s.jwt,
+    });
+    await expectBudget("hbp", "upload", 1, up, 200);
+    await expectBudget("hbp", "download (read)", 0, await call(`/storage/o/${path}`, { token: s.jwt }), 200);
+    await expectBudget(
+      "hbp",
+      "image variant",
+      0,
+      await call(`/storage/o/${path}?w=1`, { token: s.jwt }),
+      200,
+    );
+    void uploadOk;
+  });
+});
+
+describe("hanko", () => {
+  it("sign-up, passcode login, WebAuthn login, authenticated read", async () => {
+    const email = uniqueEmail("hanko");
+    const up = await call("/users", { json: { email }, vars: OPEN });
+    const { user_id: userId, email_id: emailId } = JSON.parse(await up.clone().text());
+    await expectBudget("hanko", "sign-up (session)", 6, up, 200);
+
+    const init = await call("/passcode/login/initialize", {
+      json: { user_id: userId, email_id: emailId },
+      vars: OPEN,
+    });
+    const { id } = JSON.parse(await init.clone().text());
+    await expectBudget("hanko", "passcode initialize (mail)", 4, init, 200);
+    const code = await latestPasscode(email);
+    const fin = await call("/passcode/login/finalize", { json: { id, code }, vars: OPEN });
+    const token = fin.headers.get("x-auth-token")!;
+    await expectBudget("hanko", "passcode finalize", 8, fin, 200);
+
+    await expectBudget("hanko", "GET /me (authenticated read)", 1, await hcall("/me", { token }), 200);
+
+    const regInit = await hcall("/webauthn/registration/initialize", {
+      method: "POST",
+      token,
+      headers: { "content-type": "application/json" },
+    });
+    const { credential, response } = await createCredential(JSON.parse(await regInit.clone().text()));
+    await expectBudget("hanko", "WebAuthn registration initialize", 4, regInit, 200);
+    await expectBudget(
+      "hanko",
+      "WebAuthn registration finalize",
+      5,
+      await hcall("/webauthn/registration/finalize", { token, json: response }),
+      200,
+    );
+    const loginInit = await call("/webauthn/login/initialize", { json: {}, vars: OPEN });
+    const options = JSON.parse(await loginInit.clone().text());
+    await expectBudget("hanko", "WebAuthn login initialize", 1, loginInit, 200);
+    await expectBudget(
+      "hanko",
+      "WebAuthn login finalize",
+      6,
+      await call("/webauthn/login/finalize", { json: await getAssertion(options, credential), vars: OPEN }),
+      200,
+    );
+  });
+});
+
+describe("directus", () => {
+  it("login, refresh, authenticated read and write, logout", async () => {
+    const s = await activeUser();
+    const login = await call(`${D}/auth/login`, {
+      json: { email: s.email, password: PASSWORD, mode: "json" },
+    });
+    const { data } = JSON.parse(await login.clone().text());
+    await expectBudget("directus", "login", 4, login, 200);
+    const refresh = await call(`${D}/auth/refresh`, {
+      json: { refresh_token: data.refresh_token, mode: "json" },
+    });
+    const next = JSON.parse(await refresh.clone().text()).data;
+    await expectBudget("directus", "refresh", 3, refresh, 200);
+    await expectBudget(
+      "directus",
+      "GET /users/me (authenticated read)",
+      2,
+      await call(`${D}/users/me`, { token: next.access_token }),
+      200,
+    );
+    await expectBudget(
+      "directus",
+      "logout",
+      3,
+      await call(`${D}/auth/logout`, { json: { refresh_token: next.refresh_token } }),
+      204,
+    );
+    void directusUser;
+  });
+});
+
+describe("formauth", () => {
+  it("login, refresh, logout", async () => {
+    const u = await confirmedUser();
+    const login = await call(`${A}/login`, { form: { email: u.email, password: PASSWORD } });
+    await expectBudget("formauth", "login", 4, login, 200);
+    await expectBudget(
+      "formauth",
+      "refresh",
+      3,
+      await call(`${A}/refresh`, { form: { refresh_token: u.refresh } }),
+      200,
+    );
+  });
+});
+
+describe("vault", () => {
+  it("login, refresh (access-token reissue)", async () => {
+    const u = await verified();
+    const login = await call(`${V}/login`, { json: { email: u.email, password: PASSWORD } });
+    const body = JSON.parse(await login.clone().text());
+    await expectBudget("vault", "login", 5, login, 200);
+    await expectBudget(
+      "vault",
+      "refresh (reissue)",
+      4,
+      await call(`${V}/refresh`, { token: body.userToken }),
+      200,
+    );
+    void json;
+    void signUp;
+  });
+});
