@@ -690,7 +690,7 @@ async function benchLatency(ctx) {
       if (r.status !== 200) throw new Error(`login ${r.status} ${r.text.slice(0, 200)}`);
     },
     "refresh (hbp)": async (url) => {
-      const token = (ctx.latencyTokens ??= new Map()).get(url);
+      const token = ctx.latencyTokens.get(url);
       const r = await fetch(`${url}/auth/token/refresh?refresh_token=${encodeURIComponent(token)}`);
       const body = await r.json().catch(() => null);
       if (r.status !== 200) throw new Error(`refresh ${r.status} ${JSON.stringify(body).slice(0, 200)}`);
@@ -704,6 +704,7 @@ async function benchLatency(ctx) {
     },
   };
   const rows = [];
+  ctx.latencyTokens = new Map();
   for (const server of [ctx.main, ctx.slow]) {
     // The main server has the bench user already; the slow one gets it here.
     await postJson(`${server.url}/auth/register`, { email: ctx.email, password: PASSWORD, cookie: false });
@@ -713,7 +714,7 @@ async function benchLatency(ctx) {
     for (const server of [ctx.main, ctx.slow]) {
       // A fresh session per route and server (the logins above may have ended older ones: SESSIONS_MAX_PER_USER).
       const first = await login({ ...ctx, main: server });
-      (ctx.latencyTokens ??= new Map()).set(server.url, first.refresh_token);
+      ctx.latencyTokens.set(server.url, first.refresh_token);
       ctx.latencyJwts = { ...ctx.latencyJwts, [server.url]: first.jwt_token };
       figures.push(await p50(server.url, step));
     }

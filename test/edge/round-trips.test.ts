@@ -22,27 +22,8 @@ import {
 import { PNG_1PX, uploadOk } from "../dialects/hbp/storage.helpers";
 import { V, verified } from "../dialects/vault/helpers";
 import { uniqueEmail } from "../support/app";
+import { type Measured, measured } from "../support/meter";
 import { createCredential, getAssertion } from "../support/soft-authenticator";
-
-interface Measured {
-  d1: number;
-  rowsRead: number;
-  rowsWritten: number;
-  kvReads: number;
-  kvWrites: number;
-}
-
-export function measured(res: Response): Measured {
-  const t = res.headers.get("server-timing") ?? "";
-  const n = (re: RegExp, i = 1) => Number(re.exec(t)?.[i] ?? Number.NaN);
-  return {
-    d1: n(/d1;desc="(\d+) round trips"/),
-    rowsRead: n(/d1-rows;desc="(\d+) read, (\d+) written"/),
-    rowsWritten: n(/d1-rows;desc="(\d+) read, (\d+) written"/, 2),
-    kvReads: n(/kv;desc="(\d+) reads, (\d+) writes"/),
-    kvWrites: n(/kv;desc="(\d+) reads, (\d+) writes"/, 2),
-  };
-}
 
 const table: ({ dialect: string; route: string; budget: number } & Measured)[] = [];
 
