@@ -5,6 +5,7 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import type { DialectName } from "./config";
 import { configFor } from "./config";
+import { isDatabaseUnavailable } from "./db/errors";
 import { devRoutes } from "./dialects/dev";
 import { directus } from "./dialects/directus";
 import { formauth } from "./dialects/formauth";
@@ -85,6 +86,10 @@ export function createApp(opts: Partial<ServiceOptions> = {}) {
   app.onError((err, c) => {
     console.error(err);
     c.header("Referrer-Policy", "no-referrer");
+    if (isDatabaseUnavailable(err)) {
+      c.header("Retry-After", "1");
+      return c.json({ error: "Service Unavailable" }, 503);
+    }
     return c.json({ error: "Internal Server Error" }, 500);
   });
   return app;

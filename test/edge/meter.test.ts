@@ -39,13 +39,20 @@ describe("D1/KV meter (outside production)", () => {
       json: { email: u.email, password: PASSWORD, cookie: false },
       headers: { "x-dev-d1-fail": "1" },
     });
-    expect(failed.status).toBeGreaterThanOrEqual(500);
+    // D1 unreachable: the dialect's 503 with Retry-After, not a 500.
+    expect(failed.status).toBe(503);
+    expect(failed.headers.get("retry-after")).toBe("1");
+    expect(await failed.json()).toEqual({
+      statusCode: 503,
+      error: "Service Unavailable",
+      message: "The server is busy. Try again.",
+    });
     expect(measured(failed).d1).toBe(1);
     const all = await call("/auth/login", {
       json: { email: u.email, password: PASSWORD, cookie: false },
       headers: { "x-dev-d1-fail": "all" },
     });
-    expect(all.status).toBeGreaterThanOrEqual(500);
+    expect(all.status).toBe(503);
     expect(measured(all).d1).toBe(1);
     expect(trips).toBeGreaterThan(1);
   });
