@@ -5,7 +5,7 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import type { DialectName } from "./config";
 import { configFor } from "./config";
-import { isDatabaseUnavailable } from "./db/errors";
+import { isBackendUnavailable } from "./db/errors";
 import { devRoutes } from "./dialects/dev";
 import { directus } from "./dialects/directus";
 import { formauth } from "./dialects/formauth";
@@ -86,7 +86,7 @@ export function createApp(opts: Partial<ServiceOptions> = {}) {
   app.onError((err, c) => {
     console.error(err);
     c.header("Referrer-Policy", "no-referrer");
-    if (isDatabaseUnavailable(err)) {
+    if (isBackendUnavailable(err)) {
       c.header("Retry-After", "1");
       return c.json({ error: "Service Unavailable" }, 503);
     }

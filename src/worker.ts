@@ -4,7 +4,7 @@ import { createApp } from "./app";
 import { ConfigError, configFor } from "./config";
 import { purgeExpired } from "./core/maintenance";
 import { type Clock, systemClock } from "./lib/clock";
-import { meteredD1, meteredKv, newProbe, serverTiming, withProbe } from "./lib/meter";
+import { meteredD1, meteredKv, meteredR2, newProbe, serverTiming, withProbe } from "./lib/meter";
 import type { Bindings } from "./services";
 
 /** The bindings seen through the meter, one object per env (config and drizzle memoise on it). */
@@ -12,15 +12,18 @@ const meteredEnvs = new WeakMap<Bindings, Bindings>();
 function metered(env: Bindings): Bindings {
   let m = meteredEnvs.get(env);
   if (!m) {
-    m = { ...env, DB: meteredD1(env.DB), KV: meteredKv(env.KV) };
+    m = { ...env, DB: meteredD1(env.DB), KV: meteredKv(env.KV), FILES: meteredR2(env.FILES) };
     meteredEnvs.set(env, m);
   }
   return m;
 }
 
-/** `X-Dev-D1-Fail: N` fails the request's Nth D1 round trip, `all` every one (fault tests, outside production). */
-function faultOf(request: Request): number | "all" | null {
-  const v = request.headers.get("x-dev-d1-fail");
+/**
+ * `X-Dev-D1-Fail: N` fails the request's Nth D1 round trip, `all` every one; `X-Dev-R2-Fail` the same
+ * for R2 operations (fault tests, outside production).
+ */
+function faultOf(request: Request, header: string): number | "all" | null {
+  const v = request.headers.get(header);
   if (v === "all") return "all";
   const n = Number(v);
   return v && Number.isInteger(n) && n > 0 ? n : null;
@@ -44,7 +47,11 @@ export function createWorker(clock: Clock = systemClock) {
       }
       if (!meter) return app.fetch(request, env, ctx);
       // Outside production: count this request's D1 round trips and KV operations (lib/meter.ts).
-      const probe = newProbe({ delayMs: meter.d1RttMs, fail: faultOf(request) });
+      const probe = newProbe({
+        delayMs: meter.d1RttMs,
+        fail: faultOf(request, "x-dev-d1-fail"),
+        r2Fail: faultOf(request, "x-dev-r2-fail"),
+      });
       const res = await withProbe(probe, () => app.fetch(request, metered(env), ctx));
       const out = new Response(res.body, res);
       out.headers.append("Server-Timing", serverTiming(probe));

@@ -1,5 +1,5 @@
 /**
- * Development-only meter on the D1 and KV bindings. Locally D1 runs inside workerd and every query
+ * Development-only meter on the D1, KV and R2 bindings. Locally D1 runs inside workerd and every query
  * looks free; in production each D1 call is a network round trip to the primary. The meter counts
  * round trips (a batch is one) and KV reads and writes per request and reports them in a
  * `Server-Timing` header, so budgets can be asserted and the bench can tabulate them. It can also
@@ -19,10 +19,14 @@ export interface Probe {
   rowsWritten: number;
   kvReads: number;
   kvWrites: number;
+  /** R2 operations (each call on the bucket). */
+  r2: number;
   /** Added before every D1 round trip, in ms. */
   delayMs: number;
   /** Fail the Nth D1 round trip of the request (1-based), or every one. */
   fail: number | "all" | null;
+  /** Fail the Nth R2 operation of the request (1-based), or every one. */
+  r2Fail: number | "all" | null;
 }
 
 /** What a failed round trip throws: the message D1 gives when it cannot be reached. */
@@ -34,15 +38,17 @@ export class SimulatedD1Failure extends Error {
 
 const frames = new AsyncLocalStorage<Probe>();
 
-export function newProbe(opts: Partial<Pick<Probe, "delayMs" | "fail">> = {}): Probe {
+export function newProbe(opts: Partial<Pick<Probe, "delayMs" | "fail" | "r2Fail">> = {}): Probe {
   return {
     d1: 0,
     rowsRead: 0,
     rowsWritten: 0,
     kvReads: 0,
     kvWrites: 0,
+    r2: 0,
     delayMs: opts.delayMs ?? 0,
     fail: opts.fail ?? null,
+    r2Fail: opts.r2Fail ?? null,
   };
 }
 
@@ -135,11 +141,44 @@ export function meteredKv(kv: KVNamespace): KVNamespace {
   return m;
 }
 
+/** What a failed R2 operation throws. */
+export class SimulatedR2Failure extends Error {
+  constructor(n: number) {
+    super(`R2 operation failed: internal error (simulated: operation ${n})`);
+  }
+}
+
+const buckets = new WeakMap<R2Bucket, R2Bucket>();
+
+export function meteredR2(bucket: R2Bucket): R2Bucket {
+  let m = buckets.get(bucket);
+  if (!m) {
+    m = new Proxy(bucket, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target);
+        if (typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          const probe = frames.getStore();
+          if (probe) {
+            const n = ++probe.r2;
+            if (probe.r2Fail === "all" || probe.r2Fail === n)
+              return Promise.reject(new SimulatedR2Failure(n));
+          }
+          return value.apply(target, args);
+        };
+      },
+    });
+    buckets.set(bucket, m);
+  }
+  return m;
+}
+
 /** `Server-Timing` entries for a probe (RFC-style `name;desc="..."`; no durations: counts only). */
 export function serverTiming(p: Probe): string {
   return [
     `d1;desc="${p.d1} round trips"`,
     `d1-rows;desc="${p.rowsRead} read, ${p.rowsWritten} written"`,
     `kv;desc="${p.kvReads} reads, ${p.kvWrites} writes"`,
+    `r2;desc="${p.r2} operations"`,
   ].join(", ");
 }

@@ -5,6 +5,7 @@ export interface Measured {
   rowsWritten: number;
   kvReads: number;
   kvWrites: number;
+  r2: number;
 }
 
 export function measured(res: Response): Measured {
@@ -16,5 +17,6 @@ export function measured(res: Response): Measured {
     rowsWritten: n(/d1-rows;desc="(\d+) read, (\d+) written"/, 2),
     kvReads: n(/kv;desc="(\d+) reads, (\d+) writes"/),
     kvWrites: n(/kv;desc="(\d+) reads, (\d+) writes"/, 2),
+    r2: n(/r2;desc="(\d+) operations"/),
   };
 }

@@ -9,14 +9,15 @@ import type { Context, ErrorHandler, Handler, Hono, MiddlewareHandler } from "ho
 import type { Config } from "../../core/config";
 import { AuthError, type AuthErrorCode, isAuthError } from "../../core/errors";
 import type { LimitName } from "../../core/rate-limit/ip-limiter";
-import { isDatabaseUnavailable } from "../../db/errors";
+import { isBackendUnavailable } from "../../db/errors";
 import { admitHashing, clientIp } from "./http";
 import type { AppEnv } from "./types";
 
 /**
  * One renderer skeleton for every dialect: an unexpected error is logged and answered as the
  * table's INTERNAL entry (a generic body), or as BUSY (503, Retry-After) when the database could not
- * be reached; an AuthError sets Retry-After when it has one and is
+ * be reached
+ * (D1 or R2); an AuthError sets Retry-After when it has one and is
  * answered from its table entry. `send` writes the dialect's body; `err` is null for INTERNAL.
  */
 export function errorRenderer<R>(
@@ -28,7 +29,7 @@ export function errorRenderer<R>(
     if (isAuthError(thrown)) err = thrown;
     else {
       console.error(thrown);
-      if (!isDatabaseUnavailable(thrown)) return send(c, table.INTERNAL, null);
+      if (!isBackendUnavailable(thrown)) return send(c, table.INTERNAL, null);
       // D1 unreachable or overloaded: the dialect's 503, worth retrying in a moment.
       err = new AuthError("BUSY", { retryAfter: 1, cause: thrown });
     }
