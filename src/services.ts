@@ -18,8 +18,11 @@ import {
   type Mailer,
   type SendEmailBinding,
 } from "./core/mail/mailer";
+import { createOutboxStore } from "./core/mail/outbox.store";
 import { createOAuthService } from "./core/oauth/oauth.service";
+import { createOAuthStore } from "./core/oauth/oauth.store";
 import { createPasscodeService } from "./core/passcodes/passcodes.service";
+import { createPasscodeStore } from "./core/passcodes/passcodes.store";
 import { createPasswordHasher } from "./core/passwords/hasher";
 import { createPasswordPolicy } from "./core/passwords/policy";
 import { createAttemptCounter } from "./core/rate-limit/attempts";
@@ -31,6 +34,7 @@ import { createTeamService } from "./core/teams/teams.service";
 import { createTicketService } from "./core/tickets/tickets.service";
 import { createTicketStore } from "./core/tickets/tickets.store";
 import { loadKeySet } from "./core/tokens/keys";
+import { createSigningKeyStore } from "./core/tokens/keys.store";
 import { createPurposeTokenService } from "./core/tokens/purpose-tokens";
 import { createTokenService } from "./core/tokens/tokens.service";
 import { createSecretBox } from "./core/totp/secret-box";
@@ -38,6 +42,7 @@ import { createTotpService } from "./core/totp/totp.service";
 import { createEmailService } from "./core/users/emails.service";
 import { createUserService } from "./core/users/users.service";
 import { createWebAuthnService } from "./core/webauthn/webauthn.service";
+import { createWebAuthnStore } from "./core/webauthn/webauthn.store";
 import { createDb } from "./db/client";
 import type { Clock } from "./lib/clock";
 import { deriveKey } from "./lib/derive";
@@ -118,9 +123,10 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
   const { clock } = opts;
   const d1 = env.DB;
   const db = createDb(d1);
+  const keyStore = createSigningKeyStore(db);
   const keys = () =>
     loadKeySet({
-      db,
+      store: keyStore,
       clock,
       algorithm: config.jwt.algorithm,
       privateKeys: config.jwt.privateKeys,
@@ -167,7 +173,7 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
   const totp = createTotpService({ d1, clock, box, attempts, issuer: config.totp.issuer });
   const reauth = createReauthService({ users, passwords, attempts });
   const captcha = createTurnstileVerifier({ ...config.turnstile, fetch: (...a) => fetch(...a) });
-  const outbox = createOutboxMailer(d1, clock);
+  const outbox = createOutboxMailer(createOutboxStore(db), clock);
   const limiter = createIpLimiter({
     kv: env.KV,
     clock,
@@ -202,7 +208,7 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
     existence,
     passwordPolicy,
   });
-  const oauth = createOAuthService({ d1, clock, users, config });
+  const oauth = createOAuthService({ store: createOAuthStore(db), clock, users, config });
   const accountsById = createAccountByIdService({
     config,
     users,
@@ -215,7 +221,7 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
     passwordPolicy,
   });
   const passcodes = createPasscodeService({
-    d1,
+    store: createPasscodeStore(db),
     clock,
     mailer,
     users,
@@ -224,7 +230,14 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
     secret: config.passcodes.secret,
     ttlSeconds: config.passcodes.ttl,
   });
-  const webauthn = createWebAuthnService({ d1, clock, users, sessions, notices, webauthn: config.webauthn });
+  const webauthn = createWebAuthnService({
+    store: createWebAuthnStore(db),
+    clock,
+    users,
+    sessions,
+    notices,
+    webauthn: config.webauthn,
+  });
   return {
     config,
     storage,

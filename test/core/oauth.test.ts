@@ -2,8 +2,10 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { OAuthProviderConfig } from "../../src/config";
 import { createOAuthService, OAuthError } from "../../src/core/oauth/oauth.service";
+import { createOAuthStore } from "../../src/core/oauth/oauth.store";
 import { createTeamService } from "../../src/core/teams/teams.service";
 import { createUserService } from "../../src/core/users/users.service";
+import { createDb } from "../../src/db/client";
 import { systemClock } from "../../src/lib/clock";
 import { uniqueEmail } from "../support/app";
 import { createMockProvider, OIDC_DISCOVERY } from "../support/oauth-provider";
@@ -25,7 +27,7 @@ async function setup(opts: { signup?: boolean } = {}) {
     teams: createTeamService({ d1: env.DB, clock: systemClock }),
   });
   const oauth = createOAuthService({
-    d1: env.DB,
+    store: createOAuthStore(createDb(env.DB)),
     clock: systemClock,
     users,
     fetch: idp.fetch,
@@ -250,7 +252,7 @@ describe("core oauth service", () => {
   it("rejects an ID token issued for another client", async () => {
     const idp = await createMockProvider({ ...CLIENT, idTokenAudience: "someone-else" });
     const oauth = createOAuthService({
-      d1: env.DB,
+      store: createOAuthStore(createDb(env.DB)),
       clock: systemClock,
       users: createUserService({
         d1: env.DB,

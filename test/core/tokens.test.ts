@@ -10,6 +10,7 @@ import {
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config";
 import { loadKeySet } from "../../src/core/tokens/keys";
+import { createSigningKeyStore } from "../../src/core/tokens/keys.store";
 import { createTokenService } from "../../src/core/tokens/tokens.service";
 import { createDb } from "../../src/db/client";
 import type { Clock } from "../../src/lib/clock";
@@ -21,7 +22,7 @@ function service(vars: Record<string, string>) {
   const config = parseConfig({ ENVIRONMENT: "test", ...vars });
   const keys = () =>
     loadKeySet({
-      db: createDb(env.DB),
+      store: createSigningKeyStore(createDb(env.DB)),
       clock,
       algorithm: config.jwt.algorithm,
       privateKeys: config.jwt.privateKeys,
@@ -104,7 +105,7 @@ describe("access tokens", () => {
     const past: Clock = { now: () => Date.now() - 3600_000 };
     const keys = () =>
       loadKeySet({
-        db: createDb(env.DB),
+        store: createSigningKeyStore(createDb(env.DB)),
         clock,
         algorithm: "ES256",
         privateKeys: "",
@@ -125,7 +126,7 @@ describe("verified-token memory", () => {
     const moving: Clock = { now: () => now };
     const keys = () =>
       loadKeySet({
-        db: createDb(env.DB),
+        store: createSigningKeyStore(createDb(env.DB)),
         clock,
         algorithm: "ES256",
         privateKeys: "",

@@ -9,6 +9,7 @@ import type { Clock } from "../../lib/clock";
 import type { Config } from "../config";
 import { isAuthError } from "../errors";
 import type { IpLimiter } from "../rate-limit/ip-limiter";
+import type { OutboxStore } from "./outbox.store";
 
 export interface MailMessage {
   to: string;
@@ -34,48 +35,29 @@ export interface SendEmailBinding {
 }
 
 export function createOutboxMailer(
-  d1: D1Database,
+  store: OutboxStore,
   clock: Clock,
 ): Mailer & {
   list(to: string, limit?: number): Promise<OutboxEntry[]>;
 } {
   return {
     async send(m) {
-      await d1
-        .prepare(
-          'INSERT INTO outbox (id, "to", subject, text, html, kind, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-        )
-        .bind(
-          crypto.randomUUID(),
-          m.to,
-          m.subject,
-          m.text,
-          m.html,
-          m.kind,
-          JSON.stringify(m.data),
-          clock.now(),
-        )
-        .run();
+      await store.add({
+        id: crypto.randomUUID(),
+        to: m.to,
+        subject: m.subject,
+        text: m.text,
+        html: m.html,
+        kind: m.kind,
+        data: m.data,
+        createdAt: clock.now(),
+      });
     },
     async list(to, limit = 50) {
-      const { results } = await d1
-        .prepare(
-          'SELECT "to", subject, text, html, kind, data, created_at FROM outbox WHERE "to" = ? ORDER BY created_at DESC, rowid DESC LIMIT ?',
-        )
-        .bind(to, limit)
-        .all<{
-          to: string;
-          subject: string;
-          text: string;
-          html: string;
-          kind: string;
-          data: string;
-          created_at: number;
-        }>();
-      return results.map((r) => ({
-        ...r,
-        data: JSON.parse(r.data),
-        created_at: new Date(r.created_at).toISOString(),
+      // /_dev/outbox shows the time as ISO 8601.
+      return (await store.listFor(to, limit)).map(({ createdAt, ...m }) => ({
+        ...m,
+        created_at: new Date(createdAt).toISOString(),
       }));
     },
   };

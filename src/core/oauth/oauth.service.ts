@@ -18,6 +18,7 @@ import type { Config } from "../config";
 import { AuthError, type OAuthErrorCode } from "../errors";
 import { normalizeEmail } from "../users/email-address";
 import type { User, UserService } from "../users/users.service";
+import type { OAuthStore } from "./oauth.store";
 import {
   authorizationEndpoint,
   type Fetch,
@@ -79,14 +80,14 @@ export interface OAuthService {
 }
 
 export function createOAuthService(deps: {
-  d1: D1Database;
+  store: OAuthStore;
   clock: Clock;
   users: UserService;
   config: Pick<Config, "oauth" | "features" | "roles">;
   /** Outbound HTTP; looked up at call time so tests can replace globalThis.fetch. */
   fetch?: Fetch;
 }): OAuthService {
-  const { d1, clock, users, config } = deps;
+  const { store, clock, users, config } = deps;
   const fetcher: Fetch = deps.fetch ?? ((input, init) => fetch(input, init));
   const providerConfig = (name: string) => config.oauth.providers.find((p) => p.name === name);
 
@@ -104,19 +105,13 @@ export function createOAuthService(deps: {
 
   async function linkOrCreate(profile: OAuthProfile, redirectAfter: string | null) {
     const now = clock.now();
-    const linked = await d1
-      .prepare("SELECT user_id FROM oauth_identities WHERE provider = ? AND subject = ?")
-      .bind(profile.provider, profile.subject)
-      .first<{ user_id: string }>();
+    const linked = await store.linkedUser(profile.provider, profile.subject);
     const fail = (code: OAuthErrorCode, detail?: string) => new OAuthError(code, { detail, redirectAfter });
     if (linked) {
-      const user = await users.findById(linked.user_id);
+      const user = await users.findById(linked);
       if (!user) throw fail("OAUTH_USER_CONFLICT");
       if (user.disabled) throw fail("OAUTH_ACCOUNT_DISABLED");
-      await d1
-        .prepare("UPDATE oauth_identities SET email = ?, updated_at = ? WHERE provider = ? AND subject = ?")
-        .bind(profile.email, now, profile.provider, profile.subject)
-        .run();
+      await store.updateIdentityEmail(profile.provider, profile.subject, profile.email, now);
       return { user, isNew: false };
     }
     if (!profile.email) throw fail("OAUTH_UNVERIFIED_EMAIL", "The provider shared no email address.");
@@ -129,25 +124,20 @@ export function createOAuthService(deps: {
       throw fail("OAUTH_UNVERIFIED_EMAIL", "The provider's email address is not usable.");
     }
     const insertIdentity = (userId: string) =>
-      d1
-        .prepare(
-          "INSERT INTO oauth_identities (provider, subject, user_id, email, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(profile.provider, profile.subject, userId, email, now, now)
-        .run();
+      store.link({
+        provider: profile.provider,
+        subject: profile.subject,
+        userId,
+        email,
+        createdAt: now,
+        updatedAt: now,
+      });
     // The provider verified the address: an unproven secondary claim on it by another account yields.
-    await d1
-      .prepare("DELETE FROM emails WHERE address = ? AND is_primary = 0 AND verified = 0")
-      .bind(email)
-      .run();
+    await store.dropUnverifiedSecondary(email);
     const existing = await users.findByEmail(email);
     if (existing) {
       if (existing.disabled) throw fail("OAUTH_ACCOUNT_DISABLED");
-      const holder = await d1
-        .prepare("SELECT verified FROM emails WHERE address = ?")
-        .bind(email)
-        .first<{ verified: number }>();
-      if (holder?.verified !== 1)
+      if ((await store.isEmailVerified(email)) !== true)
         throw fail("OAUTH_USER_CONFLICT", "An account with this address exists and has not verified it.");
       await insertIdentity(existing.id);
       if (!existing.active) await users.activate(existing.id, email);
@@ -201,22 +191,16 @@ export function createOAuthService(deps: {
       } catch (e) {
         throw new OAuthError("OAUTH_PROVIDER_ERROR", { detail: "The provider is unreachable.", cause: e });
       }
-      await d1
-        .prepare(
-          `INSERT INTO oauth_states (hash, provider, code_verifier, nonce, callback_url, redirect_after, created_at, expires_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .bind(
-          await sha256Hex(state),
-          p.name,
-          codeVerifier,
-          nonce,
-          callbackUrl,
-          redirectAfter,
-          now,
-          now + OAUTH_STATE_TTL_MS,
-        )
-        .run();
+      await store.addState({
+        hash: await sha256Hex(state),
+        provider: p.name,
+        codeVerifier,
+        nonce,
+        callbackUrl,
+        redirectAfter,
+        createdAt: now,
+        expiresAt: now + OAUTH_STATE_TTL_MS,
+      });
       const url = new URL(endpoint);
       url.searchParams.set("response_type", "code");
       url.searchParams.set("client_id", p.clientId);
@@ -234,24 +218,12 @@ export function createOAuthService(deps: {
       if (!state || state.length > 200)
         throw new OAuthError("OAUTH_INVALID_STATE", { detail: "Missing or invalid state." });
       const now = clock.now();
-      const row = await d1
-        .prepare(
-          `UPDATE oauth_states SET used_at = ?1 WHERE hash = ?2 AND used_at IS NULL AND expires_at > ?1
-           RETURNING provider, code_verifier, nonce, callback_url, redirect_after`,
-        )
-        .bind(now, await sha256Hex(state))
-        .first<{
-          provider: string;
-          code_verifier: string;
-          nonce: string;
-          callback_url: string;
-          redirect_after: string | null;
-        }>();
+      const row = await store.spendState(await sha256Hex(state), now);
       if (!row)
         throw new OAuthError("OAUTH_INVALID_STATE", {
           detail: "The state is unknown, expired or already used.",
         });
-      const redirectAfter = row.redirect_after;
+      const redirectAfter = row.redirectAfter;
       if (params.error) {
         const denied = params.error === "access_denied";
         throw new OAuthError(denied ? "OAUTH_ACCESS_DENIED" : "OAUTH_PROVIDER_ERROR", {
@@ -272,8 +244,8 @@ export function createOAuthService(deps: {
           p,
           {
             code: params.code,
-            codeVerifier: row.code_verifier,
-            callbackUrl: row.callback_url,
+            codeVerifier: row.codeVerifier,
+            callbackUrl: row.callbackUrl,
             nonce: row.nonce,
           },
           fetcher,

@@ -17,6 +17,7 @@ import type { Mailer, MailMessage } from "../mail/mailer";
 import type { AttemptCounter } from "../rate-limit/attempts";
 import type { IssuedSession, SessionContext, SessionService } from "../sessions/sessions.service";
 import type { User, UserService } from "../users/users.service";
+import type { PasscodeStore } from "./passcodes.store";
 
 export const PASSCODE_MAX_TRIES = 3;
 /** [max sends, window seconds] per user. */
@@ -70,7 +71,7 @@ function passcodeMail(to: string, code: string, ttl: number): MailMessage {
 }
 
 export function createPasscodeService(deps: {
-  d1: D1Database;
+  store: PasscodeStore;
   clock: Clock;
   mailer: Mailer;
   users: UserService;
@@ -81,7 +82,7 @@ export function createPasscodeService(deps: {
   secret: string;
   ttlSeconds: number;
 }): PasscodeService {
-  const { d1, clock, mailer, users, sessions, attempts, ttlSeconds } = deps;
+  const { store, clock, mailer, users, sessions, attempts, ttlSeconds } = deps;
   const key = crypto.subtle.importKey(
     "raw",
     fromBase64Url(deps.secret),
@@ -95,24 +96,18 @@ export function createPasscodeService(deps: {
   /** Counts a send in each window (one upsert each); RATE_LIMITED with retryAfter when one is full. */
   async function countSend(userId: string) {
     const now = clock.now();
-    const rows = await d1.batch<{ count: number; window_start: number }>(
-      SEND_LIMITS.map(([, seconds]) =>
-        d1
-          .prepare(
-            `INSERT INTO attempt_counters (key, count, window_start) VALUES (?1, 1, ?2)
-             ON CONFLICT(key) DO UPDATE SET
-               count = CASE WHEN window_start <= ?2 - ?3 THEN 1 ELSE count + 1 END,
-               window_start = CASE WHEN window_start <= ?2 - ?3 THEN ?2 ELSE window_start END
-             RETURNING count, window_start`,
-          )
-          .bind(`passcode-send:${seconds}:${userId}`, now, seconds * 1000),
-      ),
+    const rows = await store.countSends(
+      SEND_LIMITS.map(([, seconds]) => ({
+        key: `passcode-send:${seconds}:${userId}`,
+        windowMs: seconds * 1000,
+      })),
+      now,
     );
     SEND_LIMITS.forEach(([max, seconds], i) => {
-      const row = rows[i]?.results[0];
+      const row = rows[i];
       if (row && row.count > max) {
         throw new AuthError("RATE_LIMITED", {
-          retryAfter: Math.max(1, Math.ceil((row.window_start + seconds * 1000 - now) / 1000)),
+          retryAfter: Math.max(1, Math.ceil((row.windowStart + seconds * 1000 - now) / 1000)),
         });
       }
     });
@@ -123,14 +118,7 @@ export function createPasscodeService(deps: {
       const id = typeof userId === "string" ? userId.toLowerCase() : "";
       if (!UUID.test(id)) throw new AuthError("INVALID_REQUEST", { detail: "user_id must be a UUID." });
       await countSend(id);
-      const target = await d1
-        .prepare(
-          emailId
-            ? "SELECT e.id, e.address FROM emails e JOIN users u ON u.id = e.user_id WHERE e.user_id = ? AND e.id = ? AND u.disabled = 0"
-            : "SELECT e.id, e.address FROM emails e JOIN users u ON u.id = e.user_id WHERE e.user_id = ? AND e.is_primary = 1 AND u.disabled = 0",
-        )
-        .bind(...(emailId ? [id, emailId.toLowerCase()] : [id]))
-        .first<{ id: string; address: string }>();
+      const target = await store.findTarget(id, emailId?.toLowerCase());
       const now = clock.now();
       if (!target) {
         if (!quiet) throw new AuthError("INVALID_REQUEST", { detail: "Unknown user or email address." });
@@ -139,12 +127,14 @@ export function createPasscodeService(deps: {
       }
       const passcodeId = crypto.randomUUID();
       const code = randomCode();
-      await d1
-        .prepare(
-          "INSERT INTO passcodes (id, user_id, email_id, code_mac, tries, created_at, expires_at) VALUES (?, ?, ?, ?, 0, ?, ?)",
-        )
-        .bind(passcodeId, id, target.id, toHex(await mac(passcodeId, code)), now, now + ttlSeconds * 1000)
-        .run();
+      await store.add({
+        id: passcodeId,
+        userId: id,
+        emailId: target.id,
+        codeMac: toHex(await mac(passcodeId, code)),
+        createdAt: now,
+        expiresAt: now + ttlSeconds * 1000,
+      });
       await mailer.send(passcodeMail(target.address, code, ttlSeconds));
       return { id: passcodeId, ttl: ttlSeconds, createdAt: now };
     },
@@ -156,43 +146,28 @@ export function createPasscodeService(deps: {
         throw new AuthError("INVALID_REQUEST", { detail: "code must be 6 digits." });
       const now = clock.now();
       // The try is counted before the code is looked at: the guard is the only gate.
-      const row = await d1
-        .prepare(
-          `UPDATE passcodes SET tries = tries + 1 WHERE id = ? AND used_at IS NULL AND tries < ?
-           RETURNING tries, code_mac, expires_at, user_id, email_id`,
-        )
-        .bind(passcodeId, PASSCODE_MAX_TRIES)
-        .first<{ tries: number; code_mac: string; expires_at: number; user_id: string; email_id: string }>();
-      if (!row) {
-        const spent = await d1
-          .prepare("SELECT 1 FROM passcodes WHERE id = ? AND used_at IS NULL AND tries >= ?")
-          .bind(passcodeId, PASSCODE_MAX_TRIES)
-          .first();
-        throw new AuthError(spent ? "PASSCODE_EXHAUSTED" : "PASSCODE_INVALID");
-      }
-      if (row.expires_at <= now) throw new AuthError("PASSCODE_EXPIRED");
+      const row = await store.countTry(passcodeId, PASSCODE_MAX_TRIES);
+      if (!row)
+        throw new AuthError(
+          (await store.isExhausted(passcodeId, PASSCODE_MAX_TRIES))
+            ? "PASSCODE_EXHAUSTED"
+            : "PASSCODE_INVALID",
+        );
+      if (row.expiresAt <= now) throw new AuthError("PASSCODE_EXPIRED");
       // Fresh codes bring fresh tries; the account's own counter bounds guesses across codes.
-      const accountKey = `passcode:${row.user_id}`;
+      const accountKey = `passcode:${row.userId}`;
       await attempts.reserve(accountKey);
-      const expected = Uint8Array.from(row.code_mac.match(/../g)!.map((h) => Number.parseInt(h, 16)));
+      const expected = Uint8Array.from(row.codeMac.match(/../g)!.map((h) => Number.parseInt(h, 16)));
       if (!timingSafeEqual(await mac(passcodeId, code), expected))
         throw new AuthError(row.tries >= PASSCODE_MAX_TRIES ? "PASSCODE_EXHAUSTED" : "PASSCODE_INVALID");
-      const spent = await d1
-        .prepare(
-          `UPDATE passcodes SET used_at = ? WHERE id = ? AND used_at IS NULL
-           RETURNING (SELECT address FROM emails WHERE id = passcodes.email_id) AS address,
-             (SELECT verified FROM emails WHERE id = passcodes.email_id) AS verified,
-             (SELECT active FROM users WHERE id = passcodes.user_id) AS active`,
-        )
-        .bind(now, passcodeId)
-        .first<{ address: string | null; verified: number | null; active: number | null }>();
+      const spent = await store.spend(passcodeId, now);
       if (!spent) throw new AuthError("PASSCODE_INVALID");
       await attempts.clear(accountKey);
       // A code proves the address: activate (and so make the default team) only when that changes
       // something, not on every sign-in.
-      if (spent.address && !(spent.verified === 1 && spent.active === 1))
-        await users.activate(row.user_id, spent.address);
-      const user = await users.findById(row.user_id);
+      if (spent.address && !(spent.verified === true && spent.active === true))
+        await users.activate(row.userId, spent.address);
+      const user = await users.findById(row.userId);
       if (!user) throw new AuthError("PASSCODE_INVALID");
       if (user.disabled) throw new AuthError("ACCOUNT_DISABLED");
       return { user, session: await sessions.create(user, ["email"], ctx) };

@@ -5,12 +5,10 @@
  * signed are alive. Outside production, with no secret, one key per algorithm is generated and
  * persisted in D1 on first use (insert-or-ignore, then read back, so racing isolates agree).
  */
-import { eq } from "drizzle-orm";
 import { exportJWK, generateKeyPair, generateSecret, importJWK, type JWK } from "jose";
-import type { Db } from "../../db/client";
-import { devSigningKeys } from "../../db/schema";
 import type { Clock } from "../../lib/clock";
 import { randomToken } from "../../lib/crypto";
+import type { SigningKeyStore } from "./keys.store";
 
 export type JwtAlgorithm = "ES256" | "RS256" | "HS512";
 
@@ -64,21 +62,18 @@ async function generate(alg: JwtAlgorithm): Promise<JWK> {
   return { ...(await exportJWK(privateKey)), kid, alg };
 }
 
-async function devKey(db: Db, clock: Clock, alg: JwtAlgorithm): Promise<JWK> {
-  const found = await db.select().from(devSigningKeys).where(eq(devSigningKeys.alg, alg)).get();
-  if (found) return JSON.parse(found.privateJwk);
-  await db
-    .insert(devSigningKeys)
-    .values({ alg, privateJwk: JSON.stringify(await generate(alg)), createdAt: clock.now() })
-    .onConflictDoNothing();
-  const row = await db.select().from(devSigningKeys).where(eq(devSigningKeys.alg, alg)).get();
-  return JSON.parse(row!.privateJwk);
+async function devKey(store: SigningKeyStore, clock: Clock, alg: JwtAlgorithm): Promise<JWK> {
+  const found = await store.find(alg);
+  if (found) return JSON.parse(found);
+  await store.addIfAbsent({ alg, privateJwk: JSON.stringify(await generate(alg)), createdAt: clock.now() });
+  // Read back: a racing isolate may have stored its key first, and all must sign with the same one.
+  return JSON.parse((await store.find(alg))!);
 }
 
 const cache = new Map<string, Promise<KeySet>>();
 
 export function loadKeySet(opts: {
-  db: Db;
+  store: SigningKeyStore;
   clock: Clock;
   algorithm: JwtAlgorithm;
   privateKeys: string;
@@ -108,7 +103,7 @@ async function build(opts: Parameters<typeof loadKeySet>[0]): Promise<KeySet> {
       throw new Error("JWT_PRIVATE_KEYS: needs a keys array");
     jwks = parsed.keys;
   } else if (opts.allowDevKeys) {
-    jwks = [await devKey(opts.db, opts.clock, opts.algorithm)];
+    jwks = [await devKey(opts.store, opts.clock, opts.algorithm)];
   } else {
     throw new Error("JWT_PRIVATE_KEYS: required in production");
   }

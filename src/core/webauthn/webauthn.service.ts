@@ -25,21 +25,9 @@ import type { Config } from "../config";
 import { AuthError } from "../errors";
 import type { IssuedSession, SessionContext, SessionService } from "../sessions/sessions.service";
 import type { User, UserService } from "../users/users.service";
+import type { Passkey, WebAuthnStore } from "./webauthn.store";
 
-export interface Passkey {
-  id: string;
-  userId: string;
-  name: string | null;
-  publicKey: string;
-  signCount: number;
-  transports: string[];
-  aaguid: string;
-  attestationType: string;
-  backupEligible: boolean;
-  backupState: boolean;
-  createdAt: number;
-  lastUsedAt: number | null;
-}
+export type { Passkey } from "./webauthn.store";
 
 type Purpose = "registration" | "authentication";
 
@@ -70,35 +58,6 @@ export interface WebAuthnService {
   remove(userId: string, credentialId: string): Promise<void>;
 }
 
-type Row = {
-  id: string;
-  user_id: string;
-  name: string | null;
-  public_key: string;
-  sign_count: number;
-  transports: string;
-  aaguid: string;
-  attestation_type: string;
-  backup_eligible: number;
-  backup_state: number;
-  created_at: number;
-  last_used_at: number | null;
-};
-const toPasskey = (r: Row): Passkey => ({
-  id: r.id,
-  userId: r.user_id,
-  name: r.name,
-  publicKey: r.public_key,
-  signCount: r.sign_count,
-  transports: JSON.parse(r.transports),
-  aaguid: r.aaguid,
-  attestationType: r.attestation_type,
-  backupEligible: r.backup_eligible === 1,
-  backupState: r.backup_state === 1,
-  createdAt: r.created_at,
-  lastUsedAt: r.last_used_at,
-});
-
 /** The user handle: the 16 bytes of the user's UUID. */
 const userHandle = (userId: string) =>
   Uint8Array.from(
@@ -119,40 +78,32 @@ function challengeOf(clientDataJSON: unknown): string | null {
 }
 
 export function createWebAuthnService(deps: {
-  d1: D1Database;
+  store: WebAuthnStore;
   clock: Clock;
   users: UserService;
   sessions: SessionService;
   notices: SecurityNotices;
   webauthn: Config["webauthn"];
 }): WebAuthnService {
-  const { d1, clock, users, sessions, webauthn: cfg } = deps;
-  const COLUMNS =
-    "id, user_id, name, public_key, sign_count, transports, aaguid, attestation_type, backup_eligible, backup_state, created_at, last_used_at";
+  const { store, clock, users, sessions, webauthn: cfg } = deps;
 
   async function storeChallenge(challenge: string, purpose: Purpose, userId: string | null) {
     const now = clock.now();
-    await d1
-      .prepare(
-        "INSERT INTO webauthn_challenges (hash, purpose, user_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-      )
-      .bind(await sha256Hex(challenge), purpose, userId, now, now + cfg.timeoutMs)
-      .run();
+    await store.addChallenge({
+      hash: await sha256Hex(challenge),
+      purpose,
+      userId,
+      createdAt: now,
+      expiresAt: now + cfg.timeoutMs,
+    });
   }
 
   /** Spends the challenge named in clientDataJSON; null when unknown, spent, expired or of another purpose. */
   async function spendChallenge(clientDataJSON: unknown, purpose: Purpose) {
     const challenge = challengeOf(clientDataJSON);
     if (!challenge) return null;
-    const now = clock.now();
-    const row = await d1
-      .prepare(
-        `UPDATE webauthn_challenges SET used_at = ?1 WHERE hash = ?2 AND purpose = ?3 AND used_at IS NULL AND expires_at > ?1
-         RETURNING user_id`,
-      )
-      .bind(now, await sha256Hex(challenge), purpose)
-      .first<{ user_id: string | null }>();
-    return row ? { challenge, userId: row.user_id } : null;
+    const row = await store.spendChallenge(await sha256Hex(challenge), purpose, clock.now());
+    return row ? { challenge, userId: row.userId } : null;
   }
 
   const service: WebAuthnService = {
@@ -204,37 +155,23 @@ export function createWebAuthnService(deps: {
       const transports = (r.credential.transports ?? response.response.transports ?? []).filter((t) =>
         /^[a-z-]{1,20}$/.test(t),
       );
-      let row: Row | null;
-      try {
-        row = await d1
-          .prepare(
-            `INSERT INTO webauthn_credentials (id, user_id, public_key, sign_count, transports, aaguid, attestation_type,
-               backup_eligible, backup_state, name, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?) RETURNING ${COLUMNS}`,
-          )
-          .bind(
-            r.credential.id,
-            userId,
-            toBase64Url(r.credential.publicKey),
-            r.credential.counter,
-            JSON.stringify(transports),
-            r.aaguid,
-            r.fmt,
-            r.credentialDeviceType === "multiDevice" ? 1 : 0,
-            r.credentialBackedUp ? 1 : 0,
-            now,
-          )
-          .first<Row>();
-      } catch (e) {
-        if (e instanceof Error && /UNIQUE constraint failed/.test(e.message))
-          throw new AuthError("INVALID_REQUEST", {
-            detail: "This credential is already registered.",
-            cause: e,
-          });
-        throw e;
-      }
+      const passkey = await store.addCredential({
+        id: r.credential.id,
+        userId,
+        publicKey: toBase64Url(r.credential.publicKey),
+        signCount: r.credential.counter,
+        transports,
+        aaguid: r.aaguid,
+        attestationType: r.fmt,
+        backupEligible: r.credentialDeviceType === "multiDevice",
+        backupState: r.credentialBackedUp,
+        createdAt: now,
+      });
+      if (!passkey)
+        throw new AuthError("INVALID_REQUEST", { detail: "This credential is already registered." });
       const user = await users.findById(userId);
       await deps.notices.changed({ userId, event: "passkey_added", to: [user?.email], ctx });
-      return toPasskey(row!);
+      return passkey;
     },
 
     async authenticationOptions(userId, { quiet }) {
@@ -264,12 +201,8 @@ export function createWebAuthnService(deps: {
       const spent = await spendChallenge(response?.response?.clientDataJSON, "authentication");
       if (!spent) throw fail();
       const id = typeof response.id === "string" ? response.id : "";
-      const row = await d1
-        .prepare(`SELECT ${COLUMNS} FROM webauthn_credentials WHERE id = ?`)
-        .bind(id)
-        .first<Row>();
-      if (!row) throw fail();
-      const passkey = toPasskey(row);
+      const passkey = await store.findCredential(id);
+      if (!passkey) throw fail();
       // A challenge issued for one user only accepts that user's credentials.
       if (spent.userId !== null && spent.userId !== passkey.userId) throw fail();
       const handle = response.response.userHandle;
@@ -296,13 +229,7 @@ export function createWebAuthnService(deps: {
       const { newCounter, credentialBackedUp } = info.authenticationInfo;
       const now = clock.now();
       // Conditional on the counter still being below the new value (or both zero): no rollback by a parallel login.
-      const updated = await d1
-        .prepare(
-          `UPDATE webauthn_credentials SET sign_count = ?1, backup_state = ?2, last_used_at = ?3
-           WHERE id = ?4 AND (sign_count < ?1 OR (sign_count = 0 AND ?1 = 0)) RETURNING id`,
-        )
-        .bind(newCounter, credentialBackedUp ? 1 : 0, now, passkey.id)
-        .first();
+      const updated = await store.recordUse(passkey.id, newCounter, credentialBackedUp, now);
       if (!updated) throw fail();
       const user = await users.findById(passkey.userId);
       if (!user) throw fail();
@@ -310,28 +237,16 @@ export function createWebAuthnService(deps: {
       return { user, session: await sessions.create(user, ["webauthn"], ctx), credentialId: passkey.id };
     },
 
-    async list(userId) {
-      const { results } = await d1
-        .prepare(`SELECT ${COLUMNS} FROM webauthn_credentials WHERE user_id = ? ORDER BY created_at, id`)
-        .bind(userId)
-        .all<Row>();
-      return results.map(toPasskey);
+    list(userId) {
+      return store.listByUser(userId);
     },
 
     async rename(userId, credentialId, name) {
-      const r = await d1
-        .prepare("UPDATE webauthn_credentials SET name = ? WHERE id = ? AND user_id = ? RETURNING id")
-        .bind(name, credentialId, userId)
-        .first();
-      if (!r) throw new AuthError("NOT_FOUND");
+      if (!(await store.rename(userId, credentialId, name))) throw new AuthError("NOT_FOUND");
     },
 
     async remove(userId, credentialId) {
-      const r = await d1
-        .prepare("DELETE FROM webauthn_credentials WHERE id = ? AND user_id = ? RETURNING id")
-        .bind(credentialId, userId)
-        .first();
-      if (!r) throw new AuthError("NOT_FOUND");
+      if (!(await store.remove(userId, credentialId))) throw new AuthError("NOT_FOUND");
     },
   };
   return service;
