@@ -10,6 +10,7 @@ import { createSecurityNotices } from "./core/accounts/notices";
 import { createReauthService } from "./core/accounts/reauth";
 import { createTurnstileVerifier } from "./core/captcha/turnstile";
 import { createHealthService } from "./core/health";
+import { createHealthStore } from "./core/health.store";
 import {
   createCloudflareMailer,
   createHttpMailer,
@@ -26,11 +27,13 @@ import { createPasscodeStore } from "./core/passcodes/passcodes.store";
 import { createPasswordHasher } from "./core/passwords/hasher";
 import { createPasswordPolicy } from "./core/passwords/policy";
 import { createAttemptCounter } from "./core/rate-limit/attempts";
+import { createAttemptStore } from "./core/rate-limit/attempts.store";
 import { createIpLimiter } from "./core/rate-limit/ip-limiter";
 import { createSessionService } from "./core/sessions/sessions.service";
 import { createSessionStore } from "./core/sessions/sessions.store";
 import { createStorageService, type VariantCache } from "./core/storage/storage.service";
 import { createTeamService } from "./core/teams/teams.service";
+import { createTeamStore } from "./core/teams/teams.store";
 import { createTicketService } from "./core/tickets/tickets.service";
 import { createTicketStore } from "./core/tickets/tickets.store";
 import { loadKeySet } from "./core/tokens/keys";
@@ -39,8 +42,11 @@ import { createPurposeTokenService } from "./core/tokens/purpose-tokens";
 import { createTokenService } from "./core/tokens/tokens.service";
 import { createSecretBox } from "./core/totp/secret-box";
 import { createTotpService } from "./core/totp/totp.service";
+import { createTotpStore } from "./core/totp/totp.store";
 import { createEmailService } from "./core/users/emails.service";
+import { createEmailStore } from "./core/users/emails.store";
 import { createUserService } from "./core/users/users.service";
+import { createUserStore } from "./core/users/users.store";
 import { createWebAuthnService } from "./core/webauthn/webauthn.service";
 import { createWebAuthnStore } from "./core/webauthn/webauthn.store";
 import { createDb } from "./db/client";
@@ -146,8 +152,8 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
       "session+jwt": config.sessions.absoluteTtl,
     },
   });
-  const teams = createTeamService({ d1, clock });
-  const users = createUserService({ d1, clock, teams });
+  const teams = createTeamService({ store: createTeamStore(db), clock });
+  const users = createUserService({ store: createUserStore(db), clock });
   const sessions = createSessionService({
     store: createSessionStore(db),
     tokens,
@@ -164,13 +170,23 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
     fetch: (...a) => fetch(...a),
     log: (m) => console.warn(m),
   });
-  const attempts = createAttemptCounter({ d1, clock, max: config.limits.accountMaxFailures });
+  const attempts = createAttemptCounter({
+    store: createAttemptStore(db),
+    clock,
+    max: config.limits.accountMaxFailures,
+  });
   let box = boxes.get(config.totp.encryptionKey);
   if (!box) {
     box = createSecretBox(config.totp.encryptionKey);
     boxes.set(config.totp.encryptionKey, box);
   }
-  const totp = createTotpService({ d1, clock, box, attempts, issuer: config.totp.issuer });
+  const totp = createTotpService({
+    store: createTotpStore(db),
+    clock,
+    box,
+    attempts,
+    issuer: config.totp.issuer,
+  });
   const reauth = createReauthService({ users, passwords, attempts });
   const captcha = createTurnstileVerifier({ ...config.turnstile, fetch: (...a) => fetch(...a) });
   const outbox = createOutboxMailer(createOutboxStore(db), clock);
@@ -191,7 +207,7 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
     variantCache: typeof caches !== "undefined" ? cacheApiVariants(caches.default) : null,
   });
   const notices = createSecurityNotices({ clock, sessions, mailer });
-  const emails = createEmailService({ d1, clock, secret: config.passcodes.secret });
+  const emails = createEmailService({ store: createEmailStore(db), clock, secret: config.passcodes.secret });
   const existence = createExistenceService({ config, clock, users, emails, tokens, mailer });
   const accounts = createAccountService({
     config,
@@ -263,7 +279,7 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
     teams,
     existence,
     captcha,
-    health: createHealthService({ d1 }),
+    health: createHealthService({ store: createHealthStore(db) }),
   };
 }
 

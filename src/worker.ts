@@ -3,6 +3,8 @@ import { EmailMessage } from "cloudflare:email";
 import { createApp } from "./app";
 import { ConfigError, configFor } from "./config";
 import { purgeExpired } from "./core/maintenance";
+import { createMaintenanceStore } from "./core/maintenance.store";
+import { createDb } from "./db/client";
 import { type Clock, systemClock } from "./lib/clock";
 import { meteredD1, meteredKv, meteredR2, newProbe, serverTiming, withProbe } from "./lib/meter";
 import type { Bindings } from "./services";
@@ -58,7 +60,7 @@ export function createWorker(clock: Clock = systemClock) {
       return out;
     },
     async scheduled(_controller: ScheduledController, env: Bindings, ctx: ExecutionContext) {
-      ctx.waitUntil(purgeExpired(env.DB, clock));
+      ctx.waitUntil(purgeExpired(createMaintenanceStore(createDb(env.DB)), clock));
     },
   } satisfies ExportedHandler<Bindings>;
 }

@@ -1,10 +1,12 @@
 /** Whether the stores the Worker depends on answer; for status pages. */
-export function createHealthService(deps: { d1: D1Database }) {
+import type { HealthStore } from "./health.store";
+
+export function createHealthService(deps: { store: HealthStore }) {
   return {
     /** True while D1 answers a trivial query; a failure is logged, never thrown. */
     async databaseReachable(): Promise<boolean> {
       try {
-        await deps.d1.prepare("SELECT 1").first();
+        await deps.store.ping();
         return true;
       } catch (e) {
         console.error(e);

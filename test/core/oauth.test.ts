@@ -3,8 +3,8 @@ import { describe, expect, it } from "vitest";
 import type { OAuthProviderConfig } from "../../src/config";
 import { createOAuthService, OAuthError } from "../../src/core/oauth/oauth.service";
 import { createOAuthStore } from "../../src/core/oauth/oauth.store";
-import { createTeamService } from "../../src/core/teams/teams.service";
 import { createUserService } from "../../src/core/users/users.service";
+import { createUserStore } from "../../src/core/users/users.store";
 import { createDb } from "../../src/db/client";
 import { systemClock } from "../../src/lib/clock";
 import { uniqueEmail } from "../support/app";
@@ -21,11 +21,7 @@ const providers: OAuthProviderConfig[] = [
 
 async function setup(opts: { signup?: boolean } = {}) {
   const idp = await createMockProvider(CLIENT);
-  const users = createUserService({
-    d1: env.DB,
-    clock: systemClock,
-    teams: createTeamService({ d1: env.DB, clock: systemClock }),
-  });
+  const users = createUserService({ store: createUserStore(createDb(env.DB)), clock: systemClock });
   const oauth = createOAuthService({
     store: createOAuthStore(createDb(env.DB)),
     clock: systemClock,
@@ -254,11 +250,7 @@ describe("core oauth service", () => {
     const oauth = createOAuthService({
       store: createOAuthStore(createDb(env.DB)),
       clock: systemClock,
-      users: createUserService({
-        d1: env.DB,
-        clock: systemClock,
-        teams: createTeamService({ d1: env.DB, clock: systemClock }),
-      }),
+      users: createUserService({ store: createUserStore(createDb(env.DB)), clock: systemClock }),
       fetch: idp.fetch,
       config: {
         oauth: { providers, allowedRedirects: [], errorRedirect: "" },

@@ -7,6 +7,7 @@
  */
 import type { Clock } from "../../lib/clock";
 import { AuthError } from "../errors";
+import type { AttemptStore } from "./attempts.store";
 
 export interface AttemptCounter {
   /** Counts one attempt; TOO_MANY_ATTEMPTS with retryAfter while the key is locked. */
@@ -18,43 +19,20 @@ const WINDOW_MS = 15 * 60_000;
 const BASE_DELAY_MS = 30_000;
 const MAX_DELAY_MS = 3_600_000;
 
-const RESERVE = `
-INSERT INTO attempt_counters (key, count, window_start, locked_until, locks) VALUES (?1, 1, ?2, 0, 0)
-ON CONFLICT(key) DO UPDATE SET
-  count = CASE
-    WHEN locked_until > ?2 THEN count
-    WHEN window_start <= ?2 - ?3 THEN 1
-    WHEN count + 1 > ?4 THEN 0
-    ELSE count + 1 END,
-  window_start = CASE
-    WHEN locked_until > ?2 THEN window_start
-    WHEN window_start <= ?2 - ?3 THEN ?2
-    WHEN count + 1 > ?4 THEN ?2
-    ELSE window_start END,
-  locked_until = CASE
-    WHEN locked_until > ?2 THEN locked_until
-    WHEN window_start > ?2 - ?3 AND count + 1 > ?4 THEN ?2 + MIN(?5 << MIN(locks, 10), ?6)
-    ELSE locked_until END,
-  locks = CASE
-    WHEN locked_until <= ?2 AND window_start > ?2 - ?3 AND count + 1 > ?4 THEN locks + 1
-    ELSE locks END
-RETURNING locked_until`;
-
-export function createAttemptCounter(deps: { d1: D1Database; clock: Clock; max: number }): AttemptCounter {
+export function createAttemptCounter(deps: {
+  store: AttemptStore;
+  clock: Clock;
+  max: number;
+}): AttemptCounter {
+  const policy = { windowMs: WINDOW_MS, max: deps.max, baseDelayMs: BASE_DELAY_MS, maxDelayMs: MAX_DELAY_MS };
   return {
     async reserve(key) {
       const now = deps.clock.now();
-      const row = await deps.d1
-        .prepare(RESERVE)
-        .bind(key, now, WINDOW_MS, deps.max, BASE_DELAY_MS, MAX_DELAY_MS)
-        .first<{ locked_until: number }>();
-      const lockedUntil = row?.locked_until ?? 0;
+      const lockedUntil = await deps.store.reserve(key, now, policy);
       if (lockedUntil > now) {
         throw new AuthError("TOO_MANY_ATTEMPTS", { retryAfter: Math.ceil((lockedUntil - now) / 1000) });
       }
     },
-    async clear(key) {
-      await deps.d1.prepare("DELETE FROM attempt_counters WHERE key = ?").bind(key).run();
-    },
+    clear: (key) => deps.store.clear(key),
   };
 }

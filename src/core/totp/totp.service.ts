@@ -10,6 +10,7 @@ import type { Clock } from "../../lib/clock";
 import { AuthError } from "../errors";
 import type { AttemptCounter } from "../rate-limit/attempts";
 import type { SecretBox } from "./secret-box";
+import type { TotpStore } from "./totp.store";
 
 export interface TotpSetup {
   /** Base32 secret, for manual entry. */
@@ -34,13 +35,13 @@ export interface TotpService {
 const PERIOD = 30;
 
 export function createTotpService(deps: {
-  d1: D1Database;
+  store: TotpStore;
   clock: Clock;
   box: SecretBox;
   attempts: AttemptCounter;
   issuer: string;
 }): TotpService {
-  const { d1, clock, box, attempts } = deps;
+  const { store, clock, box, attempts } = deps;
 
   /** The time step `code` matches for `secret`, or null. */
   function matchStep(secret: string, code: string): number | null {
@@ -57,10 +58,7 @@ export function createTotpService(deps: {
   }
 
   async function row(userId: string) {
-    const r = await d1
-      .prepare("SELECT totp_secret, totp_pending_secret, totp_enabled FROM users WHERE id = ?")
-      .bind(userId)
-      .first<{ totp_secret: string | null; totp_pending_secret: string | null; totp_enabled: number }>();
+    const r = await store.state(userId);
     if (!r) throw new AuthError("INVALID_TOKEN");
     return r;
   }
@@ -70,21 +68,20 @@ export function createTotpService(deps: {
     userId: string,
     sealed: string,
     code: string,
-    claim: (step: number) => D1PreparedStatement,
+    claim: (step: number) => Promise<boolean>,
   ) {
     const key = `totp:${userId}`;
     await attempts.reserve(key);
     const step = matchStep(await box.open(sealed), code);
     if (step === null) throw new AuthError("INVALID_OTP");
-    const r = await claim(step).run();
-    if (r.meta.changes !== 1) throw new AuthError("INVALID_OTP");
+    if (!(await claim(step))) throw new AuthError("INVALID_OTP");
     await attempts.clear(key);
   }
 
   return {
     async generate(userId, label) {
       const r = await row(userId);
-      if (r.totp_enabled) throw new AuthError("MFA_ALREADY_ENABLED");
+      if (r.totpEnabled) throw new AuthError("MFA_ALREADY_ENABLED");
       const secret = new Secret({ size: 20 }).base32;
       const uri = new TOTP({
         issuer: deps.issuer,
@@ -93,52 +90,29 @@ export function createTotpService(deps: {
         digits: 6,
         period: PERIOD,
       }).toString();
-      await d1
-        .prepare("UPDATE users SET totp_pending_secret = ?, updated_at = ? WHERE id = ?")
-        .bind(await box.seal(secret), clock.now(), userId)
-        .run();
+      await store.setPending(userId, await box.seal(secret), clock.now());
       const svg = renderSVG(uri);
       return { secret, uri, qrDataUrl: `data:image/svg+xml;base64,${btoa(svg)}` };
     },
 
     async enable(userId, c) {
       const r = await row(userId);
-      if (r.totp_enabled) throw new AuthError("MFA_ALREADY_ENABLED");
-      if (!r.totp_pending_secret) throw new AuthError("MFA_NOT_SET_UP");
-      const pending = r.totp_pending_secret;
-      await check(userId, pending, c, (step) =>
-        d1
-          .prepare(
-            `UPDATE users SET totp_secret = totp_pending_secret, totp_pending_secret = NULL, totp_enabled = 1,
-                totp_last_step = ?1, updated_at = ?2 WHERE id = ?3 AND totp_enabled = 0 AND totp_pending_secret = ?4`,
-          )
-          .bind(step, clock.now(), userId, pending),
-      );
+      if (r.totpEnabled) throw new AuthError("MFA_ALREADY_ENABLED");
+      if (!r.totpPendingSecret) throw new AuthError("MFA_NOT_SET_UP");
+      const pending = r.totpPendingSecret;
+      await check(userId, pending, c, (step) => store.enable(userId, pending, step, clock.now()));
     },
 
     async disable(userId, c) {
       const r = await row(userId);
-      if (!r.totp_enabled || !r.totp_secret) throw new AuthError("MFA_NOT_ENABLED");
-      await check(userId, r.totp_secret, c, (step) =>
-        d1
-          .prepare(
-            `UPDATE users SET totp_secret = NULL, totp_enabled = 0, totp_last_step = ?1, updated_at = ?2
-               WHERE id = ?3 AND totp_enabled = 1 AND (totp_last_step IS NULL OR totp_last_step < ?1)`,
-          )
-          .bind(step, clock.now(), userId),
-      );
+      if (!r.totpEnabled || !r.totpSecret) throw new AuthError("MFA_NOT_ENABLED");
+      await check(userId, r.totpSecret, c, (step) => store.disable(userId, step, clock.now()));
     },
 
     async verify(userId, c) {
       const r = await row(userId);
-      if (!r.totp_enabled || !r.totp_secret) throw new AuthError("MFA_NOT_ENABLED");
-      await check(userId, r.totp_secret, c, (step) =>
-        d1
-          .prepare(
-            "UPDATE users SET totp_last_step = ?1 WHERE id = ?2 AND totp_enabled = 1 AND (totp_last_step IS NULL OR totp_last_step < ?1)",
-          )
-          .bind(step, userId),
-      );
+      if (!r.totpEnabled || !r.totpSecret) throw new AuthError("MFA_NOT_ENABLED");
+      await check(userId, r.totpSecret, c, (step) => store.claimStep(userId, step));
     },
   };
 }

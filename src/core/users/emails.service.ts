@@ -15,6 +15,7 @@ import type { Clock } from "../../lib/clock";
 import { fromBase64Url, toHex, utf8 } from "../../lib/encoding";
 import { AuthError } from "../errors";
 import { normalizeEmail } from "./email-address";
+import type { EmailStore } from "./emails.store";
 
 export interface EmailAddress {
   id: string;
@@ -56,23 +57,6 @@ export interface EmailService {
   lookup(address: unknown, opts: { hints: boolean }): Promise<AccountLookup | null>;
 }
 
-type Row = {
-  id: string;
-  user_id: string;
-  address: string;
-  verified: number;
-  is_primary: number;
-  created_at: number;
-};
-const toEmail = (r: Row): EmailAddress => ({
-  id: r.id,
-  userId: r.user_id,
-  address: r.address,
-  verified: r.verified === 1,
-  primary: r.is_primary === 1,
-  createdAt: r.created_at,
-});
-
 /** A UUID v4-shaped id derived from HMAC(key, label || address). */
 async function pseudoId(key: CryptoKey, label: string, address: string): Promise<string> {
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8(`${label}\u0000${address}`)));
@@ -83,8 +67,8 @@ async function pseudoId(key: CryptoKey, label: string, address: string): Promise
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
-export function createEmailService(deps: { d1: D1Database; clock: Clock; secret: string }): EmailService {
-  const { d1, clock } = deps;
+export function createEmailService(deps: { store: EmailStore; clock: Clock; secret: string }): EmailService {
+  const { store, clock } = deps;
   const macKey = crypto.subtle.importKey(
     "raw",
     fromBase64Url(deps.secret),
@@ -92,46 +76,19 @@ export function createEmailService(deps: { d1: D1Database; clock: Clock; secret:
     false,
     ["sign"],
   );
-  const COLUMNS = "id, user_id, address, verified, is_primary, created_at";
 
   const service: EmailService = {
-    async list(userId) {
-      const { results } = await d1
-        .prepare(`SELECT ${COLUMNS} FROM emails WHERE user_id = ? ORDER BY created_at, id`)
-        .bind(userId)
-        .all<Row>();
-      return results.map(toEmail);
-    },
+    list: (userId) => store.list(userId),
 
-    async get(userId, emailId) {
-      const row = await d1
-        .prepare(`SELECT ${COLUMNS} FROM emails WHERE id = ? AND user_id = ?`)
-        .bind(emailId, userId)
-        .first<Row>();
-      return row ? toEmail(row) : null;
-    },
+    get: (userId, emailId) => store.get(userId, emailId),
 
     async add(userId, raw, { max, verified = false }) {
       const address = normalizeEmail(raw);
-      const now = clock.now();
-      const id = crypto.randomUUID();
-      let row: Row | null;
-      try {
-        // The count guard and the insert are one statement: parallel adds cannot pass the limit.
-        row = await d1
-          .prepare(
-            `INSERT INTO emails (id, user_id, address, is_primary, verified, created_at, updated_at)
-             SELECT ?1, ?2, ?3, 0, ?4, ?5, ?5 WHERE (SELECT COUNT(*) FROM emails WHERE user_id = ?2) < ?6
-             RETURNING ${COLUMNS}`,
-          )
-          .bind(id, userId, address, verified ? 1 : 0, now, max)
-          .first<Row>();
-      } catch (e) {
-        if (e instanceof Error && /UNIQUE constraint failed/.test(e.message))
-          throw new AuthError("EMAIL_IN_USE", { cause: e });
-        throw e;
-      }
-      return row ? { kind: "added", email: toEmail(row) } : { kind: "limit_reached" };
+      const email = await store.addSecondary(
+        { id: crypto.randomUUID(), userId, address, verified, createdAt: clock.now() },
+        max,
+      );
+      return email ? { kind: "added", email } : { kind: "limit_reached" };
     },
 
     async setPrimary(userId, emailId, { requireVerified }) {
@@ -140,62 +97,30 @@ export function createEmailService(deps: { d1: D1Database; clock: Clock; secret:
       if (target.primary) return;
       if (requireVerified && !target.verified)
         throw new AuthError("FORBIDDEN", { detail: "Only a verified address can become primary." });
-      await d1
-        .prepare(
-          `UPDATE emails SET is_primary = (id = ?1), updated_at = ?3
-           WHERE user_id = ?2 AND EXISTS (SELECT 1 FROM emails WHERE id = ?1 AND user_id = ?2)`,
-        )
-        .bind(emailId, userId, clock.now())
-        .run();
+      await store.setPrimary(userId, emailId, clock.now());
     },
 
     async remove(userId, emailId) {
-      const gone = await d1
-        .prepare("DELETE FROM emails WHERE id = ? AND user_id = ? AND is_primary = 0 RETURNING id")
-        .bind(emailId, userId)
-        .first();
-      if (gone) return { kind: "removed" };
+      if (await store.removeSecondary(userId, emailId)) return { kind: "removed" };
       if (await service.get(userId, emailId)) return { kind: "primary" };
       throw new AuthError("NOT_FOUND");
     },
 
-    async markVerified(userId, emailId) {
-      await d1
-        .prepare("UPDATE emails SET verified = 1, updated_at = ? WHERE id = ? AND user_id = ?")
-        .bind(clock.now(), emailId, userId)
-        .run();
-    },
+    markVerified: (userId, emailId) => store.markVerified(userId, emailId, clock.now()),
 
-    async releaseUnverified(address) {
-      await d1
-        .prepare("DELETE FROM emails WHERE address = ? AND is_primary = 0 AND verified = 0")
-        .bind(address)
-        .run();
-    },
+    releaseUnverified: (address) => store.deleteUnverifiedSecondary(address),
 
     pseudoId: async (label, value) => pseudoId(await macKey, label, value),
 
     async lookup(raw, { hints }) {
       const address = normalizeEmail(raw);
-      const row = await d1
-        .prepare(
-          `SELECT e.id, e.user_id, e.verified,
-             EXISTS (SELECT 1 FROM webauthn_credentials w WHERE w.user_id = e.user_id) AS has_passkey
-           FROM emails e WHERE e.address = ? AND (e.is_primary = 1 OR e.verified = 1)`,
-        )
-        .bind(address)
-        .first<{ id: string; user_id: string; verified: number; has_passkey: number }>();
+      const row = await store.findOwner(address);
       if (hints) {
         return row
-          ? {
-              userId: row.user_id,
-              emailId: row.id,
-              verified: row.verified === 1,
-              hasPasskey: row.has_passkey === 1,
-            }
+          ? { userId: row.userId, emailId: row.id, verified: row.verified, hasPasskey: row.hasPasskey }
           : null;
       }
-      if (row) return { userId: row.user_id, emailId: row.id, verified: false, hasPasskey: false };
+      if (row) return { userId: row.userId, emailId: row.id, verified: false, hasPasskey: false };
       const key = await macKey;
       return {
         userId: await pseudoId(key, "user", address),

@@ -7,6 +7,8 @@ import { decodeJwt } from "jose";
 import { describe, expect, it, vi } from "vitest";
 import { TICKET_TTL } from "../../../src/core/accounts/accounts.service";
 import { createTeamService } from "../../../src/core/teams/teams.service";
+import { createTeamStore } from "../../../src/core/teams/teams.store";
+import { createDb } from "../../../src/db/client";
 import { systemClock } from "../../../src/lib/clock";
 import { CAPPED, call, uniqueEmail } from "../../support/app";
 import { testClock } from "../../support/clock";
@@ -44,7 +46,7 @@ describe("default team", () => {
 
   it("30 parallel ensureDefault calls for one owner create one team and one project", async () => {
     const r = await registered();
-    const teams = createTeamService({ d1: env.DB, clock: systemClock });
+    const teams = createTeamService({ store: createTeamStore(createDb(env.DB)), clock: systemClock });
     const results = await Promise.all(Array.from({ length: 30 }, () => teams.ensureDefault(r.userId, "T")));
     expect(new Set(results.map((t) => t.id)).size).toBe(1);
     expect(new Set(results.map((t) => t.projectId)).size).toBe(1);

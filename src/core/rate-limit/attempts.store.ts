@@ -1,0 +1,68 @@
+/**
+ * D1 store of per-account attempt counters (never KV: parallel guesses would all read the same
+ * count). Reserving is one upsert whose CASE arms decide everything from the row's old values, so
+ * 30 parallel guesses are 30 counted attempts.
+ */
+import { eq, sql } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { attemptCounters } from "../../db/schema";
+
+/** The counting rules, decided by the service. */
+export interface AttemptPolicy {
+  /** Attempts counted within this many ms of the window's start. */
+  windowMs: number;
+  /** Attempts allowed per window before a lock. */
+  max: number;
+  /** First lock's length; it doubles per lock (at most 2^10 times) ... */
+  baseDelayMs: number;
+  /** ... up to this. */
+  maxDelayMs: number;
+}
+
+export interface AttemptStore {
+  /** Counts one attempt on `key` at `now`; returns the key's locked-until time (0 or past when not locked). */
+  reserve(key: string, now: number, policy: AttemptPolicy): Promise<number>;
+  clear(key: string): Promise<void>;
+}
+
+export function createAttemptStore(db: Db): AttemptStore {
+  const { count, windowStart, lockedUntil, locks } = attemptCounters;
+  return {
+    async reserve(key, now, { windowMs, max, baseDelayMs, maxDelayMs }) {
+      const windowOver = sql`${windowStart} <= ${now} - ${windowMs}`;
+      const windowOpen = sql`${windowStart} > ${now} - ${windowMs}`;
+      const overMax = sql`${count} + 1 > ${max}`;
+      const [row] = await db
+        .insert(attemptCounters)
+        .values({ key, count: 1, windowStart: now, lockedUntil: 0, locks: 0 })
+        .onConflictDoUpdate({
+          target: attemptCounters.key,
+          set: {
+            count: sql`CASE
+              WHEN ${lockedUntil} > ${now} THEN ${count}
+              WHEN ${windowOver} THEN 1
+              WHEN ${overMax} THEN 0
+              ELSE ${count} + 1 END`,
+            windowStart: sql`CASE
+              WHEN ${lockedUntil} > ${now} THEN ${windowStart}
+              WHEN ${windowOver} THEN ${now}
+              WHEN ${overMax} THEN ${now}
+              ELSE ${windowStart} END`,
+            lockedUntil: sql`CASE
+              WHEN ${lockedUntil} > ${now} THEN ${lockedUntil}
+              WHEN ${windowOpen} AND ${overMax} THEN ${now} + MIN(${baseDelayMs} << MIN(${locks}, 10), ${maxDelayMs})
+              ELSE ${lockedUntil} END`,
+            locks: sql`CASE
+              WHEN ${lockedUntil} <= ${now} AND ${windowOpen} AND ${overMax} THEN ${locks} + 1
+              ELSE ${locks} END`,
+          },
+        })
+        .returning({ lockedUntil });
+      return row?.lockedUntil ?? 0;
+    },
+
+    async clear(key) {
+      await db.delete(attemptCounters).where(eq(attemptCounters.key, key));
+    },
+  };
+}

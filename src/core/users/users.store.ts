@@ -1,0 +1,167 @@
+/**
+ * D1 store of users and their primary addresses. Addresses live under a unique index, so two
+ * registrations racing for one address leave exactly one account.
+ */
+import { and, eq, sql } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { isUniqueViolation } from "../../db/errors";
+import { emails, users } from "../../db/schema";
+import { AuthError } from "../errors";
+import { defaultTeamStatements } from "../teams/teams.store";
+
+type UserColumns = typeof users.$inferSelect;
+
+/** A user with the primary address (null address, unverified, when the user has none). */
+export type UserRow = Omit<UserColumns, "totpSecret" | "totpPendingSecret" | "totpLastStep"> & {
+  email: string | null;
+  emailVerified: boolean;
+};
+
+export type NewUserRow = Pick<
+  typeof users.$inferInsert,
+  | "id"
+  | "displayName"
+  | "avatarUrl"
+  | "locale"
+  | "metadata"
+  | "username"
+  | "defaultRole"
+  | "allowedRoles"
+  | "passwordHash"
+  | "active"
+  | "createdAt"
+  | "updatedAt"
+>;
+
+export type NewPrimaryEmailRow = Pick<typeof emails.$inferInsert, "id" | "address" | "verified">;
+
+export interface UserStore {
+  findById(id: string): Promise<UserRow | null>;
+  exists(id: string): Promise<boolean>;
+  /** The user holding `address` (primary or not). */
+  findByEmail(address: string): Promise<UserRow | null>;
+  findByUsername(username: string): Promise<UserRow | null>;
+  /**
+   * Inserts the user and the primary address, with the default team when `defaultTeam`, in one
+   * batch; ACCOUNT_EXISTS when the address or the username is taken.
+   */
+  create(user: NewUserRow, email: NewPrimaryEmailRow, opts: { defaultTeam: boolean }): Promise<void>;
+  /**
+   * Marks the user active and `address` (the primary address when undefined) verified, and makes
+   * the default team, in one batch.
+   */
+  activate(userId: string, address: string | undefined, now: number): Promise<void>;
+  /** Sets the hash and bumps the password version. */
+  setPassword(userId: string, passwordHash: string, now: number): Promise<void>;
+  /** Replaces the primary address; EMAIL_IN_USE when another account holds it. */
+  changePrimaryEmail(userId: string, address: string, verified: boolean, now: number): Promise<void>;
+  /** Whether a user was deleted. */
+  delete(userId: string): Promise<boolean>;
+}
+
+const userFields = {
+  id: users.id,
+  email: emails.address,
+  // No primary address reads as an unverified one.
+  emailVerified: sql<boolean>`coalesce(${emails.verified}, 0)`.mapWith(Boolean),
+  displayName: users.displayName,
+  avatarUrl: users.avatarUrl,
+  locale: users.locale,
+  metadata: users.metadata,
+  username: users.username,
+  defaultRole: users.defaultRole,
+  allowedRoles: users.allowedRoles,
+  passwordHash: users.passwordHash,
+  passwordVersion: users.passwordVersion,
+  active: users.active,
+  disabled: users.disabled,
+  totpEnabled: users.totpEnabled,
+  createdAt: users.createdAt,
+  updatedAt: users.updatedAt,
+};
+
+export function createUserStore(db: Db): UserStore {
+  const selectUser = () =>
+    db
+      .select(userFields)
+      .from(users)
+      .leftJoin(emails, and(eq(emails.userId, users.id), eq(emails.isPrimary, true)));
+
+  return {
+    findById: async (id) => (await selectUser().where(eq(users.id, id)).get()) ?? null,
+
+    exists: async (id) =>
+      (await db.select({ ok: sql`1` }).from(users).where(eq(users.id, id)).get()) !== undefined,
+
+    findByEmail: async (address) =>
+      (await selectUser()
+        .where(
+          eq(users.id, db.select({ userId: emails.userId }).from(emails).where(eq(emails.address, address))),
+        )
+        .get()) ?? null,
+
+    findByUsername: async (username) =>
+      (await selectUser().where(eq(users.username, username)).get()) ?? null,
+
+    async create(user, email, opts) {
+      try {
+        await db.batch([
+          db.insert(users).values(user),
+          db.insert(emails).values({
+            ...email,
+            userId: user.id,
+            isPrimary: true,
+            createdAt: user.createdAt,
+            updatedAt: user.updatedAt,
+          }),
+          ...(opts.defaultTeam ? defaultTeamStatements(db, user.id, user.createdAt) : []),
+        ]);
+      } catch (e) {
+        if (isUniqueViolation(e, "emails.address")) throw new AuthError("ACCOUNT_EXISTS", { cause: e });
+        if (isUniqueViolation(e, "users.username")) throw new AuthError("ACCOUNT_EXISTS", { cause: e });
+        throw e;
+      }
+    },
+
+    async activate(userId, address, now) {
+      await db.batch([
+        db.update(users).set({ active: true, updatedAt: now }).where(eq(users.id, userId)),
+        db
+          .update(emails)
+          .set({ verified: true, updatedAt: now })
+          .where(
+            and(
+              eq(emails.userId, userId),
+              address ? eq(emails.address, address) : eq(emails.isPrimary, true),
+            ),
+          ),
+        // The default team comes with the activation, in the same round trip.
+        ...defaultTeamStatements(db, userId, now),
+      ]);
+    },
+
+    async setPassword(userId, passwordHash, now) {
+      await db
+        .update(users)
+        .set({ passwordHash, passwordVersion: sql`${users.passwordVersion} + 1`, updatedAt: now })
+        .where(eq(users.id, userId));
+    },
+
+    async changePrimaryEmail(userId, address, verified, now) {
+      try {
+        await db
+          .update(emails)
+          .set({ address, verified, updatedAt: now })
+          .where(and(eq(emails.userId, userId), eq(emails.isPrimary, true)));
+      } catch (e) {
+        if (isUniqueViolation(e, "emails.address")) throw new AuthError("EMAIL_IN_USE", { cause: e });
+        throw e;
+      }
+    },
+
+    async delete(userId) {
+      const r = await db.delete(users).where(eq(users.id, userId)).run();
+      return r.meta.changes > 0;
+    },
+  };
+}
