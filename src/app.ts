@@ -5,7 +5,6 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import type { DialectName } from "./config";
 import { configFor } from "./config";
-import { isBackendUnavailable } from "./db/errors";
 import { devRoutes } from "./dialects/dev";
 import { directus } from "./dialects/directus";
 import { formauth } from "./dialects/formauth";
@@ -15,6 +14,7 @@ import { cors } from "./dialects/shared/cors";
 import type { AppEnv } from "./dialects/shared/types";
 import { VAULT_PATHS, vault } from "./dialects/vault";
 import { systemClock } from "./lib/clock";
+import { isBackendUnavailable } from "./lib/unavailable";
 import { createServices, type ServiceOptions } from "./services";
 
 /** The mount table: each dialect's sub-app and the path prefixes it owns at the origin root. */

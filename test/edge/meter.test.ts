@@ -28,6 +28,7 @@ describe("D1/KV meter (outside production)", () => {
       rowsWritten: 0,
       kvReads: 0,
       kvWrites: 0,
+      r2: 0,
     });
   });
 

@@ -9,7 +9,7 @@ import type { Context, ErrorHandler, Handler, Hono, MiddlewareHandler } from "ho
 import type { Config } from "../../core/config";
 import { AuthError, type AuthErrorCode, isAuthError } from "../../core/errors";
 import type { LimitName } from "../../core/rate-limit/ip-limiter";
-import { isBackendUnavailable } from "../../db/errors";
+import { isBackendUnavailable } from "../../lib/unavailable";
 import { admitHashing, clientIp } from "./http";
 import type { AppEnv } from "./types";
 
