@@ -75,7 +75,7 @@ describe("hbp", () => {
     );
     const refresh = await call(`/auth/token/refresh?refresh_token=${session.refresh_token}`);
     const next = JSON.parse(await refresh.clone().text());
-    await expectBudget("hbp", "refresh", 3, refresh, 200);
+    await expectBudget("hbp", "refresh", 1, refresh, 200);
     await expectBudget(
       "hbp",
       "logout",
@@ -224,7 +224,7 @@ describe("directus", () => {
       json: { refresh_token: data.refresh_token, mode: "json" },
     });
     const next = JSON.parse(await refresh.clone().text()).data;
-    await expectBudget("directus", "refresh", 3, refresh, 200);
+    await expectBudget("directus", "refresh", 1, refresh, 200);
     await expectBudget(
       "directus",
       "GET /users/me (authenticated read)",
@@ -251,7 +251,7 @@ describe("formauth", () => {
     await expectBudget(
       "formauth",
       "refresh",
-      3,
+      1,
       await call(`${A}/refresh`, { form: { refresh_token: u.refresh } }),
       200,
     );

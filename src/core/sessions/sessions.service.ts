@@ -47,8 +47,8 @@ export interface Principal {
 
 export interface SessionService {
   create(user: SessionUser, amr: string[], ctx?: SessionContext): Promise<IssuedSession>;
-  /** Rotates a refresh token (see module comment). */
-  refresh(refreshToken: string): Promise<IssuedSession>;
+  /** Rotates a refresh token (see module comment); answers the user the tokens were issued for too. */
+  refresh(refreshToken: string): Promise<IssuedSession & { user: SessionUserRow }>;
   /** Verifies an access token and that its session is alive and its user enabled. */
   authenticate(accessToken: string, opts?: { read?: boolean }): Promise<Principal>;
   /** The user and session a refresh token belongs to, without rotating it. */
@@ -188,28 +188,17 @@ export function createSessionService(deps: {
       const child = await successor("refresh", refreshToken);
       const childHash = await sha256Hex(child);
 
-      // One batch: the rotation, then the child and the session's last use, both guarded by the
-      // marker the rotation wrote (a parallel loser adds nothing).
-      let sessionId = await store.rotate(oldHash, childHash, now, idleMs);
-
-      if (!sessionId) {
-        // Presented again within the grace window (another tab, a retried request): the successor
-        // it was rotated to, which this derivation gives again. Nothing is written, so a burst of
-        // parallel refreshes leaves exactly one live token.
-        sessionId = await store.rotatedWithin(oldHash, childHash, now, graceMs);
-      }
-
-      if (!sessionId) {
-        // Reuse of a rotated token after the grace window: assume theft, end the whole family.
-        // (Within the window but with another successor, i.e. the server secret changed, the
-        // request only fails.)
-        if (await store.revokeReused(oldHash, now, graceMs)) forgetSessions();
-        throw new AuthError("INVALID_REFRESH_TOKEN");
-      }
-
-      const user = await userFor(sessionId);
-      if (user.disabled) throw new AuthError("INVALID_REFRESH_TOKEN");
-      return issue(user, sessionId, child);
+      // One round trip (sessions.store.ts `present`): the rotation, guarded by the marker it writes
+      // (a parallel loser adds nothing); reuse detection; and the user the new access token needs.
+      // Presented again within the grace window (another tab, a retried request), the token gets
+      // the successor it was rotated to, which this derivation gives again, and nothing is written,
+      // so a burst of parallel refreshes leaves exactly one live token. Reused after the window
+      // (assume theft), the whole family ends; within the window but with another successor (the
+      // server secret changed), the request only fails.
+      const { user, reuseEnded } = await store.present(oldHash, childHash, now, { idleMs, graceMs });
+      if (reuseEnded) forgetSessions();
+      if (!user || user.disabled) throw new AuthError("INVALID_REFRESH_TOKEN");
+      return { ...(await issue(user, user.sessionId, child)), user };
     },
 
     async authenticate(accessToken, opts = {}) {

@@ -4,7 +4,7 @@
  * guarded by the marker (`replaced_by`) its first statement wrote, and an access token is exchanged
  * once through one conditional INSERT.
  */
-import { and, desc, eq, gt, inArray, isNotNull, isNull, lte, ne, notInArray, or, sql } from "drizzle-orm";
+import { and, desc, eq, gt, gte, inArray, isNotNull, isNull, lt, ne, notInArray, or, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { emails, refreshTokens, sessions, tickets, users } from "../../db/schema";
 
@@ -40,15 +40,18 @@ export interface SessionStore {
    */
   create(session: NewSession, firstToken: NewRefreshToken, keep: number): Promise<number>;
   /**
-   * Rotates the live token `oldHash` to `childHash` (the child lives `idleMs`, never past its
-   * session's end) and marks the session seen. Returns the session id when this call rotated the
-   * token; null when it was already rotated, expired, or its session is over.
+   * Presents refresh token `oldHash`, in one round trip: rotates it to `childHash` when it is live
+   * (the child lives `idleMs`, never past its session's end) and marks the session seen; ends the
+   * session when the token was rotated `graceMs` or longer ago (reuse); and reads the session's
+   * user when the token stands rotated to `childHash` less than `graceMs` ago (by this call or by a
+   * parallel one) in a live session. `user` is null when the token gives no session.
    */
-  rotate(oldHash: string, childHash: string, now: number, idleMs: number): Promise<string | null>;
-  /** The session of `oldHash` when it was rotated to `childHash` less than `graceMs` ago and the session is alive. */
-  rotatedWithin(oldHash: string, childHash: string, now: number, graceMs: number): Promise<string | null>;
-  /** Ends the session of `oldHash` when that token was rotated `graceMs` or longer ago; true when a session ended. */
-  revokeReused(oldHash: string, now: number, graceMs: number): Promise<boolean>;
+  present(
+    oldHash: string,
+    childHash: string,
+    now: number,
+    times: { idleMs: number; graceMs: number },
+  ): Promise<{ user: (SessionUserRow & { sessionId: string }) | null; reuseEnded: boolean }>;
   /** The user of a session (whatever the session's state), with the primary address. */
   user(sessionId: string): Promise<SessionUserRow | null>;
   /** True when the session of `userId` is alive and the user enabled. */
@@ -75,6 +78,19 @@ export interface SessionStore {
 
 /** The purpose the reissue claims carry in tickets (they share its one-time semantics and its clean-up). */
 const REISSUE = "access_reissue";
+
+/** The user as tokens are issued for it (SessionUserRow). */
+const sessionUserFields = {
+  id: users.id,
+  defaultRole: users.defaultRole,
+  allowedRoles: users.allowedRoles,
+  disabled: users.disabled,
+  displayName: users.displayName,
+  avatarUrl: users.avatarUrl,
+  locale: users.locale,
+  metadata: users.metadata,
+  email: emails.address,
+};
 
 export function createSessionStore(db: Db): SessionStore {
   const liveSession = (now: number) => and(isNull(sessions.revokedAt), gt(sessions.expiresAt, now));
@@ -110,8 +126,9 @@ export function createSessionStore(db: Db): SessionStore {
       return capped.meta.changes;
     },
 
-    async rotate(oldHash, childHash, now, idleMs) {
-      const [rotated] = await db.batch([
+    async present(oldHash, childHash, now, { idleMs, graceMs }) {
+      const [, , , reused, current] = await db.batch([
+        // 1. The rotation: only a live token of a live session; writes the marker.
         db
           .update(refreshTokens)
           .set({ rotatedAt: now, replacedBy: childHash })
@@ -125,10 +142,9 @@ export function createSessionStore(db: Db): SessionStore {
                 db.select({ id: sessions.id }).from(sessions).where(liveSession(now)),
               ),
             ),
-          )
-          .returning({ sessionId: refreshTokens.sessionId }),
-        // Only where this batch's first statement (or a parallel one) wrote the marker. A parallel
-        // loser finds the same successor already there: nothing to add.
+          ),
+        // 2. The child, only where this batch's first statement (or a parallel one) wrote the
+        // marker. A parallel loser finds the same successor already there: nothing to add.
         db
           .insert(refreshTokens)
           .select(
@@ -148,69 +164,60 @@ export function createSessionStore(db: Db): SessionStore {
               .where(and(eq(refreshTokens.hash, oldHash), eq(refreshTokens.replacedBy, childHash))),
           )
           .onConflictDoNothing({ target: refreshTokens.hash }),
+        // 3. The session's last use.
         db
           .update(sessions)
           .set({ lastSeenAt: now })
           .where(eq(sessions.id, sessionOf(childHash))),
-      ]);
-      return rotated[0]?.sessionId ?? null;
-    },
-
-    async rotatedWithin(oldHash, childHash, now, graceMs) {
-      const row = await db
-        .select({ sessionId: refreshTokens.sessionId })
-        .from(refreshTokens)
-        .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
-        .where(
-          and(
-            eq(refreshTokens.hash, oldHash),
-            eq(refreshTokens.replacedBy, childHash),
-            gt(refreshTokens.rotatedAt, sql`${now} - ${graceMs}`),
-            liveSession(now),
-          ),
-        )
-        .get();
-      return row?.sessionId ?? null;
-    },
-
-    async revokeReused(oldHash, now, graceMs) {
-      const ended = await db
-        .update(sessions)
-        .set({ revokedAt: now })
-        .where(
-          and(
-            isNull(sessions.revokedAt),
-            eq(
-              sessions.id,
-              db
-                .select({ id: refreshTokens.sessionId })
-                .from(refreshTokens)
-                .where(
-                  and(
-                    eq(refreshTokens.hash, oldHash),
-                    isNotNull(refreshTokens.rotatedAt),
-                    lte(refreshTokens.rotatedAt, sql`${now} - ${graceMs}`),
+        // 4. Reuse: a token rotated before the grace window (never the one statement 1 just
+        // rotated, whose rotated_at is now, even with no grace) ends its whole session. Statements
+        // 4 and 5 split rotated tokens at now - grace: before it reuse, from it on a retry.
+        db
+          .update(sessions)
+          .set({ revokedAt: now })
+          .where(
+            and(
+              isNull(sessions.revokedAt),
+              eq(
+                sessions.id,
+                db
+                  .select({ id: refreshTokens.sessionId })
+                  .from(refreshTokens)
+                  .where(
+                    and(
+                      eq(refreshTokens.hash, oldHash),
+                      isNotNull(refreshTokens.rotatedAt),
+                      lt(refreshTokens.rotatedAt, sql`${now} - ${graceMs}`),
+                    ),
                   ),
-                ),
+              ),
             ),
           ),
-        );
-      return ended.meta.changes > 0;
+        // 5. What the new access token needs: the user, when the token stands rotated to this
+        // child within the grace window in a live session (a retry or a second tab gets the same
+        // successor; nothing more is written for it).
+        db
+          // (D1 batches answer rows as objects: each column name must be unique in the select.)
+          .select({ sessionId: refreshTokens.sessionId, ...sessionUserFields })
+          .from(refreshTokens)
+          .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
+          .innerJoin(users, eq(users.id, sessions.userId))
+          .leftJoin(emails, and(eq(emails.userId, users.id), eq(emails.isPrimary, true)))
+          .where(
+            and(
+              eq(refreshTokens.hash, oldHash),
+              eq(refreshTokens.replacedBy, childHash),
+              gte(refreshTokens.rotatedAt, sql`${now} - ${graceMs}`),
+              liveSession(now),
+            ),
+          ),
+      ]);
+      return { user: current[0] ?? null, reuseEnded: reused.meta.changes > 0 };
     },
 
     async user(sessionId) {
       const row = await db
-        .select({
-          id: users.id,
-          defaultRole: users.defaultRole,
-          allowedRoles: users.allowedRoles,
-          disabled: users.disabled,
-          displayName: users.displayName,
-          avatarUrl: users.avatarUrl,
-          locale: users.locale,
-          metadata: users.metadata,
-          email: emails.address,
-        })
+        .select(sessionUserFields)
         .from(sessions)
         .innerJoin(users, eq(users.id, sessions.userId))
         .leftJoin(emails, and(eq(emails.userId, users.id), eq(emails.isPrimary, true)))

@@ -9,7 +9,7 @@ import { clearSessionCookie, setSessionCookie } from "./session";
 
 export const REFRESH_COOKIE = "refresh_token";
 
-export const presentUser = (u: User) => ({
+export const presentUser = (u: Pick<User, "id" | "displayName" | "email" | "avatarUrl">) => ({
   id: u.id,
   display_name: u.displayName,
   email: u.email,
@@ -45,7 +45,7 @@ export async function setCookies(c: Context<AppEnv>, session: IssuedSession) {
  */
 export async function sessionBody(
   c: Context<AppEnv>,
-  user: User,
+  user: Parameters<typeof presentUser>[0],
   session: IssuedSession,
   useCookie: boolean,
 ) {
