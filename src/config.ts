@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { type Config, DIALECT_NAMES, type DialectName, type OAuthProviderConfig } from "./core/config";
+import { RATE_LIMIT_BINDINGS } from "./core/rate-limit/bindings";
 import { type CompiledRules, parseStorageRules } from "./core/storage/rules";
 import { deriveKey } from "./lib/derive";
 import { fromBase64Url, toBase64Url, utf8 } from "./lib/encoding";
@@ -168,7 +169,7 @@ const EnvSchema = z.object({
   TOTP_ENCRYPTION_KEY: str(""),
   /** Issuer shown by authenticator apps. */
   TOTP_ISSUER: str("Latchkey"),
-  /** Per-IP rate limits on credential routes (false only for load tests). */
+  /** Per-IP rate limits on credential routes (false only for load tests; true needs the RL_* bindings in production). */
   RATE_LIMITS_ENABLED: bool(true),
   /** Development only: delay added before every D1 round trip (ms), a simulated distance to the primary. */
   DEV_D1_RTT_MS: int(0, 0, 5000),
@@ -375,6 +376,13 @@ function build(e: Env, bindings: Record<string, unknown>): Config {
     throw new ConfigError("MAIL_HTTP_KEY: required by MAIL_TRANSPORT=http");
   if (e.MAIL_TRANSPORT === "cloudflare" && !bindings.SEND_EMAIL)
     throw new ConfigError("MAIL_TRANSPORT: cloudflare needs a send_email binding named SEND_EMAIL");
+  // Outside production a missing binding leaves its limit to the in-isolate count alone.
+  if (production && e.RATE_LIMITS_ENABLED)
+    for (const name of Object.values(RATE_LIMIT_BINDINGS))
+      if (typeof (bindings[name] as { limit?: unknown } | undefined)?.limit !== "function")
+        throw new ConfigError(
+          `${name}: production needs this Rate Limiting binding for the per-IP limits ([[ratelimits]] in wrangler.toml)`,
+        );
   let storageRules: CompiledRules;
   try {
     storageRules = parseStorageRules(e.STORAGE_RULES);

@@ -28,6 +28,7 @@ import { createPasswordHasher } from "./core/passwords/hasher";
 import { createPasswordPolicy } from "./core/passwords/policy";
 import { createAttemptCounter } from "./core/rate-limit/attempts";
 import { createAttemptStore } from "./core/rate-limit/attempts.store";
+import type { RateLimitBinding, RateLimitBindingName } from "./core/rate-limit/bindings";
 import { createIpLimiter } from "./core/rate-limit/ip-limiter";
 import { createSessionService } from "./core/sessions/sessions.service";
 import { createSessionStore } from "./core/sessions/sessions.store";
@@ -53,8 +54,9 @@ import { createDb } from "./db/client";
 import type { Clock } from "./lib/clock";
 import { deriveKey } from "./lib/derive";
 
-export interface Bindings {
+export interface Bindings extends Partial<Record<RateLimitBindingName, RateLimitBinding>> {
   DB: D1Database;
+  /** For caches only: no request writes KV (billed, about one write per second per key). */
   KV: KVNamespace;
   FILES: R2Bucket;
   SEND_EMAIL?: SendEmailBinding;
@@ -190,12 +192,7 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
   const reauth = createReauthService({ users, passwords, attempts });
   const captcha = createTurnstileVerifier({ ...config.turnstile, fetch: (...a) => fetch(...a) });
   const outbox = createOutboxMailer(createOutboxStore(db), clock);
-  const limiter = createIpLimiter({
-    kv: env.KV,
-    clock,
-    enabled: config.limits.rateLimits,
-    waitUntil: opts.waitUntil,
-  });
+  const limiter = createIpLimiter({ db, bindings: env, clock, enabled: config.limits.rateLimits });
   const mailer = limitPerRecipient(mailerFor(env, config, opts, outbox), limiter);
   const storage = createStorageService({
     bucket: env.FILES,

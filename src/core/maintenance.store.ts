@@ -6,6 +6,7 @@ import {
   oauthStates,
   outbox,
   passcodes,
+  rateWindows,
   refreshTokens,
   sessions,
   tickets,
@@ -25,6 +26,7 @@ export interface PurgeCutoffs {
   passcodesExpiredBefore: number;
   challengesExpiredBefore: number;
   oauthStatesExpiredBefore: number;
+  rateWindowsStartedBefore: number;
 }
 
 export interface MaintenanceStore {
@@ -57,6 +59,7 @@ export function createMaintenanceStore(db: Db): MaintenanceStore {
         db.delete(passcodes).where(lt(passcodes.expiresAt, c.passcodesExpiredBefore)),
         db.delete(webauthnChallenges).where(lt(webauthnChallenges.expiresAt, c.challengesExpiredBefore)),
         db.delete(oauthStates).where(lt(oauthStates.expiresAt, c.oauthStatesExpiredBefore)),
+        db.delete(rateWindows).where(lt(rateWindows.windowStart, c.rateWindowsStartedBefore)),
       ]);
     },
   };

@@ -17,5 +17,7 @@ export async function purgeExpired(store: MaintenanceStore, clock: Clock): Promi
     passcodesExpiredBefore: now - DAY,
     challengesExpiredBefore: now,
     oauthStatesExpiredBefore: now,
+    // Rate windows last at most an hour.
+    rateWindowsStartedBefore: now - DAY,
   });
 }

@@ -10,6 +10,7 @@ import {
 } from "../../src/core/mail/mailer";
 import { templates } from "../../src/core/mail/templates";
 import { createIpLimiter } from "../../src/core/rate-limit/ip-limiter";
+import { createDb } from "../../src/db/client";
 
 const message: MailMessage = templates.activation(
   "ada@example.com",
@@ -72,10 +73,10 @@ describe("per-recipient mail limit", () => {
   it("delivers at most 10 messages an hour to one address and drops the rest silently", async () => {
     const delivered: string[] = [];
     const limiter = createIpLimiter({
-      kv: env.KV,
+      db: createDb(env.DB),
+      bindings: {},
       clock: { now: () => Date.now() },
       enabled: true,
-      waitUntil: () => {},
     });
     const mailer = limitPerRecipient({ send: async (m) => void delivered.push(m.to) }, limiter);
     const to = `flood-${crypto.randomUUID()}@example.com`;

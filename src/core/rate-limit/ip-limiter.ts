@@ -1,12 +1,23 @@
 /**
- * Per-IP request windows. KV carries the count between isolates and locations (approximate: KV has
- * no atomic increment and is eventually consistent, so a few requests too many may pass there,
- * which is acceptable for flood control; security state never lives here). Within one isolate an
- * in-memory count is exact, so a burst of parallel requests cannot slip through the KV
- * read-modify-write gap.
+ * Per-IP request windows, counted where they cost nothing extra on the request path:
+ *
+ * - In the isolate, every window is counted exactly: a synchronous check-and-increment before any
+ *   await, so a burst of parallel requests to one isolate cannot slip through.
+ * - Across isolates and locations, the windows of the frequent routes (login, register, refresh,
+ *   verify, existence) go to a Workers Rate Limiting binding (RATE_LIMIT_BINDINGS). It only has 10
+ *   and 60 s periods and counts per Cloudflare location, eventually consistent (permissive): a
+ *   coarse second line for flood control, never security state.
+ * - The hourly windows of mail (per IP, and per recipient address) are counted in D1 by one upsert
+ *   (windows.store.ts): those routes write D1 anyway and are rare.
+ *
+ * Nothing here touches KV: KV writes are billed, limited to about one per second per key, and the
+ * free plan allows 1,000 a day.
  */
+import type { Db } from "../../db/client";
 import type { Clock } from "../../lib/clock";
 import { AuthError } from "../errors";
+import { RATE_LIMIT_BINDINGS, type RateLimitBinding, type RateLimitBindingName } from "./bindings";
+import { countWindowHit } from "./windows.store";
 
 /** [max requests, window seconds] pairs, all of which must hold. */
 export type Limit = readonly (readonly [number, number])[];
@@ -29,11 +40,17 @@ export const IP_LIMITS = {
 
 export type LimitName = keyof typeof IP_LIMITS;
 
+/** The limits whose windows are counted in D1 across isolates (the binding cannot count an hour). */
+const D1_WINDOWS: ReadonlySet<LimitName> = new Set(["mail", "recipient"]);
+
+/** The binding tells no reset time; its period is 60 s. */
+const BINDING_RETRY_AFTER = 60;
+
 export interface IpLimiter {
   /**
    * Counts one request; RATE_LIMITED with retryAfter when any window is full. The in-isolate count
    * is decided synchronously: a refusal there is thrown before this returns, before any await. The
-   * promise returned then checks and updates the shared count.
+   * promise returned then checks the count shared between isolates.
    */
   hit(name: LimitName, ip: string): Promise<void>;
 }
@@ -42,10 +59,11 @@ const memory = new Map<string, number>();
 const MEMORY_CAP = 50_000;
 
 export function createIpLimiter(deps: {
-  kv: KVNamespace;
+  db: Db;
+  /** The Rate Limiting bindings; one that is missing (outside production only) leaves its limit in-isolate. */
+  bindings: Partial<Record<RateLimitBindingName, RateLimitBinding>>;
   clock: Clock;
   enabled: boolean;
-  waitUntil: (p: Promise<unknown>) => void;
 }): IpLimiter {
   return {
     hit(name, ip) {
@@ -57,28 +75,40 @@ export function createIpLimiter(deps: {
         return {
           max,
           seconds,
+          start: index * seconds,
           key: `rl:${name}:${seconds}:${index}:${ip}`,
           resetIn: (index + 1) * seconds - now,
         };
       });
-      // Exact within this isolate: synchronous check-and-increment before any await. Each request
-      // keeps its own position: by the time KV answers, later requests of a burst (admitted or not)
-      // have raised the shared count, and comparing against that would refuse the whole burst.
-      const positions: number[] = [];
+      // Exact within this isolate: synchronous check-and-increment before any await.
       for (const w of windows) {
         const n = (memory.get(w.key) ?? 0) + 1;
         memory.set(w.key, n);
         if (n > w.max) throw new AuthError("RATE_LIMITED", { retryAfter: w.resetIn });
-        positions.push(n);
       }
-      return (async () => {
-        const stored = await Promise.all(windows.map((w) => deps.kv.get(w.key)));
-        windows.forEach((w, i) => {
-          const n = Math.max(Number(stored[i] ?? 0) + 1, positions[i]!);
-          if (n > w.max) throw new AuthError("RATE_LIMITED", { retryAfter: w.resetIn });
-          deps.waitUntil(deps.kv.put(w.key, String(n), { expirationTtl: Math.max(60, w.resetIn + 1) }));
-        });
-      })();
+      const bindingName = (RATE_LIMIT_BINDINGS as Partial<Record<LimitName, RateLimitBindingName>>)[name];
+      const binding = bindingName ? deps.bindings[bindingName] : undefined;
+      if (binding) return overBinding(binding, `${name}:${ip}`);
+      if (D1_WINDOWS.has(name))
+        return (async () => {
+          for (const w of windows) {
+            const n = await countWindowHit(deps.db, `${name}:${w.seconds}:${ip}`, w.start * 1000);
+            if (n > w.max) throw new AuthError("RATE_LIMITED", { retryAfter: w.resetIn });
+          }
+        })();
+      return Promise.resolve();
     },
   };
+}
+
+async function overBinding(binding: RateLimitBinding, key: string): Promise<void> {
+  let success: boolean;
+  try {
+    ({ success } = await binding.limit({ key }));
+  } catch (e) {
+    // The in-isolate count has admitted the request; an unreachable binding does not fail the route.
+    console.warn(`rate limiting binding failed; counted in the isolate only: ${(e as Error).message}`);
+    return;
+  }
+  if (!success) throw new AuthError("RATE_LIMITED", { retryAfter: BINDING_RETRY_AFTER });
 }

@@ -112,6 +112,16 @@ export const attemptCounters = sqliteTable("attempt_counters", {
   locks: integer().notNull().default(0),
 });
 
+/**
+ * Per-key request windows that must hold across isolates for longer than the Rate Limiting
+ * binding's 60 s period (mail per IP and per recipient, per hour): one upsert counts and returns.
+ */
+export const rateWindows = sqliteTable("rate_windows", {
+  key: text().primaryKey(),
+  windowStart: integer().notNull(),
+  count: integer().notNull(),
+});
+
 /** Development signing keys, generated and persisted on first use when JWT_PRIVATE_KEYS is unset. */
 export const devSigningKeys = sqliteTable("dev_signing_keys", {
   alg: text().primaryKey(),

@@ -1,0 +1,154 @@
+/**
+ * Where the per-IP windows are counted (core/rate-limit/ip-limiter.ts): exactly in the isolate,
+ * across isolates in the Workers Rate Limiting bindings (the frequent routes) or in D1 (the hourly
+ * mail windows), and never in KV. Each test fills the shared count from outside this isolate's
+ * memory and shows the route honours it.
+ */
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { RATE_LIMIT_BINDINGS, type RateLimitBinding } from "../../src/core/rate-limit/bindings";
+import { createIpLimiter } from "../../src/core/rate-limit/ip-limiter";
+import { countWindowHit } from "../../src/core/rate-limit/windows.store";
+import { createDb } from "../../src/db/client";
+import { hcall, signUp } from "../dialects/hanko/support";
+import { activeUser, PASSWORD, uniqueEmail } from "../dialects/hbp/helpers";
+import { call, freshIp, type Vars } from "../support/app";
+
+const db = createDb(env.DB);
+const binding = (name: string) => env[name] as RateLimitBinding;
+const HOUR = 3_600_000;
+const hourStart = () => Math.floor(Date.now() / HOUR) * HOUR;
+
+/** Spends `n` of the binding's count for `key`, as requests to other isolates would. */
+async function spend(name: string, key: string, n: number) {
+  for (let i = 0; i < n; i++) expect((await binding(name).limit({ key })).success).toBe(true);
+}
+
+const kvOps = (res: Response) => /kv;desc="([^"]*)"/.exec(res.headers.get("server-timing") ?? "")?.[1];
+
+/** One request of each limit the bindings carry, with the status it answers when admitted. */
+const ROUTES: [keyof typeof RATE_LIMIT_BINDINGS, number, number, (ip: string) => Promise<Response>][] = [
+  ["login", 20, 401, (ip) => call("/auth/login", { json: { email: uniqueEmail(), password: PASSWORD }, ip })],
+  [
+    "register",
+    10,
+    200,
+    (ip) => call("/auth/register", { json: { email: uniqueEmail(), password: PASSWORD }, ip }),
+  ],
+  ["refresh", 150, 401, (ip) => call("/auth/token/refresh?refresh_token=unknown", { ip })],
+  ["verify", 30, 401, (ip) => call("/auth/activate?ticket=guess", { ip })],
+  [
+    "existence",
+    10,
+    404,
+    (ip) => call("/user", { json: { email: uniqueEmail() }, ip, vars: { ACCOUNT_EXISTENCE_HINTS: "true" } }),
+  ],
+];
+
+describe("Rate Limiting bindings (per IP, across isolates)", () => {
+  it("the test pool has every binding wrangler.toml declares", () => {
+    for (const name of Object.values(RATE_LIMIT_BINDINGS))
+      expect(typeof binding(name)?.limit, name).toBe("function");
+  });
+
+  for (const [limit, max, admitted, request] of ROUTES) {
+    it(`${limit}: a key the binding has used up is refused (429, Retry-After 60) though this isolate counted nothing`, async () => {
+      const ip = freshIp();
+      await spend(RATE_LIMIT_BINDINGS[limit], `${limit}:${ip}`, max);
+      const refused = await request(ip);
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get("retry-after")).toBe("60");
+      expect((await request(freshIp())).status).toBe(admitted);
+    });
+  }
+
+  it("each admitted request is counted in the binding", async () => {
+    const ip = freshIp();
+    for (let i = 0; i < 3; i++) expect((await call("/auth/activate?ticket=guess", { ip })).status).toBe(401);
+    await spend("RL_VERIFY", `verify:${ip}`, 27);
+    expect((await binding("RL_VERIFY").limit({ key: `verify:${ip}` })).success).toBe(false);
+  });
+
+  it("RATE_LIMITS_ENABLED=false (the bench) consults nothing", async () => {
+    const ip = freshIp();
+    await spend("RL_LOGIN", `login:${ip}`, 20);
+    const vars: Vars = { RATE_LIMITS_ENABLED: "false" };
+    const res = await call("/auth/login", { json: { email: uniqueEmail(), password: PASSWORD }, ip, vars });
+    expect(res.status).toBe(401);
+  });
+  it("without a binding (outside production) a limit is counted in the isolate alone", async () => {
+    const limiter = createIpLimiter({ db, bindings: {}, clock: { now: () => Date.now() }, enabled: true });
+    const ip = freshIp();
+    await spend("RL_EXISTENCE", `existence:${ip}`, 10);
+    const outcomes: string[] = [];
+    for (let i = 0; i < 12; i++)
+      // A refusal in the isolate is thrown synchronously: run each hit inside a promise.
+      await Promise.resolve()
+        .then(() => limiter.hit("existence", ip))
+        .then(
+          () => outcomes.push("admitted"),
+          () => outcomes.push("refused"),
+        );
+    expect(outcomes.filter((o) => o === "admitted")).toHaveLength(10);
+  });
+});
+
+describe("hourly mail windows in D1 (per IP and per recipient)", () => {
+  it("mail per IP: a count other isolates have filled refuses the route; each request adds one", async () => {
+    const ip = freshIp();
+    const res = await call("/auth/change-password/request", { json: { email: uniqueEmail() }, ip });
+    expect(res.status).toBe(204);
+    // The route's own hit is in D1: nine more fill the hour.
+    for (let i = 0; i < 8; i++) await countWindowHit(db, `mail:3600:${ip}`, hourStart());
+    expect(await countWindowHit(db, `mail:3600:${ip}`, hourStart())).toBe(10);
+    const refused = await call("/auth/change-password/request", { json: { email: uniqueEmail() }, ip });
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(Number(refused.headers.get("retry-after"))).toBeLessThanOrEqual(3600);
+  });
+
+  it("mail per recipient: past 10 in the hour the passcode mail is dropped, the answer unchanged", async () => {
+    const u = await signUp();
+    for (let i = 0; i < 10; i++) await countWindowHit(db, `recipient:3600:${u.email}`, hourStart());
+    const res = await hcall("/passcode/login/initialize", { json: { user_id: u.userId } });
+    expect(res.status).toBe(200);
+    const sent = await env.DB.prepare(`SELECT count(*) AS n FROM outbox WHERE "to" = ? AND kind = 'passcode'`)
+      .bind(u.email)
+      .first<{ n: number }>();
+    expect(sent!.n).toBe(0);
+  });
+
+  it("one upsert counts parallel hits exactly and starts a newer window over", async () => {
+    const key = `test:${crypto.randomUUID()}`;
+    const counts = await Promise.all(Array.from({ length: 20 }, () => countWindowHit(db, key, 1_000)));
+    expect(counts.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(await countWindowHit(db, key, 2_000)).toBe(1);
+    // A hit stamped with the older window (another isolate's clock) counts in the current one.
+    expect(await countWindowHit(db, key, 1_000)).toBe(2);
+  });
+});
+
+describe("no KV on the request path", () => {
+  const noKv = 'kv;desc="0 reads, 0 writes"';
+  it("login, refresh, register and the mail routes read and write no KV", async () => {
+    const s = await activeUser();
+    const responses: [string, Response][] = [
+      ["login", await call("/auth/login", { json: { email: s.email, password: PASSWORD, cookie: false } })],
+      ["failed login", await call("/auth/login", { json: { email: s.email, password: "wrong password" } })],
+      ["refresh", await call(`/auth/token/refresh?refresh_token=${s.refresh}`)],
+      ["register", await call("/auth/register", { json: { email: uniqueEmail(), password: PASSWORD } })],
+      ["reset mail", await call("/auth/change-password/request", { json: { email: s.email } })],
+      [
+        "magic link",
+        await call("/auth/login", { json: { email: s.email }, vars: { MAGIC_LINK_ENABLED: "true" } }),
+      ],
+    ];
+    const u = await signUp();
+    responses.push(["passcode", await hcall("/passcode/login/initialize", { json: { user_id: u.userId } })]);
+    for (const [what, res] of responses) {
+      expect(res.status, what).toBeLessThan(500);
+      expect(`kv;desc="${kvOps(res)}"`, what).toBe(noKv);
+    }
+    expect(responses.map(([, r]) => r.status)).toEqual([200, 401, 200, 200, 204, 200, 200]);
+  });
+});
