@@ -37,6 +37,18 @@ export async function configProblem(root, vars, bindings = {}) {
 }
 
 /**
+ * Stand-ins for the bindings a wrangler configuration (unstable_readConfig) declares that the
+ * configuration check looks for: SEND_EMAIL and the Rate Limiting bindings (`[[ratelimits]]`).
+ */
+export function declaredBindings(wranglerConfig) {
+  const bindings = {};
+  if (wranglerConfig.send_email?.some((b) => b.name === "SEND_EMAIL")) bindings.SEND_EMAIL = {};
+  for (const r of wranglerConfig.ratelimits ?? [])
+    bindings[r.name] = { limit: async () => ({ success: true }) };
+  return bindings;
+}
+
+/**
  * Secrets the configuration `vars` needs beyond LATCHKEY_SECRET and JWT_PRIVATE_KEYS, because of
  * the features it turns on, each with what it is.
  */

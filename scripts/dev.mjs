@@ -15,7 +15,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { configProblem, readDotVars } from "./config-check.mjs";
+import { configProblem, declaredBindings, readDotVars } from "./config-check.mjs";
 import { DEFAULT_DEV_PORT, developmentVars } from "./dev-vars.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -67,8 +67,7 @@ const defaults = Object.entries(developmentVars(`http://localhost:${port}`)).fil
   ([k]) => !(k in dotVars) && !(k in cliVars),
 );
 const merged = { ...wranglerConfig.vars, ...Object.fromEntries(defaults), ...dotVars, ...cliVars };
-const bindings = wranglerConfig.send_email?.some((b) => b.name === "SEND_EMAIL") ? { SEND_EMAIL: {} } : {};
-const problem = await configProblem(root, merged, bindings);
+const problem = await configProblem(root, merged, declaredBindings(wranglerConfig));
 if (problem) {
   console.error(`dev: Configuration error: ${problem}`);
   process.exit(1);

@@ -3,7 +3,8 @@
 // (CI runs it on every change):
 //   1. wrangler.toml is a production configuration: ENVIRONMENT=production, and the Worker's own
 //      parser accepts it once PUBLIC_URL and the secrets are given, and refuses it, naming the
-//      secret, when any required secret is missing; every required secret is named in the file.
+//      secret, when any required secret is missing; every required secret is named in the file;
+//      it declares the Rate Limiting bindings (`[[ratelimits]]`) the per-IP limits need.
 //   2. the production bundle builds (`wrangler deploy --dry-run`) and stays under the size budget
 //      (1 MiB gzip);
 //   3. start-up CPU (`wrangler check startup` on that bundle) stays under the budget (the platform
@@ -16,7 +17,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import { configProblem, featureSecrets } from "./config-check.mjs";
+import { configProblem, declaredBindings, featureSecrets } from "./config-check.mjs";
 import { makeProductionSecrets } from "./keys.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -46,24 +47,34 @@ function wrangler(args) {
 const { unstable_readConfig } = await import("wrangler");
 const configPath = join(root, "wrangler.toml");
 const tomlText = readFileSync(configPath, "utf8");
-const vars = { ...unstable_readConfig({ config: configPath }, { hideWarnings: true }).vars };
+const wranglerConfig = unstable_readConfig({ config: configPath }, { hideWarnings: true });
+const vars = { ...wranglerConfig.vars };
+const bindings = declaredBindings(wranglerConfig);
 check(vars.ENVIRONMENT === "production", 'wrangler.toml sets ENVIRONMENT = "production"');
 check(!/localhost|127\.0\.0\.1/.test(JSON.stringify(vars)), "no localhost value in wrangler.toml [vars]");
 if (!vars.PUBLIC_URL) vars.PUBLIC_URL = "https://auth.example.com"; // `npm run setup` writes the real one
 const required = { ...(await makeProductionSecrets()) };
 for (const name of Object.keys(featureSecrets(vars))) required[name] = "set-by-preflight";
-const problem = await configProblem(root, { ...vars, ...required });
+const problem = await configProblem(root, { ...vars, ...required }, bindings);
 check(
   problem === null,
   `the production configuration parses with its secrets${problem ? `: ${problem}` : ""}`,
 );
 for (const name of Object.keys(required)) {
   const { [name]: _, ...without } = required;
-  const missing = await configProblem(root, { ...vars, ...without });
+  const missing = await configProblem(root, { ...vars, ...without }, bindings);
   check(missing?.startsWith(`${name}:`) ?? false, `without ${name} production refuses to run and names it`);
   check(tomlText.includes(name), `wrangler.toml names the secret ${name}`);
 }
-const outboxProblem = await configProblem(root, { ...vars, ...required, MAIL_TRANSPORT: "outbox" });
+for (const r of wranglerConfig.ratelimits ?? []) {
+  const { [r.name]: _, ...others } = bindings;
+  const missing = await configProblem(root, { ...vars, ...required }, others);
+  check(
+    missing?.startsWith(`${r.name}:`) ?? false,
+    `without the Rate Limiting binding ${r.name} production refuses to run and names it`,
+  );
+}
+const outboxProblem = await configProblem(root, { ...vars, ...required, MAIL_TRANSPORT: "outbox" }, bindings);
 check(outboxProblem?.startsWith("MAIL_TRANSPORT:") ?? false, "production refuses the development outbox");
 
 // 2. The production bundle and its size.

@@ -21,7 +21,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { configProblem, featureSecrets } from "./config-check.mjs";
+import { configProblem, declaredBindings, featureSecrets } from "./config-check.mjs";
 import { makeProductionSecrets } from "./keys.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -169,18 +169,25 @@ const { unstable_readConfig } = await import("wrangler");
 const written = join(tmpdir(), `latchkey-setup-${process.pid}.toml`);
 writeFileSync(written, toml);
 let vars;
+let bindings;
 try {
-  vars = unstable_readConfig({ config: written }, { hideWarnings: true }).vars;
+  const wranglerConfig = unstable_readConfig({ config: written }, { hideWarnings: true });
+  vars = wranglerConfig.vars;
+  bindings = declaredBindings(wranglerConfig);
 } finally {
   spawnSync("rm", ["-f", written]);
 }
 const secrets = await makeProductionSecrets();
 const later = featureSecrets(vars);
-const problem = await configProblem(root, {
-  ...vars,
-  ...secrets,
-  ...Object.fromEntries(Object.keys(later).map((k) => [k, "set-later"])),
-});
+const problem = await configProblem(
+  root,
+  {
+    ...vars,
+    ...secrets,
+    ...Object.fromEntries(Object.keys(later).map((k) => [k, "set-later"])),
+  },
+  bindings,
+);
 if (problem) fail(`the production configuration is not valid yet: ${problem}`);
 console.log("the production configuration is valid (with the secrets below)");
 

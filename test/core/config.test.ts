@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig } from "../../src/config";
+import { RATE_LIMIT_BINDINGS } from "../../src/core/rate-limit/bindings";
 import { deriveKey } from "../../src/lib/derive";
 import { fromBase64Url, toBase64Url } from "../../src/lib/encoding";
 
@@ -16,13 +17,20 @@ const PROD: Record<string, string> = {
   MAIL_HTTP_KEY: "re_mail_key_value",
   TURNSTILE_SECRET_KEY: "turnstile-secret-value",
 };
-const prod = (vars: Record<string, string | undefined>) => {
+/** The Rate Limiting bindings wrangler.toml declares (production refuses to start without them). */
+const RATE_LIMITERS = Object.fromEntries(
+  Object.values(RATE_LIMIT_BINDINGS).map((name) => [name, { limit: async () => ({ success: true }) }]),
+);
+const prod = (
+  vars: Record<string, string | undefined>,
+  bindings: Record<string, unknown> = RATE_LIMITERS,
+) => {
   const all: Record<string, string> = { ...PROD };
   for (const [k, v] of Object.entries(vars)) {
     if (v === undefined) delete all[k];
     else all[k] = v;
   }
-  return parseConfig(all);
+  return parseConfig({ ...bindings, ...all });
 };
 /** The ConfigError message for `vars` on top of PROD; fails the test when it parses. */
 function prodError(vars: Record<string, string | undefined>): string {
@@ -177,6 +185,27 @@ describe("parseConfig", () => {
         MAIL_TRANSPORT: "outbox",
       }).publicUrl,
     ).toBe("http://localhost:9000");
+  });
+
+  it("in production needs every Rate Limiting binding, naming the missing one; elsewhere the isolate counts alone", () => {
+    for (const name of Object.values(RATE_LIMIT_BINDINGS)) {
+      const { [name]: _, ...without } = RATE_LIMITERS;
+      let message = "";
+      try {
+        prod({}, without);
+      } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        message = (e as Error).message;
+      }
+      expect(message).toBe(
+        `${name}: production needs this Rate Limiting binding for the per-IP limits ([[ratelimits]] in wrangler.toml)`,
+      );
+      // A binding that is not one (a variable of that name) is refused too.
+      expect(() => prod({ [name]: "x" }, without)).toThrowError(new RegExp(`^${name}: production needs`));
+    }
+    // Load tests turn the limits off, and need no binding then; outside production none is needed.
+    expect(prod({ RATE_LIMITS_ENABLED: "false" }, {}).limits.rateLimits).toBe(false);
+    expect(nonProd({}).limits.rateLimits).toBe(true);
   });
 
   it("checks that the WebAuthn RP id covers every origin, in every environment", () => {
