@@ -30,6 +30,7 @@ import { createAttemptCounter } from "./core/rate-limit/attempts";
 import { createAttemptStore } from "./core/rate-limit/attempts.store";
 import type { RateLimitBinding, RateLimitBindingName } from "./core/rate-limit/bindings";
 import { createIpLimiter } from "./core/rate-limit/ip-limiter";
+import { createRateWindowStore } from "./core/rate-limit/windows.store";
 import { createSessionService } from "./core/sessions/sessions.service";
 import { createSessionStore } from "./core/sessions/sessions.store";
 import { createStorageService, type VariantCache } from "./core/storage/storage.service";
@@ -192,7 +193,12 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
   const reauth = createReauthService({ users, passwords, attempts });
   const captcha = createTurnstileVerifier({ ...config.turnstile, fetch: (...a) => fetch(...a) });
   const outbox = createOutboxMailer(createOutboxStore(db), clock);
-  const limiter = createIpLimiter({ db, bindings: env, clock, enabled: config.limits.rateLimits });
+  const limiter = createIpLimiter({
+    windows: createRateWindowStore(db),
+    bindings: env,
+    clock,
+    enabled: config.limits.rateLimits,
+  });
   const mailer = limitPerRecipient(mailerFor(env, config, opts, outbox), limiter);
   const storage = createStorageService({
     bucket: env.FILES,

@@ -10,6 +10,7 @@ import {
 } from "../../src/core/mail/mailer";
 import { templates } from "../../src/core/mail/templates";
 import { createIpLimiter } from "../../src/core/rate-limit/ip-limiter";
+import { createRateWindowStore } from "../../src/core/rate-limit/windows.store";
 import { createDb } from "../../src/db/client";
 
 const message: MailMessage = templates.activation(
@@ -73,7 +74,7 @@ describe("per-recipient mail limit", () => {
   it("delivers at most 10 messages an hour to one address and drops the rest silently", async () => {
     const delivered: string[] = [];
     const limiter = createIpLimiter({
-      db: createDb(env.DB),
+      windows: createRateWindowStore(createDb(env.DB)),
       bindings: {},
       clock: { now: () => Date.now() },
       enabled: true,

@@ -8,13 +8,13 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { RATE_LIMIT_BINDINGS, type RateLimitBinding } from "../../src/core/rate-limit/bindings";
 import { createIpLimiter } from "../../src/core/rate-limit/ip-limiter";
-import { countWindowHit } from "../../src/core/rate-limit/windows.store";
+import { createRateWindowStore } from "../../src/core/rate-limit/windows.store";
 import { createDb } from "../../src/db/client";
 import { hcall, signUp } from "../dialects/hanko/support";
 import { activeUser, PASSWORD, uniqueEmail } from "../dialects/hbp/helpers";
 import { call, freshIp, type Vars } from "../support/app";
 
-const db = createDb(env.DB);
+const windows = createRateWindowStore(createDb(env.DB));
 const binding = (name: string) => env[name] as RateLimitBinding;
 const HOUR = 3_600_000;
 const hourStart = () => Math.floor(Date.now() / HOUR) * HOUR;
@@ -77,7 +77,12 @@ describe("Rate Limiting bindings (per IP, across isolates)", () => {
     expect(res.status).toBe(401);
   });
   it("without a binding (outside production) a limit is counted in the isolate alone", async () => {
-    const limiter = createIpLimiter({ db, bindings: {}, clock: { now: () => Date.now() }, enabled: true });
+    const limiter = createIpLimiter({
+      windows,
+      bindings: {},
+      clock: { now: () => Date.now() },
+      enabled: true,
+    });
     const ip = freshIp();
     await spend("RL_EXISTENCE", `existence:${ip}`, 10);
     const outcomes: string[] = [];
@@ -99,8 +104,8 @@ describe("hourly mail windows in D1 (per IP and per recipient)", () => {
     const res = await call("/auth/change-password/request", { json: { email: uniqueEmail() }, ip });
     expect(res.status).toBe(204);
     // The route's own hit is in D1: nine more fill the hour.
-    for (let i = 0; i < 8; i++) await countWindowHit(db, `mail:3600:${ip}`, hourStart());
-    expect(await countWindowHit(db, `mail:3600:${ip}`, hourStart())).toBe(10);
+    for (let i = 0; i < 8; i++) await windows.hit(`mail:3600:${ip}`, hourStart());
+    expect(await windows.hit(`mail:3600:${ip}`, hourStart())).toBe(10);
     const refused = await call("/auth/change-password/request", { json: { email: uniqueEmail() }, ip });
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
@@ -109,7 +114,7 @@ describe("hourly mail windows in D1 (per IP and per recipient)", () => {
 
   it("mail per recipient: past 10 in the hour the passcode mail is dropped, the answer unchanged", async () => {
     const u = await signUp();
-    for (let i = 0; i < 10; i++) await countWindowHit(db, `recipient:3600:${u.email}`, hourStart());
+    for (let i = 0; i < 10; i++) await windows.hit(`recipient:3600:${u.email}`, hourStart());
     const res = await hcall("/passcode/login/initialize", { json: { user_id: u.userId } });
     expect(res.status).toBe(200);
     const sent = await env.DB.prepare(`SELECT count(*) AS n FROM outbox WHERE "to" = ? AND kind = 'passcode'`)
@@ -120,11 +125,11 @@ describe("hourly mail windows in D1 (per IP and per recipient)", () => {
 
   it("one upsert counts parallel hits exactly and starts a newer window over", async () => {
     const key = `test:${crypto.randomUUID()}`;
-    const counts = await Promise.all(Array.from({ length: 20 }, () => countWindowHit(db, key, 1_000)));
+    const counts = await Promise.all(Array.from({ length: 20 }, () => windows.hit(key, 1_000)));
     expect(counts.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
-    expect(await countWindowHit(db, key, 2_000)).toBe(1);
+    expect(await windows.hit(key, 2_000)).toBe(1);
     // A hit stamped with the older window (another isolate's clock) counts in the current one.
-    expect(await countWindowHit(db, key, 1_000)).toBe(2);
+    expect(await windows.hit(key, 1_000)).toBe(2);
   });
 });
 

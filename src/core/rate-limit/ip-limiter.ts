@@ -13,11 +13,10 @@
  * Nothing here touches KV: KV writes are billed, limited to about one per second per key, and the
  * free plan allows 1,000 a day.
  */
-import type { Db } from "../../db/client";
 import type { Clock } from "../../lib/clock";
 import { AuthError } from "../errors";
 import { RATE_LIMIT_BINDINGS, type RateLimitBinding, type RateLimitBindingName } from "./bindings";
-import { countWindowHit } from "./windows.store";
+import type { RateWindowStore } from "./windows.store";
 
 /** [max requests, window seconds] pairs, all of which must hold. */
 export type Limit = readonly (readonly [number, number])[];
@@ -59,7 +58,7 @@ const memory = new Map<string, number>();
 const MEMORY_CAP = 50_000;
 
 export function createIpLimiter(deps: {
-  db: Db;
+  windows: RateWindowStore;
   /** The Rate Limiting bindings; one that is missing (outside production only) leaves its limit in-isolate. */
   bindings: Partial<Record<RateLimitBindingName, RateLimitBinding>>;
   clock: Clock;
@@ -92,7 +91,7 @@ export function createIpLimiter(deps: {
       if (D1_WINDOWS.has(name))
         return (async () => {
           for (const w of windows) {
-            const n = await countWindowHit(deps.db, `${name}:${w.seconds}:${ip}`, w.start * 1000);
+            const n = await deps.windows.hit(`${name}:${w.seconds}:${ip}`, w.start * 1000);
             if (n > w.max) throw new AuthError("RATE_LIMITED", { retryAfter: w.resetIn });
           }
         })();
