@@ -131,6 +131,18 @@ describe("purgeExpired", () => {
       );
     }
 
+    // Rate windows (an hour at most) go once they started a day ago.
+    for (const [suffix, windowStart] of [
+      ["old", now - DAY - 1],
+      ["new", now - DAY + 1],
+    ] as const) {
+      await run(
+        "INSERT INTO rate_windows (key, window_start, count) VALUES (?, ?, 1)",
+        `${p}-w-${suffix}`,
+        windowStart,
+      );
+    }
+
     await purgeExpired(createMaintenanceStore(createDb(env.DB)), { now: () => now });
 
     const like = `${p}-%`;
@@ -149,5 +161,6 @@ describe("purgeExpired", () => {
       `${p}-a-recent`,
     ]);
     expect(await ids("SELECT id FROM outbox WHERE id LIKE ?", like)).toEqual([`${p}-m-new`]);
+    expect(await ids("SELECT key AS id FROM rate_windows WHERE key LIKE ?", like)).toEqual([`${p}-w-new`]);
   });
 });
