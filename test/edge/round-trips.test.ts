@@ -67,17 +67,17 @@ describe("hbp", () => {
     await expectBudget(
       "hbp",
       "register (auto-activated)",
-      7,
+      4,
       await call("/auth/register", { json: { email, password: PASSWORD, cookie: false }, vars: AUTO }),
       200,
     );
     const login = await call("/auth/login", { json: { email, password: PASSWORD, cookie: false } });
     const session = JSON.parse(await login.clone().text());
-    await expectBudget("hbp", "login", 4, login, 200);
+    await expectBudget("hbp", "login", 2, login, 200);
     await expectBudget(
       "hbp",
       "login, wrong password",
-      3,
+      1,
       await call("/auth/login", { json: { email, password: "not the password" } }),
       401,
     );
@@ -127,7 +127,7 @@ describe("hbp", () => {
     const secret = await enableMfa(s);
     const first = await call("/auth/login", { json: { email: s.email, password: PASSWORD } });
     const { ticket: mfa } = JSON.parse(await first.clone().text());
-    await expectBudget("hbp", "login with MFA on (ticket)", 4, first, 200);
+    await expectBudget("hbp", "login with MFA on (ticket)", 3, first, 200);
     await expectBudget(
       "hbp",
       "MFA ticket + TOTP code",
@@ -227,7 +227,7 @@ describe("directus", () => {
       json: { email: s.email, password: PASSWORD, mode: "json" },
     });
     const { data } = JSON.parse(await login.clone().text());
-    await expectBudget("directus", "login", 4, login, 200);
+    await expectBudget("directus", "login", 2, login, 200);
     const refresh = await call(`${D}/auth/refresh`, {
       json: { refresh_token: data.refresh_token, mode: "json" },
     });
@@ -255,7 +255,7 @@ describe("formauth", () => {
   it("login, refresh, logout", async () => {
     const u = await confirmedUser();
     const login = await call(`${A}/login`, { form: { email: u.email, password: PASSWORD } });
-    await expectBudget("formauth", "login", 4, login, 200);
+    await expectBudget("formauth", "login", 2, login, 200);
     await expectBudget(
       "formauth",
       "refresh",
@@ -271,7 +271,7 @@ describe("vault", () => {
     const u = await verified();
     const login = await call(`${V}/login`, { json: { email: u.email, password: PASSWORD } });
     const body = JSON.parse(await login.clone().text());
-    await expectBudget("vault", "login", 5, login, 200);
+    await expectBudget("vault", "login", 3, login, 200);
     await expectBudget(
       "vault",
       "refresh (reissue)",

@@ -299,10 +299,16 @@ export function createAccountService(deps: {
       if (!config.features.passwords) throw new AuthError("FEATURE_DISABLED");
       const email = username === undefined ? normalizeEmail(rawEmail) : null;
       if (typeof password !== "string" || password.length > 4096) throw new AuthError("INVALID_CREDENTIALS");
-      // Counted per address (or username) before any hashing, whether or not the account exists.
+      // Counted per address (or username) before any hashing, whether or not the account exists;
+      // the count and the account are read in one round trip.
       const key = email ? `login:${email}` : `login-name:${username}`;
-      await attempts.reserve(key);
-      const user = email ? await users.findByEmail(email) : await users.findByUsername(username!);
+      const found = await users.findForLogin(
+        email ? { email } : { username: username! },
+        key,
+        attempts.policy,
+      );
+      attempts.assertUnlocked(found.lockedUntil, found.now);
+      const user = found.user;
       if (!user?.passwordHash) {
         await passwords.burn(password);
         throw new AuthError(
@@ -311,8 +317,14 @@ export function createAccountService(deps: {
       }
       const check = await passwords.verify(password, user.passwordHash);
       if (!check.ok) throw new AuthError("INVALID_CREDENTIALS");
-      await attempts.clear(key);
-      if (check.needsRehash) await users.setPassword(user.id, await passwords.hash(password));
+      // The right password clears the counter, and a hash made with weaker parameters is replaced:
+      // both ride along with the session's write when there is one.
+      const rehash = check.needsRehash ? await passwords.hash(password) : undefined;
+      const startsSession = !user.disabled && (user.active || allowUnverified) && !user.totpEnabled;
+      if (!startsSession) {
+        await attempts.clear(key);
+        if (rehash) await users.setPassword(user.id, rehash);
+      }
       if (user.disabled) throw new AuthError("ACCOUNT_DISABLED");
       if (!user.active && !allowUnverified) throw new AuthError("ACCOUNT_NOT_ACTIVE");
       // A user who turned TOTP on keeps it even if MFA_ENABLED is later switched off (fail closed).
@@ -325,7 +337,8 @@ export function createAccountService(deps: {
         });
         return { kind: "mfa_required", user, ticket };
       }
-      return { kind: "session", ...(await startSession(user, ["pwd"], ctx)) };
+      const session = await sessions.create(user, ["pwd"], ctx, { clearAttempts: key, passwordHash: rehash });
+      return { kind: "session", user, session };
     },
 
     async completeMfa({ ticket, code, ctx }) {

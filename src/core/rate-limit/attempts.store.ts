@@ -25,44 +25,57 @@ export interface AttemptStore {
   clear(key: string): Promise<void>;
 }
 
-export function createAttemptStore(db: Db): AttemptStore {
+/**
+ * The reserving upsert as a statement another D1 store can put in its own batch (the login reads
+ * the account in the same round trip). Returns `locked_until`.
+ */
+export function reserveStatement(db: Db, key: string, now: number, policy: AttemptPolicy) {
+  const { windowMs, max, baseDelayMs, maxDelayMs } = policy;
   const { count, windowStart, lockedUntil, locks } = attemptCounters;
+  const windowOver = sql`${windowStart} <= ${now} - ${windowMs}`;
+  const windowOpen = sql`${windowStart} > ${now} - ${windowMs}`;
+  const overMax = sql`${count} + 1 > ${max}`;
+  return db
+    .insert(attemptCounters)
+    .values({ key, count: 1, windowStart: now, lockedUntil: 0, locks: 0 })
+    .onConflictDoUpdate({
+      target: attemptCounters.key,
+      set: {
+        count: sql`CASE
+          WHEN ${lockedUntil} > ${now} THEN ${count}
+          WHEN ${windowOver} THEN 1
+          WHEN ${overMax} THEN 0
+          ELSE ${count} + 1 END`,
+        windowStart: sql`CASE
+          WHEN ${lockedUntil} > ${now} THEN ${windowStart}
+          WHEN ${windowOver} THEN ${now}
+          WHEN ${overMax} THEN ${now}
+          ELSE ${windowStart} END`,
+        lockedUntil: sql`CASE
+          WHEN ${lockedUntil} > ${now} THEN ${lockedUntil}
+          WHEN ${windowOpen} AND ${overMax} THEN ${now} + MIN(${baseDelayMs} << MIN(${locks}, 10), ${maxDelayMs})
+          ELSE ${lockedUntil} END`,
+        locks: sql`CASE
+          WHEN ${lockedUntil} <= ${now} AND ${windowOpen} AND ${overMax} THEN ${locks} + 1
+          ELSE ${locks} END`,
+      },
+    })
+    .returning({ lockedUntil });
+}
+
+/** Clearing a key, as a statement another D1 store can put in its own batch (a login's session). */
+export const clearStatement = (db: Db, key: string) =>
+  db.delete(attemptCounters).where(eq(attemptCounters.key, key));
+
+export function createAttemptStore(db: Db): AttemptStore {
   return {
-    async reserve(key, now, { windowMs, max, baseDelayMs, maxDelayMs }) {
-      const windowOver = sql`${windowStart} <= ${now} - ${windowMs}`;
-      const windowOpen = sql`${windowStart} > ${now} - ${windowMs}`;
-      const overMax = sql`${count} + 1 > ${max}`;
-      const [row] = await db
-        .insert(attemptCounters)
-        .values({ key, count: 1, windowStart: now, lockedUntil: 0, locks: 0 })
-        .onConflictDoUpdate({
-          target: attemptCounters.key,
-          set: {
-            count: sql`CASE
-              WHEN ${lockedUntil} > ${now} THEN ${count}
-              WHEN ${windowOver} THEN 1
-              WHEN ${overMax} THEN 0
-              ELSE ${count} + 1 END`,
-            windowStart: sql`CASE
-              WHEN ${lockedUntil} > ${now} THEN ${windowStart}
-              WHEN ${windowOver} THEN ${now}
-              WHEN ${overMax} THEN ${now}
-              ELSE ${windowStart} END`,
-            lockedUntil: sql`CASE
-              WHEN ${lockedUntil} > ${now} THEN ${lockedUntil}
-              WHEN ${windowOpen} AND ${overMax} THEN ${now} + MIN(${baseDelayMs} << MIN(${locks}, 10), ${maxDelayMs})
-              ELSE ${lockedUntil} END`,
-            locks: sql`CASE
-              WHEN ${lockedUntil} <= ${now} AND ${windowOpen} AND ${overMax} THEN ${locks} + 1
-              ELSE ${locks} END`,
-          },
-        })
-        .returning({ lockedUntil });
+    async reserve(key, now, policy) {
+      const [row] = await reserveStatement(db, key, now, policy);
       return row?.lockedUntil ?? 0;
     },
 
     async clear(key) {
-      await db.delete(attemptCounters).where(eq(attemptCounters.key, key));
+      await clearStatement(db, key);
     },
   };
 }

@@ -7,12 +7,16 @@
  */
 import type { Clock } from "../../lib/clock";
 import { AuthError } from "../errors";
-import type { AttemptStore } from "./attempts.store";
+import type { AttemptPolicy, AttemptStore } from "./attempts.store";
 
 export interface AttemptCounter {
   /** Counts one attempt; TOO_MANY_ATTEMPTS with retryAfter while the key is locked. */
   reserve(key: string): Promise<void>;
   clear(key: string): Promise<void>;
+  /** The counting rules, for a store that reserves inside a batch of its own (the login read). */
+  readonly policy: AttemptPolicy;
+  /** What `reserve` does with the locked-until time such a batch returned: TOO_MANY_ATTEMPTS while locked. */
+  assertUnlocked(lockedUntil: number, now: number): void;
 }
 
 const WINDOW_MS = 15 * 60_000;
@@ -25,14 +29,18 @@ export function createAttemptCounter(deps: {
   max: number;
 }): AttemptCounter {
   const policy = { windowMs: WINDOW_MS, max: deps.max, baseDelayMs: BASE_DELAY_MS, maxDelayMs: MAX_DELAY_MS };
+  const assertUnlocked = (lockedUntil: number, now: number) => {
+    if (lockedUntil > now) {
+      throw new AuthError("TOO_MANY_ATTEMPTS", { retryAfter: Math.ceil((lockedUntil - now) / 1000) });
+    }
+  };
   return {
     async reserve(key) {
       const now = deps.clock.now();
-      const lockedUntil = await deps.store.reserve(key, now, policy);
-      if (lockedUntil > now) {
-        throw new AuthError("TOO_MANY_ATTEMPTS", { retryAfter: Math.ceil((lockedUntil - now) / 1000) });
-      }
+      assertUnlocked(await deps.store.reserve(key, now, policy), now);
     },
     clear: (key) => deps.store.clear(key),
+    policy,
+    assertUnlocked,
   };
 }

@@ -17,7 +17,7 @@ import { AuthError } from "../errors";
 import type { PurposeTokenService } from "../tokens/purpose-tokens";
 import type { AccessClaims, ClaimProfile, TokenService } from "../tokens/tokens.service";
 import { forgetSessions, recentlyAlive, rememberAlive } from "./session-cache";
-import type { SessionStore, SessionUserRow } from "./sessions.store";
+import type { SessionStore, SessionUserRow, SessionWriteExtras } from "./sessions.store";
 
 export interface SessionUser extends ClaimProfile {
   id: string;
@@ -46,7 +46,13 @@ export interface Principal {
 }
 
 export interface SessionService {
-  create(user: SessionUser, amr: string[], ctx?: SessionContext): Promise<IssuedSession>;
+  /** A new session; `also` is written in the same round trip (see SessionStore.create). */
+  create(
+    user: SessionUser,
+    amr: string[],
+    ctx?: SessionContext,
+    also?: SessionWriteExtras,
+  ): Promise<IssuedSession>;
   /** Rotates a refresh token (see module comment); answers the user the tokens were issued for too. */
   refresh(refreshToken: string): Promise<IssuedSession & { user: SessionUserRow }>;
   /** Verifies an access token and that its session is alive and its user enabled. */
@@ -151,7 +157,7 @@ export function createSessionService(deps: {
   }
 
   return {
-    async create(user, amr, ctx = {}) {
+    async create(user, amr, ctx = {}, also = {}) {
       const now = clock.now();
       const sessionId = crypto.randomUUID();
       const refreshToken = randomToken();
@@ -175,6 +181,7 @@ export function createSessionService(deps: {
         },
         // Keep at most maxPerUser live sessions: the oldest beyond that end now.
         cfg.maxPerUser,
+        also,
       );
       // Only a login that ended older sessions has anything to make this isolate forget.
       if (ended > 0) forgetSessions();

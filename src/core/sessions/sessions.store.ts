@@ -7,6 +7,8 @@
 import { and, desc, eq, gt, gte, inArray, isNotNull, isNull, lt, ne, notInArray, or, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { emails, refreshTokens, sessions, tickets, users } from "../../db/schema";
+import { clearStatement } from "../rate-limit/attempts.store";
+import { setPasswordStatement } from "../users/users.store";
 
 export type NewSession = typeof sessions.$inferInsert;
 export type NewRefreshToken = typeof refreshTokens.$inferInsert;
@@ -18,6 +20,14 @@ export type SessionUserRow = Pick<
 > & { email: (typeof emails.$inferSelect)["address"] | null };
 
 export type SessionRoles = Pick<typeof users.$inferSelect, "defaultRole" | "allowedRoles">;
+
+/** What a login writes along with its session, in the same round trip. */
+export interface SessionWriteExtras {
+  /** An attempt-counter key to clear (rate-limit/attempts). */
+  clearAttempts?: string;
+  /** A new hash for the user's password (the stored one used weaker parameters). */
+  passwordHash?: string;
+}
 
 export interface SessionRef {
   sessionId: string;
@@ -36,9 +46,15 @@ export interface ReissueClaim {
 export interface SessionStore {
   /**
    * Stores a session with its first refresh token and, together with them, ends the user's oldest
-   * live sessions beyond the newest `keep`. Returns how many sessions that ended.
+   * live sessions beyond the newest `keep`. Returns how many sessions that ended. `also` joins the
+   * same write: the login's attempt counter cleared, a password rehashed on the way in.
    */
-  create(session: NewSession, firstToken: NewRefreshToken, keep: number): Promise<number>;
+  create(
+    session: NewSession,
+    firstToken: NewRefreshToken,
+    keep: number,
+    also?: SessionWriteExtras,
+  ): Promise<number>;
   /**
    * Presents refresh token `oldHash`, in one round trip: rotates it to `childHash` when it is live
    * (the child lives `idleMs`, never past its session's end) and marks the session seen; ends the
@@ -99,7 +115,7 @@ export function createSessionStore(db: Db): SessionStore {
     db.select({ id: refreshTokens.sessionId }).from(refreshTokens).where(eq(refreshTokens.hash, refreshHash));
 
   return {
-    async create(session, firstToken, keep) {
+    async create(session, firstToken, keep, also = {}) {
       const [, , capped] = await db.batch([
         db.insert(sessions).values(session),
         db.insert(refreshTokens).values(firstToken),
@@ -122,6 +138,10 @@ export function createSessionStore(db: Db): SessionStore {
               ),
             ),
           ),
+        ...(also.clearAttempts ? [clearStatement(db, also.clearAttempts)] : []),
+        ...(also.passwordHash
+          ? [setPasswordStatement(db, session.userId, also.passwordHash, session.createdAt)]
+          : []),
       ]);
       return capped.meta.changes;
     },

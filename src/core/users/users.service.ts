@@ -4,6 +4,7 @@
  * address leave exactly one account.
  */
 import type { Clock } from "../../lib/clock";
+import type { AttemptPolicy } from "../rate-limit/attempts.store";
 import { forgetSessions } from "../sessions/session-cache";
 import type { UserStore } from "./users.store";
 
@@ -47,6 +48,15 @@ export interface UserService {
   exists(id: string): Promise<boolean>;
   findByEmail(address: string): Promise<User | null>;
   findByUsername(username: string): Promise<User | null>;
+  /**
+   * A password login's read in one round trip: counts one attempt on `attemptKey` under the
+   * attempt counter's `policy` (see rate-limit/attempts) and finds the user by address or username.
+   */
+  findForLogin(
+    lookup: { email: string } | { username: string },
+    attemptKey: string,
+    policy: AttemptPolicy,
+  ): Promise<{ lockedUntil: number; now: number; user: User | null }>;
   create(input: NewUser): Promise<User>;
   /**
    * Marks the user active and the address verified (activation links, magic links, passcodes,
@@ -67,6 +77,10 @@ export function createUserService(deps: { store: UserStore; clock: Clock }): Use
     exists: (id) => store.exists(id),
     findByEmail: (address) => store.findByEmail(address),
     findByUsername: (username) => store.findByUsername(username),
+    async findForLogin(lookup, key, policy) {
+      const now = clock.now();
+      return { now, ...(await store.findForLogin(lookup, { key, now, policy })) };
+    },
 
     async create(input) {
       const now = clock.now();

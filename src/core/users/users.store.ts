@@ -7,6 +7,7 @@ import type { Db } from "../../db/client";
 import { isUniqueViolation } from "../../db/errors";
 import { emails, users } from "../../db/schema";
 import { AuthError } from "../errors";
+import { type AttemptPolicy, reserveStatement } from "../rate-limit/attempts.store";
 import { defaultTeamStatements } from "../teams/teams.store";
 
 type UserColumns = typeof users.$inferSelect;
@@ -41,6 +42,14 @@ export interface UserStore {
   /** The user holding `address` (primary or not). */
   findByEmail(address: string): Promise<UserRow | null>;
   findByUsername(username: string): Promise<UserRow | null>;
+  /**
+   * A password login's read, in one round trip: counts one attempt on `attempt.key` (the reserving
+   * upsert of rate-limit/attempts) and reads the user by address or username.
+   */
+  findForLogin(
+    lookup: { email: string } | { username: string },
+    attempt: { key: string; now: number; policy: AttemptPolicy },
+  ): Promise<{ lockedUntil: number; user: UserRow | null }>;
   /**
    * Inserts the user and the primary address, with the default team when `defaultTeam`, in one
    * batch; ACCOUNT_EXISTS when the address or the username is taken.
@@ -80,6 +89,13 @@ const userFields = {
   updatedAt: users.updatedAt,
 };
 
+/** Setting a password hash, as a statement another D1 store can put in its own batch (a login's rehash). */
+export const setPasswordStatement = (db: Db, userId: string, passwordHash: string, now: number) =>
+  db
+    .update(users)
+    .set({ passwordHash, passwordVersion: sql`${users.passwordVersion} + 1`, updatedAt: now })
+    .where(eq(users.id, userId));
+
 export function createUserStore(db: Db): UserStore {
   const selectUser = () =>
     db
@@ -87,21 +103,31 @@ export function createUserStore(db: Db): UserStore {
       .from(users)
       .leftJoin(emails, and(eq(emails.userId, users.id), eq(emails.isPrimary, true)));
 
+  /** The user holding `address`, primary or not. */
+  const byAddress = (address: string) =>
+    eq(users.id, db.select({ userId: emails.userId }).from(emails).where(eq(emails.address, address)));
+
   return {
     findById: async (id) => (await selectUser().where(eq(users.id, id)).get()) ?? null,
 
     exists: async (id) =>
       (await db.select({ ok: sql`1` }).from(users).where(eq(users.id, id)).get()) !== undefined,
 
-    findByEmail: async (address) =>
-      (await selectUser()
-        .where(
-          eq(users.id, db.select({ userId: emails.userId }).from(emails).where(eq(emails.address, address))),
-        )
-        .get()) ?? null,
+    findByEmail: async (address) => (await selectUser().where(byAddress(address)).get()) ?? null,
 
     findByUsername: async (username) =>
       (await selectUser().where(eq(users.username, username)).get()) ?? null,
+
+    async findForLogin(lookup, { key, now, policy }) {
+      // (A batch answers rows as objects: userFields' column names are all distinct.)
+      const [[counted], found] = await db.batch([
+        reserveStatement(db, key, now, policy),
+        selectUser()
+          .where("email" in lookup ? byAddress(lookup.email) : eq(users.username, lookup.username))
+          .limit(1),
+      ]);
+      return { lockedUntil: counted?.lockedUntil ?? 0, user: found[0] ?? null };
+    },
 
     async create(user, email, opts) {
       try {
@@ -141,10 +167,7 @@ export function createUserStore(db: Db): UserStore {
     },
 
     async setPassword(userId, passwordHash, now) {
-      await db
-        .update(users)
-        .set({ passwordHash, passwordVersion: sql`${users.passwordVersion} + 1`, updatedAt: now })
-        .where(eq(users.id, userId));
+      await setPasswordStatement(db, userId, passwordHash, now);
     },
 
     async changePrimaryEmail(userId, address, verified, now) {

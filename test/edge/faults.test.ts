@@ -1,0 +1,239 @@
+/**
+ * Faults: every multi-step flow, with each of its D1 round trips failed in turn (the meter's
+ * X-Dev-D1-Fail switch, src/lib/meter.ts), answers a clear 503 with Retry-After and leaves nothing
+ * half-written: afterwards the account is either untouched or whole, and repeating the request
+ * succeeds. R2 failures during an upload leave no object behind.
+ */
+import { env } from "cloudflare:test";
+import { decodeJwt } from "jose";
+import { beforeAll, describe, expect, it } from "vitest";
+import { latestPasscode, OPEN } from "../dialects/hanko/support";
+import {
+  AUTO,
+  activeUser,
+  call,
+  json,
+  lastMail,
+  liveRefreshTokens,
+  PASSWORD,
+  usersWithEmail,
+} from "../dialects/hbp/helpers";
+import { fileForm, PNG_1PX } from "../dialects/hbp/storage.helpers";
+import { uniqueEmail } from "../support/app";
+import { measured } from "../support/meter";
+
+// The first request of an isolate loads the development signing keys from D1 (production keys come
+// from JWT_PRIVATE_KEYS): warm it so each sweep fails the flow's own round trips.
+beforeAll(async () => {
+  await activeUser();
+});
+
+const DELETE = { ALLOW_USER_SELF_DELETE: "true" };
+const failAt = (n: number) => ({ "x-dev-d1-fail": String(n) });
+
+/** The request's round trips without a fault, then each one failed in turn (a fresh setup each time). */
+async function sweep<S>(
+  setup: () => Promise<S>,
+  run: (s: S, headers: Record<string, string>) => Promise<Response>,
+  after: (s: S, failedAt: number) => Promise<void>,
+): Promise<number> {
+  const clean = await run(await setup(), {});
+  expect(clean.status, await clean.clone().text()).toBeLessThan(400);
+  const trips = measured(clean).d1;
+  expect(trips).toBeGreaterThan(0);
+  for (let n = 1; n <= trips; n++) {
+    const s = await setup();
+    const res = await run(s, failAt(n));
+    expect(res.status, `round trip ${n} of ${trips} failed: ${await res.clone().text()}`).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("1");
+    await after(s, n);
+  }
+  return trips;
+}
+
+const login = (email: string, headers: Record<string, string> = {}) =>
+  call("/auth/login", { json: { email, password: PASSWORD, cookie: false }, headers });
+
+async function liveSessions(userId: string) {
+  const row = await env.DB.prepare(
+    "SELECT COUNT(*) AS n FROM sessions WHERE user_id = ? AND revoked_at IS NULL",
+  )
+    .bind(userId)
+    .first<{ n: number }>();
+  return row!.n;
+}
+
+async function sessionsWithoutToken(userId: string) {
+  const row = await env.DB.prepare(
+    "SELECT COUNT(*) AS n FROM sessions s WHERE s.user_id = ? AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.session_id = s.id)",
+  )
+    .bind(userId)
+    .first<{ n: number }>();
+  return row!.n;
+}
+
+async function userRows(email: string) {
+  const row = await env.DB.prepare(
+    `SELECT (SELECT COUNT(*) FROM users u JOIN emails e ON e.user_id = u.id WHERE e.address = ?1) AS complete,
+            (SELECT COUNT(*) FROM users WHERE id NOT IN (SELECT user_id FROM emails)) AS orphans`,
+  )
+    .bind(email)
+    .first<{ complete: number; orphans: number }>();
+  return row!;
+}
+
+describe("D1 faults leave no partial state", () => {
+  it("register: no account or a whole one; repeating answers 200 or 409 and the password works", async () => {
+    await sweep(
+      async () => ({ email: uniqueEmail() }),
+      (s, headers) =>
+        call("/auth/register", {
+          json: { email: s.email, password: PASSWORD, cookie: false },
+          vars: AUTO,
+          headers,
+        }),
+      async (s) => {
+        const rows = await userRows(s.email);
+        expect(rows.orphans).toBe(0);
+        expect(rows.complete).toBeLessThanOrEqual(1);
+        const again = await call("/auth/register", {
+          json: { email: s.email, password: PASSWORD, cookie: false },
+          vars: AUTO,
+        });
+        expect([200, 409]).toContain(again.status);
+        expect((await login(s.email)).status).toBe(200);
+      },
+    );
+  });
+
+  it("login: the next login works (a failed one is not left counted against the account)", async () => {
+    await sweep(
+      () => activeUser(),
+      (s, headers) => login(s.email, headers),
+      async (s) => {
+        for (let i = 0; i < 12; i++) {
+          // More retries than ACCOUNT_MAX_FAILURES would allow if each fault left a failure counted.
+          const r = await login(s.email, failAt(1));
+          expect(r.status).toBe(503);
+        }
+        expect((await login(s.email)).status).toBe(200);
+      },
+    );
+  });
+
+  it("refresh: presenting the same token again succeeds, and the family stays one chain", async () => {
+    await sweep(
+      () => activeUser(),
+      (s, headers) => call(`/auth/token/refresh?refresh_token=${s.refresh}`, { headers }),
+      async (s) => {
+        const again = await call(`/auth/token/refresh?refresh_token=${s.refresh}`);
+        expect(again.status).toBe(200);
+        const body = await json(again);
+        expect(await liveRefreshTokens(body.jwt_token)).toBe(1);
+        const next = await call(`/auth/token/refresh?refresh_token=${body.refresh_token}`);
+        expect(next.status).toBe(200);
+      },
+    );
+  });
+
+  it("email change: the old address stays until the change is confirmed; repeating works", async () => {
+    await sweep(
+      async () => ({ ...(await activeUser()), to: uniqueEmail() }),
+      (s, headers) =>
+        call("/auth/change-email/request", { json: { new_email: s.to }, token: s.jwt, headers }),
+      async (s) => {
+        expect(await usersWithEmail(s.email)).toBe(1);
+        expect(await usersWithEmail(s.to)).toBe(0);
+        const again = await call("/auth/change-email/request", { json: { new_email: s.to }, token: s.jwt });
+        expect(again.status).toBe(204);
+        const { ticket } = (await lastMail(s.to, "email_change")).data;
+        const confirm = await call("/auth/change-email/change", { json: { ticket } });
+        expect(confirm.status).toBe(204);
+        expect(await usersWithEmail(s.to)).toBe(1);
+      },
+    );
+  });
+
+  it("passcode: after a failed finalize no session exists and the user can still sign in", async () => {
+    const setup = async () => {
+      const email = uniqueEmail("hanko");
+      const up = await call("/users", { json: { email }, vars: OPEN });
+      const { user_id, email_id } = await json(up);
+      const init = await call("/passcode/login/initialize", { json: { user_id, email_id }, vars: OPEN });
+      const { id } = await json(init);
+      return {
+        email,
+        userId: user_id as string,
+        emailId: email_id as string,
+        id,
+        code: await latestPasscode(email),
+        // The sign-up's own session (verification off).
+        sessions: await liveSessions(user_id),
+      };
+    };
+    await sweep(
+      setup,
+      (s, headers) =>
+        call("/passcode/login/finalize", { json: { id: s.id, code: s.code }, vars: OPEN, headers }),
+      async (s) => {
+        // No session was half-made (each has its refresh token), and at most the one this finalize
+        // wrote exists (a fault after its batch answers 503 for a session nobody holds, which
+        // expires unused). The code itself may be spent already (the spend and the session are
+        // separate round trips today); a new code signs in.
+        expect(await sessionsWithoutToken(s.userId)).toBe(0);
+        expect(await liveSessions(s.userId)).toBeLessThanOrEqual(s.sessions + 1);
+        const again = await call("/passcode/login/finalize", {
+          json: { id: s.id, code: s.code },
+          vars: OPEN,
+        });
+        if (again.status !== 200) {
+          const init = await call("/passcode/login/initialize", {
+            json: { user_id: s.userId, email_id: s.emailId },
+            vars: OPEN,
+          });
+          const { id } = await json(init);
+          const fin = await call("/passcode/login/finalize", {
+            json: { id, code: await latestPasscode(s.email) },
+            vars: OPEN,
+          });
+          expect(fin.status).toBe(200);
+        }
+      },
+    );
+  });
+
+  it("account deletion: the account is either still whole or gone", async () => {
+    await sweep(
+      () => activeUser(DELETE),
+      (s, headers) => call("/auth/delete", { method: "POST", token: s.jwt, headers, vars: DELETE }),
+      async (s) => {
+        const rows = await userRows(s.email);
+        expect(rows.orphans).toBe(0);
+        if (rows.complete === 1) expect((await login(s.email)).status).toBe(200);
+        else expect((await login(s.email)).status).toBe(401);
+      },
+    );
+  });
+});
+
+describe("R2 faults", () => {
+  it("an upload whose R2 write fails answers 503 and leaves no object", async () => {
+    const s = await activeUser();
+    const path = `user/${s.userId}/fault.png`;
+    const res = await call(`/storage/o/${path}`, {
+      method: "POST",
+      body: fileForm(PNG_1PX, "fault.png", "image/png"),
+      token: s.jwt,
+      headers: { "x-dev-r2-fail": "all" },
+    });
+    expect(res.status).toBe(503);
+    expect(await env.FILES.head(path)).toBeNull();
+    const retry = await call(`/storage/o/${path}`, {
+      method: "POST",
+      body: fileForm(PNG_1PX, "fault.png", "image/png"),
+      token: s.jwt,
+    });
+    expect(retry.status).toBe(200);
+    expect(decodeJwt(s.jwt).sub).toBe(s.userId);
+  });
+});
