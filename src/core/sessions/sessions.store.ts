@@ -111,6 +111,10 @@ const sessionUserFields = {
 export function createSessionStore(db: Db): SessionStore {
   const liveSession = (now: number) => and(isNull(sessions.revokedAt), gt(sessions.expiresAt, now));
 
+  /** The session of `userId` is alive and its user enabled (sessions joined with users). */
+  const liveSessionOf = (sessionId: string, userId: string, now: number) =>
+    and(eq(sessions.id, sessionId), eq(sessions.userId, userId), liveSession(now), eq(users.disabled, false));
+
   const sessionOf = (refreshHash: string) =>
     db.select({ id: refreshTokens.sessionId }).from(refreshTokens).where(eq(refreshTokens.hash, refreshHash));
 
@@ -251,14 +255,7 @@ export function createSessionStore(db: Db): SessionStore {
         .select({ userId: sessions.userId })
         .from(sessions)
         .innerJoin(users, eq(users.id, sessions.userId))
-        .where(
-          and(
-            eq(sessions.id, sessionId),
-            eq(sessions.userId, userId),
-            liveSession(now),
-            eq(users.disabled, false),
-          ),
-        )
+        .where(liveSessionOf(sessionId, userId, now))
         .get();
       return row !== undefined;
     },
@@ -268,14 +265,7 @@ export function createSessionStore(db: Db): SessionStore {
         .select({ defaultRole: users.defaultRole, allowedRoles: users.allowedRoles })
         .from(sessions)
         .innerJoin(users, eq(users.id, sessions.userId))
-        .where(
-          and(
-            eq(sessions.id, sessionId),
-            eq(sessions.userId, userId),
-            liveSession(now),
-            eq(users.disabled, false),
-          ),
-        )
+        .where(liveSessionOf(sessionId, userId, now))
         .get();
       return row ?? null;
     },
