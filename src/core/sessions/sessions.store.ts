@@ -4,7 +4,22 @@
  * guarded by the marker (`replaced_by`) its first statement wrote, and an access token is exchanged
  * once through one conditional INSERT.
  */
-import { and, desc, eq, gt, gte, inArray, isNotNull, isNull, lt, ne, notInArray, or, sql } from "drizzle-orm";
+import {
+  and,
+  desc,
+  eq,
+  gt,
+  gte,
+  inArray,
+  isNotNull,
+  isNull,
+  lt,
+  ne,
+  notInArray,
+  or,
+  type SQL,
+  sql,
+} from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { emails, refreshTokens, sessions, tickets, users } from "../../db/schema";
 import { clearStatement } from "../rate-limit/attempts.store";
@@ -108,6 +123,100 @@ const sessionUserFields = {
   email: emails.address,
 };
 
+/**
+ * A new session's statements, for the D1 stores that start a session in the same batch as they
+ * spend a one-time secret (passcodes, tickets, WebAuthn challenges): the session, its first refresh
+ * token, the cap on live sessions, and `also`. With `guard` (a condition such as "this passcode row
+ * is spent into this session id"), the session row is written only where the guard holds, and
+ * everything after it only where the session row exists, so a lost race writes nothing. The first
+ * three items are always the session insert, the token insert and the cap update (whose `changes`
+ * count the sessions it ended).
+ */
+export function sessionStatements(
+  db: Db,
+  input: {
+    session: NewSession;
+    firstToken: NewRefreshToken;
+    keep: number;
+    also?: SessionWriteExtras;
+    guard?: SQL;
+  },
+) {
+  const { session, firstToken, keep, also = {}, guard } = input;
+  const value = <T>(v: T, name: string) => sql<T>`${v}`.as(name);
+  const insertSession = guard
+    ? db.insert(sessions).select(
+        db
+          .select({
+            id: value(session.id, "id"),
+            userId: users.id,
+            createdAt: value(session.createdAt, "created_at"),
+            lastSeenAt: value(session.lastSeenAt, "last_seen_at"),
+            expiresAt: value(session.expiresAt, "expires_at"),
+            revokedAt: value(null, "revoked_at"),
+            userAgent: value(session.userAgent ?? null, "user_agent"),
+            ip: value(session.ip ?? null, "ip"),
+            amr: value(JSON.stringify(session.amr), "amr"),
+          })
+          .from(users)
+          .where(and(eq(users.id, session.userId), guard)),
+      )
+    : db.insert(sessions).values(session);
+  const insertToken = guard
+    ? db.insert(refreshTokens).select(
+        db
+          .select({
+            hash: value(firstToken.hash, "hash"),
+            sessionId: sessions.id,
+            parentHash: value(null, "parent_hash"),
+            createdAt: value(firstToken.createdAt, "created_at"),
+            expiresAt: value(firstToken.expiresAt, "expires_at"),
+            rotatedAt: value(null, "rotated_at"),
+            replacedBy: value(null, "replaced_by"),
+          })
+          .from(sessions)
+          .where(eq(sessions.id, session.id)),
+      )
+    : db.insert(refreshTokens).values(firstToken);
+  return [
+    insertSession,
+    insertToken,
+    // Keep at most `keep` live sessions: the oldest beyond that end now (nothing, when a guarded
+    // session was not written and the user had no more than `keep`).
+    db
+      .update(sessions)
+      .set({ revokedAt: session.createdAt })
+      .where(
+        and(
+          eq(sessions.userId, session.userId),
+          isNull(sessions.revokedAt),
+          notInArray(
+            sessions.id,
+            db
+              .select({ id: sessions.id })
+              .from(sessions)
+              .where(and(eq(sessions.userId, session.userId), isNull(sessions.revokedAt)))
+              .orderBy(desc(sessions.createdAt), sessions.id)
+              .limit(keep),
+          ),
+        ),
+      ),
+    ...(also.clearAttempts ? [clearStatement(db, also.clearAttempts)] : []),
+    ...(also.passwordHash
+      ? [setPasswordStatement(db, session.userId, also.passwordHash, session.createdAt)]
+      : []),
+  ] as const;
+}
+
+/** The user of a session as tokens are issued for it, as a batch item (null row when the session was not written). */
+export const sessionUserQuery = (db: Db, sessionId: string) =>
+  db
+    .select(sessionUserFields)
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .leftJoin(emails, and(eq(emails.userId, users.id), eq(emails.isPrimary, true)))
+    .where(eq(sessions.id, sessionId));
+
 export function createSessionStore(db: Db): SessionStore {
   const liveSession = (now: number) => and(isNull(sessions.revokedAt), gt(sessions.expiresAt, now));
 
@@ -120,33 +229,7 @@ export function createSessionStore(db: Db): SessionStore {
 
   return {
     async create(session, firstToken, keep, also = {}) {
-      const [, , capped] = await db.batch([
-        db.insert(sessions).values(session),
-        db.insert(refreshTokens).values(firstToken),
-        // Keep at most `keep` live sessions: the oldest beyond that end now.
-        db
-          .update(sessions)
-          .set({ revokedAt: session.createdAt })
-          .where(
-            and(
-              eq(sessions.userId, session.userId),
-              isNull(sessions.revokedAt),
-              notInArray(
-                sessions.id,
-                db
-                  .select({ id: sessions.id })
-                  .from(sessions)
-                  .where(and(eq(sessions.userId, session.userId), isNull(sessions.revokedAt)))
-                  .orderBy(desc(sessions.createdAt), sessions.id)
-                  .limit(keep),
-              ),
-            ),
-          ),
-        ...(also.clearAttempts ? [clearStatement(db, also.clearAttempts)] : []),
-        ...(also.passwordHash
-          ? [setPasswordStatement(db, session.userId, also.passwordHash, session.createdAt)]
-          : []),
-      ]);
+      const [, , capped] = await db.batch(sessionStatements(db, { session, firstToken, keep, also }));
       return capped.meta.changes;
     },
 
@@ -240,13 +323,7 @@ export function createSessionStore(db: Db): SessionStore {
     },
 
     async user(sessionId) {
-      const row = await db
-        .select(sessionUserFields)
-        .from(sessions)
-        .innerJoin(users, eq(users.id, sessions.userId))
-        .leftJoin(emails, and(eq(emails.userId, users.id), eq(emails.isPrimary, true)))
-        .where(eq(sessions.id, sessionId))
-        .get();
+      const row = await sessionUserQuery(db, sessionId).get();
       return row ?? null;
     },
 

@@ -99,6 +99,8 @@ export const tickets = sqliteTable(
     createdAt: integer().notNull(),
     expiresAt: integer().notNull(),
     usedAt: integer(),
+    /** The session this ticket was spent into, when spending it started one (the batch's guard). */
+    spentInto: text(),
   },
   (t) => [index("tickets_user_purpose_idx").on(t.userId, t.purpose)],
 );
@@ -162,6 +164,8 @@ export const passcodes = sqliteTable(
     createdAt: integer().notNull(),
     expiresAt: integer().notNull(),
     usedAt: integer(),
+    /** The session this code was spent into (the sign-in batch's guard). */
+    spentInto: text(),
   },
   (t) => [index("passcodes_user_idx").on(t.userId, t.createdAt)],
 );
@@ -200,6 +204,8 @@ export const webauthnChallenges = sqliteTable("webauthn_challenges", {
   createdAt: integer().notNull(),
   expiresAt: integer().notNull(),
   usedAt: integer(),
+  /** The session this challenge was spent into (the sign-in batch's guard). */
+  spentInto: text(),
 });
 
 /** OAuth authorisation requests in flight: state (hashed), PKCE verifier, nonce, where to return. */
