@@ -17,7 +17,13 @@ import { AuthError } from "../errors";
 import type { PurposeTokenService } from "../tokens/purpose-tokens";
 import type { AccessClaims, ClaimProfile, TokenService } from "../tokens/tokens.service";
 import { forgetSessions, recentlyAlive, rememberAlive } from "./session-cache";
-import type { SessionStore, SessionUserRow, SessionWriteExtras } from "./sessions.store";
+import type {
+  NewRefreshToken,
+  NewSession,
+  SessionStore,
+  SessionUserRow,
+  SessionWriteExtras,
+} from "./sessions.store";
 
 export interface SessionUser extends ClaimProfile {
   id: string;
@@ -32,6 +38,15 @@ export interface IssuedSession {
   /** Access token lifetime in seconds. */
   expiresIn: number;
   refreshToken: string;
+}
+
+/** A session not yet written: its rows and the refresh token handed out once it is. */
+export interface SessionDraft {
+  sessionId: string;
+  refreshToken: string;
+  session: NewSession;
+  firstToken: NewRefreshToken;
+  keep: number;
 }
 
 export interface SessionContext {
@@ -53,6 +68,13 @@ export interface SessionService {
     ctx?: SessionContext,
     also?: SessionWriteExtras,
   ): Promise<IssuedSession>;
+  /**
+   * The rows of a new session, for a store that writes them in a batch of its own (sessions.store.ts
+   * `sessionStatements`, e.g. together with spending a passcode); then `issueFor` signs its tokens.
+   */
+  draft(userId: string, amr: string[], ctx?: SessionContext): Promise<SessionDraft>;
+  /** Tokens for a drafted session its store has written; `endedOthers` is what the cap update ended. */
+  issueFor(user: SessionUser, draft: SessionDraft, endedOthers: number): Promise<IssuedSession>;
   /** Rotates a refresh token (see module comment); answers the user the tokens were issued for too. */
   refresh(refreshToken: string): Promise<IssuedSession & { user: SessionUserRow }>;
   /** Verifies an access token and that its session is alive and its user enabled. */
@@ -156,16 +178,24 @@ export function createSessionService(deps: {
     };
   }
 
-  return {
+  const service: SessionService = {
     async create(user, amr, ctx = {}, also = {}) {
+      const draft = await service.draft(user.id, amr, ctx);
+      const ended = await store.create(draft.session, draft.firstToken, draft.keep, also);
+      return service.issueFor(user, draft, ended);
+    },
+
+    async draft(userId, amr, ctx = {}) {
       const now = clock.now();
       const sessionId = crypto.randomUUID();
       const refreshToken = randomToken();
       const expiresAt = now + cfg.absoluteTtl * 1000;
-      const ended = await store.create(
-        {
+      return {
+        sessionId,
+        refreshToken,
+        session: {
           id: sessionId,
-          userId: user.id,
+          userId,
           createdAt: now,
           lastSeenAt: now,
           expiresAt,
@@ -173,19 +203,21 @@ export function createSessionService(deps: {
           ip: ctx.ip ?? null,
           amr,
         },
-        {
+        firstToken: {
           hash: await sha256Hex(refreshToken),
           sessionId,
           createdAt: now,
           expiresAt: Math.min(now + idleMs, expiresAt),
         },
         // Keep at most maxPerUser live sessions: the oldest beyond that end now.
-        cfg.maxPerUser,
-        also,
-      );
+        keep: cfg.maxPerUser,
+      };
+    },
+
+    async issueFor(user, draft, endedOthers) {
       // Only a login that ended older sessions has anything to make this isolate forget.
-      if (ended > 0) forgetSessions();
-      return issue(user, sessionId, refreshToken);
+      if (endedOthers > 0) forgetSessions();
+      return issue(user, draft.sessionId, draft.refreshToken);
     },
 
     async refresh(refreshToken) {
@@ -306,4 +338,5 @@ export function createSessionService(deps: {
       forgetSessions();
     },
   };
+  return service;
 }
