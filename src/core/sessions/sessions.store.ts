@@ -392,6 +392,7 @@ export function createSessionStore(db: Db): SessionStore {
               createdAt: sql<number>`${claim.createdAt}`.as("created_at"),
               expiresAt: sql<number>`${claim.expiresAt}`.as("expires_at"),
               usedAt: sql<null>`NULL`.as("used_at"),
+              spentInto: sql<null>`NULL`.as("spent_into"),
             })
             .from(sessions)
             .where(
