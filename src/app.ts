@@ -5,6 +5,7 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import type { DialectName } from "./config";
 import { configFor } from "./config";
+import { type Db, isBookmark, type SessionStart, sessionDb, startSession } from "./db/client";
 import { devRoutes } from "./dialects/dev";
 import { directus } from "./dialects/directus";
 import { formauth } from "./dialects/formauth";
@@ -15,7 +16,7 @@ import type { AppEnv } from "./dialects/shared/types";
 import { VAULT_PATHS, vault } from "./dialects/vault";
 import { systemClock } from "./lib/clock";
 import { isBackendUnavailable } from "./lib/unavailable";
-import { createServices, type ServiceOptions } from "./services";
+import { type Bindings, createServices, type ServiceOptions } from "./services";
 
 /** The mount table: each dialect's sub-app and the path prefixes it owns at the origin root. */
 const MOUNTS: { name: DialectName; paths: string[]; app: Hono<AppEnv>; ownCors?: boolean }[] = [
@@ -34,15 +35,70 @@ const apiCors = cors({
   credentials: true,
 });
 
+/** The request header a client echoes, and the response header that carries the bookmark (README). */
+export const BOOKMARK_HEADER = "X-Latchkey-Bookmark";
+
+/**
+ * GET/HEAD routes that only read D1 (no write, no conditional count): their D1 session may start on
+ * the nearest replica. Every other request starts on the primary, including the GET routes that
+ * write (activation, magic and change-email links, refresh, OAuth starts and callbacks, every vault
+ * GET, rate-limited GETs) and any route added later: a route missing here is only slower.
+ */
+const REPLICA_READS = [
+  // hbp: health, JWKS, storage downloads and metadata (file metadata lives in R2; D1 only authenticates).
+  /^\/health$/,
+  /^\/auth\/jwks$/,
+  /^\/storage\/[om]\//,
+  // hanko: status page, JWKS, config, profile reads.
+  /^\/$/,
+  /^\/\.well-known\/(jwks\.json|config)$/,
+  /^\/me$/,
+  /^\/users\/[^/]+$/,
+  /^\/emails$/,
+  /^\/webauthn\/credentials$/,
+];
+
+/** Where this request's D1 session starts (README "Read replication"). */
+export function sessionStart(
+  method: string,
+  path: string,
+  bookmark: string | undefined,
+  directusPrefix: string,
+): SessionStart {
+  const read =
+    (method === "GET" || method === "HEAD") &&
+    (REPLICA_READS.some((r) => r.test(path)) || path === `${directusPrefix}/users/me`);
+  // Writes, counts and the reads they decide on see every committed write, revocations included:
+  // the primary is never behind any bookmark, so a write request needs none.
+  if (!read) return "first-primary";
+  return isBookmark(bookmark) ? { bookmark } : "first-unconstrained";
+}
+
+/** Replica reads refused (401) after asking D1, and their reruns, which start on the primary. */
+const refusedOnReplica = new WeakSet<Request>();
+const rerun = new WeakSet<Request>();
+
 export function createApp(opts: Partial<ServiceOptions> = {}) {
   const app = new Hono<AppEnv>();
 
   app.use("*", async (c, next) => {
     const config = configFor(c.env);
     c.set("config", config);
+    // One D1 session per request, and a drizzle instance over it; off: the binding itself (primary).
+    let session: D1DatabaseSession | undefined;
+    let start: SessionStart | undefined;
+    let db: Db | undefined;
+    if (config.d1ReadReplication) {
+      start = rerun.has(c.req.raw)
+        ? "first-primary"
+        : sessionStart(c.req.method, c.req.path, c.req.header(BOOKMARK_HEADER), config.directus.prefix);
+      session = startSession(c.env.DB, start);
+      db = sessionDb(session);
+    }
     c.set(
       "services",
       createServices(c.env, config, {
+        db,
         clock: opts.clock ?? systemClock,
         waitUntil: (p) => {
           try {
@@ -60,6 +116,12 @@ export function createApp(opts: Partial<ServiceOptions> = {}) {
       // A hash slot reserved by a credential route (shared/http.ts admitHashing) ends with the request.
       c.var.services.passwords.release();
     }
+    // The session's latest position: echoed back, the next request reads at least this write.
+    const bookmark = session?.getBookmark();
+    if (bookmark) c.header(BOOKMARK_HEADER, bookmark);
+    // A session issued a moment ago may not have reached this replica yet: a refusal that came
+    // from D1 (a query ran) is confirmed on the primary before it is answered (fetch below).
+    if (bookmark && start !== "first-primary" && c.res.status === 401) refusedOnReplica.add(c.req.raw);
     c.header("Cache-Control", c.res.headers.get("Cache-Control") ?? "no-store");
     c.header("X-Content-Type-Options", "nosniff");
     // The activation and magic-link redirects carry a refresh token in their URL (api/hbp.txt):
@@ -92,5 +154,18 @@ export function createApp(opts: Partial<ServiceOptions> = {}) {
     }
     return c.json({ error: "Internal Server Error" }, 500);
   });
-  return app;
+
+  return {
+    /**
+     * The app's fetch, and once more from the primary for a replica read D1 refused. Only reads that
+     * write nothing start on a replica (REPLICA_READS), so running one twice changes nothing.
+     */
+    async fetch(request: Request, env: Bindings, ctx?: ExecutionContext): Promise<Response> {
+      const res = await app.fetch(request, env, ctx);
+      if (!refusedOnReplica.has(request)) return res;
+      const again = new Request(request);
+      rerun.add(again);
+      return app.fetch(again, env, ctx);
+    },
+  };
 }

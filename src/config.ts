@@ -171,6 +171,12 @@ const EnvSchema = z.object({
   TOTP_ISSUER: str("Latchkey"),
   /** Per-IP rate limits on credential routes (false only for load tests; true needs the RL_* bindings in production). */
   RATE_LIMITS_ENABLED: bool(true),
+  /**
+   * D1 Sessions API: safe reads (JWKS, profile reads) may be answered by the nearest read replica, writes by
+   * the primary, and a client that echoes X-Latchkey-Bookmark reads its own writes. Harmless while the
+   * database has replication off (D1 answers from the primary). false: every query on the binding itself.
+   */
+  D1_READ_REPLICATION: bool(true),
   /** Development only: delay added before every D1 round trip (ms), a simulated distance to the primary. */
   DEV_D1_RTT_MS: int(0, 0, 5000),
   /** Failed attempts per account in 15 minutes before a lockout (doubling from 30 s to 1 h). */
@@ -443,6 +449,7 @@ function build(e: Env, bindings: Record<string, unknown>): Config {
     environment: e.ENVIRONMENT,
     isDevelopment: e.ENVIRONMENT === "development",
     meter: production ? null : { d1RttMs: e.DEV_D1_RTT_MS },
+    d1ReadReplication: e.D1_READ_REPLICATION,
     publicUrl,
     secrets: { root },
     dialects: e.DIALECTS as DialectName[],

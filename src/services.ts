@@ -51,7 +51,7 @@ import { createUserService } from "./core/users/users.service";
 import { createUserStore } from "./core/users/users.store";
 import { createWebAuthnService } from "./core/webauthn/webauthn.service";
 import { createWebAuthnStore } from "./core/webauthn/webauthn.store";
-import { createDb } from "./db/client";
+import { createDb, type Db } from "./db/client";
 import type { Clock } from "./lib/clock";
 import { deriveKey } from "./lib/derive";
 
@@ -64,6 +64,8 @@ export interface Bindings extends Partial<Record<RateLimitBindingName, RateLimit
 }
 
 export interface ServiceOptions {
+  /** The request's drizzle instance over its D1 session (app.ts); default: over the binding. */
+  db?: Db;
   clock: Clock;
   waitUntil: (p: Promise<unknown>) => void;
   /** The constructor of `cloudflare:email` EmailMessage, passed in so core stays runtime-agnostic. */
@@ -131,7 +133,7 @@ function sessionSuccessorSecret(config: Config) {
 export function createServices(env: Bindings, config: Config, opts: ServiceOptions) {
   const { clock } = opts;
   const d1 = env.DB;
-  const db = createDb(d1);
+  const db = opts.db ?? createDb(d1);
   const keyStore = createSigningKeyStore(db);
   const keys = () =>
     loadKeySet({

@@ -19,6 +19,8 @@ export interface Config {
    * delay each D1 round trip by `d1RttMs`. Null in production, where nothing is wrapped.
    */
   meter: { d1RttMs: number } | null;
+  /** D1 Sessions API per request (app.ts): replicas for safe reads, the primary for everything else. */
+  d1ReadReplication: boolean;
   publicUrl: string;
   /** The root secret (LATCHKEY_SECRET, or the fixed development root outside production): derive per-purpose keys from it with lib/derive. */
   secrets: { root: Uint8Array };

@@ -2,7 +2,8 @@
  * Development-only meter on the D1, KV and R2 bindings. Locally D1 runs inside workerd and every query
  * looks free; in production each D1 call is a network round trip to the primary. The meter counts
  * round trips (a batch is one) and KV reads and writes per request and reports them in a
- * `Server-Timing` header, so budgets can be asserted and the bench can tabulate them. It can also
+ * `Server-Timing` header, so budgets can be asserted and the bench can tabulate them (and how the
+ * request's D1 session started: `d1-session`, never the bookmark itself). It can also
  * delay each round trip (a simulated distance to the primary) and fail chosen ones (fault tests).
  *
  * The wrapped bindings are made once per isolate; each request's counts live in an
@@ -27,6 +28,8 @@ export interface Probe {
   fail: number | "all" | null;
   /** Fail the Nth R2 operation of the request (1-based), or every one. */
   r2Fail: number | "all" | null;
+  /** How the request's D1 session started (app.ts), null when it used the binding itself. */
+  d1Session: "first-primary" | "first-unconstrained" | "bookmark" | null;
 }
 
 /** What a failed round trip throws: the message D1 gives when it cannot be reached. */
@@ -49,6 +52,7 @@ export function newProbe(opts: Partial<Pick<Probe, "delayMs" | "fail" | "r2Fail"
     delayMs: opts.delayMs ?? 0,
     fail: opts.fail ?? null,
     r2Fail: opts.r2Fail ?? null,
+    d1Session: null,
   };
 }
 
@@ -99,6 +103,16 @@ function statement(real: D1PreparedStatement): Metered {
 
 const realOf = (s: D1PreparedStatement) => (s as Metered)[REAL] ?? s;
 
+/** A D1 session whose round trips are counted like the binding's. */
+function session(real: D1DatabaseSession): D1DatabaseSession {
+  return {
+    prepare: (query: string) => statement(real.prepare(query)),
+    batch: ((stmts: D1PreparedStatement[]) =>
+      roundTrip(() => real.batch(stmts.map(realOf)))) as D1DatabaseSession["batch"],
+    getBookmark: () => real.getBookmark(),
+  };
+}
+
 const d1s = new WeakMap<D1Database, D1Database>();
 
 export function meteredD1(d1: D1Database): D1Database {
@@ -109,7 +123,12 @@ export function meteredD1(d1: D1Database): D1Database {
       batch: (stmts: D1PreparedStatement[]) => roundTrip(() => d1.batch(stmts.map(realOf))),
       exec: (query: string) => roundTrip(() => d1.exec(query)),
       dump: () => d1.dump(),
-      withSession: (...args: Parameters<D1Database["withSession"]>) => d1.withSession(...args),
+      withSession: (start?: string) => {
+        const probe = frames.getStore();
+        if (probe)
+          probe.d1Session = start === "first-primary" || start === "first-unconstrained" ? start : "bookmark";
+        return session(d1.withSession(start));
+      },
     };
     m = wrapped as unknown as D1Database;
     d1s.set(d1, m);
@@ -180,5 +199,6 @@ export function serverTiming(p: Probe): string {
     `d1-rows;desc="${p.rowsRead} read, ${p.rowsWritten} written"`,
     `kv;desc="${p.kvReads} reads, ${p.kvWrites} writes"`,
     `r2;desc="${p.r2} operations"`,
+    ...(p.d1Session ? [`d1-session;desc="${p.d1Session}"`] : []),
   ].join(", ");
 }
