@@ -157,7 +157,7 @@ describe("D1 sessions through the Worker", () => {
     const write = await hcall("/emails", { token, json: { address: uniqueEmail("late") } });
     expect(sessionOf(write)).toBe("first-primary");
     expect(write.status).toBe(401);
-    for (const headers of [{}, { "x-latchkey-bookmark": bookmarkOf(out)! }]) {
+    for (const headers of [{}, { "x-latchkey-bookmark": bookmarkOf(out)! }] as Record<string, string>[]) {
       const me = await hcall("/me", { token, headers });
       expect(me.status).toBe(401);
       // Refused by a replica-eligible session, then asked again from the primary (a replica may
