@@ -3,7 +3,8 @@
  * security.md lets reads tolerate staleness up to the access-token lifetime; this keeps it to
  * READ_STALENESS_MS. Writes always ask D1, and every revocation made in this isolate (logout,
  * revoke-all, reuse detection, session cap, user deletion) empties the memory at once, so within
- * one isolate a revoked session is refused immediately and elsewhere within a few seconds.
+ * one isolate a revoked session is refused immediately and elsewhere within a few seconds. With D1
+ * read replication on (app.ts), a read's liveness check may come from a replica: add its lag.
  */
 export const READ_STALENESS_MS = 5_000;
 const MAX_ENTRIES = 10_000;
