@@ -19,14 +19,18 @@ describe("hanko: status and .well-known", () => {
   });
 
   it("GET / answers 500 when D1 is unreachable", async () => {
-    // Fault injection: a D1 binding whose every statement fails, as during an outage.
+    // Fault injection: a D1 binding whose every statement fails, as during an outage, on the
+    // binding and on its D1 sessions (read replication, src/app.ts).
+    const fail = () => {
+      throw new Error("D1_ERROR: Network connection lost.");
+    };
     const failing = new Proxy(env.DB, {
       get: (target, key) =>
         key === "prepare"
-          ? () => {
-              throw new Error("D1_ERROR: Network connection lost.");
-            }
-          : Reflect.get(target, key),
+          ? fail
+          : key === "withSession"
+            ? () => ({ prepare: fail, batch: fail, getBookmark: () => null })
+            : Reflect.get(target, key),
     });
     const res = await worker.fetch(
       new Request("http://localhost:8787/", { headers: { "cf-connecting-ip": "192.0.2.1" } }),
