@@ -245,7 +245,6 @@ export function createServices(env: Bindings, config: Config, opts: ServiceOptio
     store: createPasscodeStore(db),
     clock,
     mailer,
-    users,
     sessions,
     attempts,
     secret: config.passcodes.secret,

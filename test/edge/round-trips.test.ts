@@ -189,7 +189,7 @@ describe("hanko", () => {
     const code = await latestPasscode(email);
     const fin = await call("/passcode/login/finalize", { json: { id, code }, vars: OPEN });
     const token = fin.headers.get("x-auth-token")!;
-    await expectBudget("hanko", "passcode finalize", 8, fin, 200);
+    await expectBudget("hanko", "passcode finalize", 2, fin, 200);
 
     await expectBudget("hanko", "GET /me (authenticated read)", 1, await hcall("/me", { token }), 200);
 

@@ -3,7 +3,8 @@
  * HMAC-SHA-256(key, id:code) is stored, so a database copy does not hand out live codes. A try is
  * counted by one conditional UPDATE (`tries < 3`) before the code is compared, so of any number of
  * parallel guesses at most three are ever evaluated; a correct code is then spent by a second
- * conditional UPDATE, so it signs in once. Sending is limited per user (3 a minute, 10 an hour) by
+ * conditional UPDATE, in the same batch as the session it starts, so it signs in once and never
+ * without its session. Sending is limited per user (3 a minute, 10 an hour) by
  * counters that exist for unknown user ids too, so the limit does not reveal which ids are real.
  * Across codes, tries count against the account (ACCOUNT_MAX_FAILURES per 15 minutes, then a
  * lockout from 30 s doubling to 1 h), so new codes do not mean unlimited guesses.
@@ -16,7 +17,6 @@ import { AuthError } from "../errors";
 import type { Mailer, MailMessage } from "../mail/mailer";
 import type { AttemptCounter } from "../rate-limit/attempts";
 import type { IssuedSession, SessionContext, SessionService } from "../sessions/sessions.service";
-import type { User, UserService } from "../users/users.service";
 import type { PasscodeStore } from "./passcodes.store";
 
 export const PASSCODE_MAX_TRIES = 3;
@@ -39,12 +39,16 @@ export interface PasscodeService {
    * unknown user id, `quiet` answers as if one was sent (existence hints off); otherwise NOT_FOUND.
    */
   initialize(input: { userId: string; emailId?: string; quiet: boolean }): Promise<IssuedPasscode>;
-  /** Checks a code; on success verifies the address and starts a session. */
+  /**
+   * Checks a code; on success verifies the address and starts a session (its access token living
+   * `accessTtl` seconds when given). Two round trips, and the second is all or nothing.
+   */
   finalize(input: {
     id: string;
     code: string;
     ctx?: SessionContext;
-  }): Promise<{ user: User; session: IssuedSession }>;
+    accessTtl?: number;
+  }): Promise<{ userId: string; session: IssuedSession }>;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -74,7 +78,6 @@ export function createPasscodeService(deps: {
   store: PasscodeStore;
   clock: Clock;
   mailer: Mailer;
-  users: UserService;
   sessions: SessionService;
   /** Per-account attempts across passcodes (ACCOUNT_MAX_FAILURES in 15 min, then a doubling lockout). */
   attempts: AttemptCounter;
@@ -82,7 +85,7 @@ export function createPasscodeService(deps: {
   secret: string;
   ttlSeconds: number;
 }): PasscodeService {
-  const { store, clock, mailer, users, sessions, attempts, ttlSeconds } = deps;
+  const { store, clock, mailer, sessions, attempts, ttlSeconds } = deps;
   const key = crypto.subtle.importKey(
     "raw",
     fromBase64Url(deps.secret),
@@ -139,38 +142,45 @@ export function createPasscodeService(deps: {
       return { id: passcodeId, ttl: ttlSeconds, createdAt: now };
     },
 
-    async finalize({ id, code, ctx }) {
+    async finalize({ id, code, ctx, accessTtl }) {
       const passcodeId = typeof id === "string" ? id.toLowerCase() : "";
       if (!UUID.test(passcodeId)) throw new AuthError("INVALID_REQUEST", { detail: "id must be a UUID." });
       if (typeof code !== "string" || !/^\d{6}$/.test(code))
         throw new AuthError("INVALID_REQUEST", { detail: "code must be 6 digits." });
       const now = clock.now();
       // The try is counted before the code is looked at: the guard is the only gate.
-      const row = await store.countTry(passcodeId, PASSCODE_MAX_TRIES);
-      if (!row)
-        throw new AuthError(
-          (await store.isExhausted(passcodeId, PASSCODE_MAX_TRIES))
-            ? "PASSCODE_EXHAUSTED"
-            : "PASSCODE_INVALID",
-        );
+      const { row, exhausted } = await store.countTry(passcodeId, PASSCODE_MAX_TRIES);
+      if (!row) throw new AuthError(exhausted ? "PASSCODE_EXHAUSTED" : "PASSCODE_INVALID");
       if (row.expiresAt <= now) throw new AuthError("PASSCODE_EXPIRED");
-      // Fresh codes bring fresh tries; the account's own counter bounds guesses across codes.
+      // Fresh codes bring fresh tries; the account's own counter bounds guesses across codes. Its
+      // attempt is counted whatever the code, and a locked account refuses even the right one.
       const accountKey = `passcode:${row.userId}`;
-      await attempts.reserve(accountKey);
       const expected = Uint8Array.from(row.codeMac.match(/../g)!.map((h) => Number.parseInt(h, 16)));
-      if (!timingSafeEqual(await mac(passcodeId, code), expected))
+      if (!timingSafeEqual(await mac(passcodeId, code), expected)) {
+        await attempts.reserve(accountKey);
         throw new AuthError(row.tries >= PASSCODE_MAX_TRIES ? "PASSCODE_EXHAUSTED" : "PASSCODE_INVALID");
-      const spent = await store.spend(passcodeId, now);
-      if (!spent) throw new AuthError("PASSCODE_INVALID");
-      await attempts.clear(accountKey);
-      // A code proves the address: activate (and so make the default team) only when that changes
-      // something, not on every sign-in.
-      if (spent.address && !(spent.verified === true && spent.active === true))
-        await users.activate(row.userId, spent.address);
-      const user = await users.findById(row.userId);
-      if (!user) throw new AuthError("PASSCODE_INVALID");
-      if (user.disabled) throw new AuthError("ACCOUNT_DISABLED");
-      return { user, session: await sessions.create(user, ["email"], ctx) };
+      }
+      // One batch: the attempt counted, the code spent into a new session (unless the account is
+      // locked or disabled, or a parallel request spent it), and only then the session, the cleared
+      // counter and, when it changes something, the activation (verified address, active account,
+      // the default team once). A failed round trip leaves the code as it was.
+      const draft = await sessions.draft(row.userId, ["email"], ctx);
+      const done = await store.signIn({
+        id: passcodeId,
+        userId: row.userId,
+        now,
+        attempt: { key: accountKey, policy: attempts.policy },
+        activate: row.address && !row.settled ? { address: row.address } : null,
+        session: draft.session,
+        firstToken: draft.firstToken,
+        keep: draft.keep,
+      });
+      attempts.assertUnlocked(done.lockedUntil, now);
+      if (!done.user) throw new AuthError(done.disabled ? "ACCOUNT_DISABLED" : "PASSCODE_INVALID");
+      return {
+        userId: row.userId,
+        session: await sessions.issueFor(done.user, draft, done.endedOthers, accessTtl),
+      };
     },
   };
 }

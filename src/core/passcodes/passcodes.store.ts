@@ -1,23 +1,56 @@
 /**
  * D1 statements of the passcode service. A try is counted by one conditional UPDATE (`tries < max`)
  * and a code spent by another, so parallel guesses can never be evaluated more than `max` times and
- * a code signs in once. Send counters are one upsert per window, all in one batch.
+ * a code signs in once. The spend writes the new session's id into the code (`spent_into`), and the
+ * session, its token, the cleared counter and the activation are written in the same batch only
+ * where that marker stands: a code is never spent without its session, nor a session made without
+ * its code. Send counters are one upsert per window, all in one batch.
  */
-import { and, eq, gte, isNull, lt, sql } from "drizzle-orm";
+import { and, eq, exists, gt, gte, isNull, lt, notExists, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { attemptCounters, emails, passcodes, users } from "../../db/schema";
+import { type AttemptPolicy, reserveStatement } from "../rate-limit/attempts.store";
+import {
+  type NewRefreshToken,
+  type NewSession,
+  type SessionUserRow,
+  sessionStatements,
+  sessionUserQuery,
+} from "../sessions/sessions.store";
+import { activateStatements } from "../users/users.store";
 
-export type NewPasscode = Omit<typeof passcodes.$inferInsert, "tries" | "usedAt">;
-/** What a counted try returns: the stored MAC and whom the code is for. */
+export type NewPasscode = Omit<typeof passcodes.$inferInsert, "tries" | "usedAt" | "spentInto">;
+/**
+ * What a counted try returns: the stored MAC, whom the code is for, and whether its address is
+ * verified and the account active already (then a sign-in activates nothing).
+ */
 export type CountedTry = Pick<
   typeof passcodes.$inferSelect,
   "tries" | "codeMac" | "expiresAt" | "userId" | "emailId"
->;
-/** The state of the address and account a spent code was sent for (null when gone). */
-export interface SpentPasscode {
-  address: string | null;
-  verified: boolean | null;
-  active: boolean | null;
+> & { address: string | null; settled: boolean };
+
+/** A sign-in with a code whose MAC matched: the session to write, and what to count and clear. */
+export interface PasscodeSignIn {
+  id: string;
+  userId: string;
+  now: number;
+  /** The account's attempt counter, counted (and cleared on success) in the same batch. */
+  attempt: { key: string; policy: AttemptPolicy };
+  /** The address to verify and the account to activate (with its default team); null when already so. */
+  activate: { address: string } | null;
+  session: NewSession;
+  firstToken: NewRefreshToken;
+  keep: number;
+}
+
+/** What the sign-in batch did: the counter's lock, and the session's user when the code was spent into it. */
+export interface PasscodeSignInResult {
+  lockedUntil: number;
+  /** Whether the account is disabled (null when it is gone). */
+  disabled: boolean | null;
+  user: SessionUserRow | null;
+  /** Sessions the cap on live sessions ended. */
+  endedOthers: number;
 }
 
 export interface PasscodeStore {
@@ -32,12 +65,18 @@ export interface PasscodeStore {
   /** The user's address `emailId` (or, without one, the primary address), unless the user is disabled. */
   findTarget(userId: string, emailId?: string): Promise<{ id: string; address: string } | null>;
   add(passcode: NewPasscode): Promise<void>;
-  /** Counts a try while the code is unspent and below `maxTries`; null when that guard failed. */
-  countTry(id: string, maxTries: number): Promise<CountedTry | null>;
-  /** Whether the code is unspent but has used up its `maxTries`. */
-  isExhausted(id: string, maxTries: number): Promise<boolean>;
-  /** Spends the code once; null when it was already spent. */
-  spend(id: string, now: number): Promise<SpentPasscode | null>;
+  /**
+   * Counts a try while the code is unspent and below `maxTries` (one conditional UPDATE); `row` is
+   * null when that guard failed, and `exhausted` then tells whether the code is unspent but has used
+   * up its tries. One round trip.
+   */
+  countTry(id: string, maxTries: number): Promise<{ row: CountedTry | null; exhausted: boolean }>;
+  /**
+   * One round trip, all or nothing: counts the account's attempt; spends the code into the new
+   * session unless it is spent already, the account is locked or disabled; and only where it did,
+   * writes the session, clears the counter and activates. Then reads the session's user.
+   */
+  signIn(input: PasscodeSignIn): Promise<PasscodeSignInResult>;
 }
 
 export function createPasscodeStore(db: Db): PasscodeStore {
@@ -85,51 +124,71 @@ export function createPasscodeStore(db: Db): PasscodeStore {
     },
 
     async countTry(id, maxTries) {
-      const row = await db
-        .update(p)
-        .set({ tries: sql`${p.tries} + 1` })
-        .where(and(eq(p.id, id), isNull(p.usedAt), lt(p.tries, maxTries)))
-        .returning({
-          tries: p.tries,
-          codeMac: p.codeMac,
-          expiresAt: p.expiresAt,
-          userId: p.userId,
-          emailId: p.emailId,
-        })
-        .get();
-      return row ?? null;
+      const [counted, after] = await db.batch([
+        db
+          .update(p)
+          .set({ tries: sql`${p.tries} + 1` })
+          .where(and(eq(p.id, id), isNull(p.usedAt), lt(p.tries, maxTries)))
+          .returning({
+            tries: p.tries,
+            codeMac: p.codeMac,
+            expiresAt: p.expiresAt,
+            userId: p.userId,
+            emailId: p.emailId,
+            // The address and account as they are now: a sign-in activates only when that changes something.
+            address: sql<
+              string | null
+            >`(${db.select({ address: emails.address }).from(emails).where(eq(emails.id, p.emailId))})`,
+            settled: sql<boolean>`coalesce((${db
+              .select({ settled: sql`${emails.verified} AND ${users.active}` })
+              .from(emails)
+              .innerJoin(users, eq(users.id, emails.userId))
+              .where(eq(emails.id, p.emailId))}), 0)`.mapWith(Boolean),
+          }),
+        db
+          .select({ one: sql<number>`1` })
+          .from(p)
+          .where(and(eq(p.id, id), isNull(p.usedAt), gte(p.tries, maxTries))),
+      ]);
+      return { row: counted[0] ?? null, exhausted: after.length > 0 };
     },
 
-    async isExhausted(id, maxTries) {
-      const row = await db
+    async signIn({ id, userId, now, attempt, activate, session, firstToken, keep }) {
+      const locked = db
         .select({ one: sql`1` })
-        .from(p)
-        .where(and(eq(p.id, id), isNull(p.usedAt), gte(p.tries, maxTries)))
-        .get();
-      return row !== undefined;
-    },
-
-    async spend(id, now) {
-      const row = await db
-        .update(p)
-        .set({ usedAt: now })
-        .where(and(eq(p.id, id), isNull(p.usedAt)))
-        // The address and account as they are now: the service activates only when that changes something.
-        .returning({
-          address: sql<
-            string | null
-          >`${db.select({ address: emails.address }).from(emails).where(eq(emails.id, p.emailId))}`,
-          verified: sql<boolean | null>`${db
-            .select({ verified: emails.verified })
-            .from(emails)
-            .where(eq(emails.id, p.emailId))}`.mapWith(emails.verified),
-          active: sql<boolean | null>`${db
-            .select({ active: users.active })
-            .from(users)
-            .where(eq(users.id, p.userId))}`.mapWith(users.active),
-        })
-        .get();
-      return row ?? null;
+        .from(a)
+        .where(and(eq(a.key, attempt.key), gt(a.lockedUntil, now)));
+      const enabled = db
+        .select({ one: sql`1` })
+        .from(users)
+        .where(and(eq(users.id, userId), eq(users.disabled, false)));
+      // Everything after the spend holds only where the spend wrote this session's id.
+      const spentHere = exists(
+        db
+          .select({ one: sql`1` })
+          .from(p)
+          .where(and(eq(p.id, id), eq(p.spentInto, session.id))),
+      );
+      const [[counted], , state, ...rest] = await db.batch([
+        reserveStatement(db, attempt.key, now, attempt.policy),
+        db
+          .update(p)
+          .set({ usedAt: now, spentInto: session.id })
+          .where(and(eq(p.id, id), isNull(p.usedAt), notExists(locked), exists(enabled))),
+        db.select({ disabled: users.disabled }).from(users).where(eq(users.id, userId)),
+        ...sessionStatements(db, { session, firstToken, keep, guard: spentHere }),
+        db.delete(a).where(and(eq(a.key, attempt.key), spentHere)),
+        ...(activate ? activateStatements(db, userId, activate.address, now, spentHere) : []),
+        sessionUserQuery(db, session.id),
+      ]);
+      const capped = rest[2] as { meta: { changes: number } };
+      const found = rest[rest.length - 1] as SessionUserRow[];
+      return {
+        lockedUntil: counted?.lockedUntil ?? 0,
+        disabled: (state as { disabled: boolean }[])[0]?.disabled ?? null,
+        user: found[0] ?? null,
+        endedOthers: capped.meta.changes,
+      };
     },
   };
 }

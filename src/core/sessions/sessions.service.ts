@@ -73,8 +73,16 @@ export interface SessionService {
    * `sessionStatements`, e.g. together with spending a passcode); then `issueFor` signs its tokens.
    */
   draft(userId: string, amr: string[], ctx?: SessionContext): Promise<SessionDraft>;
-  /** Tokens for a drafted session its store has written; `endedOthers` is what the cap update ended. */
-  issueFor(user: SessionUser, draft: SessionDraft, endedOthers: number): Promise<IssuedSession>;
+  /**
+   * Tokens for a drafted session its store has written; `endedOthers` is what the cap update ended.
+   * The access token lives `accessTtl` seconds when given (hanko's longer session tokens).
+   */
+  issueFor(
+    user: SessionUser,
+    draft: SessionDraft,
+    endedOthers: number,
+    accessTtl?: number,
+  ): Promise<IssuedSession>;
   /** Rotates a refresh token (see module comment); answers the user the tokens were issued for too. */
   refresh(refreshToken: string): Promise<IssuedSession & { user: SessionUserRow }>;
   /** Verifies an access token and that its session is alive and its user enabled. */
@@ -167,8 +175,9 @@ export function createSessionService(deps: {
     sessionId: string,
     refreshToken: string,
     fixed?: { jti: string; issuedAt: number },
+    ttl?: number,
   ): Promise<IssuedSession> {
-    const access = await tokens.issue(subjectOf(user, sessionId), undefined, fixed);
+    const access = await tokens.issue(subjectOf(user, sessionId), ttl, fixed);
     return {
       sessionId,
       userId: user.id,
@@ -214,10 +223,10 @@ export function createSessionService(deps: {
       };
     },
 
-    async issueFor(user, draft, endedOthers) {
+    async issueFor(user, draft, endedOthers, accessTtl) {
       // Only a login that ended older sessions has anything to make this isolate forget.
       if (endedOthers > 0) forgetSessions();
-      return issue(user, draft.sessionId, draft.refreshToken);
+      return issue(user, draft.sessionId, draft.refreshToken, undefined, accessTtl);
     },
 
     async refresh(refreshToken) {

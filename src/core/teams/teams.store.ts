@@ -3,7 +3,7 @@
  * INSERT ... SELECT ... ON CONFLICT DO NOTHING statements against partial unique indexes (one
  * default team per owner, one default project per team), so racing callers make them once.
  */
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../../db/client";
 import { projects, teams, users } from "../../db/schema";
@@ -29,6 +29,8 @@ export function defaultTeamStatements(
   ownerId: string,
   now: number,
   name: string | null = null,
+  /** A condition the team is made only under (e.g. "the activation ticket is spent in this batch"). */
+  guard?: SQL,
 ): [BatchItem<"sqlite">, BatchItem<"sqlite">] {
   return [
     db
@@ -43,7 +45,7 @@ export function defaultTeamStatements(
             createdAt: sql<number>`${now}`.as("created_at"),
           })
           .from(users)
-          .where(eq(users.id, ownerId)),
+          .where(and(eq(users.id, ownerId), guard)),
       )
       .onConflictDoNothing(),
     db

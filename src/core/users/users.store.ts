@@ -2,7 +2,7 @@
  * D1 store of users and their primary addresses. Addresses live under a unique index, so two
  * registrations racing for one address leave exactly one account.
  */
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { isUniqueViolation } from "../../db/errors";
 import { emails, users } from "../../db/schema";
@@ -96,6 +96,46 @@ export const setPasswordStatement = (db: Db, userId: string, passwordHash: strin
     .set({ passwordHash, passwordVersion: sql`${users.passwordVersion} + 1`, updatedAt: now })
     .where(eq(users.id, userId));
 
+/** A user with the primary address, as a batch item of another D1 store (userFields' column names are distinct). */
+export const userByIdQuery = (db: Db, id: string) =>
+  db
+    .select(userFields)
+    .from(users)
+    .leftJoin(emails, and(eq(emails.userId, users.id), eq(emails.isPrimary, true)))
+    .where(eq(users.id, id));
+
+/**
+ * Activating a user (active, `address` or the primary address verified, the default team), as
+ * statements another D1 store can put in its own batch; with `guard` (e.g. "this ticket is spent
+ * into this session"), only where it holds.
+ */
+export function activateStatements(
+  db: Db,
+  userId: string,
+  address: string | undefined,
+  now: number,
+  guard?: SQL,
+) {
+  return [
+    db
+      .update(users)
+      .set({ active: true, updatedAt: now })
+      .where(and(eq(users.id, userId), guard)),
+    db
+      .update(emails)
+      .set({ verified: true, updatedAt: now })
+      .where(
+        and(
+          eq(emails.userId, userId),
+          address ? eq(emails.address, address) : eq(emails.isPrimary, true),
+          guard,
+        ),
+      ),
+    // The default team comes with the activation, in the same round trip.
+    ...defaultTeamStatements(db, userId, now, null, guard),
+  ] as const;
+}
+
 export function createUserStore(db: Db): UserStore {
   const selectUser = () =>
     db
@@ -150,20 +190,7 @@ export function createUserStore(db: Db): UserStore {
     },
 
     async activate(userId, address, now) {
-      await db.batch([
-        db.update(users).set({ active: true, updatedAt: now }).where(eq(users.id, userId)),
-        db
-          .update(emails)
-          .set({ verified: true, updatedAt: now })
-          .where(
-            and(
-              eq(emails.userId, userId),
-              address ? eq(emails.address, address) : eq(emails.isPrimary, true),
-            ),
-          ),
-        // The default team comes with the activation, in the same round trip.
-        ...defaultTeamStatements(db, userId, now),
-      ]);
+      await db.batch(activateStatements(db, userId, address, now));
     },
 
     async setPassword(userId, passwordHash, now) {

@@ -6,7 +6,7 @@ import { limit } from "../shared/kit";
 import type { AppEnv } from "../shared/types";
 import { presentPasscode } from "./present";
 import * as s from "./schemas";
-import { sendSession } from "./session";
+import { sendToken } from "./session";
 
 export const passcode = new Hono<AppEnv>();
 
@@ -22,13 +22,15 @@ passcode.post("/passcode/login/initialize", limit("mail"), async (c) => {
 });
 
 passcode.post("/passcode/login/finalize", sameOrigin, limit("verify"), async (c) => {
-  const { services } = c.var;
+  const { services, config } = c.var;
   const body = validate(s.passcodeFinalBody, await readBody(c));
   const { session } = await services.passcodes.finalize({
     id: body.id,
     code: body.code,
     ctx: sessionContext(c),
+    // Minted with the session, so nothing is read after the sign-in's batch.
+    accessTtl: config.hankoSessionLifetime,
   });
-  await sendSession(c, session);
+  sendToken(c, session);
   return c.json({ id: body.id });
 });

@@ -188,6 +188,37 @@ describe("hanko: passcode brute force", () => {
       .first<{ tries: number }>();
     expect(row!.tries).toBeLessThanOrEqual(3);
   });
+
+  it("30 parallel submissions of the right code: exactly one session, and the code is spent into it", async () => {
+    const u = await pendingUser();
+    const { id } = await json(await init(u.userId));
+    const code = await latestPasscode(u.email);
+    const results = await Promise.all(Array.from({ length: 30 }, () => finalize(id, code)));
+    expect(results.filter((r) => r.status === 200)).toHaveLength(1);
+    const sessions = await env.DB.prepare("SELECT id FROM sessions WHERE user_id = ?")
+      .bind(u.userId)
+      .all<{ id: string }>();
+    expect(sessions.results).toHaveLength(1);
+    const row = await env.DB.prepare("SELECT spent_into FROM passcodes WHERE id = ?")
+      .bind(id)
+      .first<{ spent_into: string }>();
+    expect(row!.spent_into).toBe(sessions.results[0]!.id);
+  });
+
+  it("a disabled account is refused with the right code: 403, no session, not activated", async () => {
+    const u = await pendingUser();
+    const { id } = await json(await init(u.userId));
+    const code = await latestPasscode(u.email);
+    await env.DB.prepare("UPDATE users SET disabled = 1 WHERE id = ?").bind(u.userId).run();
+    expect((await finalize(id, code)).status).toBe(403);
+    const state = await env.DB.prepare(
+      `SELECT u.active, e.verified, (SELECT COUNT(*) FROM sessions WHERE user_id = u.id) AS sessions
+       FROM users u JOIN emails e ON e.user_id = u.id WHERE u.id = ?`,
+    )
+      .bind(u.userId)
+      .first();
+    expect(state).toEqual({ active: 0, verified: 0, sessions: 0 });
+  });
 });
 
 describe("hanko: a passcode verifies the address, which makes the default team once", () => {
@@ -205,5 +236,15 @@ describe("hanko: a passcode verifies the address, which makes the default team o
       expect(res.status, `sign-in ${round}`).toBe(200);
       expect(await teamsOf(u.userId)).toBe(1);
     }
+  });
+
+  it("a sign-in that activates nothing makes no team (a deleted one stays deleted)", async () => {
+    const u = await pendingUser();
+    const first = await json(await init(u.userId));
+    expect((await finalize(first.id, await latestPasscode(u.email))).status).toBe(200);
+    await env.DB.prepare("DELETE FROM teams WHERE owner_id = ?").bind(u.userId).run();
+    const second = await json(await init(u.userId));
+    expect((await finalize(second.id, await latestPasscode(u.email))).status).toBe(200);
+    expect(await teamsOf(u.userId)).toBe(0);
   });
 });
