@@ -7,7 +7,7 @@
 import { env } from "cloudflare:test";
 import { decodeJwt } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { latestPasscode, OPEN } from "../dialects/hanko/support";
+import { hcall, latestPasscode, OPEN, signUp } from "../dialects/hanko/support";
 import {
   AUTO,
   activeUser,
@@ -21,6 +21,7 @@ import {
 import { fileForm, PNG_1PX } from "../dialects/hbp/storage.helpers";
 import { uniqueEmail } from "../support/app";
 import { measured } from "../support/meter";
+import { createCredential, getAssertion } from "../support/soft-authenticator";
 
 // The first request of an isolate loads the development signing keys from D1 (production keys come
 // from JWT_PRIVATE_KEYS): warm it so each sweep fails the flow's own round trips.
@@ -193,6 +194,77 @@ describe("D1 faults leave no partial state", () => {
         expect(await liveSessions(s.userId)).toBe(s.sessions + 1);
       },
     );
+  });
+
+  it("WebAuthn login: after a failed finalize no session exists, and the same assertion works", async () => {
+    const setup = async () => {
+      const u = await signUp();
+      const init = await hcall("/webauthn/registration/initialize", {
+        method: "POST",
+        token: u.token,
+        headers: { "content-type": "application/json" },
+      });
+      const { credential, response } = await createCredential(await json(init));
+      expect(
+        (await hcall("/webauthn/registration/finalize", { token: u.token, json: response })).status,
+      ).toBe(200);
+      const options = await json(await call("/webauthn/login/initialize", { json: {}, vars: OPEN }));
+      return {
+        ...u,
+        assertion: await getAssertion(options, credential),
+        sessions: await liveSessions(u.userId),
+      };
+    };
+    await sweep(
+      setup,
+      (s, headers) => call("/webauthn/login/finalize", { json: s.assertion, vars: OPEN, headers }),
+      async (s) => {
+        // The challenge's spend, the recorded use and the session are one batch.
+        expect(await sessionsWithoutToken(s.userId)).toBe(0);
+        expect(await liveSessions(s.userId)).toBe(s.sessions);
+        const used = await env.DB.prepare("SELECT last_used_at FROM webauthn_credentials WHERE user_id = ?")
+          .bind(s.userId)
+          .first<{ last_used_at: number | null }>();
+        expect(used!.last_used_at).toBeNull();
+        const again = await call("/webauthn/login/finalize", { json: s.assertion, vars: OPEN });
+        expect(again.status, await again.clone().text()).toBe(200);
+        expect(await liveSessions(s.userId)).toBe(s.sessions + 1);
+      },
+    );
+  });
+
+  it("WebAuthn registration: a failed finalize stores no passkey and the same response registers it", async () => {
+    const setup = async () => {
+      const u = await signUp();
+      const init = await hcall("/webauthn/registration/initialize", {
+        method: "POST",
+        token: u.token,
+        headers: { "content-type": "application/json" },
+      });
+      return { ...u, response: (await createCredential(await json(init))).response };
+    };
+    const finalize = (s: Awaited<ReturnType<typeof setup>>, headers: Record<string, string> = {}) =>
+      hcall("/webauthn/registration/finalize", { token: s.token, json: s.response, headers });
+    const passkeys = async (userId: string) =>
+      (await env.DB.prepare("SELECT COUNT(*) AS n FROM webauthn_credentials WHERE user_id = ?")
+        .bind(userId)
+        .first<{ n: number }>())!.n;
+    const clean = await finalize(await setup());
+    expect(clean.status).toBe(200);
+    const trips = measured(clean).d1;
+    for (let n = 1; n <= trips; n++) {
+      const s = await setup();
+      const res = await finalize(s, failAt(n));
+      if (res.status === 200) {
+        // A failed notice never undoes the change it reports (accounts/notices.ts).
+        expect(await passkeys(s.userId), `round trip ${n}`).toBe(1);
+        continue;
+      }
+      expect(res.status, `round trip ${n} of ${trips}`).toBe(503);
+      expect(await passkeys(s.userId)).toBe(0);
+      expect((await finalize(s)).status).toBe(200);
+      expect(await passkeys(s.userId)).toBe(1);
+    }
   });
 
   it("account deletion: the account is either still whole or gone", async () => {

@@ -1,7 +1,10 @@
 /**
  * Passkeys with @simplewebauthn/server. Challenges are 32 random bytes, stored hashed in D1 with
- * their purpose and user, and spent by one conditional UPDATE before the response is verified, so
- * each works once (a failed verification spends it too). Responses must come from one of the
+ * their purpose and user, and spent by one conditional UPDATE, so each works once (a failed
+ * verification spends it too). A verified response's challenge is spent in the same batch as what
+ * it earns (the new session, the new passkey), guarded by the marker the spend writes
+ * (`spent_into`): a failed round trip leaves neither a spent challenge without its result nor a
+ * result without its spend. Responses must come from one of the
  * configured origins exactly and name the configured RP id. Stored per credential: COSE public
  * key, sign counter (a non-increasing non-zero counter is refused, and the update is conditional so
  * parallel logins cannot roll it back), transports, AAGUID, attestation format and the backup
@@ -24,7 +27,7 @@ import type { SecurityNotices } from "../accounts/notices";
 import type { Config } from "../config";
 import { AuthError } from "../errors";
 import type { IssuedSession, SessionContext, SessionService } from "../sessions/sessions.service";
-import type { User, UserService } from "../users/users.service";
+import type { UserService } from "../users/users.service";
 import type { Passkey, WebAuthnStore } from "./webauthn.store";
 
 export type { Passkey } from "./webauthn.store";
@@ -47,11 +50,15 @@ export interface WebAuthnService {
     userId: string | null,
     opts: { quiet: boolean },
   ): Promise<PublicKeyCredentialRequestOptionsJSON>;
-  /** Verifies an assertion and starts a session; INVALID_CREDENTIALS when it fails. */
+  /**
+   * Verifies an assertion and starts a session (its access token living `accessTtl` seconds when
+   * given); INVALID_CREDENTIALS when it fails. Two round trips, and the second is all or nothing.
+   */
   authenticate(
     response: AuthenticationResponseJSON,
     ctx?: SessionContext,
-  ): Promise<{ user: User; session: IssuedSession; credentialId: string }>;
+    accessTtl?: number,
+  ): Promise<{ userId: string; session: IssuedSession; credentialId: string }>;
   list(userId: string): Promise<Passkey[]>;
   /** NOT_FOUND unless the credential is the user's. */
   rename(userId: string, credentialId: string, name: string): Promise<void>;
@@ -98,28 +105,31 @@ export function createWebAuthnService(deps: {
     });
   }
 
-  /** Spends the challenge named in clientDataJSON; null when unknown, spent, expired or of another purpose. */
-  async function spendChallenge(clientDataJSON: unknown, purpose: Purpose) {
-    const challenge = challengeOf(clientDataJSON);
-    if (!challenge) return null;
-    const row = await store.spendChallenge(await sha256Hex(challenge), purpose, clock.now());
-    return row ? { challenge, userId: row.userId } : null;
-  }
-
   const service: WebAuthnService = {
     async registrationOptions(userId) {
-      const user = await users.findById(userId);
-      if (!user) throw new AuthError("INVALID_TOKEN");
-      const existing = await service.list(userId);
-      const options = await generateRegistrationOptions({
+      // The challenge is made first, so storing it and reading the user and their passkeys are one
+      // round trip (nothing is stored for an unknown user).
+      const challenge = crypto.getRandomValues(new Uint8Array(32));
+      const now = clock.now();
+      const opened = await store.openRegistration({
+        hash: await sha256Hex(toBase64Url(challenge)),
+        purpose: "registration",
+        userId,
+        createdAt: now,
+        expiresAt: now + cfg.timeoutMs,
+      });
+      if (!opened.found) throw new AuthError("INVALID_TOKEN");
+      const name = opened.email ?? userId;
+      return generateRegistrationOptions({
         rpName: cfg.rpName,
         rpID: cfg.rpId,
-        userName: user.email ?? user.id,
-        userDisplayName: user.email ?? user.id,
-        userID: userHandle(user.id),
+        userName: name,
+        userDisplayName: name,
+        userID: userHandle(userId),
+        challenge,
         timeout: cfg.timeoutMs,
         attestationType: "none",
-        excludeCredentials: existing.map((c) => ({ id: c.id, transports: c.transports })),
+        excludeCredentials: opened.passkeys.map((c) => ({ id: c.id, transports: c.transports })),
         authenticatorSelection: {
           authenticatorAttachment: "platform",
           residentKey: "required",
@@ -128,34 +138,41 @@ export function createWebAuthnService(deps: {
         },
         supportedAlgorithmIDs: [-7, -257],
       });
-      await storeChallenge(options.challenge, "registration", user.id);
-      return options;
     },
 
     async register(userId, response, ctx) {
-      const spent = await spendChallenge(response?.response?.clientDataJSON, "registration");
-      if (!spent || spent.userId !== userId)
-        throw new AuthError("INVALID_REQUEST", { detail: "Unknown, expired or used challenge." });
-      let info: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
+      const unknown = () =>
+        new AuthError("INVALID_REQUEST", { detail: "Unknown, expired or used challenge." });
+      const challenge = challengeOf(response?.response?.clientDataJSON);
+      if (!challenge) throw unknown();
+      const hash = await sha256Hex(challenge);
+      // Verified against the challenge it names, which counts only if it is this user's unspent
+      // registration challenge: the batch below spends it and stores the passkey only then.
+      let info: Awaited<ReturnType<typeof verifyRegistrationResponse>> | null = null;
+      let cause: unknown;
       try {
         info = await verifyRegistrationResponse({
           response,
-          expectedChallenge: spent.challenge,
+          expectedChallenge: challenge,
           expectedOrigin: cfg.origins,
           expectedRPID: cfg.rpId,
           requireUserVerification: true,
         });
       } catch (e) {
-        throw new AuthError("INVALID_REQUEST", { detail: "The credential could not be verified.", cause: e });
+        cause = e;
       }
-      if (!info.verified)
-        throw new AuthError("INVALID_REQUEST", { detail: "The credential could not be verified." });
+      if (!info?.verified) {
+        // A failed verification spends the challenge too (when it is this user's).
+        const spent = await store.spendChallenge(hash, "registration", clock.now());
+        if (!spent || spent.userId !== userId) throw unknown();
+        throw new AuthError("INVALID_REQUEST", { detail: "The credential could not be verified.", cause });
+      }
       const r = info.registrationInfo;
       const now = clock.now();
       const transports = (r.credential.transports ?? response.response.transports ?? []).filter((t) =>
         /^[a-z-]{1,20}$/.test(t),
       );
-      const passkey = await store.addCredential({
+      const done = await store.register(hash, {
         id: r.credential.id,
         userId,
         publicKey: toBase64Url(r.credential.publicKey),
@@ -167,11 +184,11 @@ export function createWebAuthnService(deps: {
         backupState: r.credentialBackedUp,
         createdAt: now,
       });
-      if (!passkey)
+      if (!done.spent) throw unknown();
+      if (!done.passkey)
         throw new AuthError("INVALID_REQUEST", { detail: "This credential is already registered." });
-      const user = await users.findById(userId);
-      await deps.notices.changed({ userId, event: "passkey_added", to: [user?.email], ctx });
-      return passkey;
+      await deps.notices.changed({ userId, event: "passkey_added", to: [done.email], ctx });
+      return done.passkey;
     },
 
     async authenticationOptions(userId, { quiet }) {
@@ -196,22 +213,29 @@ export function createWebAuthnService(deps: {
       return options;
     },
 
-    async authenticate(response, ctx) {
+    async authenticate(response, ctx, accessTtl) {
       const fail = (cause?: unknown) => new AuthError("INVALID_CREDENTIALS", { cause });
-      const spent = await spendChallenge(response?.response?.clientDataJSON, "authentication");
-      if (!spent) throw fail();
+      const challenge = challengeOf(response?.response?.clientDataJSON);
+      if (!challenge) throw fail();
+      const hash = await sha256Hex(challenge);
       const id = typeof response.id === "string" ? response.id : "";
-      const passkey = await store.findCredential(id);
-      if (!passkey) throw fail();
+      const { challenge: issued, passkey } = await store.openLogin(hash, id, clock.now());
+      if (!issued) throw fail();
+      // Any failure from here on spends the challenge, as a success does.
+      const refuse = async (cause?: unknown) => {
+        await store.spendChallenge(hash, "authentication", clock.now());
+        return fail(cause);
+      };
+      if (!passkey) throw await refuse();
       // A challenge issued for one user only accepts that user's credentials.
-      if (spent.userId !== null && spent.userId !== passkey.userId) throw fail();
+      if (issued.userId !== null && issued.userId !== passkey.userId) throw await refuse();
       const handle = response.response.userHandle;
-      if (handle && handle !== toBase64Url(userHandle(passkey.userId))) throw fail();
+      if (handle && handle !== toBase64Url(userHandle(passkey.userId))) throw await refuse();
       let info: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
       try {
         info = await verifyAuthenticationResponse({
           response,
-          expectedChallenge: spent.challenge,
+          expectedChallenge: challenge,
           expectedOrigin: cfg.origins,
           expectedRPID: cfg.rpId,
           requireUserVerification: true,
@@ -223,18 +247,32 @@ export function createWebAuthnService(deps: {
           },
         });
       } catch (e) {
-        throw fail(e);
+        throw await refuse(e);
       }
-      if (!info.verified) throw fail();
+      if (!info.verified) throw await refuse();
       const { newCounter, credentialBackedUp } = info.authenticationInfo;
-      const now = clock.now();
-      // Conditional on the counter still being below the new value (or both zero): no rollback by a parallel login.
-      const updated = await store.recordUse(passkey.id, newCounter, credentialBackedUp, now);
-      if (!updated) throw fail();
-      const user = await users.findById(passkey.userId);
-      if (!user) throw fail();
-      if (user.disabled) throw new AuthError("ACCOUNT_DISABLED");
-      return { user, session: await sessions.create(user, ["webauthn"], ctx), credentialId: passkey.id };
+      // One batch: the challenge spent into a new session (while unspent, the counter still below
+      // the new value and the user enabled), the use recorded and the session written only then.
+      const draft = await sessions.draft(passkey.userId, ["webauthn"], ctx);
+      const done = await store.signIn({
+        hash,
+        now: clock.now(),
+        use: {
+          id: passkey.id,
+          userId: passkey.userId,
+          signCount: newCounter,
+          backupState: credentialBackedUp,
+        },
+        session: draft.session,
+        firstToken: draft.firstToken,
+        keep: draft.keep,
+      });
+      if (!done.user) throw done.disabled ? new AuthError("ACCOUNT_DISABLED") : fail();
+      return {
+        userId: passkey.userId,
+        session: await sessions.issueFor(done.user, draft, done.endedOthers, accessTtl),
+        credentialId: passkey.id,
+      };
     },
 
     list(userId) {

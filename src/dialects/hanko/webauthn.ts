@@ -12,7 +12,7 @@ import { limit } from "../shared/kit";
 import type { AppEnv } from "../shared/types";
 import { presentCredential } from "./present";
 import * as s from "./schemas";
-import { principal, sendSession } from "./session";
+import { principal, sendToken } from "./session";
 
 export const webauthn = new Hono<AppEnv>();
 
@@ -44,14 +44,16 @@ webauthn.post("/webauthn/login/initialize", limit("login"), async (c) => {
 });
 
 webauthn.post("/webauthn/login/finalize", sameOrigin, limit("verify"), async (c) => {
-  const { services } = c.var;
+  const { services, config } = c.var;
   const body = validate(s.assertionBody, await readBody(c));
   const result = await services.webauthn.authenticate(
     body as unknown as AuthenticationResponseJSON,
     sessionContext(c),
+    // Minted with the session, so nothing is read after the sign-in's batch.
+    config.hankoSessionLifetime,
   );
-  await sendSession(c, result.session);
-  return c.json({ credential_id: result.credentialId, user_id: result.user.id });
+  sendToken(c, result.session);
+  return c.json({ credential_id: result.credentialId, user_id: result.userId });
 });
 
 webauthn.get("/webauthn/credentials", async (c) => {

@@ -136,6 +136,23 @@ describe("hanko: WebAuthn registration", () => {
     }
     expect(await json(await hcall("/webauthn/credentials", { token: u.token }))).toHaveLength(1);
   });
+
+  it("a failed verification spends the challenge too", async () => {
+    const u = await signUp();
+    const init = await hcall("/webauthn/registration/initialize", {
+      method: "POST",
+      token: u.token,
+      headers: JSON_TYPE,
+    });
+    const options = await json(init);
+    const bad = await createCredential(options, { origin: "http://evil.localhost:8787" });
+    const first = await hcall("/webauthn/registration/finalize", { token: u.token, json: bad.response });
+    expect(first.status).toBe(400);
+    const good = await createCredential(options);
+    const second = await hcall("/webauthn/registration/finalize", { token: u.token, json: good.response });
+    expect(second.status).toBe(400);
+    expect(await json(await hcall("/webauthn/credentials", { token: u.token }))).toHaveLength(0);
+  });
 });
 
 describe("hanko: WebAuthn login", () => {
@@ -258,6 +275,36 @@ describe("hanko: WebAuthn login security", () => {
     );
     const wrongHandle = await getAssertion(await loginOptions(), credA, { userHandle: credB.userHandle });
     expect((await hcall("/webauthn/login/finalize", { json: wrongHandle })).status).toBe(401);
+  });
+
+  it("a failed assertion spends its challenge too", async () => {
+    const u = await signUp();
+    const { credential } = await register(u.token);
+    const options = await loginOptions();
+    const bad = await getAssertion(options, credential, { origin: "http://localhost:9999" });
+    expect((await hcall("/webauthn/login/finalize", { json: bad })).status).toBe(401);
+    const good = await getAssertion(options, credential);
+    expect((await hcall("/webauthn/login/finalize", { json: good })).status).toBe(401);
+  });
+
+  it("a disabled account: 403 for a valid assertion, no session, the use not recorded, the challenge spent", async () => {
+    const u = await signUp();
+    const { credential } = await register(u.token);
+    await env.DB.prepare("UPDATE users SET disabled = 1 WHERE id = ?").bind(u.userId).run();
+    const before = await env.DB.prepare("SELECT COUNT(*) AS n FROM sessions WHERE user_id = ?")
+      .bind(u.userId)
+      .first<{ n: number }>();
+    const assertion = await getAssertion(await loginOptions(), credential);
+    expect((await hcall("/webauthn/login/finalize", { json: assertion })).status).toBe(403);
+    const after = await env.DB.prepare(
+      `SELECT (SELECT COUNT(*) FROM sessions WHERE user_id = ?1) AS n,
+              (SELECT last_used_at FROM webauthn_credentials WHERE user_id = ?1) AS used`,
+    )
+      .bind(u.userId)
+      .first<{ n: number; used: number | null }>();
+    expect(after).toEqual({ n: before!.n, used: null });
+    await env.DB.prepare("UPDATE users SET disabled = 0 WHERE id = ?").bind(u.userId).run();
+    expect((await hcall("/webauthn/login/finalize", { json: assertion })).status).toBe(401);
   });
 
   it("a deleted user's credential and token stop working", async () => {
