@@ -185,7 +185,7 @@ describe("hanko", () => {
       vars: OPEN,
     });
     const { id } = JSON.parse(await init.clone().text());
-    await expectBudget("hanko", "passcode initialize (mail)", 4 + MAIL_ROUTE + PER_MAIL, init, 200);
+    await expectBudget("hanko", "passcode initialize (mail)", 2 + MAIL_ROUTE + PER_MAIL, init, 200);
     const code = await latestPasscode(email);
     const fin = await call("/passcode/login/finalize", { json: { id, code }, vars: OPEN });
     const token = fin.headers.get("x-auth-token")!;

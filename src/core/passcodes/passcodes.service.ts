@@ -96,48 +96,44 @@ export function createPasscodeService(deps: {
   const mac = async (id: string, code: string) =>
     new Uint8Array(await crypto.subtle.sign("HMAC", await key, utf8(`${id}:${code}`)));
 
-  /** Counts a send in each window (one upsert each); RATE_LIMITED with retryAfter when one is full. */
-  async function countSend(userId: string) {
-    const now = clock.now();
-    const rows = await store.countSends(
-      SEND_LIMITS.map(([, seconds]) => ({
-        key: `passcode-send:${seconds}:${userId}`,
-        windowMs: seconds * 1000,
-      })),
-      now,
-    );
-    SEND_LIMITS.forEach(([max, seconds], i) => {
-      const row = rows[i];
-      if (row && row.count > max) {
-        throw new AuthError("RATE_LIMITED", {
-          retryAfter: Math.max(1, Math.ceil((row.windowStart + seconds * 1000 - now) / 1000)),
-        });
-      }
-    });
-  }
-
   return {
     async initialize({ userId, emailId, quiet }) {
       const id = typeof userId === "string" ? userId.toLowerCase() : "";
       if (!UUID.test(id)) throw new AuthError("INVALID_REQUEST", { detail: "user_id must be a UUID." });
-      await countSend(id);
-      const target = await store.findTarget(id, emailId?.toLowerCase());
       const now = clock.now();
+      const passcodeId = crypto.randomUUID();
+      const code = randomCode();
+      // One round trip: the send counted in each window and, when none is full and the address is
+      // there, the passcode stored.
+      const { counters, target } = await store.issue({
+        windows: SEND_LIMITS.map(([max, seconds]) => ({
+          key: `passcode-send:${seconds}:${id}`,
+          windowMs: seconds * 1000,
+          max,
+        })),
+        now,
+        userId: id,
+        emailId: emailId?.toLowerCase(),
+        passcode: {
+          id: passcodeId,
+          codeMac: toHex(await mac(passcodeId, code)),
+          createdAt: now,
+          expiresAt: now + ttlSeconds * 1000,
+        },
+      });
+      SEND_LIMITS.forEach(([max, seconds], i) => {
+        const row = counters[i];
+        if (row && row.count > max) {
+          throw new AuthError("RATE_LIMITED", {
+            retryAfter: Math.max(1, Math.ceil((row.windowStart + seconds * 1000 - now) / 1000)),
+          });
+        }
+      });
       if (!target) {
         if (!quiet) throw new AuthError("INVALID_REQUEST", { detail: "Unknown user or email address." });
         // Indistinguishable from a real send; finalize will find no such passcode.
         return { id: crypto.randomUUID(), ttl: ttlSeconds, createdAt: now };
       }
-      const passcodeId = crypto.randomUUID();
-      const code = randomCode();
-      await store.add({
-        id: passcodeId,
-        userId: id,
-        emailId: target.id,
-        codeMac: toHex(await mac(passcodeId, code)),
-        createdAt: now,
-        expiresAt: now + ttlSeconds * 1000,
-      });
       await mailer.send(passcodeMail(target.address, code, ttlSeconds));
       return { id: passcodeId, ttl: ttlSeconds, createdAt: now };
     },

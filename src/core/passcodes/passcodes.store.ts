@@ -6,7 +6,7 @@
  * where that marker stands: a code is never spent without its session, nor a session made without
  * its code. Send counters are one upsert per window, all in one batch.
  */
-import { and, eq, exists, gt, gte, isNull, lt, notExists, sql } from "drizzle-orm";
+import { and, eq, exists, gt, gte, isNull, lt, lte, notExists, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { attemptCounters, emails, passcodes, users } from "../../db/schema";
 import { type AttemptPolicy, reserveStatement } from "../rate-limit/attempts.store";
@@ -55,16 +55,22 @@ export interface PasscodeSignInResult {
 
 export interface PasscodeStore {
   /**
-   * Counts one send in each window (key, length): a window older than its length starts over at 1.
-   * Returns each counter after the count, in the order given.
+   * A send, in one round trip: counts it in each window (key, length, max; a window older than its
+   * length starts over at 1), and, when every window is within its max and the user has the
+   * address `emailId` (or, without one, a primary address) and is not disabled, stores the passcode
+   * for that address. Returns each counter after the count, in the order given, and the address
+   * (null when there is none; then nothing was stored).
    */
-  countSends(
-    windows: { key: string; windowMs: number }[],
-    now: number,
-  ): Promise<{ count: number; windowStart: number }[]>;
-  /** The user's address `emailId` (or, without one, the primary address), unless the user is disabled. */
-  findTarget(userId: string, emailId?: string): Promise<{ id: string; address: string } | null>;
-  add(passcode: NewPasscode): Promise<void>;
+  issue(input: {
+    windows: { key: string; windowMs: number; max: number }[];
+    now: number;
+    userId: string;
+    emailId?: string;
+    passcode: Omit<NewPasscode, "userId" | "emailId">;
+  }): Promise<{
+    counters: { count: number; windowStart: number }[];
+    target: { id: string; address: string } | null;
+  }>;
   /**
    * Counts a try while the code is unspent and below `maxTries` (one conditional UPDATE); `row` is
    * null when that guard failed, and `exhausted` then tells whether the code is unspent but has used
@@ -83,8 +89,8 @@ export function createPasscodeStore(db: Db): PasscodeStore {
   const p = passcodes;
   const a = attemptCounters;
   return {
-    async countSends(windows, now) {
-      const [first, ...rest] = windows.map(({ key, windowMs }) => {
+    async issue({ windows, now, userId, emailId, passcode }) {
+      const counts = windows.map(({ key, windowMs }) => {
         const expired = sql`${a.windowStart} <= ${now - windowMs}`;
         return db
           .insert(a)
@@ -98,29 +104,54 @@ export function createPasscodeStore(db: Db): PasscodeStore {
           })
           .returning({ count: a.count, windowStart: a.windowStart });
       });
-      if (!first) return [];
-      // An upsert with RETURNING always yields its row.
-      return (await db.batch([first, ...rest])).map((rows) => rows[0]!);
-    },
-
-    async findTarget(userId, emailId) {
-      const row = await db
-        .select({ id: emails.id, address: emails.address })
-        .from(emails)
-        .innerJoin(users, eq(users.id, emails.userId))
-        .where(
-          and(
-            eq(emails.userId, userId),
-            emailId ? eq(emails.id, emailId) : eq(emails.isPrimary, true),
-            eq(users.disabled, false),
-          ),
-        )
-        .get();
-      return row ?? null;
-    },
-
-    async add(passcode) {
-      await db.insert(p).values({ ...passcode, tries: 0 });
+      const target = and(
+        eq(emails.userId, userId),
+        emailId ? eq(emails.id, emailId) : eq(emails.isPrimary, true),
+        eq(users.disabled, false),
+      );
+      // The counters just counted, each within its max (a full window sends nothing).
+      const withinLimits = windows.map(({ key, max }) =>
+        exists(
+          db
+            .select({ one: sql`1` })
+            .from(a)
+            .where(and(eq(a.key, key), lte(a.count, max))),
+        ),
+      );
+      const value = <T>(v: T, name: string) => sql<T>`${v}`.as(name);
+      const results = await db.batch([
+        ...(counts as [(typeof counts)[number]]),
+        db.insert(p).select(
+          db
+            .select({
+              id: value(passcode.id, "id"),
+              userId: emails.userId,
+              emailId: emails.id,
+              codeMac: value(passcode.codeMac, "code_mac"),
+              tries: value(0, "tries"),
+              createdAt: value(passcode.createdAt, "created_at"),
+              expiresAt: value(passcode.expiresAt, "expires_at"),
+              usedAt: value(null, "used_at"),
+              spentInto: value(null, "spent_into"),
+            })
+            .from(emails)
+            .innerJoin(users, eq(users.id, emails.userId))
+            .where(and(target, ...withinLimits)),
+        ),
+        db
+          .select({ id: emails.id, address: emails.address })
+          .from(emails)
+          .innerJoin(users, eq(users.id, emails.userId))
+          .where(target),
+      ]);
+      const found = results[results.length - 1] as { id: string; address: string }[];
+      return {
+        // An upsert with RETURNING always yields its row.
+        counters: results
+          .slice(0, windows.length)
+          .map((rows) => (rows as { count: number; windowStart: number }[])[0]!),
+        target: found[0] ?? null,
+      };
     },
 
     async countTry(id, maxTries) {

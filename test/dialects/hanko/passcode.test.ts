@@ -120,6 +120,19 @@ describe("hanko: passcode login", () => {
     expect(after).toBeLessThanOrEqual(60);
   });
 
+  it("a refused send stores no passcode and mails nothing", async () => {
+    const u = await pendingUser();
+    for (let i = 0; i < 3; i++) expect((await init(u.userId)).status).toBe(200);
+    expect((await init(u.userId)).status).toBe(429);
+    const rows = await env.DB.prepare(
+      `SELECT (SELECT COUNT(*) FROM passcodes WHERE user_id = ?1) AS codes,
+              (SELECT COUNT(*) FROM outbox WHERE "to" = ?2 AND kind = 'passcode') AS mails`,
+    )
+      .bind(u.userId, u.email)
+      .first();
+    expect(rows).toEqual({ codes: 3, mails: 3 });
+  });
+
   it("hints off: an unknown user id gets the same answer and limit, and no mail", async () => {
     const ghost = crypto.randomUUID();
     const res = await call("/passcode/login/initialize", { json: { user_id: ghost } });
