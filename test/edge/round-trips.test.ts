@@ -178,7 +178,7 @@ describe("hanko", () => {
     const email = uniqueEmail("hanko");
     const up = await call("/users", { json: { email }, vars: OPEN });
     const { user_id: userId, email_id: emailId } = JSON.parse(await up.clone().text());
-    await expectBudget("hanko", "sign-up (session)", 6, up, 200);
+    await expectBudget("hanko", "sign-up (session)", 5, up, 200);
 
     const init = await call("/passcode/login/initialize", {
       json: { user_id: userId, email_id: emailId },

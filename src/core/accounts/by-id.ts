@@ -100,11 +100,8 @@ export function createAccountByIdService(deps: {
       }
       const [primary] = (await emails.list(user.id)).filter((e) => e.primary);
       let session: IssuedSession | null = null;
-      if (active) {
-        session = await sessions.create(user, ["email"], ctx);
-        if (accessTtl)
-          session = { ...session, ...(await sessions.accessToken(session.sessionId, accessTtl)) };
-      }
+      // The access token is minted with the session (no second read of the user for it).
+      if (active) session = await sessions.create(user, ["email"], ctx, {}, accessTtl);
       return { userId: user.id, emailId: primary!.id, session };
     },
 

@@ -61,12 +61,16 @@ export interface Principal {
 }
 
 export interface SessionService {
-  /** A new session; `also` is written in the same round trip (see SessionStore.create). */
+  /**
+   * A new session; `also` is written in the same round trip (see SessionStore.create). The access
+   * token lives `accessTtl` seconds when given (hanko's longer session tokens).
+   */
   create(
     user: SessionUser,
     amr: string[],
     ctx?: SessionContext,
     also?: SessionWriteExtras,
+    accessTtl?: number,
   ): Promise<IssuedSession>;
   /**
    * The rows of a new session, for a store that writes them in a batch of its own (sessions.store.ts
@@ -188,10 +192,10 @@ export function createSessionService(deps: {
   }
 
   const service: SessionService = {
-    async create(user, amr, ctx = {}, also = {}) {
+    async create(user, amr, ctx = {}, also = {}, accessTtl) {
       const draft = await service.draft(user.id, amr, ctx);
       const ended = await store.create(draft.session, draft.firstToken, draft.keep, also);
-      return service.issueFor(user, draft, ended);
+      return service.issueFor(user, draft, ended, accessTtl);
     },
 
     async draft(userId, amr, ctx = {}) {
