@@ -204,7 +204,7 @@ export const webauthnChallenges = sqliteTable("webauthn_challenges", {
   createdAt: integer().notNull(),
   expiresAt: integer().notNull(),
   usedAt: integer(),
-  /** The session this challenge was spent into (the sign-in batch's guard). */
+  /** The session this challenge was spent into, or a registration's own id (the batch's guard). */
   spentInto: text(),
 });
 
