@@ -14,7 +14,8 @@ import type { PasswordHasher } from "../passwords/hasher";
 import type { PasswordPolicy } from "../passwords/policy";
 import type { AttemptCounter } from "../rate-limit/attempts";
 import type { IssuedSession, SessionContext, SessionService } from "../sessions/sessions.service";
-import type { TicketService } from "../tickets/tickets.service";
+import type { TicketPurpose, TicketService } from "../tickets/tickets.service";
+import type { SpendExtras } from "../tickets/tickets.store";
 import type { TotpService } from "../totp/totp.service";
 import { normalizeEmail } from "../users/email-address";
 import type { User, UserService } from "../users/users.service";
@@ -165,6 +166,29 @@ export function createAccountService(deps: {
   async function startSession(user: User, amr: string[], ctx?: SessionContext) {
     return { user, session: await sessions.create(user, amr, ctx) };
   }
+
+  /**
+   * Spends the ticket of `userId` into a new session in one round trip (tickets.spendIntoSession):
+   * under parallel submissions exactly one makes a session, and a failure leaves the ticket unspent.
+   */
+  async function spendIntoSession(
+    ticket: string,
+    purpose: TicketPurpose,
+    userId: string,
+    amr: string[],
+    ctx: SessionContext | undefined,
+    extras?: SpendExtras,
+  ) {
+    const draft = await sessions.draft(userId, amr, ctx);
+    const spent = await tickets.spendIntoSession(ticket, purpose, draft, extras);
+    if (!spent) throw new AuthError("INVALID_TICKET");
+    const user = usable(spent.user);
+    return { user, session: await sessions.issueFor(user, draft, spent.endedOthers) };
+  }
+
+  /** The address an activation-like ticket proves (the primary one when it names none). */
+  const provenAddress = (data: Record<string, unknown>) =>
+    typeof data.email === "string" ? data.email : undefined;
 
   function checkRoles(defaultRole: string | undefined, allowedRoles: string[] | undefined) {
     const allowed = allowedRoles ?? config.roles.defaultAllowed;
@@ -342,21 +366,22 @@ export function createAccountService(deps: {
     },
 
     async completeMfa({ ticket, code, ctx }) {
-      const grant = await tickets.attempt(ticket, "mfa", MFA_TICKET_MAX_ATTEMPTS);
+      // Three round trips: the ticket's attempt with the user's TOTP state; the code's attempt on
+      // the account with the step's claim; the ticket spent into the session.
+      const grant = await tickets.attemptWithTotp(ticket, "mfa", MFA_TICKET_MAX_ATTEMPTS);
       if (!grant) throw new AuthError("INVALID_TICKET");
-      await totp.verify(grant.userId, code);
-      // Only one of several parallel correct submissions may turn the ticket into a session.
-      if (!(await tickets.consume(ticket, "mfa"))) throw new AuthError("INVALID_TICKET");
-      const user = usable(await users.findById(grant.userId));
+      const clearAttempts = await totp.verifyWith(grant.userId, grant.totp, code);
       const amr = Array.isArray(grant.data.amr) ? (grant.data.amr as string[]) : [];
-      return startSession(user, [...amr, "otp"], ctx);
+      // Only one of several parallel correct submissions may turn the ticket into a session.
+      return spendIntoSession(ticket, "mfa", grant.userId, [...amr, "otp"], ctx, { clearAttempts });
     },
 
     async activate(ticket, ctx) {
-      const grant = await tickets.consume(ticket, "activation");
+      const grant = await tickets.peek(ticket, "activation");
       if (!grant) throw new AuthError("INVALID_TICKET");
-      await users.activate(grant.userId, typeof grant.data.email === "string" ? grant.data.email : undefined);
-      return startSession(usable(await users.findById(grant.userId)), ["email"], ctx);
+      return spendIntoSession(ticket, "activation", grant.userId, ["email"], ctx, {
+        activate: { address: provenAddress(grant.data) },
+      });
     },
 
     async confirmEmail(ticket) {
@@ -396,11 +421,13 @@ export function createAccountService(deps: {
     },
 
     async consumeMagicLink(token, action, ctx) {
-      const grant = await tickets.consume(token, action === "register" ? "magic_register" : "magic_link");
+      const purpose = action === "register" ? "magic_register" : "magic_link";
+      const grant = await tickets.peek(token, purpose);
       if (!grant) throw new AuthError("INVALID_TICKET");
       // The link reached the mailbox, which is what activation proves.
-      await users.activate(grant.userId, typeof grant.data.email === "string" ? grant.data.email : undefined);
-      return startSession(usable(await users.findById(grant.userId)), ["email"], ctx);
+      return spendIntoSession(token, purpose, grant.userId, ["email"], ctx, {
+        activate: { address: provenAddress(grant.data) },
+      });
     },
 
     async requestPasswordReset(rawEmail, link) {

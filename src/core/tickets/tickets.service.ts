@@ -5,7 +5,10 @@
  */
 import type { Clock } from "../../lib/clock";
 import { randomToken, sha256Hex } from "../../lib/crypto";
-import type { TicketRow, TicketStore } from "./tickets.store";
+import type { SessionDraft } from "../sessions/sessions.service";
+import type { TotpState } from "../totp/totp.service";
+import type { User } from "../users/users.service";
+import type { SpendExtras, TicketRow, TicketStore } from "./tickets.store";
 
 export type TicketPurpose =
   | "activation"
@@ -37,6 +40,25 @@ export interface TicketService {
   attempt(token: string, purpose: TicketPurpose, maxAttempts: number): Promise<TicketGrant | null>;
   /** Spends every open ticket of that purpose for the user. */
   revokeAll(userId: string, purpose: TicketPurpose): Promise<void>;
+  /** The open ticket's grant without spending it; null when `consume` would find nothing. */
+  peek(token: string, purpose: TicketPurpose): Promise<TicketGrant | null>;
+  /** `attempt`, with the TOTP state of the ticket's user read in the same round trip. */
+  attemptWithTotp(
+    token: string,
+    purpose: TicketPurpose,
+    maxAttempts: number,
+  ): Promise<(TicketGrant & { totp: TotpState | null }) | null>;
+  /**
+   * Spends the ticket of `draft`'s user into that drafted session (sessions.service `draft`), in one
+   * round trip, exactly once: the session is written only by the spend that wins, and only for an
+   * enabled user. Null when there was nothing to spend; `user` null when the user is gone.
+   */
+  spendIntoSession(
+    token: string,
+    purpose: TicketPurpose,
+    draft: SessionDraft,
+    extras?: SpendExtras,
+  ): Promise<{ data: Record<string, unknown>; user: User | null; endedOthers: number } | null>;
 }
 
 export function createTicketService(deps: { store: TicketStore; clock: Clock }): TicketService {
@@ -66,6 +88,23 @@ export function createTicketService(deps: { store: TicketStore; clock: Clock }):
 
     async revokeAll(userId, purpose) {
       await store.spendAll(userId, purpose, clock.now());
+    },
+
+    async peek(token, purpose) {
+      if (!token || token.length > 200) return null;
+      return grant(await store.peek(await sha256Hex(token), purpose, clock.now()));
+    },
+
+    async attemptWithTotp(token, purpose, maxAttempts) {
+      if (!token || token.length > 200) return null;
+      const row = await store.attemptWithTotp(await sha256Hex(token), purpose, clock.now(), maxAttempts);
+      const g = grant(row);
+      return g && row ? { ...g, totp: row.totp } : null;
+    },
+
+    async spendIntoSession(token, purpose, draft, extras) {
+      if (!token || token.length > 200) return null;
+      return store.spendIntoSession(await sha256Hex(token), purpose, draft, extras);
     },
   };
 }

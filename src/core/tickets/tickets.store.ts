@@ -2,12 +2,31 @@
  * Where tickets are kept. Spending and counting are each one conditional UPDATE ... RETURNING, so
  * under any number of parallel requests exactly one wins (see tickets.service.ts).
  */
-import { and, eq, gt, isNull, lt, sql } from "drizzle-orm";
+import { and, eq, exists, gt, isNull, lt, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { tickets } from "../../db/schema";
+import { tickets, users } from "../../db/schema";
+import { type NewRefreshToken, type NewSession, sessionStatements } from "../sessions/sessions.store";
+import { type TotpStateRow, totpStateQuery } from "../totp/totp.store";
+import { activateStatements, type UserRow, userByIdQuery } from "../users/users.store";
 
 export type NewTicket = typeof tickets.$inferInsert;
 export type TicketRow = Pick<typeof tickets.$inferSelect, "userId" | "data">;
+
+/** What spending a ticket into a new session writes besides the spend and the session. */
+export interface SpendExtras {
+  /** Activate the user (active, this address or the primary one verified, the default team). */
+  activate?: { address?: string };
+  /** An attempt-counter key to clear (rate-limit/attempts), whether or not the spend wins. */
+  clearAttempts?: string;
+}
+
+export interface SpentTicket {
+  data: TicketRow["data"];
+  /** The user after the batch; null when it is gone. A session was written when it is not disabled. */
+  user: UserRow | null;
+  /** How many older sessions the new one's cap ended. */
+  endedOthers: number;
+}
 
 export interface TicketStore {
   /**
@@ -21,11 +40,45 @@ export interface TicketStore {
   attempt(hash: string, purpose: string, now: number, maxAttempts: number): Promise<TicketRow | null>;
   /** Spends every open ticket of that purpose for the user. */
   spendAll(userId: string, purpose: string, now: number): Promise<void>;
+  /** The open, unexpired ticket, without spending it. */
+  peek(hash: string, purpose: string, now: number): Promise<TicketRow | null>;
+  /** `attempt`, reading the TOTP state of the ticket's user in the same round trip. */
+  attemptWithTotp(
+    hash: string,
+    purpose: string,
+    now: number,
+    maxAttempts: number,
+  ): Promise<(TicketRow & { totp: TotpStateRow | null }) | null>;
+  /**
+   * Spends the open, unexpired ticket of `session.userId` into a new session, in one round trip:
+   * the session and its first refresh token (and `extras.activate`) are written only when this
+   * spend won and the user is enabled. Null when there was nothing to spend.
+   */
+  spendIntoSession(
+    hash: string,
+    purpose: string,
+    draft: { session: NewSession; firstToken: NewRefreshToken; keep: number },
+    extras?: SpendExtras,
+  ): Promise<SpentTicket | null>;
 }
 
 export function createTicketStore(db: Db): TicketStore {
   const open = (userId: string, purpose: string) =>
     and(eq(tickets.userId, userId), eq(tickets.purpose, purpose), isNull(tickets.usedAt));
+  /** The ticket `hash` of `purpose`, unspent and unexpired at `now`. */
+  const usable = (hash: string, purpose: string, now: number) =>
+    and(
+      eq(tickets.hash, hash),
+      eq(tickets.purpose, purpose),
+      isNull(tickets.usedAt),
+      gt(tickets.expiresAt, now),
+    );
+  const attemptStatement = (hash: string, purpose: string, now: number, maxAttempts: number) =>
+    db
+      .update(tickets)
+      .set({ attempts: sql`${tickets.attempts} + 1` })
+      .where(and(usable(hash, purpose, now), lt(tickets.attempts, maxAttempts)))
+      .returning({ userId: tickets.userId, data: tickets.data });
 
   return {
     async insert(ticket, spendOpen) {
@@ -44,37 +97,71 @@ export function createTicketStore(db: Db): TicketStore {
       const rows = await db
         .update(tickets)
         .set({ usedAt: now })
-        .where(
-          and(
-            eq(tickets.hash, hash),
-            eq(tickets.purpose, purpose),
-            isNull(tickets.usedAt),
-            gt(tickets.expiresAt, now),
-          ),
-        )
+        .where(usable(hash, purpose, now))
         .returning({ userId: tickets.userId, data: tickets.data });
       return rows[0] ?? null;
     },
 
     async attempt(hash, purpose, now, maxAttempts) {
-      const rows = await db
-        .update(tickets)
-        .set({ attempts: sql`${tickets.attempts} + 1` })
-        .where(
-          and(
-            eq(tickets.hash, hash),
-            eq(tickets.purpose, purpose),
-            isNull(tickets.usedAt),
-            gt(tickets.expiresAt, now),
-            lt(tickets.attempts, maxAttempts),
-          ),
-        )
-        .returning({ userId: tickets.userId, data: tickets.data });
+      const rows = await attemptStatement(hash, purpose, now, maxAttempts);
       return rows[0] ?? null;
     },
 
     async spendAll(userId, purpose, now) {
       await db.update(tickets).set({ usedAt: now }).where(open(userId, purpose));
+    },
+
+    async peek(hash, purpose, now) {
+      const row = await db
+        .select({ userId: tickets.userId, data: tickets.data })
+        .from(tickets)
+        .where(usable(hash, purpose, now))
+        .get();
+      return row ?? null;
+    },
+
+    async attemptWithTotp(hash, purpose, now, maxAttempts) {
+      const [[row], [totp]] = await db.batch([
+        attemptStatement(hash, purpose, now, maxAttempts),
+        totpStateQuery(
+          db,
+          sql`(${db.select({ userId: tickets.userId }).from(tickets).where(eq(tickets.hash, hash))})`,
+        ),
+      ]);
+      return row ? { ...row, totp: totp ?? null } : null;
+    },
+
+    async spendIntoSession(hash, purpose, { session, firstToken, keep }, extras = {}) {
+      const now = session.createdAt;
+      const userId = session.userId;
+      // Everything after the spend holds only where this batch's spend wrote its marker.
+      const spent = exists(
+        db
+          .select({ ok: sql`1` })
+          .from(tickets)
+          .where(and(eq(tickets.hash, hash), eq(tickets.spentInto, session.id))),
+      );
+      const [spend, ...rest] = await db.batch([
+        db
+          .update(tickets)
+          .set({ usedAt: now, spentInto: session.id })
+          .where(and(usable(hash, purpose, now), eq(tickets.userId, userId)))
+          .returning({ data: tickets.data }),
+        ...(extras.activate ? activateStatements(db, userId, extras.activate.address, now, spent) : []),
+        ...sessionStatements(db, {
+          session,
+          firstToken,
+          keep,
+          also: { clearAttempts: extras.clearAttempts },
+          guard: and(spent, eq(users.disabled, false)),
+        }),
+        userByIdQuery(db, userId),
+      ]);
+      if (!spend[0]) return null;
+      const offset = extras.activate ? 4 : 0;
+      const capped = rest[offset + 2] as { meta: { changes: number } };
+      const found = rest[rest.length - 1] as UserRow[];
+      return { data: spend[0].data, user: found[0] ?? null, endedOthers: capped.meta.changes };
     },
   };
 }

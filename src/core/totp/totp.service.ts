@@ -10,7 +10,9 @@ import type { Clock } from "../../lib/clock";
 import { AuthError } from "../errors";
 import type { AttemptCounter } from "../rate-limit/attempts";
 import type { SecretBox } from "./secret-box";
-import type { TotpStore } from "./totp.store";
+import type { TotpStateRow, TotpStore } from "./totp.store";
+
+export type TotpState = TotpStateRow;
 
 export interface TotpSetup {
   /** Base32 secret, for manual entry. */
@@ -30,6 +32,12 @@ export interface TotpService {
   disable(userId: string, code: string): Promise<void>;
   /** Checks a login code; INVALID_OTP or TOO_MANY_ATTEMPTS. */
   verify(userId: string, code: string): Promise<void>;
+  /**
+   * Checks a login code against TOTP state already read (null: no such user), counting the attempt
+   * and claiming the step in one round trip. Returns the attempt-counter key the caller clears
+   * (rate-limit/attempts) with its own write, e.g. the session's (SessionWriteExtras.clearAttempts).
+   */
+  verifyWith(userId: string, state: TotpState | null, code: string): Promise<string>;
 }
 
 const PERIOD = 30;
@@ -78,7 +86,7 @@ export function createTotpService(deps: {
     await attempts.clear(key);
   }
 
-  return {
+  const service: TotpService = {
     async generate(userId, label) {
       const r = await row(userId);
       if (r.totpEnabled) throw new AuthError("MFA_ALREADY_ENABLED");
@@ -110,9 +118,26 @@ export function createTotpService(deps: {
     },
 
     async verify(userId, c) {
-      const r = await row(userId);
+      await attempts.clear(await service.verifyWith(userId, await store.state(userId), c));
+    },
+
+    async verifyWith(userId, r, c) {
+      if (!r) throw new AuthError("INVALID_TOKEN");
       if (!r.totpEnabled || !r.totpSecret) throw new AuthError("MFA_NOT_ENABLED");
-      await check(userId, r.totpSecret, c, (step) => store.claimStep(userId, step));
+      const key = `totp:${userId}`;
+      const step = matchStep(await box.open(r.totpSecret), c);
+      const now = clock.now();
+      // The attempt is counted whether or not the code matches, and a step is claimed only while
+      // the key is unlocked, as in check().
+      const { lockedUntil, claimed } = await store.reserveAndClaim(userId, step, {
+        key,
+        now,
+        policy: attempts.policy,
+      });
+      attempts.assertUnlocked(lockedUntil, now);
+      if (!claimed) throw new AuthError("INVALID_OTP");
+      return key;
     },
   };
+  return service;
 }
