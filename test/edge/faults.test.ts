@@ -12,10 +12,12 @@ import {
   AUTO,
   activeUser,
   call,
+  enableMfa,
   json,
   lastMail,
   liveRefreshTokens,
   PASSWORD,
+  totpCode,
   usersWithEmail,
 } from "../dialects/hbp/helpers";
 import { fileForm, PNG_1PX } from "../dialects/hbp/storage.helpers";
@@ -81,6 +83,26 @@ async function userRows(email: string) {
     .bind(email)
     .first<{ complete: number; orphans: number }>();
   return row!;
+}
+
+/** The ticket's row: whether it is spent, and how many attempts it has counted. */
+async function ticketState(ticket: string) {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(ticket));
+  const hash = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return env.DB.prepare("SELECT used_at AS usedAt, spent_into AS spentInto FROM tickets WHERE hash = ?")
+    .bind(hash)
+    .first<{ usedAt: number | null; spentInto: string | null }>();
+}
+
+/** The account of `address`: active, address verified, default teams. */
+async function activation(address: string) {
+  return (await env.DB.prepare(
+    `SELECT u.id AS userId, u.active AS active, e.verified AS verified,
+            (SELECT COUNT(*) FROM teams t WHERE t.owner_id = u.id) AS teams
+       FROM users u JOIN emails e ON e.user_id = u.id WHERE e.address = ?`,
+  )
+    .bind(address)
+    .first<{ userId: string; active: number; verified: number; teams: number }>())!;
 }
 
 describe("D1 faults leave no partial state", () => {
@@ -265,6 +287,63 @@ describe("D1 faults leave no partial state", () => {
       expect((await finalize(s)).status).toBe(200);
       expect(await passkeys(s.userId)).toBe(1);
     }
+  });
+
+  it("MFA step: no session, the ticket unspent and the code unused; the same ticket and code then sign in", async () => {
+    const setup = async () => {
+      const s = await activeUser();
+      const secret = await enableMfa(s);
+      const first = await json(await login(s.email));
+      return {
+        ...s,
+        ticket: first.ticket as string,
+        code: totpCode(secret, 1),
+        sessions: await liveSessions(s.userId),
+      };
+    };
+    await sweep(
+      setup,
+      (s, headers) =>
+        call("/auth/mfa/totp", { json: { ticket: s.ticket, code: s.code, cookie: false }, headers }),
+      async (s) => {
+        expect(await sessionsWithoutToken(s.userId)).toBe(0);
+        expect(await liveSessions(s.userId)).toBe(s.sessions);
+        expect(await ticketState(s.ticket)).toEqual({ usedAt: null, spentInto: null });
+        const again = await call("/auth/mfa/totp", {
+          json: { ticket: s.ticket, code: s.code, cookie: false },
+        });
+        expect(again.status, await again.clone().text()).toBe(200);
+        expect(await ticketState(s.ticket)).toEqual({
+          usedAt: expect.any(Number),
+          spentInto: expect.any(String),
+        });
+        expect(await liveSessions(s.userId)).toBe(s.sessions + 1);
+      },
+    );
+  });
+
+  it("activation link: the account stays inactive without a session or team; the same link then works", async () => {
+    const setup = async () => {
+      const email = uniqueEmail();
+      expect((await call("/auth/register", { json: { email, password: PASSWORD } })).status).toBe(200);
+      const { ticket } = (await lastMail(email, "activation")).data;
+      return { email, ticket: ticket! };
+    };
+    await sweep(
+      setup,
+      (s, headers) => call(`/auth/activate?ticket=${encodeURIComponent(s.ticket)}`, { headers }),
+      async (s) => {
+        const before = await activation(s.email);
+        expect(before).toMatchObject({ active: 0, verified: 0, teams: 0 });
+        expect(await liveSessions(before.userId)).toBe(0);
+        expect(await ticketState(s.ticket)).toEqual({ usedAt: null, spentInto: null });
+        const again = await call(`/auth/activate?ticket=${encodeURIComponent(s.ticket)}`);
+        expect(again.status).toBe(302);
+        expect(await activation(s.email)).toMatchObject({ active: 1, verified: 1, teams: 1 });
+        expect(await liveSessions(before.userId)).toBe(1);
+        expect((await login(s.email)).status).toBe(200);
+      },
+    );
   });
 
   it("account deletion: the account is either still whole or gone", async () => {

@@ -100,7 +100,7 @@ describe("hbp", () => {
     await expectBudget(
       "hbp",
       "activation link",
-      4,
+      2,
       await call(`/auth/activate?ticket=${encodeURIComponent(ticket!)}`),
       302,
     );
@@ -123,6 +123,29 @@ describe("hbp", () => {
       204,
     );
 
+    const magic = { MAGIC_LINK_ENABLED: "true" };
+    const passwordless = uniqueEmail();
+    await call("/auth/register", { json: { email: passwordless }, vars: magic });
+    const { token: registerLink } = (await lastMail(passwordless, "magic_link")).data;
+    await expectBudget(
+      "hbp",
+      "magic link (register)",
+      2,
+      await call(`/auth/magic-link?action=register&token=${encodeURIComponent(registerLink!)}`, {
+        vars: magic,
+      }),
+      302,
+    );
+    await call("/auth/login", { json: { email: passwordless }, vars: magic });
+    const { token: loginLink } = (await lastMail(passwordless, "magic_link")).data;
+    await expectBudget(
+      "hbp",
+      "magic link (log-in)",
+      2,
+      await call(`/auth/magic-link?action=log-in&token=${encodeURIComponent(loginLink!)}`, { vars: magic }),
+      302,
+    );
+
     const s = await activeUser();
     const secret = await enableMfa(s);
     const first = await call("/auth/login", { json: { email: s.email, password: PASSWORD } });
@@ -131,7 +154,7 @@ describe("hbp", () => {
     await expectBudget(
       "hbp",
       "MFA ticket + TOTP code",
-      8,
+      3,
       await call("/auth/mfa/totp", { json: { ticket: mfa, code: totpCode(secret, 1), cookie: false } }),
       200,
     );

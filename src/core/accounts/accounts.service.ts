@@ -181,6 +181,8 @@ export function createAccountService(deps: {
   ) {
     const draft = await sessions.draft(userId, amr, ctx);
     const spent = await tickets.spendIntoSession(ticket, purpose, draft, extras);
+    // A code is checked before its ticket is spent (a replayed code is INVALID_OTP either way).
+    if (spent === "step_used") throw new AuthError("INVALID_OTP");
     if (!spent) throw new AuthError("INVALID_TICKET");
     const user = usable(spent.user);
     return { user, session: await sessions.issueFor(user, draft, spent.endedOthers) };
@@ -367,13 +369,17 @@ export function createAccountService(deps: {
 
     async completeMfa({ ticket, code, ctx }) {
       // Three round trips: the ticket's attempt with the user's TOTP state; the code's attempt on
-      // the account with the step's claim; the ticket spent into the session.
+      // the account; then one batch claims the code's step, spends the ticket into the session and
+      // clears the account's counter, all or nothing.
       const grant = await tickets.attemptWithTotp(ticket, "mfa", MFA_TICKET_MAX_ATTEMPTS);
       if (!grant) throw new AuthError("INVALID_TICKET");
-      const clearAttempts = await totp.verifyWith(grant.userId, grant.totp, code);
+      const { step, clear } = await totp.checkWith(grant.userId, grant.totp, code);
       const amr = Array.isArray(grant.data.amr) ? (grant.data.amr as string[]) : [];
       // Only one of several parallel correct submissions may turn the ticket into a session.
-      return spendIntoSession(ticket, "mfa", grant.userId, [...amr, "otp"], ctx, { clearAttempts });
+      return spendIntoSession(ticket, "mfa", grant.userId, [...amr, "otp"], ctx, {
+        totpStep: step,
+        clearAttempts: clear,
+      });
     },
 
     async activate(ticket, ctx) {

@@ -51,14 +51,15 @@ export interface TicketService {
   /**
    * Spends the ticket of `draft`'s user into that drafted session (sessions.service `draft`), in one
    * round trip, exactly once: the session is written only by the spend that wins, and only for an
-   * enabled user. Null when there was nothing to spend; `user` null when the user is gone.
+   * enabled user. Null when there was nothing to spend; "step_used" when `extras.totpStep` was
+   * refused (not newer than the last accepted step); `user` null when the user is gone.
    */
   spendIntoSession(
     token: string,
     purpose: TicketPurpose,
     draft: SessionDraft,
     extras?: SpendExtras,
-  ): Promise<{ data: Record<string, unknown>; user: User | null; endedOthers: number } | null>;
+  ): Promise<{ data: Record<string, unknown>; user: User | null; endedOthers: number } | "step_used" | null>;
 }
 
 export function createTicketService(deps: { store: TicketStore; clock: Clock }): TicketService {

@@ -4,9 +4,9 @@
  */
 import { and, eq, exists, gt, isNull, lt, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { tickets, users } from "../../db/schema";
+import { attemptCounters, tickets, users } from "../../db/schema";
 import { type NewRefreshToken, type NewSession, sessionStatements } from "../sessions/sessions.store";
-import { type TotpStateRow, totpStateQuery } from "../totp/totp.store";
+import { claimStepStatement, stepClaimable, type TotpStateRow, totpStateQuery } from "../totp/totp.store";
 import { activateStatements, type UserRow, userByIdQuery } from "../users/users.store";
 
 export type NewTicket = typeof tickets.$inferInsert;
@@ -16,7 +16,12 @@ export type TicketRow = Pick<typeof tickets.$inferSelect, "userId" | "data">;
 export interface SpendExtras {
   /** Activate the user (active, this address or the primary one verified, the default team). */
   activate?: { address?: string };
-  /** An attempt-counter key to clear (rate-limit/attempts), whether or not the spend wins. */
+  /**
+   * A TOTP step to claim with the spend (totp.store): the ticket is spent only while the step is
+   * newer than the user's last accepted one, and the step is claimed only by that spend.
+   */
+  totpStep?: number;
+  /** An attempt-counter key to clear (rate-limit/attempts) when the spend wins. */
   clearAttempts?: string;
 }
 
@@ -52,14 +57,15 @@ export interface TicketStore {
   /**
    * Spends the open, unexpired ticket of `session.userId` into a new session, in one round trip:
    * the session and its first refresh token (and `extras.activate`) are written only when this
-   * spend won and the user is enabled. Null when there was nothing to spend.
+   * spend won and the user is enabled. Null when there was nothing to spend; "step_used" when
+   * `extras.totpStep` was not newer than the last accepted step (or TOTP is off).
    */
   spendIntoSession(
     hash: string,
     purpose: string,
     draft: { session: NewSession; firstToken: NewRefreshToken; keep: number },
     extras?: SpendExtras,
-  ): Promise<SpentTicket | null>;
+  ): Promise<SpentTicket | "step_used" | null>;
 }
 
 export function createTicketStore(db: Db): TicketStore {
@@ -134,6 +140,7 @@ export function createTicketStore(db: Db): TicketStore {
     async spendIntoSession(hash, purpose, { session, firstToken, keep }, extras = {}) {
       const now = session.createdAt;
       const userId = session.userId;
+      const { totpStep, clearAttempts, activate } = extras;
       // Everything after the spend holds only where this batch's spend wrote its marker.
       const spent = exists(
         db
@@ -145,22 +152,41 @@ export function createTicketStore(db: Db): TicketStore {
         db
           .update(tickets)
           .set({ usedAt: now, spentInto: session.id })
-          .where(and(usable(hash, purpose, now), eq(tickets.userId, userId)))
+          .where(
+            and(
+              usable(hash, purpose, now),
+              eq(tickets.userId, userId),
+              totpStep === undefined ? undefined : stepClaimable(db, userId, totpStep),
+            ),
+          )
           .returning({ data: tickets.data }),
-        ...(extras.activate ? activateStatements(db, userId, extras.activate.address, now, spent) : []),
+        // The step is claimable exactly when the spend above happened (same transaction).
+        ...(totpStep === undefined ? [] : [claimStepStatement(db, userId, totpStep, spent)]),
+        ...(activate ? activateStatements(db, userId, activate.address, now, spent) : []),
+        ...(clearAttempts
+          ? [db.delete(attemptCounters).where(and(eq(attemptCounters.key, clearAttempts), spent))]
+          : []),
         ...sessionStatements(db, {
           session,
           firstToken,
           keep,
-          also: { clearAttempts: extras.clearAttempts },
           guard: and(spent, eq(users.disabled, false)),
         }),
+        db
+          .select({ totpLastStep: users.totpLastStep, totpEnabled: users.totpEnabled })
+          .from(users)
+          .where(eq(users.id, userId)),
         userByIdQuery(db, userId),
       ]);
-      if (!spend[0]) return null;
-      const offset = extras.activate ? 4 : 0;
-      const capped = rest[offset + 2] as { meta: { changes: number } };
       const found = rest[rest.length - 1] as UserRow[];
+      const [totp] = rest[rest.length - 2] as { totpLastStep: number | null; totpEnabled: boolean }[];
+      if (!spend[0]) {
+        const stepUsed =
+          totpStep !== undefined && (!totp?.totpEnabled || (totp.totpLastStep ?? -1) >= totpStep);
+        return stepUsed ? "step_used" : null;
+      }
+      // The session's statements end with the cap (sessionStatements, no extras), before the two reads.
+      const capped = rest[rest.length - 3] as { meta: { changes: number } };
       return { data: spend[0].data, user: found[0] ?? null, endedOthers: capped.meta.changes };
     },
   };

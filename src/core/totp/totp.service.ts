@@ -33,11 +33,12 @@ export interface TotpService {
   /** Checks a login code; INVALID_OTP or TOO_MANY_ATTEMPTS. */
   verify(userId: string, code: string): Promise<void>;
   /**
-   * Checks a login code against TOTP state already read (null: no such user), counting the attempt
-   * and claiming the step in one round trip. Returns the attempt-counter key the caller clears
-   * (rate-limit/attempts) with its own write, e.g. the session's (SessionWriteExtras.clearAttempts).
+   * Checks a login code against TOTP state already read (null: no such user): counts the attempt
+   * and matches the code, without claiming its step. Returns the step, which the caller claims in
+   * its own write (totp.store `claimStepStatement`, only if still newer than the last accepted
+   * one), and the attempt-counter key to clear with that claim.
    */
-  verifyWith(userId: string, state: TotpState | null, code: string): Promise<string>;
+  checkWith(userId: string, state: TotpState | null, code: string): Promise<{ step: number; clear: string }>;
 }
 
 const PERIOD = 30;
@@ -118,25 +119,19 @@ export function createTotpService(deps: {
     },
 
     async verify(userId, c) {
-      await attempts.clear(await service.verifyWith(userId, await store.state(userId), c));
+      const r = await row(userId);
+      if (!r.totpEnabled || !r.totpSecret) throw new AuthError("MFA_NOT_ENABLED");
+      await check(userId, r.totpSecret, c, (step) => store.claimStep(userId, step));
     },
 
-    async verifyWith(userId, r, c) {
+    async checkWith(userId, r, c) {
       if (!r) throw new AuthError("INVALID_TOKEN");
       if (!r.totpEnabled || !r.totpSecret) throw new AuthError("MFA_NOT_ENABLED");
       const key = `totp:${userId}`;
+      await attempts.reserve(key);
       const step = matchStep(await box.open(r.totpSecret), c);
-      const now = clock.now();
-      // The attempt is counted whether or not the code matches, and a step is claimed only while
-      // the key is unlocked, as in check().
-      const { lockedUntil, claimed } = await store.reserveAndClaim(userId, step, {
-        key,
-        now,
-        policy: attempts.policy,
-      });
-      attempts.assertUnlocked(lockedUntil, now);
-      if (!claimed) throw new AuthError("INVALID_OTP");
-      return key;
+      if (step === null) throw new AuthError("INVALID_OTP");
+      return { step, clear: key };
     },
   };
   return service;

@@ -2,10 +2,9 @@
  * D1 store of users' TOTP state. Claiming a time step is one conditional UPDATE that refuses any
  * step at or below the last accepted one, so a replayed or parallel code fails.
  */
-import { and, eq, gt, isNull, lt, notExists, or, type SQL, sql } from "drizzle-orm";
+import { and, eq, exists, isNull, lt, or, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { attemptCounters, users } from "../../db/schema";
-import { type AttemptPolicy, reserveStatement } from "../rate-limit/attempts.store";
+import { users } from "../../db/schema";
 
 export type TotpStateRow = Pick<
   typeof users.$inferSelect,
@@ -23,17 +22,29 @@ export interface TotpStore {
   disable(userId: string, step: number, now: number): Promise<boolean>;
   /** Records `step` as accepted if TOTP is on and it is past the last accepted step; false otherwise. */
   claimStep(userId: string, step: number): Promise<boolean>;
-  /**
-   * In one round trip: counts one attempt on `attempt.key` (rate-limit/attempts) and, when `step` is
-   * given, claims it as claimStep does unless that count left the key locked. Returns the key's
-   * locked-until time and whether the step was claimed.
-   */
-  reserveAndClaim(
-    userId: string,
-    step: number | null,
-    attempt: { key: string; now: number; policy: AttemptPolicy },
-  ): Promise<{ lockedUntil: number; claimed: boolean }>;
 }
+
+/** The step is newer than the last accepted one (a replay or a parallel use of one code is not). */
+const newerStep = (step: number) => or(isNull(users.totpLastStep), lt(users.totpLastStep, step));
+
+/**
+ * Claiming a step (what claimStep does), as a statement another D1 store can put in its own batch;
+ * with `guard`, only where it holds too.
+ */
+export const claimStepStatement = (db: Db, userId: string, step: number, guard?: SQL) =>
+  db
+    .update(users)
+    .set({ totpLastStep: step })
+    .where(and(eq(users.id, userId), eq(users.totpEnabled, true), newerStep(step), guard));
+
+/** The condition under which claimStepStatement claims `step` (for a statement before it in the batch). */
+export const stepClaimable = (db: Db, userId: string, step: number) =>
+  exists(
+    db
+      .select({ ok: sql`1` })
+      .from(users)
+      .where(and(eq(users.id, userId), eq(users.totpEnabled, true), newerStep(step))),
+  );
 
 /** A user's TOTP columns, as a batch item of another D1 store (the MFA ticket's attempt reads them). */
 export const totpStateQuery = (db: Db, userId: SQL | string) =>
@@ -46,16 +57,7 @@ export const totpStateQuery = (db: Db, userId: SQL | string) =>
     .from(users)
     .where(eq(users.id, userId));
 
-/** The step is newer than the last accepted one (a replay or a parallel use of one code is not). */
-const newerStep = (step: number) => or(isNull(users.totpLastStep), lt(users.totpLastStep, step));
-
 export function createTotpStore(db: Db): TotpStore {
-  const claimStatement = (userId: string, step: number, also?: SQL) =>
-    db
-      .update(users)
-      .set({ totpLastStep: step })
-      .where(and(eq(users.id, userId), eq(users.totpEnabled, true), newerStep(step), also));
-
   return {
     state: async (userId) => (await totpStateQuery(db, userId).get()) ?? null,
 
@@ -93,32 +95,8 @@ export function createTotpStore(db: Db): TotpStore {
     },
 
     async claimStep(userId, step) {
-      const r = await claimStatement(userId, step).run();
+      const r = await claimStepStatement(db, userId, step).run();
       return r.meta.changes === 1;
-    },
-
-    async reserveAndClaim(userId, step, { key, now, policy }) {
-      const reserve = reserveStatement(db, key, now, policy);
-      if (step === null) {
-        const [row] = await reserve;
-        return { lockedUntil: row?.lockedUntil ?? 0, claimed: false };
-      }
-      const [[row], claim] = await db.batch([
-        reserve,
-        // Claimed only when the count just made left the key unlocked (what attempts.reserve would
-        // have allowed before the claim).
-        claimStatement(
-          userId,
-          step,
-          notExists(
-            db
-              .select({ ok: sql`1` })
-              .from(attemptCounters)
-              .where(and(eq(attemptCounters.key, key), gt(attemptCounters.lockedUntil, now))),
-          ),
-        ),
-      ]);
-      return { lockedUntil: row?.lockedUntil ?? 0, claimed: claim.meta.changes === 1 };
     },
   };
 }
