@@ -346,6 +346,38 @@ describe("D1 faults leave no partial state", () => {
     );
   });
 
+  it("reset with ticket: a failed write leaves the old password, the sessions and the ticket; the notice is best effort", async () => {
+    const setup = async () => {
+      const s = await activeUser();
+      expect((await call("/auth/change-password/request", { json: { email: s.email } })).status).toBe(204);
+      const { ticket } = (await lastMail(s.email, "password_reset")).data;
+      return { ...s, ticket: ticket!, sessions: await liveSessions(s.userId) };
+    };
+    const next = "a new passphrase 1";
+    const reset = (s: { ticket: string }, headers: Record<string, string> = {}) =>
+      call("/auth/change-password/change", { json: { ticket: s.ticket, new_password: next }, headers });
+    const clean = await reset(await setup());
+    expect(clean.status).toBe(204);
+    const trips = measured(clean).d1;
+    for (let n = 1; n <= trips; n++) {
+      const s = await setup();
+      const res = await reset(s, failAt(n));
+      if (n === 1) {
+        // The one write: nothing of it happened.
+        expect(res.status).toBe(503);
+        expect(await ticketState(s.ticket)).toEqual({ usedAt: null, spentInto: null });
+        expect(await liveSessions(s.userId)).toBe(s.sessions);
+        expect((await login(s.email)).status).toBe(200);
+        expect((await reset(s)).status).toBe(204);
+      } else {
+        // The notice's mail (its window, the outbox): a notice never undoes the change (notices.ts).
+        expect(res.status).toBe(204);
+      }
+      expect(await liveSessions(s.userId)).toBe(0);
+      expect((await login(s.email)).status).toBe(401);
+    }
+  });
+
   it("account deletion: the account is either still whole or gone", async () => {
     await sweep(
       () => activeUser(DELETE),

@@ -116,7 +116,7 @@ describe("hbp", () => {
     await expectBudget(
       "hbp",
       "reset with ticket",
-      5 + PER_MAIL,
+      2 + PER_MAIL,
       await call("/auth/change-password/change", {
         json: { ticket: reset, new_password: "a new passphrase 1" },
       }),

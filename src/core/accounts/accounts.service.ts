@@ -13,6 +13,7 @@ import { templates } from "../mail/templates";
 import type { PasswordHasher } from "../passwords/hasher";
 import type { PasswordPolicy } from "../passwords/policy";
 import type { AttemptCounter } from "../rate-limit/attempts";
+import { forgetSessions } from "../sessions/session-cache";
 import type { IssuedSession, SessionContext, SessionService } from "../sessions/sessions.service";
 import type { TicketPurpose, TicketService } from "../tickets/tickets.service";
 import type { SpendExtras } from "../tickets/tickets.store";
@@ -455,14 +456,14 @@ export function createAccountService(deps: {
     async resetPassword(ticket, password, ctx) {
       if (!config.features.lostPassword) throw new AuthError("FEATURE_DISABLED");
       await passwordPolicy.check(password);
-      const grant = await tickets.consume(ticket, "password_reset");
-      if (!grant) throw new AuthError("INVALID_TICKET");
-      const user = usable(await users.findById(grant.userId));
+      // One round trip: the spend, and with it (when the ticket still matches the account) the new
+      // password and the end of every session.
+      const spent = await tickets.spendIntoPassword(ticket, "password_reset", await passwords.hash(password));
+      if (!spent) throw new AuthError("INVALID_TICKET");
+      const user = usable(spent.user);
       // A ticket dies with any later password or email change.
-      if (grant.data.pv !== user.passwordVersion || grant.data.email !== user.email)
-        throw new AuthError("INVALID_TICKET");
-      await users.setPassword(user.id, await passwords.hash(password));
-      await sessions.revokeAll(user.id);
+      if (!spent.changed) throw new AuthError("INVALID_TICKET");
+      forgetSessions();
       await notices.changed({ userId: user.id, event: "password_reset_done", to: [user.email], ctx });
     },
 

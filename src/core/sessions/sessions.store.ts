@@ -217,6 +217,13 @@ export const sessionUserQuery = (db: Db, sessionId: string) =>
     .leftJoin(emails, and(eq(emails.userId, users.id), eq(emails.isPrimary, true)))
     .where(eq(sessions.id, sessionId));
 
+/** Ending every live session of a user (revokeAll), as a statement for another D1 store's batch; with `guard`, only where it holds. */
+export const revokeAllStatement = (db: Db, userId: string | SQL, now: number, guard?: SQL) =>
+  db
+    .update(sessions)
+    .set({ revokedAt: now })
+    .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), guard));
+
 export function createSessionStore(db: Db): SessionStore {
   const liveSession = (now: number) => and(isNull(sessions.revokedAt), gt(sessions.expiresAt, now));
 

@@ -60,6 +60,16 @@ export interface TicketService {
     draft: SessionDraft,
     extras?: SpendExtras,
   ): Promise<{ data: Record<string, unknown>; user: User | null; endedOthers: number } | "step_used" | null>;
+  /**
+   * Spends a password-reset ticket and sets `passwordHash` with it, ending every session, in one
+   * round trip (tickets.store `spendIntoPassword`). Null when there was nothing to spend; `changed`
+   * false when the ticket no longer matched the account (or the user is disabled).
+   */
+  spendIntoPassword(
+    token: string,
+    purpose: TicketPurpose,
+    passwordHash: string,
+  ): Promise<{ user: User | null; changed: boolean } | null>;
 }
 
 export function createTicketService(deps: { store: TicketStore; clock: Clock }): TicketService {
@@ -101,6 +111,11 @@ export function createTicketService(deps: { store: TicketStore; clock: Clock }):
       const row = await store.attemptWithTotp(await sha256Hex(token), purpose, clock.now(), maxAttempts);
       const g = grant(row);
       return g && row ? { ...g, totp: row.totp } : null;
+    },
+
+    async spendIntoPassword(token, purpose, passwordHash) {
+      if (!token || token.length > 200) return null;
+      return store.spendIntoPassword(await sha256Hex(token), purpose, clock.now(), passwordHash);
     },
 
     async spendIntoSession(token, purpose, draft, extras) {

@@ -4,10 +4,15 @@
  */
 import { and, eq, exists, gt, isNull, lt, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { attemptCounters, tickets, users } from "../../db/schema";
-import { type NewRefreshToken, type NewSession, sessionStatements } from "../sessions/sessions.store";
+import { attemptCounters, emails, tickets, users } from "../../db/schema";
+import {
+  type NewRefreshToken,
+  type NewSession,
+  revokeAllStatement,
+  sessionStatements,
+} from "../sessions/sessions.store";
 import { claimStepStatement, stepClaimable, type TotpStateRow, totpStateQuery } from "../totp/totp.store";
-import { activateStatements, type UserRow, userByIdQuery } from "../users/users.store";
+import { activateStatements, setPasswordStatement, type UserRow, userByIdQuery } from "../users/users.store";
 
 export type NewTicket = typeof tickets.$inferInsert;
 export type TicketRow = Pick<typeof tickets.$inferSelect, "userId" | "data">;
@@ -66,6 +71,18 @@ export interface TicketStore {
     draft: { session: NewSession; firstToken: NewRefreshToken; keep: number },
     extras?: SpendExtras,
   ): Promise<SpentTicket | "step_used" | null>;
+  /**
+   * Spends the open, unexpired ticket and, in the same round trip, when its data still match the
+   * user (`pv` the password version, `email` the primary address) and the user is enabled, sets
+   * `passwordHash` and ends every session. Null when there was nothing to spend; `changed` false
+   * when the password was left as it was.
+   */
+  spendIntoPassword(
+    hash: string,
+    purpose: string,
+    now: number,
+    passwordHash: string,
+  ): Promise<{ user: UserRow | null; changed: boolean } | null>;
 }
 
 export function createTicketStore(db: Db): TicketStore {
@@ -188,6 +205,46 @@ export function createTicketStore(db: Db): TicketStore {
       // The session's statements end with the cap (sessionStatements, no extras), before the two reads.
       const capped = rest[rest.length - 3] as { meta: { changes: number } };
       return { data: spend[0].data, user: found[0] ?? null, endedOthers: capped.meta.changes };
+    },
+
+    async spendIntoPassword(hash, purpose, now, passwordHash) {
+      // This request's mark on the ticket (no session is made): the statements after the spend
+      // act only where this batch spent it.
+      const marker = `password:${crypto.randomUUID()}`;
+      const userId = sql`(${db
+        .select({ userId: tickets.userId })
+        .from(tickets)
+        .where(and(eq(tickets.hash, hash), eq(tickets.spentInto, marker)))})`;
+      // The ticket dies with any later password or email change, and works for enabled users only.
+      const stillValid = exists(
+        db
+          .select({ ok: sql`1` })
+          .from(tickets)
+          .innerJoin(users, eq(users.id, tickets.userId))
+          .innerJoin(emails, and(eq(emails.userId, users.id), eq(emails.isPrimary, true)))
+          .where(
+            and(
+              eq(tickets.hash, hash),
+              eq(tickets.spentInto, marker),
+              eq(users.disabled, false),
+              eq(users.passwordVersion, sql`json_extract(${tickets.data}, '$.pv')`),
+              eq(emails.address, sql`json_extract(${tickets.data}, '$.email')`),
+            ),
+          ),
+      );
+      const [spend, , set, found] = await db.batch([
+        db
+          .update(tickets)
+          .set({ usedAt: now, spentInto: marker })
+          .where(usable(hash, purpose, now))
+          .returning({ userId: tickets.userId }),
+        // Before the password's version moves on (the check reads it).
+        revokeAllStatement(db, userId, now, stillValid),
+        setPasswordStatement(db, userId, passwordHash, now, stillValid),
+        userByIdQuery(db, userId),
+      ]);
+      if (!spend[0]) return null;
+      return { user: found[0] ?? null, changed: set.meta.changes === 1 };
     },
   };
 }

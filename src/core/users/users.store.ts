@@ -89,15 +89,24 @@ const userFields = {
   updatedAt: users.updatedAt,
 };
 
-/** Setting a password hash, as a statement another D1 store can put in its own batch (a login's rehash). */
-export const setPasswordStatement = (db: Db, userId: string, passwordHash: string, now: number) =>
+/**
+ * Setting a password hash, as a statement another D1 store can put in its own batch (a login's
+ * rehash, a reset ticket's spend); with `guard`, only where it holds.
+ */
+export const setPasswordStatement = (
+  db: Db,
+  userId: string | SQL,
+  passwordHash: string,
+  now: number,
+  guard?: SQL,
+) =>
   db
     .update(users)
     .set({ passwordHash, passwordVersion: sql`${users.passwordVersion} + 1`, updatedAt: now })
-    .where(eq(users.id, userId));
+    .where(and(eq(users.id, userId), guard));
 
 /** A user with the primary address, as a batch item of another D1 store (userFields' column names are distinct). */
-export const userByIdQuery = (db: Db, id: string) =>
+export const userByIdQuery = (db: Db, id: string | SQL) =>
   db
     .select(userFields)
     .from(users)
