@@ -67,7 +67,7 @@ describe("hbp", () => {
     await expectBudget(
       "hbp",
       "register (auto-activated)",
-      4,
+      2,
       await call("/auth/register", { json: { email, password: PASSWORD, cookie: false }, vars: AUTO }),
       200,
     );
@@ -165,7 +165,8 @@ describe("hbp", () => {
     await expectBudget(
       "hbp",
       "authenticated write (change email)",
-      8 + MAIL_ROUTE + PER_MAIL,
+      // Two notices (the old and the new address): each an outbox write and its recipient's window.
+      3 + 2 * (1 + PER_MAIL),
       await call("/auth/change-email", {
         json: { new_email: uniqueEmail() },
         token: s.jwt,

@@ -219,21 +219,28 @@ export function createAccountService(deps: {
     });
   }
 
-  /** Both addresses hear of an email change; every session but the changing one ends. */
-  function emailChanged(
+  /**
+   * An email change: the new primary address, with the user's reset tickets spent (a ticket dies
+   * with an email change) and every session but the changing one ended, in one round trip; then
+   * both addresses hear of it.
+   */
+  async function changeEmail(
     userId: string,
     old: string | null,
     next: string,
+    verified: boolean,
     keepSessionId: string | null,
     ctx?: SessionContext,
   ) {
-    return notices.changed({
+    await users.changePrimaryEmail(userId, next, verified, {
+      spendTickets: "password_reset",
+      endSessions: { keep: keepSessionId },
+    });
+    await notices.changed({
       userId,
       event: "email_changed",
       to: [old, next],
       ctx,
-      endOtherSessions: true,
-      keepSessionId,
       detail: `The new address is ${next}.`,
       data: { new_email: next },
     });
@@ -271,27 +278,34 @@ export function createAccountService(deps: {
         return { kind: "pending", user };
       };
       if (await existence.hiddenOwner(email)) return decoy();
+      // An account that is active at once gets its first session in the batch that creates it.
+      const sessionAtOnce = active && !input.signInBeforeVerification;
+      const id = crypto.randomUUID();
+      const draft = sessionAtOnce ? await sessions.draft(id, ["pwd"], input.ctx) : undefined;
       let user: User;
       try {
-        user = await users.create({
-          email,
-          passwordHash,
-          username: input.username ?? null,
-          displayName: input.displayName ?? email,
-          avatarUrl: input.avatarUrl ?? null,
-          locale: input.locale ?? null,
-          metadata: input.metadata,
-          ...roles,
-          active,
-        });
+        user = await users.create(
+          {
+            id,
+            email,
+            passwordHash,
+            username: input.username ?? null,
+            displayName: input.displayName ?? email,
+            avatarUrl: input.avatarUrl ?? null,
+            locale: input.locale ?? null,
+            metadata: input.metadata,
+            ...roles,
+            active,
+          },
+          draft,
+        );
       } catch (e) {
         // A parallel sign-up took the address first (a taken username stays an error).
         if (e instanceof AuthError && e.code === "ACCOUNT_EXISTS" && (await existence.hiddenOwner(email)))
           return decoy();
         throw e;
       }
-      if (active && !input.signInBeforeVerification)
-        return { kind: "session", ...(await startSession(user, ["pwd"], input.ctx)) };
+      if (draft) return { kind: "session", user, session: await sessions.issueFor(user, draft, 0) };
 
       try {
         if (hasPassword) {
@@ -486,18 +500,19 @@ export function createAccountService(deps: {
 
     async changeEmailDirect(userId, rawEmail, from) {
       const email = normalizeEmail(rawEmail);
-      const user = usable(await users.findById(userId));
+      const found = await users.findWithHolder(userId, email);
+      const user = usable(found.user);
       if (user.email === email) return;
-      if (await existence.hiddenOwner(email)) return existence.tellOwner(email, "email_change", from.ctx);
-      await users.changePrimaryEmail(userId, email, false);
-      await tickets.revokeAll(userId, "password_reset");
-      await emailChanged(userId, user.email, email, from.sessionId, from.ctx);
+      // With hints off a taken address answers as changed (existence.ts hiddenOwner); its holder is told.
+      if (!existence.hints && found.holder) return existence.tellOwner(email, "email_change", from.ctx);
+      await changeEmail(userId, user.email, email, false, from.sessionId, from.ctx);
     },
 
     async requestEmailChange(userId, rawEmail, link, from) {
       const email = normalizeEmail(rawEmail);
-      const user = usable(await users.findById(userId));
-      const holder = await users.findByEmail(email);
+      const found = await users.findWithHolder(userId, email);
+      const user = usable(found.user);
+      const holder = found.holder;
       if (holder && holder.id !== userId && !existence.hints)
         return existence.tellOwner(email, "email_change", from.ctx);
       if (holder) throw new AuthError("EMAIL_IN_USE");
@@ -518,10 +533,8 @@ export function createAccountService(deps: {
       if (grant.data.pv !== user.passwordVersion || grant.data.from !== user.email)
         throw new AuthError("INVALID_TICKET");
       const email = String(grant.data.email);
-      await users.changePrimaryEmail(user.id, email, true);
-      await tickets.revokeAll(user.id, "password_reset");
       const sid = typeof grant.data.sid === "string" ? grant.data.sid : null;
-      await emailChanged(user.id, user.email, email, sid, ctx);
+      await changeEmail(user.id, user.email, email, true, sid, ctx);
     },
 
     enableTotp: (userId, code, from) => switchTotp(userId, code, from, true),

@@ -6,7 +6,7 @@
 import type { Clock } from "../../lib/clock";
 import type { AttemptPolicy } from "../rate-limit/attempts.store";
 import { forgetSessions } from "../sessions/session-cache";
-import type { UserStore } from "./users.store";
+import type { NewSessionRows, UserStore } from "./users.store";
 
 export interface User {
   id: string;
@@ -29,6 +29,8 @@ export interface User {
 }
 
 export interface NewUser {
+  /** The new user's id (a fresh one when absent), e.g. to draft its first session beforehand. */
+  id?: string;
   email: string;
   emailVerified?: boolean;
   passwordHash: string | null;
@@ -48,6 +50,8 @@ export interface UserService {
   exists(id: string): Promise<boolean>;
   findByEmail(address: string): Promise<User | null>;
   findByUsername(username: string): Promise<User | null>;
+  /** The user `id` and the user holding `address` (primary or not), in one round trip. */
+  findWithHolder(id: string, address: string): Promise<{ user: User | null; holder: User | null }>;
   /**
    * A password login's read in one round trip: counts one attempt on `attemptKey` under the
    * attempt counter's `policy` (see rate-limit/attempts) and finds the user by address or username.
@@ -57,15 +61,25 @@ export interface UserService {
     attemptKey: string,
     policy: AttemptPolicy,
   ): Promise<{ lockedUntil: number; now: number; user: User | null }>;
-  create(input: NewUser): Promise<User>;
+  /** Creates the user; with `session` (sessions.service `draft`, for this user's id) its first session too, in the same round trip. */
+  create(input: NewUser, session?: NewSessionRows): Promise<User>;
   /**
    * Marks the user active and the address verified (activation links, magic links, passcodes,
    * OAuth), and creates the user's default team (core/teams) once.
    */
   activate(userId: string, address?: string): Promise<void>;
   setPassword(userId: string, passwordHash: string): Promise<void>;
-  /** Replaces the primary address; EMAIL_IN_USE when another account holds it. */
-  changePrimaryEmail(userId: string, address: string, verified: boolean): Promise<void>;
+  /**
+   * Replaces the primary address; EMAIL_IN_USE when another account holds it. `also` joins the
+   * same round trip (UserStore.changePrimaryEmail): open tickets of a purpose spent, the user's
+   * other sessions ended.
+   */
+  changePrimaryEmail(
+    userId: string,
+    address: string,
+    verified: boolean,
+    also?: { spendTickets?: string; endSessions?: { keep: string | null } },
+  ): Promise<void>;
   delete(userId: string): Promise<boolean>;
 }
 
@@ -77,15 +91,16 @@ export function createUserService(deps: { store: UserStore; clock: Clock }): Use
     exists: (id) => store.exists(id),
     findByEmail: (address) => store.findByEmail(address),
     findByUsername: (username) => store.findByUsername(username),
+    findWithHolder: (id, address) => store.findWithHolder(id, address),
     async findForLogin(lookup, key, policy) {
       const now = clock.now();
       return { now, ...(await store.findForLogin(lookup, { key, now, policy })) };
     },
 
-    async create(input) {
+    async create(input, session) {
       const now = clock.now();
-      const id = crypto.randomUUID();
-      await store.create(
+      const id = input.id ?? crypto.randomUUID();
+      return store.create(
         {
           id,
           displayName: input.displayName ?? null,
@@ -103,9 +118,8 @@ export function createUserService(deps: { store: UserStore; clock: Clock }): Use
         { id: crypto.randomUUID(), address: input.email, verified: input.emailVerified ?? false },
         // A verified user gets a default team, whichever dialect verified them: an address verified
         // at sign-up (an OAuth provider's) is an activation too, so its team comes in the same batch.
-        { defaultTeam: input.emailVerified === true },
+        { defaultTeam: input.emailVerified === true, session },
       );
-      return (await service.findById(id))!;
     },
 
     // The default team comes with the activation, in the same round trip.
@@ -113,8 +127,10 @@ export function createUserService(deps: { store: UserStore; clock: Clock }): Use
 
     setPassword: (userId, passwordHash) => store.setPassword(userId, passwordHash, clock.now()),
 
-    changePrimaryEmail: (userId, address, verified) =>
-      store.changePrimaryEmail(userId, address, verified, clock.now()),
+    async changePrimaryEmail(userId, address, verified, also) {
+      await store.changePrimaryEmail(userId, address, verified, clock.now(), also);
+      if (also?.endSessions) forgetSessions();
+    },
 
     async delete(userId) {
       const deleted = await store.delete(userId);

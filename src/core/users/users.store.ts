@@ -2,12 +2,18 @@
  * D1 store of users and their primary addresses. Addresses live under a unique index, so two
  * registrations racing for one address leave exactly one account.
  */
-import { and, eq, type SQL, sql } from "drizzle-orm";
+import { and, eq, isNull, ne, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { isUniqueViolation } from "../../db/errors";
-import { emails, users } from "../../db/schema";
+import { emails, sessions, tickets, users } from "../../db/schema";
 import { AuthError } from "../errors";
 import { type AttemptPolicy, reserveStatement } from "../rate-limit/attempts.store";
+import {
+  type NewRefreshToken,
+  type NewSession,
+  revokeAllStatement,
+  sessionStatements,
+} from "../sessions/sessions.store";
 import { defaultTeamStatements } from "../teams/teams.store";
 
 type UserColumns = typeof users.$inferSelect;
@@ -36,12 +42,21 @@ export type NewUserRow = Pick<
 
 export type NewPrimaryEmailRow = Pick<typeof emails.$inferInsert, "id" | "address" | "verified">;
 
+/** A new session's rows (sessions.service `draft`). */
+export interface NewSessionRows {
+  session: NewSession;
+  firstToken: NewRefreshToken;
+  keep: number;
+}
+
 export interface UserStore {
   findById(id: string): Promise<UserRow | null>;
   exists(id: string): Promise<boolean>;
   /** The user holding `address` (primary or not). */
   findByEmail(address: string): Promise<UserRow | null>;
   findByUsername(username: string): Promise<UserRow | null>;
+  /** The user `id` and the user holding `address` (primary or not), in one round trip. */
+  findWithHolder(id: string, address: string): Promise<{ user: UserRow | null; holder: UserRow | null }>;
   /**
    * A password login's read, in one round trip: counts one attempt on `attempt.key` (the reserving
    * upsert of rate-limit/attempts) and reads the user by address or username.
@@ -51,10 +66,15 @@ export interface UserStore {
     attempt: { key: string; now: number; policy: AttemptPolicy },
   ): Promise<{ lockedUntil: number; user: UserRow | null }>;
   /**
-   * Inserts the user and the primary address, with the default team when `defaultTeam`, in one
-   * batch; ACCOUNT_EXISTS when the address or the username is taken.
+   * Inserts the user and the primary address, with the default team when `defaultTeam` and the
+   * user's first session when `session` (sessions.store `sessionStatements`), in one batch that
+   * also reads the new user back; ACCOUNT_EXISTS when the address or the username is taken.
    */
-  create(user: NewUserRow, email: NewPrimaryEmailRow, opts: { defaultTeam: boolean }): Promise<void>;
+  create(
+    user: NewUserRow,
+    email: NewPrimaryEmailRow,
+    opts: { defaultTeam: boolean; session?: NewSessionRows },
+  ): Promise<UserRow>;
   /**
    * Marks the user active and `address` (the primary address when undefined) verified, and makes
    * the default team, in one batch.
@@ -62,8 +82,18 @@ export interface UserStore {
   activate(userId: string, address: string | undefined, now: number): Promise<void>;
   /** Sets the hash and bumps the password version. */
   setPassword(userId: string, passwordHash: string, now: number): Promise<void>;
-  /** Replaces the primary address; EMAIL_IN_USE when another account holds it. */
-  changePrimaryEmail(userId: string, address: string, verified: boolean, now: number): Promise<void>;
+  /**
+   * Replaces the primary address; EMAIL_IN_USE when another account holds it. In the same batch:
+   * the user's open tickets of `also.spendTickets` are spent, and with `also.endSessions` every
+   * session of the user but `keep` ends.
+   */
+  changePrimaryEmail(
+    userId: string,
+    address: string,
+    verified: boolean,
+    now: number,
+    also?: { spendTickets?: string; endSessions?: { keep: string | null } },
+  ): Promise<void>;
   /** Whether a user was deleted. */
   delete(userId: string): Promise<boolean>;
 }
@@ -167,6 +197,14 @@ export function createUserStore(db: Db): UserStore {
     findByUsername: async (username) =>
       (await selectUser().where(eq(users.username, username)).get()) ?? null,
 
+    async findWithHolder(id, address) {
+      const [user, holder] = await db.batch([
+        selectUser().where(eq(users.id, id)),
+        selectUser().where(byAddress(address)).limit(1),
+      ]);
+      return { user: user[0] ?? null, holder: holder[0] ?? null };
+    },
+
     async findForLogin(lookup, { key, now, policy }) {
       // (A batch answers rows as objects: userFields' column names are all distinct.)
       const [[counted], found] = await db.batch([
@@ -180,7 +218,7 @@ export function createUserStore(db: Db): UserStore {
 
     async create(user, email, opts) {
       try {
-        await db.batch([
+        const results = await db.batch([
           db.insert(users).values(user),
           db.insert(emails).values({
             ...email,
@@ -190,7 +228,11 @@ export function createUserStore(db: Db): UserStore {
             updatedAt: user.updatedAt,
           }),
           ...(opts.defaultTeam ? defaultTeamStatements(db, user.id, user.createdAt) : []),
+          ...(opts.session ? sessionStatements(db, opts.session) : []),
+          userByIdQuery(db, user.id),
         ]);
+        const [row] = results[results.length - 1] as UserRow[];
+        return row!;
       } catch (e) {
         if (isUniqueViolation(e, "emails.address")) throw new AuthError("ACCOUNT_EXISTS", { cause: e });
         if (isUniqueViolation(e, "users.username")) throw new AuthError("ACCOUNT_EXISTS", { cause: e });
@@ -206,12 +248,39 @@ export function createUserStore(db: Db): UserStore {
       await setPasswordStatement(db, userId, passwordHash, now);
     },
 
-    async changePrimaryEmail(userId, address, verified, now) {
+    async changePrimaryEmail(userId, address, verified, now, also = {}) {
+      const { spendTickets, endSessions } = also;
       try {
-        await db
-          .update(emails)
-          .set({ address, verified, updatedAt: now })
-          .where(and(eq(emails.userId, userId), eq(emails.isPrimary, true)));
+        await db.batch([
+          db
+            .update(emails)
+            .set({ address, verified, updatedAt: now })
+            .where(and(eq(emails.userId, userId), eq(emails.isPrimary, true))),
+          ...(spendTickets
+            ? [
+                db
+                  .update(tickets)
+                  .set({ usedAt: now })
+                  .where(
+                    and(
+                      eq(tickets.userId, userId),
+                      eq(tickets.purpose, spendTickets),
+                      isNull(tickets.usedAt),
+                    ),
+                  ),
+              ]
+            : []),
+          ...(endSessions
+            ? [
+                revokeAllStatement(
+                  db,
+                  userId,
+                  now,
+                  endSessions.keep === null ? undefined : ne(sessions.id, endSessions.keep),
+                ),
+              ]
+            : []),
+        ]);
       } catch (e) {
         if (isUniqueViolation(e, "emails.address")) throw new AuthError("EMAIL_IN_USE", { cause: e });
         throw e;
