@@ -108,7 +108,7 @@ describe("hbp", () => {
     await expectBudget(
       "hbp",
       "reset request (mail)",
-      3 + MAIL_ROUTE + PER_MAIL,
+      2 + MAIL_ROUTE + PER_MAIL,
       await call("/auth/change-password/request", { json: { email } }),
       204,
     );

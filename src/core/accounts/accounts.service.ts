@@ -430,14 +430,13 @@ export function createAccountService(deps: {
 
     async requestMagicLink(rawEmail, link) {
       const email = normalizeEmail(rawEmail);
-      const user = await users.findByEmail(email);
-      if (!user || user.disabled) return;
-      const token = await tickets.issue({
+      // Only for an enabled account holding the address; the lookup and the ticket are one round trip.
+      const token = await tickets.issueForHolder(email, {
         purpose: "magic_link",
-        userId: user.id,
         ttlMs: TICKET_TTL.magicLink,
         data: { email },
       });
+      if (!token) return;
       await mailer.send(templates.magicLink(email, link(token), token));
     },
 
@@ -454,16 +453,18 @@ export function createAccountService(deps: {
     async requestPasswordReset(rawEmail, link) {
       if (!config.features.lostPassword) throw new AuthError("FEATURE_DISABLED");
       const email = normalizeEmail(rawEmail);
-      const user = await users.findByEmail(email);
-      if (!user || user.disabled || !user.active) return;
-      // Only the newest reset ticket works.
-      const ticket = await tickets.issue({
+      // Only for an active, enabled account holding the address, and only the newest reset ticket
+      // works; the lookup and the ticket are one round trip. The ticket carries the password
+      // version, so any later password change kills it.
+      const ticket = await tickets.issueForHolder(email, {
         purpose: "password_reset",
-        userId: user.id,
         ttlMs: TICKET_TTL.passwordReset,
-        data: { pv: user.passwordVersion, email },
+        data: { email },
         replace: true,
+        activeOnly: true,
+        withPasswordVersion: true,
       });
+      if (!ticket) return;
       await mailer.send(templates.passwordReset(email, link(ticket), ticket));
     },
 

@@ -40,6 +40,22 @@ export interface TicketService {
   attempt(token: string, purpose: TicketPurpose, maxAttempts: number): Promise<TicketGrant | null>;
   /** Spends every open ticket of that purpose for the user. */
   revokeAll(userId: string, purpose: TicketPurpose): Promise<void>;
+  /**
+   * `issue` for the enabled user holding `address` (active ones only with `activeOnly`), with the
+   * lookup in the same round trip; `data.pv` is the user's password version with
+   * `withPasswordVersion`. Null (nothing issued) when no such user holds the address.
+   */
+  issueForHolder(
+    address: string,
+    opts: {
+      purpose: TicketPurpose;
+      ttlMs: number;
+      data?: Record<string, unknown>;
+      replace?: boolean;
+      activeOnly?: boolean;
+      withPasswordVersion?: boolean;
+    },
+  ): Promise<string | null>;
   /** The open ticket's grant without spending it; null when `consume` would find nothing. */
   peek(token: string, purpose: TicketPurpose): Promise<TicketGrant | null>;
   /** `attempt`, with the TOTP state of the ticket's user read in the same round trip. */
@@ -85,6 +101,27 @@ export function createTicketService(deps: { store: TicketStore; clock: Clock }):
         replace,
       );
       return token;
+    },
+
+    async issueForHolder(address, opts) {
+      const token = randomToken();
+      const now = clock.now();
+      const issued = await store.insertForHolder(
+        address,
+        {
+          hash: await sha256Hex(token),
+          purpose: opts.purpose,
+          data: opts.data ?? {},
+          createdAt: now,
+          expiresAt: now + opts.ttlMs,
+        },
+        {
+          spendOpen: opts.replace ?? false,
+          activeOnly: opts.activeOnly ?? false,
+          withPasswordVersion: opts.withPasswordVersion ?? false,
+        },
+      );
+      return issued ? token : null;
     },
 
     async consume(token, purpose) {

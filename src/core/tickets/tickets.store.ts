@@ -50,6 +50,16 @@ export interface TicketStore {
   attempt(hash: string, purpose: string, now: number, maxAttempts: number): Promise<TicketRow | null>;
   /** Spends every open ticket of that purpose for the user. */
   spendAll(userId: string, purpose: string, now: number): Promise<void>;
+  /**
+   * `insert` for the enabled user holding `address` (primary or not), active ones only with
+   * `activeOnly`, in one round trip with that lookup; `data` gains `pv`, the user's password
+   * version, with `withPasswordVersion`. False when no such user holds the address.
+   */
+  insertForHolder(
+    address: string,
+    ticket: Omit<NewTicket, "userId">,
+    opts: { spendOpen: boolean; activeOnly: boolean; withPasswordVersion: boolean },
+  ): Promise<boolean>;
   /** The open, unexpired ticket, without spending it. */
   peek(hash: string, purpose: string, now: number): Promise<TicketRow | null>;
   /** `attempt`, reading the TOTP state of the ticket's user in the same round trip. */
@@ -245,6 +255,57 @@ export function createTicketStore(db: Db): TicketStore {
       ]);
       if (!spend[0]) return null;
       return { user: found[0] ?? null, changed: set.meta.changes === 1 };
+    },
+
+    async insertForHolder(address, ticket, { spendOpen, activeOnly, withPasswordVersion }) {
+      const holder = and(
+        eq(users.id, db.select({ userId: emails.userId }).from(emails).where(eq(emails.address, address))),
+        eq(users.disabled, false),
+        activeOnly ? eq(users.active, true) : undefined,
+      );
+      const data = JSON.stringify(ticket.data ?? {});
+      const value = <T>(v: T, name: string) => sql<T>`${v}`.as(name);
+      const insert = db
+        .insert(tickets)
+        .select(
+          db
+            .select({
+              hash: value(ticket.hash, "hash"),
+              purpose: value(ticket.purpose, "purpose"),
+              userId: users.id,
+              data: (withPasswordVersion
+                ? sql<Record<string, unknown>>`json_set(${data}, '$.pv', ${users.passwordVersion})`
+                : sql<Record<string, unknown>>`json(${data})`
+              ).as("data"),
+              attempts: value(0, "attempts"),
+              createdAt: value(ticket.createdAt, "created_at"),
+              expiresAt: value(ticket.expiresAt, "expires_at"),
+              usedAt: value(null, "used_at"),
+              spentInto: value(null, "spent_into"),
+            })
+            .from(users)
+            .where(holder),
+        )
+        .returning({ userId: tickets.userId });
+      // Spending the open ones first, only for that same holder (the ticket's own insert rule).
+      const inserted = spendOpen
+        ? (
+            await db.batch([
+              db
+                .update(tickets)
+                .set({ usedAt: ticket.createdAt })
+                .where(
+                  and(
+                    eq(tickets.purpose, ticket.purpose),
+                    isNull(tickets.usedAt),
+                    eq(tickets.userId, db.select({ id: users.id }).from(users).where(holder)),
+                  ),
+                ),
+              insert,
+            ])
+          )[1]
+        : await insert;
+      return inserted.length > 0;
     },
   };
 }
