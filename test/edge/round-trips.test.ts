@@ -174,6 +174,25 @@ describe("hbp", () => {
       }),
       204,
     );
+    const v = await activeUser();
+    const to = uniqueEmail();
+    await expectBudget(
+      "hbp",
+      "email change request (verified, mail)",
+      // The session check, the user with the address's holder, the ticket, its mail's outbox write.
+      4 + MAIL_ROUTE + PER_MAIL,
+      await call("/auth/change-email/request", { json: { new_email: to }, token: v.jwt }),
+      204,
+    );
+    const { ticket: change } = (await lastMail(to, "email_change")).data;
+    await expectBudget(
+      "hbp",
+      "email change confirm (ticket)",
+      // The spend with the user's read, the change; two notices, each an outbox write and its window.
+      2 + 2 * (1 + PER_MAIL),
+      await call("/auth/change-email/change", { json: { ticket: change } }),
+      204,
+    );
     const path = `user/${s.userId}/pic.png`;
     const up = await call(`/storage/o/${path}`, {
       method: "POST",

@@ -528,9 +528,9 @@ export function createAccountService(deps: {
     },
 
     async confirmEmailChange(ticket, ctx) {
-      const grant = await tickets.consume(ticket, "email_change");
+      const grant = await tickets.consumeWithUser(ticket, "email_change");
       if (!grant) throw new AuthError("INVALID_TICKET");
-      const user = usable(await users.findById(grant.userId));
+      const user = usable(grant.user);
       if (grant.data.pv !== user.passwordVersion || grant.data.from !== user.email)
         throw new AuthError("INVALID_TICKET");
       const email = String(grant.data.email);

@@ -36,6 +36,11 @@ export interface TicketService {
   }): Promise<string>;
   /** Spends the ticket; null when unknown, of another purpose, expired or already spent. */
   consume(token: string, purpose: TicketPurpose): Promise<TicketGrant | null>;
+  /** `consume`, with the ticket's user read in the same round trip (null when it is gone). */
+  consumeWithUser(
+    token: string,
+    purpose: TicketPurpose,
+  ): Promise<(TicketGrant & { user: User | null }) | null>;
   /** Counts one attempt against the ticket without spending it; null past `maxAttempts` or when invalid. */
   attempt(token: string, purpose: TicketPurpose, maxAttempts: number): Promise<TicketGrant | null>;
   /** Spends every open ticket of that purpose for the user. */
@@ -127,6 +132,13 @@ export function createTicketService(deps: { store: TicketStore; clock: Clock }):
     async consume(token, purpose) {
       if (!token || token.length > 200) return null;
       return grant(await store.consume(await sha256Hex(token), purpose, clock.now()));
+    },
+
+    async consumeWithUser(token, purpose) {
+      if (!token || token.length > 200) return null;
+      const row = await store.consumeWithUser(await sha256Hex(token), purpose, clock.now());
+      const g = grant(row);
+      return g && row ? { ...g, user: row.user } : null;
     },
 
     async attempt(token, purpose, maxAttempts) {

@@ -46,6 +46,12 @@ export interface TicketStore {
   insert(ticket: NewTicket & { userId: string }, spendOpen: boolean): Promise<void>;
   /** Spends the open, unexpired ticket; its user and data, or null when there was none to spend. */
   consume(hash: string, purpose: string, now: number): Promise<TicketRow | null>;
+  /** `consume`, reading the ticket's user (after the spend) in the same round trip. */
+  consumeWithUser(
+    hash: string,
+    purpose: string,
+    now: number,
+  ): Promise<(TicketRow & { user: UserRow | null }) | null>;
   /** Counts one attempt on the open, unexpired ticket while it has fewer than `maxAttempts`; null otherwise. */
   attempt(hash: string, purpose: string, now: number, maxAttempts: number): Promise<TicketRow | null>;
   /** Spends every open ticket of that purpose for the user. */
@@ -133,6 +139,21 @@ export function createTicketStore(db: Db): TicketStore {
         .where(usable(hash, purpose, now))
         .returning({ userId: tickets.userId, data: tickets.data });
       return rows[0] ?? null;
+    },
+
+    async consumeWithUser(hash, purpose, now) {
+      const [[row], [user]] = await db.batch([
+        db
+          .update(tickets)
+          .set({ usedAt: now })
+          .where(usable(hash, purpose, now))
+          .returning({ userId: tickets.userId, data: tickets.data }),
+        userByIdQuery(
+          db,
+          sql`(${db.select({ userId: tickets.userId }).from(tickets).where(eq(tickets.hash, hash))})`,
+        ),
+      ]);
+      return row ? { ...row, user: user ?? null } : null;
     },
 
     async attempt(hash, purpose, now, maxAttempts) {
