@@ -16,7 +16,7 @@ import type { AppEnv } from "./dialects/shared/types";
 import { VAULT_PATHS, vault } from "./dialects/vault";
 import { systemClock } from "./lib/clock";
 import { isBackendUnavailable } from "./lib/unavailable";
-import { type Bindings, createServices, type ServiceOptions } from "./services";
+import { type Bindings, createServices, releaseServices, type ServiceOptions } from "./services";
 
 /** The mount table: each dialect's sub-app and the path prefixes it owns at the origin root. */
 const MOUNTS: { name: DialectName; paths: string[]; app: Hono<AppEnv>; ownCors?: boolean }[] = [
@@ -78,6 +78,14 @@ export function sessionStart(
 const refusedOnReplica = new WeakSet<Request>();
 const rerun = new WeakSet<Request>();
 
+function secureHeaders(h: Headers) {
+  if (!h.has("Cache-Control")) h.set("Cache-Control", "no-store");
+  h.set("X-Content-Type-Options", "nosniff");
+  // The activation and magic-link redirects carry a refresh token in their URL (api/hbp.txt):
+  // no page reached from here, and no resource it loads, may learn that URL.
+  h.set("Referrer-Policy", "no-referrer");
+}
+
 export function createApp(opts: Partial<ServiceOptions> = {}) {
   const app = new Hono<AppEnv>();
 
@@ -114,7 +122,7 @@ export function createApp(opts: Partial<ServiceOptions> = {}) {
       await next();
     } finally {
       // A hash slot reserved by a credential route (shared/http.ts admitHashing) ends with the request.
-      c.var.services.passwords.release();
+      releaseServices(c.var.services);
     }
     // The session's latest position: echoed back, the next request reads at least this write.
     const bookmark = session?.getBookmark();
@@ -122,11 +130,14 @@ export function createApp(opts: Partial<ServiceOptions> = {}) {
     // A session issued a moment ago may not have reached this replica yet: a refusal that came
     // from D1 (a query ran) is confirmed on the primary before it is answered (fetch below).
     if (bookmark && start !== "first-primary" && c.res.status === 401) refusedOnReplica.add(c.req.raw);
-    c.header("Cache-Control", c.res.headers.get("Cache-Control") ?? "no-store");
-    c.header("X-Content-Type-Options", "nosniff");
-    // The activation and magic-link redirects carry a refresh token in their URL (api/hbp.txt):
-    // no page reached from here, and no resource it loads, may learn that URL.
-    c.header("Referrer-Policy", "no-referrer");
+    // Set on the response itself: c.header() after the handler copies the whole Response each time.
+    // A response with immutable headers (one passed through from fetch) is copied once instead.
+    try {
+      secureHeaders(c.res.headers);
+    } catch {
+      c.res = new Response(c.res.body, c.res);
+      secureHeaders(c.res.headers);
+    }
   });
 
   app.route("/_dev", devRoutes);

@@ -1,6 +1,7 @@
 /**
  * Composition root: the only place that reads bindings. Services are cheap closures built per
- * request; what is expensive (signing keys, config) is memoised per isolate by its own module.
+ * request on first use; what is expensive (signing keys, config) is memoised per isolate by its
+ * own module.
  */
 import type { Config } from "./config";
 import { createAccountService } from "./core/accounts/accounts.service";
@@ -130,161 +131,338 @@ function sessionSuccessorSecret(config: Config) {
   return key;
 }
 
-export function createServices(env: Bindings, config: Config, opts: ServiceOptions) {
-  const { clock } = opts;
-  const d1 = env.DB;
-  const db = opts.db ?? createDb(d1);
-  const keyStore = createSigningKeyStore(db);
-  const keys = () =>
-    loadKeySet({
-      store: keyStore,
-      clock,
-      algorithm: config.jwt.algorithm,
-      privateKeys: config.jwt.privateKeys,
-      signingKid: config.jwt.signingKid,
-      allowDevKeys: config.environment !== "production",
-    });
-  const tokens = createTokenService({ keys, jwt: config.jwt, clock });
-  const purposeTokens = createPurposeTokenService({
-    keys,
-    jwt: config.jwt,
-    clock,
-    // formauth's refresh JWT lives as long as the refresh token it wraps; vault's team token as an access token.
-    lifetimes: {
-      "rt+jwt": config.sessions.refreshIdleTtl,
-      "vault+jwt": config.jwt.accessTtl,
-      // hbp's session cookie lasts as long as a session may.
-      "session+jwt": config.sessions.absoluteTtl,
-    },
-  });
-  const teams = createTeamService({ store: createTeamStore(db), clock });
-  const users = createUserService({ store: createUserStore(db), clock });
-  const sessions = createSessionService({
-    store: createSessionStore(db),
-    tokens,
-    purpose: purposeTokens,
-    clock,
-    sessions: config.sessions,
-    successorSecret: sessionSuccessorSecret(config),
-  });
-  const tickets = createTicketService({ store: createTicketStore(db), clock });
-  const passwords = createPasswordHasher(config.passwords.scrypt, config.passwords.maxPending);
-  const passwordPolicy = createPasswordPolicy({
-    rules: config.passwords,
-    breach: config.passwords.breach,
-    fetch: (...a) => fetch(...a),
-    log: (m) => console.warn(m),
-  });
-  const attempts = createAttemptCounter({
-    store: createAttemptStore(db),
-    clock,
-    max: config.limits.accountMaxFailures,
-  });
-  let box = boxes.get(config.totp.encryptionKey);
-  if (!box) {
-    box = createSecretBox(config.totp.encryptionKey);
-    boxes.set(config.totp.encryptionKey, box);
+/** What ends with the request (see releaseServices); a symbol, so no route sees it as a service. */
+const release = Symbol("release");
+
+/**
+ * The services of one request. Each is built on first use, with what it needs, and kept for the
+ * request: a route pays only for the services it touches (`GET /health` for none). The getters sit
+ * on the prototype, so a request that touches nothing allocates next to nothing.
+ */
+class RequestServices {
+  #db?: ReturnType<typeof createDb>;
+  #keys?: Parameters<typeof createTokenService>[0]["keys"];
+  #tokens?: ReturnType<typeof createTokenService>;
+  #purposeTokens?: ReturnType<typeof createPurposeTokenService>;
+  #teams?: ReturnType<typeof createTeamService>;
+  #users?: ReturnType<typeof createUserService>;
+  #sessions?: ReturnType<typeof createSessionService>;
+  #tickets?: ReturnType<typeof createTicketService>;
+  #passwords?: ReturnType<typeof createPasswordHasher>;
+  #passwordPolicy?: ReturnType<typeof createPasswordPolicy>;
+  #attempts?: ReturnType<typeof createAttemptCounter>;
+  #totp?: ReturnType<typeof createTotpService>;
+  #reauth?: ReturnType<typeof createReauthService>;
+  #captcha?: ReturnType<typeof createTurnstileVerifier>;
+  #outbox?: ReturnType<typeof createOutboxMailer>;
+  #limiter?: ReturnType<typeof createIpLimiter>;
+  #mailer?: Mailer;
+  #storage?: ReturnType<typeof createStorageService>;
+  #notices?: ReturnType<typeof createSecurityNotices>;
+  #emails?: ReturnType<typeof createEmailService>;
+  #existence?: ReturnType<typeof createExistenceService>;
+  #accounts?: ReturnType<typeof createAccountService>;
+  #oauth?: ReturnType<typeof createOAuthService>;
+  #accountsById?: ReturnType<typeof createAccountByIdService>;
+  #passcodes?: ReturnType<typeof createPasscodeService>;
+  #webauthn?: ReturnType<typeof createWebAuthnService>;
+  #health?: ReturnType<typeof createHealthService>;
+  readonly clock: Clock;
+
+  constructor(
+    private readonly env: Bindings,
+    readonly config: Config,
+    private readonly opts: ServiceOptions,
+  ) {
+    this.clock = opts.clock;
   }
-  const totp = createTotpService({
-    store: createTotpStore(db),
-    clock,
-    box,
-    attempts,
-    issuer: config.totp.issuer,
-  });
-  const reauth = createReauthService({ users, passwords, attempts });
-  const captcha = createTurnstileVerifier({ ...config.turnstile, fetch: (...a) => fetch(...a) });
-  const outbox = createOutboxMailer(createOutboxStore(db), clock);
-  const limiter = createIpLimiter({
-    windows: createRateWindowStore(db),
-    bindings: env,
-    clock,
-    enabled: config.limits.rateLimits,
-  });
-  const mailer = limitPerRecipient(mailerFor(env, config, opts, outbox), limiter);
-  const storage = createStorageService({
-    bucket: env.FILES,
-    rules: config.storage.rules,
-    limits: config.storage,
-    clock,
-    waitUntil: opts.waitUntil,
-    userExists: users.exists,
-    variantCache: typeof caches !== "undefined" ? cacheApiVariants(caches.default) : null,
-  });
-  const notices = createSecurityNotices({ clock, sessions, mailer });
-  const emails = createEmailService({ store: createEmailStore(db), clock, secret: config.passcodes.secret });
-  const existence = createExistenceService({ config, clock, users, emails, tokens, mailer });
-  const accounts = createAccountService({
-    config,
-    clock,
-    users,
-    passwords,
-    sessions,
-    tickets,
-    mailer,
-    attempts,
-    totp,
-    files: storage,
-    notices,
-    existence,
-    passwordPolicy,
-  });
-  const oauth = createOAuthService({ store: createOAuthStore(db), clock, users, config });
-  const accountsById = createAccountByIdService({
-    config,
-    users,
-    passwords,
-    sessions,
-    accounts,
-    emails,
-    notices,
-    existence,
-    passwordPolicy,
-  });
-  const passcodes = createPasscodeService({
-    store: createPasscodeStore(db),
-    clock,
-    mailer,
-    sessions,
-    attempts,
-    secret: config.passcodes.secret,
-    ttlSeconds: config.passcodes.ttl,
-  });
-  const webauthn = createWebAuthnService({
-    store: createWebAuthnStore(db),
-    clock,
-    users,
-    sessions,
-    notices,
-    webauthn: config.webauthn,
-  });
-  return {
-    config,
-    storage,
-    clock,
-    oauth,
-    emails,
-    accountsById,
-    passcodes,
-    webauthn,
-    tokens,
-    sessions,
-    users,
-    tickets,
-    passwords,
-    attempts,
-    totp,
-    outbox,
-    mailer,
-    limiter,
-    accounts,
-    reauth,
-    purposeTokens,
-    teams,
-    existence,
-    captcha,
-    health: createHealthService({ store: createHealthStore(db) }),
-  };
+
+  /** The one drizzle instance of the request: over its D1 session (app.ts), or over the binding. */
+  get #database() {
+    this.#db ??= this.opts.db ?? createDb(this.env.DB);
+    return this.#db;
+  }
+
+  get #signingKeys() {
+    if (!this.#keys) {
+      const { config, clock } = this;
+      const store = createSigningKeyStore(this.#database);
+      this.#keys = () =>
+        loadKeySet({
+          store,
+          clock,
+          algorithm: config.jwt.algorithm,
+          privateKeys: config.jwt.privateKeys,
+          signingKid: config.jwt.signingKid,
+          allowDevKeys: config.environment !== "production",
+        });
+    }
+    return this.#keys;
+  }
+
+  get tokens() {
+    this.#tokens ??= createTokenService({ keys: this.#signingKeys, jwt: this.config.jwt, clock: this.clock });
+    return this.#tokens;
+  }
+
+  get purposeTokens() {
+    const { config } = this;
+    this.#purposeTokens ??= createPurposeTokenService({
+      keys: this.#signingKeys,
+      jwt: config.jwt,
+      clock: this.clock,
+      // formauth's refresh JWT lives as long as the refresh token it wraps; vault's team token as an access token.
+      lifetimes: {
+        "rt+jwt": config.sessions.refreshIdleTtl,
+        "vault+jwt": config.jwt.accessTtl,
+        // hbp's session cookie lasts as long as a session may.
+        "session+jwt": config.sessions.absoluteTtl,
+      },
+    });
+    return this.#purposeTokens;
+  }
+
+  get teams() {
+    this.#teams ??= createTeamService({ store: createTeamStore(this.#database), clock: this.clock });
+    return this.#teams;
+  }
+
+  get users() {
+    this.#users ??= createUserService({ store: createUserStore(this.#database), clock: this.clock });
+    return this.#users;
+  }
+
+  get sessions() {
+    this.#sessions ??= createSessionService({
+      store: createSessionStore(this.#database),
+      tokens: this.tokens,
+      purpose: this.purposeTokens,
+      clock: this.clock,
+      sessions: this.config.sessions,
+      successorSecret: sessionSuccessorSecret(this.config),
+    });
+    return this.#sessions;
+  }
+
+  get tickets() {
+    this.#tickets ??= createTicketService({ store: createTicketStore(this.#database), clock: this.clock });
+    return this.#tickets;
+  }
+
+  /** Holds this request's hash slot, if any: given back by releaseServices. */
+  get passwords() {
+    this.#passwords ??= createPasswordHasher(this.config.passwords.scrypt, this.config.passwords.maxPending);
+    return this.#passwords;
+  }
+
+  get passwordPolicy() {
+    this.#passwordPolicy ??= createPasswordPolicy({
+      rules: this.config.passwords,
+      breach: this.config.passwords.breach,
+      fetch: (...a) => fetch(...a),
+      log: (m) => console.warn(m),
+    });
+    return this.#passwordPolicy;
+  }
+
+  get attempts() {
+    this.#attempts ??= createAttemptCounter({
+      store: createAttemptStore(this.#database),
+      clock: this.clock,
+      max: this.config.limits.accountMaxFailures,
+    });
+    return this.#attempts;
+  }
+
+  get totp() {
+    if (!this.#totp) {
+      const { totp } = this.config;
+      let box = boxes.get(totp.encryptionKey);
+      if (!box) {
+        box = createSecretBox(totp.encryptionKey);
+        boxes.set(totp.encryptionKey, box);
+      }
+      this.#totp = createTotpService({
+        store: createTotpStore(this.#database),
+        clock: this.clock,
+        box,
+        attempts: this.attempts,
+        issuer: totp.issuer,
+      });
+    }
+    return this.#totp;
+  }
+
+  get reauth() {
+    this.#reauth ??= createReauthService({
+      users: this.users,
+      passwords: this.passwords,
+      attempts: this.attempts,
+    });
+    return this.#reauth;
+  }
+
+  get captcha() {
+    this.#captcha ??= createTurnstileVerifier({ ...this.config.turnstile, fetch: (...a) => fetch(...a) });
+    return this.#captcha;
+  }
+
+  get outbox() {
+    this.#outbox ??= createOutboxMailer(createOutboxStore(this.#database), this.clock);
+    return this.#outbox;
+  }
+
+  get limiter() {
+    this.#limiter ??= createIpLimiter({
+      windows: createRateWindowStore(this.#database),
+      bindings: this.env,
+      clock: this.clock,
+      enabled: this.config.limits.rateLimits,
+    });
+    return this.#limiter;
+  }
+
+  get mailer() {
+    this.#mailer ??= limitPerRecipient(
+      mailerFor(this.env, this.config, this.opts, this.outbox),
+      this.limiter,
+    );
+    return this.#mailer;
+  }
+
+  get storage() {
+    if (!this.#storage) {
+      const { config } = this;
+      this.#storage = createStorageService({
+        bucket: this.env.FILES,
+        rules: config.storage.rules,
+        limits: config.storage,
+        clock: this.clock,
+        waitUntil: this.opts.waitUntil,
+        // Late-bound: a storage route that never asks about a user does not build the users service.
+        userExists: (id) => this.users.exists(id),
+        variantCache: typeof caches !== "undefined" ? cacheApiVariants(caches.default) : null,
+      });
+    }
+    return this.#storage;
+  }
+
+  get notices() {
+    this.#notices ??= createSecurityNotices({
+      clock: this.clock,
+      sessions: this.sessions,
+      mailer: this.mailer,
+    });
+    return this.#notices;
+  }
+
+  get emails() {
+    this.#emails ??= createEmailService({
+      store: createEmailStore(this.#database),
+      clock: this.clock,
+      secret: this.config.passcodes.secret,
+    });
+    return this.#emails;
+  }
+
+  get existence() {
+    this.#existence ??= createExistenceService({
+      config: this.config,
+      clock: this.clock,
+      users: this.users,
+      emails: this.emails,
+      tokens: this.tokens,
+      mailer: this.mailer,
+    });
+    return this.#existence;
+  }
+
+  get accounts() {
+    this.#accounts ??= createAccountService({
+      config: this.config,
+      clock: this.clock,
+      users: this.users,
+      passwords: this.passwords,
+      sessions: this.sessions,
+      tickets: this.tickets,
+      mailer: this.mailer,
+      attempts: this.attempts,
+      totp: this.totp,
+      files: this.storage,
+      notices: this.notices,
+      existence: this.existence,
+      passwordPolicy: this.passwordPolicy,
+    });
+    return this.#accounts;
+  }
+
+  get oauth() {
+    this.#oauth ??= createOAuthService({
+      store: createOAuthStore(this.#database),
+      clock: this.clock,
+      users: this.users,
+      config: this.config,
+    });
+    return this.#oauth;
+  }
+
+  get accountsById() {
+    this.#accountsById ??= createAccountByIdService({
+      config: this.config,
+      users: this.users,
+      passwords: this.passwords,
+      sessions: this.sessions,
+      accounts: this.accounts,
+      emails: this.emails,
+      notices: this.notices,
+      existence: this.existence,
+      passwordPolicy: this.passwordPolicy,
+    });
+    return this.#accountsById;
+  }
+
+  get passcodes() {
+    this.#passcodes ??= createPasscodeService({
+      store: createPasscodeStore(this.#database),
+      clock: this.clock,
+      mailer: this.mailer,
+      sessions: this.sessions,
+      attempts: this.attempts,
+      secret: this.config.passcodes.secret,
+      ttlSeconds: this.config.passcodes.ttl,
+    });
+    return this.#passcodes;
+  }
+
+  get webauthn() {
+    this.#webauthn ??= createWebAuthnService({
+      store: createWebAuthnStore(this.#database),
+      clock: this.clock,
+      users: this.users,
+      sessions: this.sessions,
+      notices: this.notices,
+      webauthn: this.config.webauthn,
+    });
+    return this.#webauthn;
+  }
+
+  get health() {
+    this.#health ??= createHealthService({ store: createHealthStore(this.#database) });
+    return this.#health;
+  }
+
+  [release]() {
+    this.#passwords?.release();
+  }
+}
+
+export function createServices(env: Bindings, config: Config, opts: ServiceOptions) {
+  return new RequestServices(env, config, opts);
 }
 
 export type Services = ReturnType<typeof createServices>;
+
+/** The end of a request: a hash slot reserved by a credential route (shared/http.ts admitHashing) is given back. */
+export function releaseServices(services: Services): void {
+  services[release]();
+}
