@@ -8,7 +8,9 @@
  *   - refresh-token rotation: sequential chains, rotations per second;
  *   - a 50-login burst from one IP against a Worker with default settings: time to the 429s and
  *     `GET /health` latency meanwhile, as multiples of one bare hash;
- *   - bundle size (gzip) from `wrangler deploy --dry-run`.
+ *   - bundle size (gzip) from `wrangler deploy --dry-run`;
+ *   - a bounded mixed load (logins, refreshes, authed reads at fixed rates): p50/p99 per route, errors
+ *     by status, workerd RSS.
  * and writes bench/RESULTS.md. To add a benchmark, add a function to BENCHES: it receives the context
  * (running servers, helpers) and returns rows plus a "how it was measured" paragraph.
  *
@@ -16,7 +18,7 @@
  * generator) to core 1. Rate limits are switched off for the Worker under test
  * (`--var RATE_LIMITS_ENABLED:false`) so the per-IP limiter does not cap the load.
  *
- * Options: `--only login,jwt,refresh,flood,bundle` runs a subset (RESULTS.md is then not written unless
+ * Options: `--only login,jwt,refresh,flood,bundle,load` runs a subset (RESULTS.md is then not written unless
  * `--write`), `--quick` shortens every phase (smoke run, figures not meaningful).
  */
 import { execFileSync, spawn } from "node:child_process";
@@ -484,23 +486,22 @@ async function benchJwt(ctx) {
     }
   }
   const healthUrl = `${ctx.main.url}/health`;
+  // The floor: the same route on an empty Worker (bench/scrypt-worker.js answers /health with a 204),
+  // measured in the same rounds, so other load on the machine hits both alike.
+  const emptyUrl = ctx.scrypt && `${ctx.scrypt.url}/health`;
   await throughput(ctx.main, healthUrl, {}, SIZES.tputWarmS);
   if (route) await throughput(ctx.main, `${ctx.main.url}${route.path}`, route.headers(jwt), SIZES.tputWarmS);
+  if (emptyUrl) await throughput(ctx.scrypt, emptyUrl, {}, SIZES.tputWarmS);
   const health = [];
   const authed = [];
+  const empty = [];
   for (let i = 0; i < SIZES.tputRounds; i++) {
     health.push(await throughput(ctx.main, healthUrl, {}, SIZES.tputS));
     if (route)
       authed.push(
         await throughput(ctx.main, `${ctx.main.url}${route.path}`, route.headers(jwt), SIZES.tputS),
       );
-  }
-  // The floor: the same route on an empty Worker (bench/scrypt-worker.js answers /health with a 204).
-  const empty = [];
-  if (ctx.scrypt) {
-    await throughput(ctx.scrypt, `${ctx.scrypt.url}/health`, {}, SIZES.tputWarmS);
-    for (let i = 0; i < SIZES.tputRounds; i++)
-      empty.push(await throughput(ctx.scrypt, `${ctx.scrypt.url}/health`, {}, SIZES.tputS));
+    if (emptyUrl) empty.push(await throughput(ctx.scrypt, emptyUrl, {}, SIZES.tputS));
   }
   const rps = (xs) => median(xs.map((x) => x.rps));
   const cpu = (xs) => median(xs.map((x) => x.cpuMs));
@@ -512,6 +513,12 @@ async function benchJwt(ctx) {
     rows.push(
       { figure: "Empty Worker `GET /health` throughput (req/s)", value: fmt(rps(empty), 0) },
       { figure: "Empty Worker `GET /health` workerd CPU per request (ms)", value: fmt(cpu(empty), 2) },
+      {
+        figure: "`GET /health` / empty Worker `GET /health`, workerd CPU per request",
+        value: `${fmt(cpu(health) / cpu(empty), 2)}x`,
+        target: "≤ 1.15x",
+        met: cpu(health) / cpu(empty) <= 1.15,
+      },
     );
   if (route) {
     const ratio = rps(authed) / rps(health);
@@ -545,8 +552,11 @@ async function benchJwt(ctx) {
       `${SIZES.tputRounds} alternating rounds of ${SIZES.tputS} s per route after ${SIZES.tputWarmS} s warm-up ` +
       `each; medians of the rounds; every response must be 2xx. CPU per request = the Worker's workerd ` +
       `process user+system time over a round / requests in it (less sensitive than req/s to other load on ` +
-      `the machine). The empty-Worker rows (bench/scrypt-worker.js's \`/health\`, measured after the ` +
-      `Latchkey rounds) give the floor of workerd + wrangler dev's entry Worker per request. ` +
+      `the machine). The empty-Worker rows (bench/scrypt-worker.js's \`/health\`, a round of it after each ` +
+      `round of the Latchkey routes) give the floor of workerd per request. The Worker under test runs ` +
+      `with development settings, so each of its requests also passes the development meter ` +
+      `(src/lib/meter.ts: a probe per request and a copy of the response for its \`Server-Timing\` header), ` +
+      `which production does not. ` +
       (route
         ? `Authenticated route: \`GET ${route.path}\` with \`Authorization: Bearer <access JWT from /auth/login>\` ` +
           `(the first of ${AUTHENTICATED_READS.map((r) => `\`${r.path}\``).join(", ")} to answer 200). Every ` +
@@ -995,6 +1005,178 @@ async function benchFlood(ctx) {
   };
 }
 
+/** Resident memory (KiB) of a process, from /proc/<pid>/status VmRSS; NaN when unknown. */
+function rssKiB(pid) {
+  if (!pid) return Number.NaN;
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * A bounded mixed load at fixed rates (open loop: each request is sent at its scheduled time, whether
+ * or not earlier ones have answered) against the main server (rate limits off): password logins,
+ * refresh-token rotations and JWT-authenticated reads. Per route: p50/p99 round trip and answers by
+ * status; the workerd process's RSS at the start, middle and end.
+ */
+async function benchLoad(ctx) {
+  const seconds = QUICK ? 5 : 60;
+  // A login is one ~170 ms scrypt hash on the one core workerd is pinned to: 2/s keeps it about a third
+  // busy, leaving room for the rest and for other work on the shared machine (5/s would need ~85% of the
+  // core for hashes alone, and MAX_PENDING_HASHES=2 answers 503 as soon as they queue).
+  const rates = { login: 2, refresh: 20, read: 50 };
+  const server = ctx.main;
+  // Separate users, so the logins (which end the oldest sessions beyond MAX_SESSIONS_PER_USER) never end
+  // a session the refreshes or reads use. Each refresh token is used by one request at a time.
+  const register = async (email) => {
+    const r = await postJson(`${server.url}/auth/register`, { email, password: PASSWORD, cookie: false });
+    if (r.status !== 200 || !r.json?.refresh_token)
+      throw new Error(`register failed: ${r.status} ${r.text.slice(0, 300)}`);
+    return r.json;
+  };
+  const stamp = Date.now();
+  const idle = [];
+  for (let i = 0; i < 8; i++)
+    idle.push((await register(`bench-load-${stamp}-r${i}@example.com`)).refresh_token);
+  const reader = await register(`bench-load-${stamp}-reader@example.com`);
+  const routes = {
+    "password login (`POST /auth/login`)": {
+      rate: rates.login,
+      send: () =>
+        fetch(`${server.url}/auth/login`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ email: ctx.email, password: PASSWORD, cookie: false }),
+        }),
+    },
+    "refresh (`GET /auth/token/refresh`)": {
+      rate: rates.refresh,
+      take: () => idle.shift(),
+      send: (token) => fetch(`${server.url}/auth/token/refresh?refresh_token=${encodeURIComponent(token)}`),
+      /** The rotated token goes back to the pool (the old one if the rotation failed, to be counted again). */
+      done: async (token, res) => {
+        const body = res?.status === 200 ? await res.json().catch(() => null) : null;
+        idle.push(body?.refresh_token ?? token);
+        return body !== null;
+      },
+    },
+    "authenticated read (`GET /me`)": {
+      rate: rates.read,
+      send: () => fetch(`${server.url}/me`, { headers: { authorization: `Bearer ${reader.jwt_token}` } }),
+    },
+  };
+  const stats = Object.fromEntries(Object.keys(routes).map((k) => [k, { ms: [], status: {}, skipped: 0 }]));
+  const rss = { start: rssKiB(server.pid) };
+  const cpu0 = server.pid ? cpuSeconds(server.pid) : Number.NaN;
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  let lateMs = 0;
+  const middle = sleep((seconds * 1000) / 2).then(() => {
+    rss.middle = rssKiB(server.pid);
+  });
+  const inflight = new Set();
+  const schedules = Object.entries(routes).map(async ([name, route]) => {
+    const st = stats[name];
+    for (let i = 0; ; i++) {
+      const at = t0 + (i * 1000) / route.rate;
+      if (at >= end) break;
+      const wait = at - performance.now();
+      if (wait > 0) await sleep(wait);
+      else lateMs = Math.max(lateMs, -wait);
+      const arg = route.take ? route.take() : undefined;
+      if (route.take && arg === undefined) {
+        st.skipped++;
+        continue;
+      }
+      const p = (async () => {
+        const t = performance.now();
+        let res = null;
+        let status;
+        try {
+          res = await route.send(arg);
+          status = res.status;
+          if (route.done) {
+            if (!(await route.done(arg, res)) && status === 200) status = "bad body";
+          } else await res.arrayBuffer();
+        } catch (e) {
+          status = `network error (${e.cause?.code ?? e.name})`;
+          if (route.done) await route.done(arg, null);
+        }
+        st.ms.push(performance.now() - t);
+        st.status[status] = (st.status[status] ?? 0) + 1;
+      })();
+      inflight.add(p);
+      p.finally(() => inflight.delete(p));
+    }
+  });
+  await Promise.all(schedules);
+  await Promise.all(inflight);
+  await middle;
+  const wall = (performance.now() - t0) / 1000;
+  rss.end = rssKiB(server.pid);
+  const cpuS = server.pid ? cpuSeconds(server.pid) - cpu0 : Number.NaN;
+  const rows = [];
+  let errors = 0;
+  for (const [name, route] of Object.entries(routes)) {
+    const st = stats[name];
+    const statuses = Object.entries(st.status)
+      .sort(([a], [b]) => String(a).localeCompare(String(b)))
+      .map(([k, n]) => `${k}: ${n}`)
+      .join(", ");
+    const bad = Object.entries(st.status)
+      .filter(([k]) => k !== "200" && k !== "429")
+      .reduce((a, [, n]) => a + n, 0);
+    errors += bad + st.skipped;
+    rows.push(
+      {
+        figure: `${name}: requests at ${route.rate}/s (answers by status)`,
+        value: `${st.ms.length} (${statuses || "none"})${st.skipped ? `; ${st.skipped} not sent (no idle refresh token)` : ""}`,
+      },
+      {
+        figure: `${name}: p50 / p99 round trip (ms)`,
+        value: st.ms.length ? `${fmt(percentile(st.ms, 50))} / ${fmt(percentile(st.ms, 99))}` : "none",
+      },
+    );
+  }
+  const mib = (kib) => `${fmt(kib / 1024, 1)} MiB`;
+  rows.push(
+    {
+      figure: "Answers other than 200 and 429 (all routes)",
+      value: String(errors),
+      target: "0",
+      met: errors === 0,
+    },
+    {
+      figure: "workerd RSS at start / middle / end",
+      value: `${mib(rss.start)} / ${mib(rss.middle)} / ${mib(rss.end)}`,
+    },
+    {
+      figure: "workerd RSS growth, start to end",
+      value: mib(rss.end - rss.start),
+    },
+    { figure: "workerd CPU over the run (share of one core)", value: `${fmt((cpuS / wall) * 100, 0)}%` },
+    { figure: "Load generator's largest lag behind schedule (ms)", value: fmt(lateMs) },
+  );
+  return {
+    rows,
+    how:
+      `${seconds} s of fixed-rate traffic on the main server (per-IP rate limits off), all three routes at once, ` +
+      `open loop (each request sent at its scheduled time, not waiting for earlier answers), from the bench ` +
+      `process on loopback: ${rates.login} \`POST /auth/login\`/s (one user), ${rates.refresh} ` +
+      `\`GET /auth/token/refresh\`/s (a pool of 8 sessions of 8 other users; each token is used by one request at ` +
+      `a time and its successor goes back to the pool; a tick with no idle token sends nothing and counts as an ` +
+      `error), ${rates.read} \`GET /me\`/s (Bearer access JWT of a ninth user). Logins are the expensive part: ` +
+      `each is a ~170 ms scrypt hash on the one core workerd is pinned to, so ${rates.login}/s keeps about a ` +
+      `third of that core busy with hashes (5/s would take ~85% of it, and MAX_PENDING_HASHES=2 answers 503 ` +
+      `once hashes queue). Round trips are client-side, from send to the whole body. Every answer must be 200 ` +
+      `(429 would be allowed; none is expected with rate limits off). RSS = VmRSS of the Worker's workerd ` +
+      `process from /proc/<pid>/status at the start, after half the run and at the end (after the last answer).`,
+  };
+}
+
 const BENCHES = [
   { id: "login", title: "Password login vs bare scrypt hash", needs: ["main", "scrypt"], run: benchLogin },
   { id: "jwt", title: "JWT-authenticated request vs `/health`", needs: ["main", "scrypt"], run: benchJwt },
@@ -1009,6 +1191,7 @@ const BENCHES = [
   { id: "bundle", title: "Bundle size", needs: ["build"], run: benchBundle },
   { id: "roundtrips", title: "D1 round trips per route", needs: [], run: benchRoundTrips },
   { id: "latency", title: "Latency with a distant D1 primary", needs: ["main", "slow"], run: benchLatency },
+  { id: "load", title: "Mixed load at fixed rates", needs: ["main"], run: benchLoad },
 ];
 
 // ---------------------------------------------------------------------------------------------
