@@ -92,17 +92,19 @@ export function createApp(opts: Partial<ServiceOptions> = {}) {
   app.use("*", async (c, next) => {
     const config = configFor(c.env);
     c.set("config", config);
-    // One D1 session per request, and a drizzle instance over it; off: the binding itself (primary).
+    // One D1 session per request, and a drizzle instance over it, started when the request first
+    // needs the database (a route that runs no query pays nothing); off: the binding itself.
     let session: D1DatabaseSession | undefined;
     let start: SessionStart | undefined;
-    let db: Db | undefined;
-    if (config.d1ReadReplication) {
-      start = rerun.has(c.req.raw)
-        ? "first-primary"
-        : sessionStart(c.req.method, c.req.path, c.req.header(BOOKMARK_HEADER), config.directus.prefix);
-      session = startSession(c.env.DB, start);
-      db = sessionDb(session);
-    }
+    const db = config.d1ReadReplication
+      ? (): Db => {
+          start = rerun.has(c.req.raw)
+            ? "first-primary"
+            : sessionStart(c.req.method, c.req.path, c.req.header(BOOKMARK_HEADER), config.directus.prefix);
+          session = startSession(c.env.DB, start);
+          return sessionDb(session);
+        }
+      : undefined;
     c.set(
       "services",
       createServices(c.env, config, {
@@ -125,18 +127,21 @@ export function createApp(opts: Partial<ServiceOptions> = {}) {
       releaseServices(c.var.services);
     }
     // The session's latest position: echoed back, the next request reads at least this write.
-    const bookmark = session?.getBookmark();
-    if (bookmark) c.header(BOOKMARK_HEADER, bookmark);
+    const bookmark = (session as D1DatabaseSession | undefined)?.getBookmark();
     // A session issued a moment ago may not have reached this replica yet: a refusal that came
     // from D1 (a query ran) is confirmed on the primary before it is answered (fetch below).
     if (bookmark && start !== "first-primary" && c.res.status === 401) refusedOnReplica.add(c.req.raw);
     // Set on the response itself: c.header() after the handler copies the whole Response each time.
     // A response with immutable headers (one passed through from fetch) is copied once instead.
+    const finish = (h: Headers) => {
+      secureHeaders(h);
+      if (bookmark) h.set(BOOKMARK_HEADER, bookmark);
+    };
     try {
-      secureHeaders(c.res.headers);
+      finish(c.res.headers);
     } catch {
       c.res = new Response(c.res.body, c.res);
-      secureHeaders(c.res.headers);
+      finish(c.res.headers);
     }
   });
 

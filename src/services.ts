@@ -65,8 +65,8 @@ export interface Bindings extends Partial<Record<RateLimitBindingName, RateLimit
 }
 
 export interface ServiceOptions {
-  /** The request's drizzle instance over its D1 session (app.ts); default: over the binding. */
-  db?: Db;
+  /** Makes the request's drizzle instance over its D1 session, on first use (app.ts); default: over the binding. */
+  db?: () => Db;
   clock: Clock;
   waitUntil: (p: Promise<unknown>) => void;
   /** The constructor of `cloudflare:email` EmailMessage, passed in so core stays runtime-agnostic. */
@@ -179,7 +179,7 @@ class RequestServices {
 
   /** The one drizzle instance of the request: over its D1 session (app.ts), or over the binding. */
   get #database() {
-    this.#db ??= this.opts.db ?? createDb(this.env.DB);
+    this.#db ??= this.opts.db ? this.opts.db() : createDb(this.env.DB);
     return this.#db;
   }
 
