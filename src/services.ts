@@ -55,6 +55,7 @@ import { createWebAuthnStore } from "./core/webauthn/webauthn.store";
 import { createDb, type Db } from "./db/client";
 import type { Clock } from "./lib/clock";
 import { deriveKey } from "./lib/derive";
+import { unmetered } from "./lib/meter";
 
 export interface Bindings extends Partial<Record<RateLimitBindingName, RateLimitBinding>> {
   DB: D1Database;
@@ -352,6 +353,8 @@ class RequestServices {
       clock: this.clock,
       sessions: this.sessions,
       mailer: this.mailer,
+      // After the response, and outside the development meter's count of the request's round trips.
+      later: (work) => this.opts.waitUntil(unmetered(work)),
     });
     return this.#notices;
   }

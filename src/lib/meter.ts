@@ -58,6 +58,9 @@ export function newProbe(opts: Partial<Pick<Probe, "delayMs" | "fail" | "r2Fail"
 
 export const withProbe = <T>(probe: Probe, fn: () => T): T => frames.run(probe, fn);
 
+/** Runs `fn` outside any request's count (work the request hands to waitUntil, after its response). */
+export const unmetered = <T>(fn: () => T): T => frames.exit(fn);
+
 type Meta = { meta?: { rows_read?: number; rows_written?: number } };
 
 function tally(probe: Probe | undefined, result: unknown) {

@@ -2,7 +2,8 @@
  * Security notices: after a change to how an account signs in (password, email address, TOTP,
  * passkeys) the user is told what happened, when and from which client, and, for the changes
  * that could lock the owner out or keep an intruder in, every other session ends (the one that
- * made the change stays). A notice that cannot be sent never undoes the change it reports.
+ * made the change stays). A notice that cannot be sent never undoes the change it reports; notices
+ * go out after the response, so the change does not wait for the mail API.
  */
 import type { Clock } from "../../lib/clock";
 import type { Mailer } from "../mail/mailer";
@@ -45,19 +46,24 @@ export function createSecurityNotices(deps: {
   clock: Clock;
   sessions: SessionService;
   mailer: Mailer;
+  /** Runs the mailing after the response (the request does not wait for the mail API or its D1 windows). */
+  later: (work: () => Promise<void>) => void;
 }): SecurityNotices {
   return {
     async changed({ userId, event, to, ctx, endOtherSessions, keepSessionId, detail, data }) {
       if (endOtherSessions) await deps.sessions.revokeAll(userId, keepSessionId ?? undefined);
       const when = new Date(deps.clock.now()).toISOString();
       const client = describeClient(ctx);
-      for (const address of new Set(to.filter((a): a is string => !!a))) {
-        try {
-          await deps.mailer.send(templates.securityNotice(address, event, { when, client, detail, data }));
-        } catch (e) {
-          console.error(`security notice (${event}) not sent`, e);
+      const addresses = [...new Set(to.filter((a): a is string => !!a))];
+      deps.later(async () => {
+        for (const address of addresses) {
+          try {
+            await deps.mailer.send(templates.securityNotice(address, event, { when, client, detail, data }));
+          } catch (e) {
+            console.error(`security notice (${event}) not sent`, e);
+          }
         }
-      }
+      });
     },
   };
 }
