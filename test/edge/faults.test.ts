@@ -66,6 +66,16 @@ async function liveSessions(userId: string) {
   return row!.n;
 }
 
+/** A new passkey's creation response for the session `token` (registration initialized, not finalized). */
+async function newCredential(token: string) {
+  const init = await hcall("/webauthn/registration/initialize", {
+    method: "POST",
+    token,
+    headers: { "content-type": "application/json" },
+  });
+  return createCredential(await json(init));
+}
+
 async function sessionsWithoutToken(userId: string) {
   const row = await env.DB.prepare(
     "SELECT COUNT(*) AS n FROM sessions s WHERE s.user_id = ? AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.session_id = s.id)",
@@ -221,12 +231,7 @@ describe("D1 faults leave no partial state", () => {
   it("WebAuthn login: after a failed finalize no session exists, and the same assertion works", async () => {
     const setup = async () => {
       const u = await signUp();
-      const init = await hcall("/webauthn/registration/initialize", {
-        method: "POST",
-        token: u.token,
-        headers: { "content-type": "application/json" },
-      });
-      const { credential, response } = await createCredential(await json(init));
+      const { credential, response } = await newCredential(u.token);
       expect(
         (await hcall("/webauthn/registration/finalize", { token: u.token, json: response })).status,
       ).toBe(200);
@@ -258,12 +263,7 @@ describe("D1 faults leave no partial state", () => {
   it("WebAuthn registration: a failed finalize stores no passkey and the same response registers it", async () => {
     const setup = async () => {
       const u = await signUp();
-      const init = await hcall("/webauthn/registration/initialize", {
-        method: "POST",
-        token: u.token,
-        headers: { "content-type": "application/json" },
-      });
-      return { ...u, response: (await createCredential(await json(init))).response };
+      return { ...u, response: (await newCredential(u.token)).response };
     };
     const finalize = (s: Awaited<ReturnType<typeof setup>>, headers: Record<string, string> = {}) =>
       hcall("/webauthn/registration/finalize", { token: s.token, json: s.response, headers });
