@@ -54,10 +54,15 @@ export function createWorker(clock: Clock = systemClock) {
         fail: faultOf(request, "x-dev-d1-fail"),
         r2Fail: faultOf(request, "x-dev-r2-fail"),
       });
-      const res = await withProbe(probe, () => app.fetch(request, metered(env), ctx));
-      const out = new Response(res.body, res);
-      out.headers.append("Server-Timing", serverTiming(probe));
-      return out;
+      let res = await withProbe(probe, () => app.fetch(request, metered(env), ctx));
+      try {
+        res.headers.append("Server-Timing", serverTiming(probe));
+      } catch {
+        // Immutable headers (a response passed through from fetch): one copy.
+        res = new Response(res.body, res);
+        res.headers.append("Server-Timing", serverTiming(probe));
+      }
+      return res;
     },
     async scheduled(_controller: ScheduledController, env: Bindings, ctx: ExecutionContext) {
       ctx.waitUntil(purgeExpired(createMaintenanceStore(createDb(env.DB)), clock));
