@@ -1,0 +1,4 @@
+import { mail } from "./mail";
+import { pages } from "./pages";
+
+export const en = { mail, pages };

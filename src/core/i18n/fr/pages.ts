@@ -1,0 +1,5 @@
+import type { pages as en } from "../en/pages";
+
+export const pages: typeof en = {
+  signIn: "Se connecter",
+};
