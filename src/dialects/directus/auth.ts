@@ -8,9 +8,11 @@ import { type Context, Hono } from "hono";
 import { getCookie } from "hono/cookie";
 import { AuthError } from "../../core/errors";
 import { assertSameOrigin, sameOrigin } from "../shared/csrf";
-import { readBody, sessionContext, validate } from "../shared/http";
+import { sessionContext } from "../shared/http";
 import { limit, limitHashing } from "../shared/kit";
+import { op } from "../shared/openapi";
 import type { AppEnv } from "../shared/types";
+import * as o from "./openapi";
 import { clearTokenCookies, REFRESH_COOKIE, SESSION_COOKIE, tokensBody } from "./present";
 import * as s from "./schemas";
 
@@ -32,9 +34,23 @@ function tokenOf(c: Context<AppEnv>, body: { refresh_token?: string; mode?: s.Mo
   return { mode, token };
 }
 
-auth.post("/login", limitHashing("login"), async (c) => {
+const login = op({
+  summary: "Sign in with email and password (and `otp` when TOTP is on)",
+  description:
+    "`mode`: `json` (the default: both tokens in the body), `cookie` (the refresh token in the directus_refresh_token cookie) or `session` (the session in the directus_session_token cookie).",
+  body: s.loginBody,
+  responses: {
+    200: { description: "The tokens, as `mode` asks", body: o.tokensResponse },
+    400: "Invalid payload",
+    401: "Invalid credentials, or a missing or wrong `otp`",
+    403: "A cross-site request in cookie or session mode",
+    429: "Too many attempts",
+  },
+});
+
+auth.post("/login", login, limitHashing("login"), async (c) => {
   const { services } = c.var;
-  const body = validate(s.loginBody, await readBody(c));
+  const body = await login.body(c);
   // compat(directus): the server's default mode is json; the SDK always sends one (default cookie).
   const mode = body.mode ?? "json";
   if (mode !== "json") assertSameOrigin(c);
@@ -53,17 +69,36 @@ auth.post("/login", limitHashing("login"), async (c) => {
   return c.json(tokensBody(c, session!, mode));
 });
 
-auth.post("/refresh", sameOrigin, limit("refresh"), async (c) => {
+const refresh = op({
+  summary: "Rotate the refresh token (body in json mode, else the cookie)",
+  body: s.tokenBody,
+  auth: ["session"],
+  responses: {
+    200: { description: "New tokens, as `mode` asks", body: o.tokensResponse },
+    400: "No refresh token in the payload or cookie",
+    401: "Invalid, expired or reused refresh token",
+    403: "A cross-site request",
+  },
+});
+
+auth.post("/refresh", refresh, sameOrigin, limit("refresh"), async (c) => {
   const { services } = c.var;
-  const { mode, token } = tokenOf(c, validate(s.tokenBody, await readBody(c)));
+  const { mode, token } = tokenOf(c, await refresh.body(c));
   const session = await services.sessions.refresh(token);
   return c.json(tokensBody(c, session, mode));
 });
 
-auth.post("/logout", async (c) => {
+const logout = op({
+  summary: "Sign out: ends the session of the refresh token (body in json mode, else the cookie)",
+  body: s.tokenBody,
+  auth: ["session"],
+  responses: { 204: "Signed out; cookies cleared", 400: "No refresh token", 403: "A cross-site request" },
+});
+
+auth.post("/logout", logout, async (c) => {
   const { services } = c.var;
   assertSameOrigin(c);
-  const { token } = tokenOf(c, validate(s.tokenBody, await readBody(c)));
+  const { token } = tokenOf(c, await logout.body(c));
   const owner = await services.sessions.peek(token);
   if (owner) await services.sessions.revoke(owner.sessionId);
   clearTokenCookies(c);
@@ -78,9 +113,21 @@ function allowedResetUrl(url: string, allowList: readonly string[]): boolean {
 }
 
 // Always 204 for a well-formed request, so the answer says nothing about which accounts exist.
-auth.post("/password/request", limit("mail"), async (c) => {
+const passwordRequest = op({
+  summary: "Ask for a password-reset mail (204 whether or not the account exists)",
+  description:
+    "`reset_url` must be listed in PASSWORD_RESET_URL_ALLOW_LIST; the default is DIRECTUS_PASSWORD_RESET_URL.",
+  body: s.passwordRequestBody,
+  responses: {
+    204: "Mailed if the account exists",
+    400: "Invalid payload or a reset_url not allowed",
+    429: "Too many mails",
+  },
+});
+
+auth.post("/password/request", passwordRequest, limit("mail"), async (c) => {
   const { services, config } = c.var;
-  const body = validate(s.passwordRequestBody, await readBody(c));
+  const body = await passwordRequest.body(c);
   let base = config.directus.passwordResetUrl;
   if (body.reset_url !== undefined) {
     if (!allowedResetUrl(body.reset_url, config.directus.passwordResetUrlAllowList))
@@ -97,9 +144,19 @@ auth.post("/password/request", limit("mail"), async (c) => {
   return c.body(null, 204);
 });
 
-auth.post("/password/reset", limitHashing("verify"), async (c) => {
+const passwordReset = op({
+  summary: "Set a new password with the mailed token",
+  body: s.passwordResetBody,
+  responses: {
+    204: "Changed; every session of the user ends",
+    400: "Invalid payload or weak password",
+    401: "Invalid or expired token",
+  },
+});
+
+auth.post("/password/reset", passwordReset, limitHashing("verify"), async (c) => {
   const { services } = c.var;
-  const body = validate(s.passwordResetBody, await readBody(c));
+  const body = await passwordReset.body(c);
   await services.accounts.resetPassword(body.token, body.password, sessionContext(c));
   return c.body(null, 204);
 });

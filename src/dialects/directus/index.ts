@@ -9,10 +9,12 @@
  */
 import { type Context, Hono } from "hono";
 import { defineDialect } from "../shared/kit";
+import { op, serveOpenApi } from "../shared/openapi";
 import type { AppEnv } from "../shared/types";
 import { auth } from "./auth";
 import { directusError, renderDirectusError } from "./errors";
 import { oauth } from "./oauth";
+import { DIRECTUS_DOC } from "./openapi";
 import { users } from "./users";
 
 const dialect = defineDialect({
@@ -26,6 +28,18 @@ const dialect = defineDialect({
 
 const routes = dialect.mount(new Hono<AppEnv>(), "/auth", auth, oauth);
 dialect.mount(routes, "/users", users);
+routes.get(
+  "/openapi.json",
+  op({ summary: "This OpenAPI 3.1 document", responses: { 200: "The document" } }),
+  serveOpenApi(
+    () => routes,
+    DIRECTUS_DOC,
+    (c) => c.var.config.directus.prefix,
+  ),
+);
+
+/** The dialect's routes without the prefix (the OpenAPI document puts DIRECTUS_PREFIX before them). */
+export const directusRoutes = routes;
 
 type Vars = AppEnv["Variables"];
 const carried = new WeakMap<Request, Vars>();

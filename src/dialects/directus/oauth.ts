@@ -12,14 +12,17 @@
  */
 import { type Context, Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { z } from "zod";
 import { AuthError } from "../../core/errors";
 import { OAuthError } from "../../core/oauth/oauth.service";
 import { sessionContext } from "../shared/http";
 import { limit } from "../shared/kit";
 import { safeHead } from "../shared/links";
 import { oauthBrowserState } from "../shared/oauth-state";
+import { op } from "../shared/openapi";
 import type { AppEnv } from "../shared/types";
 import { DIRECTUS_ERRORS, directusError } from "./errors";
+import { providerListResponse, providersResponse, tokensResponse } from "./openapi";
 import { tokensBody } from "./present";
 
 export const oauth = new Hono<AppEnv>();
@@ -30,19 +33,33 @@ const driverOf = (kind: string) => (kind === "github" ? "oauth2" : "openid");
 const label = (name: string) => name.charAt(0).toUpperCase() + name.slice(1);
 
 /** The document's era: `{"data": ["github", ...]}`. */
-oauth.get("/oauth", (c) => c.json({ data: c.var.services.oauth.providers() }));
+oauth.get(
+  "/oauth",
+  op({
+    summary: "The OAuth providers' names",
+    responses: { 200: { description: "The names", body: providersResponse } },
+  }),
+  (c) => c.json({ data: c.var.services.oauth.providers() }),
+);
 
 /** SDK 26 readProviders(): `{"data": [{name, driver, icon, label}], "disableDefault": false}`. */
-oauth.get("/", (c) => {
-  const { config } = c.var;
-  const data = config.oauth.providers.map((p) => ({
-    name: p.name,
-    driver: driverOf(p.kind),
-    icon: null,
-    label: label(p.name),
-  }));
-  return c.json({ data, disableDefault: !config.features.passwords });
-});
+oauth.get(
+  "/",
+  op({
+    summary: "The OAuth providers (SDK 26 readProviders)",
+    responses: { 200: { description: "The providers", body: providerListResponse } },
+  }),
+  (c) => {
+    const { config } = c.var;
+    const data = config.oauth.providers.map((p) => ({
+      name: p.name,
+      driver: driverOf(p.kind),
+      icon: null,
+      label: label(p.name),
+    }));
+    return c.json({ data, disableDefault: !config.features.passwords });
+  },
+);
 
 function renderOAuthError(c: Context<AppEnv>, e: OAuthError, redirect: string | null) {
   const [status, code, message] = DIRECTUS_ERRORS[e.code];
@@ -124,8 +141,25 @@ async function callback(c: Context<AppEnv>) {
   }
 }
 
-oauth.get("/oauth/:provider", limit("login"), (c) => start(c, "oauth"));
-oauth.get("/login/:provider", limit("login"), (c) => start(c, "login"));
+const startOp = (era: string) =>
+  op({
+    summary: `Start an OAuth login (${era})`,
+    query: z.object({
+      redirect: z.string().optional().describe("where to go afterwards; see OAUTH_ALLOWED_REDIRECTS"),
+    }),
+    responses: { 302: "To the provider", 400: "A redirect that is not allowed", 403: "Unknown provider" },
+  });
+const callbackOp = op({
+  summary: "The provider's callback",
+  responses: {
+    200: { description: "The tokens (json mode) when the login had no `redirect`", body: tokensResponse },
+    302: "To `redirect` with the refresh token in the directus_refresh_token cookie, or `?reason=` on failure",
+    401: "Invalid state or denied",
+  },
+});
+
+oauth.get("/oauth/:provider", startOp("the document's path"), limit("login"), (c) => start(c, "oauth"));
+oauth.get("/login/:provider", startOp("Directus 10+ path"), limit("login"), (c) => start(c, "login"));
 // The callbacks spend the OAuth state and hand out a session: HEAD never reaches them.
-oauth.get("/oauth/:provider/callback", safeHead, limit("verify"), callback);
-oauth.get("/login/:provider/callback", safeHead, limit("verify"), callback);
+oauth.get("/oauth/:provider/callback", callbackOp, safeHead, limit("verify"), callback);
+oauth.get("/login/:provider/callback", callbackOp, safeHead, limit("verify"), callback);

@@ -1,10 +1,12 @@
 /** The Hasura Backend Plus dialect (api/hbp.txt): /auth/*, /storage/*, /health. */
 import { Hono } from "hono";
 import { defineDialect } from "../shared/kit";
+import { op, serveOpenApi } from "../shared/openapi";
 import type { AppEnv } from "../shared/types";
 import { account } from "./account";
 import { auth } from "./auth";
 import { boom, renderHbpError } from "./errors";
+import { HBP_DOC } from "./openapi";
 import { storage } from "./storage";
 
 const dialect = defineDialect({ onError: renderHbpError, notFound: (c) => boom(c, 404, "Not Found") });
@@ -12,10 +14,17 @@ const dialect = defineDialect({ onError: renderHbpError, notFound: (c) => boom(c
 export const hbp = new Hono<AppEnv>();
 
 const authRoutes = dialect.mount(new Hono<AppEnv>(), "/", auth, account);
+authRoutes.get(
+  "/openapi.json",
+  op({ summary: "This OpenAPI 3.1 document", responses: { 200: "The document" } }),
+  serveOpenApi(() => hbp, HBP_DOC),
+);
 authRoutes.all("*", dialect.notFound);
 
 dialect.mount(hbp, "/auth", authRoutes);
 dialect.mount(hbp, "/storage", storage);
 
 /** api/hbp.txt, Service: GET /health, 204. */
-hbp.get("/health", (c) => c.body(null, 204));
+hbp.get("/health", op({ summary: "Health check", responses: { 204: "The Worker is up" } }), (c) =>
+  c.body(null, 204),
+);

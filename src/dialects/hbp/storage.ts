@@ -4,6 +4,7 @@
  * from the raw URL and normalised by core before any rule is checked.
  */
 import { type Context, Hono } from "hono";
+import { z } from "zod";
 import { AuthError } from "../../core/errors";
 import { parseImageParams } from "../../core/images/params";
 import { fileName, normaliseKey } from "../../core/storage/keys";
@@ -12,9 +13,10 @@ import { isRisky } from "../../core/storage/sniff";
 import type { FileRead, StoredFile, VariantRead } from "../../core/storage/storage.service";
 import { timingSafeEqual } from "../../lib/crypto";
 import { utf8 } from "../../lib/encoding";
-import { readBody, validate } from "../shared/http";
+import { op } from "../shared/openapi";
 import type { AppEnv } from "../shared/types";
 import { boom } from "./errors";
+import { fileMetadata } from "./openapi";
 import { metadataActionBody } from "./schemas";
 import { hbpPrincipal } from "./session";
 
@@ -137,79 +139,153 @@ const tokenParam = (c: Context<AppEnv>) => {
 // api/hbp.txt writes the upload path with a trailing slash; nhost-js-sdk sends none. Both name the file.
 // compat(hbp): a path that is a directory in the rules (`user/<id>/`, no file name) is a 404, as
 // HBP had no upload route there.
-storage.post("/o/*", async (c) => {
-  const { raw } = rawPath(c);
-  if (raw === "" || raw === "/") throw new AuthError("NOT_FOUND");
-  const key = normaliseKey(raw.replace(/\/$/, ""), "file");
-  if (isDirectoryOnly(c.var.config.storage.rules, key)) throw new AuthError("NOT_FOUND");
-  const caller = await callerOf(c);
-  const length = c.req.header("content-length");
-  const file = await c.var.services.storage.upload({
-    key,
-    caller,
-    contentType: c.req.header("content-type") ?? null,
-    contentLength: length && /^\d+$/.test(length) ? Number(length) : null,
-    body: c.req.raw.body,
-  });
-  return c.json(presentFile(file));
-});
-
-storage.get("/o/*", async (c) => {
-  const { raw, isDir } = rawPath(c);
-  const caller = await callerOf(c);
-  if (isDir) {
-    const prefix = normaliseKey(raw, "dir");
-    const { stream } = await c.var.services.storage.zip(prefix, caller);
-    const name = `${prefix.replace(/\/$/, "").split("/").pop() || "files"}.zip`;
-    return new Response(stream, {
-      headers: {
-        "Content-Type": "application/zip",
-        "Content-Disposition": contentDisposition("attachment", name),
-        "Cache-Control": "private, no-store",
-      },
+storage.post(
+  "/o/*",
+  op({
+    summary: "Upload a file (the raw body; Content-Type names its type)",
+    description:
+      "Access is decided by STORAGE_RULES; the default lets a user write under `user/<their id>/`.",
+    auth: ["bearer", "cookie"],
+    responses: {
+      200: { description: "The stored file's metadata", body: fileMetadata },
+      401: "A bad access token",
+      403: "Not allowed by STORAGE_RULES",
+      413: "Larger than STORAGE_MAX_UPLOAD_BYTES",
+    },
+  }),
+  async (c) => {
+    const { raw } = rawPath(c);
+    if (raw === "" || raw === "/") throw new AuthError("NOT_FOUND");
+    const key = normaliseKey(raw.replace(/\/$/, ""), "file");
+    if (isDirectoryOnly(c.var.config.storage.rules, key)) throw new AuthError("NOT_FOUND");
+    const caller = await callerOf(c);
+    const length = c.req.header("content-length");
+    const file = await c.var.services.storage.upload({
+      key,
+      caller,
+      contentType: c.req.header("content-type") ?? null,
+      contentLength: length && /^\d+$/.test(length) ? Number(length) : null,
+      body: c.req.raw.body,
     });
-  }
-  const key = normaliseKey(raw, "file");
-  const input = { key, caller, token: tokenParam(c), headers: c.req.raw.headers };
-  const params = parseImageParams((name) => c.req.queries(name));
-  if (!params) return fileResponse(await c.var.services.storage.download(input));
-  const read = await c.var.services.storage.variant({ ...input, params });
-  return read.kind === "variant" ? variantResponse(read) : fileResponse(read);
-});
+    return c.json(presentFile(file));
+  },
+);
 
-storage.get("/m/*", async (c) => {
-  const { raw, isDir } = rawPath(c);
-  const caller = await callerOf(c);
-  if (isDir) {
-    const files = await c.var.services.storage.list(normaliseKey(raw, "dir"), caller);
+storage.get(
+  "/o/*",
+  op({
+    summary: "Download a file, an image variant (`w h q f r b`), or a directory as zip (trailing slash)",
+    auth: ["bearer", "cookie"],
+    query: z.object({
+      token: z.string().optional().describe("the file's Metadata.token, for rules that allow `token`"),
+      w: z.string().optional(),
+      h: z.string().optional(),
+      q: z.string().optional(),
+      f: z.string().optional(),
+      r: z.string().optional(),
+      b: z.string().optional(),
+    }),
+    responses: {
+      200: { description: "The file, variant or zip", contentType: "application/octet-stream" },
+      206: "A byte range of the file",
+      304: "Not modified",
+      403: "Not allowed by STORAGE_RULES",
+      404: "No such file",
+    },
+  }),
+  async (c) => {
+    const { raw, isDir } = rawPath(c);
+    const caller = await callerOf(c);
+    if (isDir) {
+      const prefix = normaliseKey(raw, "dir");
+      const { stream } = await c.var.services.storage.zip(prefix, caller);
+      const name = `${prefix.replace(/\/$/, "").split("/").pop() || "files"}.zip`;
+      return new Response(stream, {
+        headers: {
+          "Content-Type": "application/zip",
+          "Content-Disposition": contentDisposition("attachment", name),
+          "Cache-Control": "private, no-store",
+        },
+      });
+    }
+    const key = normaliseKey(raw, "file");
+    const input = { key, caller, token: tokenParam(c), headers: c.req.raw.headers };
+    const params = parseImageParams((name) => c.req.queries(name));
+    if (!params) return fileResponse(await c.var.services.storage.download(input));
+    const read = await c.var.services.storage.variant({ ...input, params });
+    return read.kind === "variant" ? variantResponse(read) : fileResponse(read);
+  },
+);
+
+storage.get(
+  "/m/*",
+  op({
+    summary: "A file's metadata, or a directory's list (trailing slash)",
+    auth: ["bearer", "cookie"],
+    query: z.object({ token: z.string().optional() }),
+    responses: {
+      200: {
+        description: "The metadata object, or an array of them",
+        body: fileMetadata.or(z.array(fileMetadata)),
+      },
+      403: "Not allowed by STORAGE_RULES",
+      404: "No such file",
+    },
+  }),
+  async (c) => {
+    const { raw, isDir } = rawPath(c);
+    const caller = await callerOf(c);
+    if (isDir) {
+      const files = await c.var.services.storage.list(normaliseKey(raw, "dir"), caller);
+      c.header("Cache-Control", "private, no-store");
+      return c.json(files.map(presentFile));
+    }
+    const file = await c.var.services.storage.metadata(normaliseKey(raw, "file"), caller, tokenParam(c));
     c.header("Cache-Control", "private, no-store");
-    return c.json(files.map(presentFile));
-  }
-  const file = await c.var.services.storage.metadata(normaliseKey(raw, "file"), caller, tokenParam(c));
-  c.header("Cache-Control", "private, no-store");
-  return c.json(presentFile(file));
-});
+    return c.json(presentFile(file));
+  },
+);
 
 /**
  * compat(hbp): `POST /storage/m/<path>` with `{"action": "revoke-token"}` gives the file a new
  * token (HBP's upload.ts). The action is checked first (400), then the right (403), then the file
  * (404); the answer is the file's metadata object with the new token.
  */
-storage.post("/m/*", async (c) => {
+const revokeToken = op({
+  summary: 'Give a file a new token (`{"action": "revoke-token"}`)',
+  body: metadataActionBody,
+  auth: ["bearer", "cookie"],
+  responses: {
+    200: { description: "The metadata with the new token", body: fileMetadata },
+    400: "Unknown action",
+    403: "Not allowed (write right, ADMIN_SECRET or STORAGE_ADMIN_ROLE)",
+    404: "No such file",
+  },
+});
+
+storage.post("/m/*", revokeToken, async (c) => {
   const { raw, isDir } = rawPath(c);
   if (isDir) throw new AuthError("NOT_FOUND");
   const key = normaliseKey(raw, "file");
-  validate(metadataActionBody, await readBody(c));
+  await revokeToken.body(c);
   const caller = await callerOf(c);
   const file = await c.var.services.storage.rotateToken(key, caller, isAdmin(c, caller));
   c.header("Cache-Control", "private, no-store");
   return c.json(presentFile(file));
 });
 
-storage.delete("/o/*", async (c) => {
-  const { raw } = rawPath(c);
-  await c.var.services.storage.remove(normaliseKey(raw, "file"), await callerOf(c));
-  return c.body(null, 204);
-});
+storage.delete(
+  "/o/*",
+  op({
+    summary: "Delete a file",
+    auth: ["bearer", "cookie"],
+    responses: { 204: "Deleted", 403: "Not allowed by STORAGE_RULES", 404: "No such file" },
+  }),
+  async (c) => {
+    const { raw } = rawPath(c);
+    await c.var.services.storage.remove(normaliseKey(raw, "file"), await callerOf(c));
+    return c.body(null, 204);
+  },
+);
 
 storage.all("*", (c) => boom(c, 404, "Not Found"));
