@@ -72,7 +72,7 @@ auth.post("/login", login, limitHashing("login"), async (c) => {
 const refresh = op({
   summary: "Rotate the refresh token (body in json mode, else the cookie)",
   body: s.tokenBody,
-  auth: ["session"],
+  auth: ["refresh", "session"],
   responses: {
     200: { description: "New tokens, as `mode` asks", body: o.tokensResponse },
     400: "No refresh token in the payload or cookie",
@@ -91,7 +91,7 @@ auth.post("/refresh", refresh, sameOrigin, limit("refresh"), async (c) => {
 const logout = op({
   summary: "Sign out: ends the session of the refresh token (body in json mode, else the cookie)",
   body: s.tokenBody,
-  auth: ["session"],
+  auth: ["refresh", "session"],
   responses: { 204: "Signed out; cookies cleared", 400: "No refresh token", 403: "A cross-site request" },
 });
 

@@ -29,6 +29,12 @@ export const DIRECTUS_DOC: DocInfo = {
   bodyTypes: ["application/json"],
   securitySchemes: {
     bearer: BEARER_SCHEME,
+    refresh: {
+      type: "apiKey",
+      in: "cookie",
+      name: "directus_refresh_token",
+      description: "The refresh-token cookie of `mode: cookie`.",
+    },
     session: {
       type: "apiKey",
       in: "cookie",

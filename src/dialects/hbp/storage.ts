@@ -142,7 +142,7 @@ const tokenParam = (c: Context<AppEnv>) => {
 storage.post(
   "/o/*",
   op({
-    summary: "Upload a file (the raw body; Content-Type names its type)",
+    summary: "Upload a file (multipart/form-data, field `file`)",
     description:
       "Access is decided by STORAGE_RULES; the default lets a user write under `user/<their id>/`.",
     auth: ["bearer", "cookie"],
