@@ -8,7 +8,7 @@
 //   4xx or 5xx fails the step (a reader sees the error body instead);
 // - the block is followed by a ```json block and its output is not JSON of the same shape: the
 //   same keys at every level and the same types (string, number, boolean, null, array, object);
-//   values shown as literals other than strings (true, false, null, numbers of a flag) must match;
+//   a documented true or false must match exactly (numbers and strings only need their type);
 // - the block is followed by a ```text block and its output differs line by line, where `...`
 //   in the documented line stands for any text.
 // Each step's output is printed, so the log shows what a reader would see.
@@ -58,7 +58,8 @@ export function shapeDiff(actual, documented, at = "$") {
   const ta = typeOf(actual);
   const td = typeOf(documented);
   if (ta !== td) return [`${at}: ${ta} where the doc shows ${td}`];
-  if (td === "boolean" && actual !== documented) return [`${at}: ${actual} where the doc shows ${documented}`];
+  if (td === "boolean" && actual !== documented)
+    return [`${at}: ${actual} where the doc shows ${documented}`];
   if (td === "array") {
     if (documented.length === 0) return actual.length === 0 ? [] : [`${at}: items where the doc shows none`];
     if (actual.length === 0) return [`${at}: empty where the doc shows items`];
@@ -149,7 +150,8 @@ try {
     const result = runDoc(name, steps, dir);
     for (let i = 0; i < steps.length; i++) {
       const s = steps[i];
-      const label = `${file}:${s.line} ${s.body.split("\n").find((l) => l && !l.startsWith("#")) ?? ""}`.slice(0, 110);
+      const label =
+        `${file}:${s.line} ${s.body.split("\n").find((l) => l && !l.startsWith("#")) ?? ""}`.slice(0, 110);
       await step(label, () => {
         const out = output(dir, name, i);
         if (out.trim()) console.log(out.trimEnd().replace(/^/gm, "    | ").slice(0, 2000));
@@ -161,7 +163,8 @@ try {
           );
         }
         const diff = checkOutput(out, s.expect);
-        if (diff.length) throw new Error(`answered other than documented (${file}:${s.expect.line}):\n${diff.join("\n")}`);
+        if (diff.length)
+          throw new Error(`answered other than documented (${file}:${s.expect.line}):\n${diff.join("\n")}`);
       });
     }
   }

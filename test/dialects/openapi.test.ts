@@ -21,7 +21,13 @@ type Doc = {
   components: { securitySchemes: Record<string, unknown> };
 };
 
-const DIALECTS: { name: string; app: Hono<AppEnv>; doc: string; prefix: string; vars?: Record<string, string> }[] = [
+const DIALECTS: {
+  name: string;
+  app: Hono<AppEnv>;
+  doc: string;
+  prefix: string;
+  vars?: Record<string, string>;
+}[] = [
   { name: "hbp", app: hbp, doc: "/auth/openapi.json", prefix: "" },
   { name: "directus", app: directusRoutes, doc: "/directus/openapi.json", prefix: "/directus" },
   { name: "formauth", app: formauth, doc: "/api/auth/openapi.json", prefix: "" },
@@ -105,9 +111,13 @@ describe.each(DIALECTS)("$name OpenAPI document", ({ app, doc: docPath, prefix, 
           expect(status).toMatch(/^[1-5]\d\d$/);
           expect(o.responses[status]!.description).toBeTruthy();
         }
-        expect(statuses.some((s) => /^[23]/.test(s)), `${method} ${path} has no success`).toBe(true);
+        expect(
+          statuses.some((s) => /^[23]/.test(s)),
+          `${method} ${path} has no success`,
+        ).toBe(true);
         for (const requirement of o.security) {
-          for (const scheme of Object.keys(requirement)) expect(doc.components.securitySchemes).toHaveProperty(scheme);
+          for (const scheme of Object.keys(requirement))
+            expect(doc.components.securitySchemes).toHaveProperty(scheme);
         }
       }
     }
@@ -142,7 +152,13 @@ describe("documents follow the configuration", () => {
     };
     const schema = register.requestBody.content["application/json"]!.schema;
     expect(schema.required).toEqual(["email"]);
-    expect(Object.keys(schema.properties)).toEqual(["email", "password", "cookie", "user_data", "register_options"]);
+    expect(Object.keys(schema.properties)).toEqual([
+      "email",
+      "password",
+      "cookie",
+      "user_data",
+      "register_options",
+    ]);
   });
 
   it("a turned-off dialect serves no document", async () => {
