@@ -12,6 +12,7 @@ import { openApiPath } from "../../src/dialects/shared/openapi";
 import type { AppEnv } from "../../src/dialects/shared/types";
 import { vault } from "../../src/dialects/vault";
 import { call } from "../support/app";
+import { measured } from "../support/meter";
 
 type Doc = {
   openapi: string;
@@ -159,6 +160,15 @@ describe("documents follow the configuration", () => {
       "user_data",
       "register_options",
     ]);
+  });
+
+  it("costs no D1, KV or R2 call, and is the same document on every request", async () => {
+    const first = await call("/auth/openapi.json");
+    const second = await call("/auth/openapi.json");
+    expect(measured(first)).toMatchObject({ d1: 0, kvReads: 0, kvWrites: 0, r2: 0 });
+    expect(measured(second)).toMatchObject({ d1: 0, kvReads: 0, kvWrites: 0, r2: 0 });
+    expect(await second.text()).toBe(await first.text());
+    expect(first.headers.get("cache-control")).toBe("public, max-age=300");
   });
 
   it("a turned-off dialect serves no document", async () => {
