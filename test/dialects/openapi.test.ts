@@ -19,7 +19,7 @@ type Doc = {
   info: { title: string; version: string };
   servers?: { url: string }[];
   paths: Record<string, Record<string, Record<string, unknown>>>;
-  components: { securitySchemes: Record<string, unknown> };
+  components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
 };
 
 const DIALECTS: {
@@ -116,6 +116,9 @@ describe.each(DIALECTS)("$name OpenAPI document", ({ app, doc: docPath, prefix, 
           statuses.some((s) => /^[23]/.test(s)),
           `${method} ${path} has no success`,
         ).toBe(true);
+        // Every $ref points into components.
+        for (const ref of JSON.stringify(o).matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g))
+          expect(doc.components.schemas).toHaveProperty(ref[1]!);
         for (const requirement of o.security) {
           for (const scheme of Object.keys(requirement))
             expect(doc.components.securitySchemes).toHaveProperty(scheme);

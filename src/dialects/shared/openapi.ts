@@ -26,7 +26,7 @@ export interface OpSpec<B extends z.ZodType, Q extends z.ZodType, P extends z.Zo
   params?: P;
   /** Names of the dialect's security schemes, any one of which authenticates; none: public. */
   auth?: string[];
-  /** Status -> response. Error statuses get the dialect's error body unless they name their own. */
+  /** Status -> response. Error statuses get the dialect's error body (components.schemas.Error) unless they name their own. */
   responses: Record<number, OpResponse>;
 }
 
@@ -182,7 +182,7 @@ function operation(
       content: Object.fromEntries(info.bodyTypes.map((t) => [t, { schema }])),
     };
   }
-  const error = schemaOf(info.errorBody);
+  const error = { $ref: "#/components/schemas/Error" };
   const responses: Json = {};
   for (const [status, r] of Object.entries(spec.responses)) {
     const entry = typeof r === "string" ? { description: r } : r;
@@ -220,7 +220,7 @@ export function openApiDocument(
     info: { title: info.title, version: info.version, description: info.description },
     ...(opts.serverUrl ? { servers: [{ url: opts.serverUrl }] } : {}),
     paths,
-    components: { securitySchemes: info.securitySchemes },
+    components: { schemas: { Error: schemaOf(info.errorBody) }, securitySchemes: info.securitySchemes },
   };
 }
 
