@@ -26,7 +26,10 @@ export interface OpSpec<B extends z.ZodType, Q extends z.ZodType, P extends z.Zo
   params?: P;
   /** Names of the dialect's security schemes, any one of which authenticates; none: public. */
   auth?: string[];
-  /** Status -> response. Error statuses get the dialect's error body (components.schemas.Error) unless they name their own. */
+  /**
+   * Status -> response. Error statuses get the dialect's error body (components.schemas.Error)
+   * unless they name their own.
+   */
   responses: Record<number, OpResponse>;
 }
 
