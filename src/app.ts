@@ -11,6 +11,7 @@ import { directus } from "./dialects/directus";
 import { formauth } from "./dialects/formauth";
 import { HANKO_PATHS, hanko } from "./dialects/hanko";
 import { hbp } from "./dialects/hbp";
+import { V1_PATHS, v1 } from "./dialects/latchkey";
 import { cors } from "./dialects/shared/cors";
 import type { AppEnv } from "./dialects/shared/types";
 import { VAULT_PATHS, vault } from "./dialects/vault";
@@ -159,6 +160,9 @@ export function createApp(opts: Partial<ServiceOptions> = {}) {
     }
     app.route("/", mount.app);
   }
+  // Latchkey's own API is no upstream dialect: DIALECTS does not switch it off.
+  for (const path of V1_PATHS) app.use(`${path}/*`, apiCors);
+  app.route("/", v1);
 
   app.notFound((c) => c.json({ error: "Not Found" }, 404));
   app.onError((err, c) => {

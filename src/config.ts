@@ -208,6 +208,13 @@ const EnvSchema = z.object({
   ADMIN_SECRET: str(""),
   /** A role (in the token's x-hasura-allowed-roles) that may rotate any file's token. Empty: none. */
   STORAGE_ADMIN_ROLE: str(""),
+  /**
+   * Secret: the service key of the Latchkey admin API (/v1/admin/*), sent as `Authorization: Bearer`;
+   * at least 32 random bytes, base64url. Empty: only users holding ADMIN_ROLE may call it.
+   */
+  ADMIN_API_KEY: str(""),
+  /** The role (among a user's allowed roles, read from D1) that may call the admin API. Empty: none. */
+  ADMIN_ROLE: str("admin"),
   /** Largest image a variant (?w=&h=...) may be made from, in pixels (8 MP, ~90 MB to decode); 422 above. */
   IMAGE_MAX_PIXELS: int(8_000_000, 1, 40_000_000),
   /** Largest image file a variant may be made from, bytes (25 MB; it is read whole); 422 above. */
@@ -272,6 +279,12 @@ function secretBytes(key: string, value: string): Uint8Array {
       `${key}: must be at least 32 random bytes, base64url-encoded (npm run keys makes one)`,
     );
   return bytes;
+}
+
+/** The admin API's service key, checked for strength (never echoed); empty: none. */
+function adminApiKey(value: string): string {
+  if (value) secretBytes("ADMIN_API_KEY", value);
+  return value;
 }
 
 /** A JWK set of private keys, checked for shape only (the keys themselves load on first use). */
@@ -534,6 +547,10 @@ function build(e: Env, bindings: Record<string, unknown>): Config {
       imageMaxSourceBytes: e.IMAGE_MAX_SOURCE_BYTES,
       adminSecret: e.ADMIN_SECRET,
       adminRole: e.STORAGE_ADMIN_ROLE,
+    },
+    admin: {
+      apiKey: adminApiKey(e.ADMIN_API_KEY),
+      role: e.ADMIN_ROLE,
     },
     cors: { origins: e.CORS_ORIGINS.map((o) => new URL(o).origin) },
     emails: { maxPerUser: e.MAX_EMAILS_PER_USER },

@@ -75,6 +75,8 @@ export interface Config {
     adminSecret: string;
     adminRole: string;
   };
+  /** The Latchkey admin API (/v1/admin/*): its service key (empty: none) and the role that may call it. */
+  admin: { apiKey: string; role: string };
   cors: { origins: string[] };
   emails: { maxPerUser: number };
   passcodes: { ttl: number; secret: string };
