@@ -273,7 +273,12 @@ const DEVELOPMENT_PUBLIC_URL = "http://localhost:8787";
 
 /** A base64url secret of at least 32 bytes, or a ConfigError naming the key (never the value). */
 function secretBytes(key: string, value: string): Uint8Array {
-  const bytes = /^[A-Za-z0-9_-]+={0,2}$/.test(value) ? fromBase64Url(value.replace(/=+$/, "")) : null;
+  let bytes: Uint8Array | null = null;
+  try {
+    if (/^[A-Za-z0-9_-]+={0,2}$/.test(value)) bytes = fromBase64Url(value.replace(/=+$/, ""));
+  } catch {
+    // Not decodable (a length no base64 has): refused below like any other bad value.
+  }
   if (!bytes || bytes.length < 32)
     throw new ConfigError(
       `${key}: must be at least 32 random bytes, base64url-encoded (npm run keys makes one)`,
@@ -381,6 +386,11 @@ function build(e: Env, bindings: Record<string, unknown>): Config {
     throw new ConfigError("DEFAULT_ALLOWED_USER_ROLES: must include DEFAULT_USER_ROLE");
   if (!defaultAllowed.every((r) => allowed.includes(r)))
     throw new ConfigError("ALLOWED_USER_ROLES: must include DEFAULT_ALLOWED_USER_ROLES");
+  // A role anyone may take at registration cannot be the one that makes an admin.
+  if (e.ADMIN_ROLE && (allowed.includes(e.ADMIN_ROLE) || e.DEFAULT_USER_ROLE === e.ADMIN_ROLE))
+    throw new ConfigError(
+      "ADMIN_ROLE: must not be a role registration may give (ALLOWED_USER_ROLES, DEFAULT_USER_ROLE)",
+    );
   if (!e.PUBLIC_URL && production)
     throw new ConfigError("PUBLIC_URL: required in production (the https URL users reach this Worker at)");
   if (e.JWT_PRIVATE_KEYS) checkKeySet(e.JWT_PRIVATE_KEYS);
