@@ -213,8 +213,8 @@ const EnvSchema = z.object({
    * at least 32 random bytes, base64url. Empty: only users holding ADMIN_ROLE may call it.
    */
   ADMIN_API_KEY: str(""),
-  /** The role (among a user's allowed roles, read from D1) that may call the admin API. Empty: none. */
-  ADMIN_ROLE: str("admin"),
+  /** The role (among a user's allowed roles, read from D1) that may call the admin API. Empty: none (service key only). */
+  ADMIN_ROLE: str(""),
   /** Largest image a variant (?w=&h=...) may be made from, in pixels (8 MP, ~90 MB to decode); 422 above. */
   IMAGE_MAX_PIXELS: int(8_000_000, 1, 40_000_000),
   /** Largest image file a variant may be made from, bytes (25 MB; it is read whole); 422 above. */

@@ -28,6 +28,8 @@ describe("ADMIN_ROLE and ADMIN_API_KEY", () => {
     );
     expect(() => cfg({ ADMIN_ROLE: "user" })).toThrowError(/^ADMIN_ROLE:/);
     expect(cfg({ ADMIN_ROLE: "admin" }).admin.role).toBe("admin");
+    // Off by default: a deployment whose users may register as "admin" keeps working.
+    expect(cfg({ ALLOWED_USER_ROLES: "user,me,admin" }).admin.role).toBe("");
   });
   it("ADMIN_API_KEY must be a strong secret, and is never echoed", () => {
     expect(() => cfg({ ADMIN_API_KEY: "short-key" })).toThrowError(/^ADMIN_API_KEY:/);
