@@ -5,6 +5,7 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import type { DialectName } from "./config";
 import { configFor } from "./config";
+import { negotiate } from "./core/i18n";
 import { type Db, isBookmark, type SessionStart, sessionDb, startSession } from "./db/client";
 import { devRoutes } from "./dialects/dev";
 import { directus } from "./dialects/directus";
@@ -119,6 +120,8 @@ export function createApp(opts: Partial<ServiceOptions> = {}) {
           }
         },
         emailMessage: opts.emailMessage,
+        // Mail this request causes (notices sent after the response included) is in its language.
+        locale: negotiate(c.req.header("accept-language")),
       }),
     );
     try {

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { type Config, DIALECT_NAMES, type DialectName, type OAuthProviderConfig } from "./core/config";
+import { type MailOverrides, parseMailOverrides } from "./core/mail/templates";
 import { RATE_LIMIT_BINDINGS } from "./core/rate-limit/bindings";
 import { type CompiledRules, parseStorageRules } from "./core/storage/rules";
 import { deriveKey } from "./lib/derive";
@@ -189,6 +190,16 @@ const EnvSchema = z.object({
   MAIL_HTTP_URL: url("https://api.resend.com/emails"),
   /** Secret: bearer key for MAIL_HTTP_URL. */
   MAIL_HTTP_KEY: str(""),
+  /** Product name in mail (sender of the message, heading, footer). */
+  PRODUCT_NAME: str("Latchkey").refine((v) => v.length <= 64 && !/[\r\n<>{}]/.test(v), {
+    message: "must be at most 64 characters, one line, without < > { }",
+  }),
+  /** Logo shown at the top of every mail (an https URL in production; about 36 px high). Empty: the product name as text. */
+  PRODUCT_LOGO_URL: url("").refine((v) => v === "" || /^https?:$/.test(new URL(v).protocol), {
+    message: "must be an http(s) URL",
+  }),
+  /** Operator mail templates, JSON {"<kind>": {"<lang>": {"subject", "text", "html"}}} (README "Mail"). */
+  MAIL_TEMPLATES: str(""),
   /** Largest accepted auth request body, bytes. */
   MAX_BODY_BYTES: int(16 * 1024, 1024, 1024 * 1024),
 
@@ -326,6 +337,7 @@ function checkProduction(e: Env, derived: { publicUrl: string; mailFrom: string 
     ["PASSWORD_RESET_URL_ALLOW_LIST", e.PASSWORD_RESET_URL_ALLOW_LIST],
     ["WEBAUTHN_ORIGINS", e.WEBAUTHN_ORIGINS],
     ["CORS_ORIGINS", e.CORS_ORIGINS],
+    ["PRODUCT_LOGO_URL", [e.PRODUCT_LOGO_URL]],
   ];
   for (const [key, urls] of publicUrls)
     for (const u of urls) {
@@ -417,6 +429,12 @@ function build(e: Env, bindings: Record<string, unknown>): Config {
     storageRules = parseStorageRules(e.STORAGE_RULES);
   } catch (err) {
     throw new ConfigError(`STORAGE_RULES: ${(err as Error).message}`);
+  }
+  let mailOverrides: MailOverrides;
+  try {
+    mailOverrides = parseMailOverrides(e.MAIL_TEMPLATES);
+  } catch (err) {
+    throw new ConfigError(`MAIL_TEMPLATES: ${(err as Error).message}`);
   }
   const publicUrl = (e.PUBLIC_URL || DEVELOPMENT_PUBLIC_URL).replace(/\/+$/, "");
   const publicHost = new URL(publicUrl).hostname;
@@ -547,6 +565,9 @@ function build(e: Env, bindings: Record<string, unknown>): Config {
       from: mailFrom,
       httpUrl: e.MAIL_HTTP_URL,
       httpKey: e.MAIL_HTTP_KEY,
+      product: e.PRODUCT_NAME,
+      logoUrl: e.PRODUCT_LOGO_URL || null,
+      overrides: mailOverrides,
     },
     storage: {
       rules: storageRules,

@@ -12,6 +12,7 @@ import { createReauthService } from "./core/accounts/reauth";
 import { createTurnstileVerifier } from "./core/captcha/turnstile";
 import { createHealthService } from "./core/health";
 import { createHealthStore } from "./core/health.store";
+import { DEFAULT_LOCALE, type Locale } from "./core/i18n";
 import {
   createCloudflareMailer,
   createHttpMailer,
@@ -21,6 +22,7 @@ import {
   type SendEmailBinding,
 } from "./core/mail/mailer";
 import { createOutboxStore } from "./core/mail/outbox.store";
+import { createMailTemplates, type MailTemplates } from "./core/mail/templates";
 import { createOAuthService } from "./core/oauth/oauth.service";
 import { createOAuthStore } from "./core/oauth/oauth.store";
 import { createPasscodeService } from "./core/passcodes/passcodes.service";
@@ -70,6 +72,8 @@ export interface ServiceOptions {
   db?: () => Db;
   clock: Clock;
   waitUntil: (p: Promise<unknown>) => void;
+  /** The language of the request (its Accept-Language): mail it causes goes out in it. Default: English. */
+  locale?: Locale;
   /** The constructor of `cloudflare:email` EmailMessage, passed in so core stays runtime-agnostic. */
   emailMessage?: new (
     from: string,
@@ -158,6 +162,7 @@ class RequestServices {
   #outbox?: ReturnType<typeof createOutboxMailer>;
   #limiter?: ReturnType<typeof createIpLimiter>;
   #mailer?: Mailer;
+  #mailTemplates?: MailTemplates;
   #storage?: ReturnType<typeof createStorageService>;
   #notices?: ReturnType<typeof createSecurityNotices>;
   #emails?: ReturnType<typeof createEmailService>;
@@ -331,6 +336,12 @@ class RequestServices {
     return this.#mailer;
   }
 
+  /** Mail in the request's language; kept by anything that mails after the response, too. */
+  get mailTemplates() {
+    this.#mailTemplates ??= createMailTemplates(this.config.mail, this.opts.locale ?? DEFAULT_LOCALE);
+    return this.#mailTemplates;
+  }
+
   get storage() {
     if (!this.#storage) {
       const { config } = this;
@@ -353,6 +364,7 @@ class RequestServices {
       clock: this.clock,
       sessions: this.sessions,
       mailer: this.mailer,
+      templates: this.mailTemplates,
       // After the response, and outside the development meter's count of the request's round trips.
       later: (work) => this.opts.waitUntil(unmetered(work)),
     });
@@ -376,6 +388,7 @@ class RequestServices {
       emails: this.emails,
       tokens: this.tokens,
       mailer: this.mailer,
+      templates: this.mailTemplates,
     });
     return this.#existence;
   }
@@ -389,6 +402,7 @@ class RequestServices {
       sessions: this.sessions,
       tickets: this.tickets,
       mailer: this.mailer,
+      templates: this.mailTemplates,
       attempts: this.attempts,
       totp: this.totp,
       files: this.storage,
@@ -429,6 +443,7 @@ class RequestServices {
       store: createPasscodeStore(this.#database),
       clock: this.clock,
       mailer: this.mailer,
+      templates: this.mailTemplates,
       sessions: this.sessions,
       attempts: this.attempts,
       secret: this.config.passcodes.secret,

@@ -2,6 +2,7 @@
  * The configuration the core and the dialects work with, as typed values. src/config.ts parses
  * the environment into it; nothing here reads `env`.
  */
+import type { MailOverrides } from "./mail/templates";
 import type { CompiledRules } from "./storage/rules";
 
 export const DIALECT_NAMES = ["hbp", "hanko", "directus", "formauth", "vault"] as const;
@@ -64,7 +65,16 @@ export interface Config {
   };
   totp: { encryptionKey: string; issuer: string };
   limits: { rateLimits: boolean; accountMaxFailures: number; maxBodyBytes: number };
-  mail: { transport: MailTransport; from: string; httpUrl: string; httpKey: string };
+  mail: {
+    transport: MailTransport;
+    from: string;
+    httpUrl: string;
+    httpKey: string;
+    /** PRODUCT_NAME, PRODUCT_LOGO_URL and MAIL_TEMPLATES: what mail/templates.ts renders with. */
+    product: string;
+    logoUrl: string | null;
+    overrides: MailOverrides;
+  };
   storage: {
     rules: CompiledRules;
     maxUploadBytes: number;

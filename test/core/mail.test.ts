@@ -8,15 +8,17 @@ import {
   limitPerRecipient,
   type MailMessage,
 } from "../../src/core/mail/mailer";
-import { templates } from "../../src/core/mail/templates";
+import { createMailTemplates } from "../../src/core/mail/templates";
 import { createIpLimiter } from "../../src/core/rate-limit/ip-limiter";
 import { createRateWindowStore } from "../../src/core/rate-limit/windows.store";
 import { createDb } from "../../src/db/client";
 
+const templates = createMailTemplates({ product: "Latchkey", logoUrl: null, overrides: {} }, "en");
 const message: MailMessage = templates.activation(
   "ada@example.com",
   "http://localhost:8787/auth/activate?ticket=T<1>",
   "T<1>",
+  3600,
 );
 
 describe("mail transports", () => {
@@ -40,7 +42,7 @@ describe("mail transports", () => {
     expect(await seen[0]!.json()).toEqual({
       from: "Latchkey <no-reply@localhost>",
       to: ["ada@example.com"],
-      subject: "Confirm your email address",
+      subject: "Confirm your email address for Latchkey",
       text: message.text,
       html: message.html,
     });
@@ -58,7 +60,7 @@ describe("mail transports", () => {
     const m = sent[0] as { from: string; to: string; raw: string };
     expect(m.from).toBe("auth@example.com");
     expect(m.to).toBe("ada@example.com");
-    expect(m.raw).toContain("Subject: Confirm your email address\r\n");
+    expect(m.raw).toContain("Subject: Confirm your email address for Latchkey\r\n");
     expect(m.raw).toContain("Content-Type: text/html; charset=utf-8");
   });
 

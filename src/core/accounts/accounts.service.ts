@@ -9,7 +9,7 @@ import type { Clock } from "../../lib/clock";
 import type { Config } from "../config";
 import { AuthError } from "../errors";
 import type { Mailer } from "../mail/mailer";
-import { templates } from "../mail/templates";
+import type { MailTemplates } from "../mail/templates";
 import type { PasswordHasher } from "../passwords/hasher";
 import type { PasswordPolicy } from "../passwords/policy";
 import type { AttemptCounter } from "../rate-limit/attempts";
@@ -136,6 +136,8 @@ export function createAccountService(deps: {
   sessions: SessionService;
   tickets: TicketService;
   mailer: Mailer;
+  /** Mail in the language of the request. */
+  templates: MailTemplates;
   attempts: AttemptCounter;
   totp: TotpService;
   /** The files of a deleted account (core/storage). */
@@ -151,6 +153,7 @@ export function createAccountService(deps: {
     sessions,
     tickets,
     mailer,
+    templates,
     attempts,
     totp,
     notices,
@@ -241,7 +244,6 @@ export function createAccountService(deps: {
       event: "email_changed",
       to: [old, next],
       ctx,
-      detail: `The new address is ${next}.`,
       data: { new_email: next },
     });
   }
@@ -315,7 +317,9 @@ export function createAccountService(deps: {
             ttlMs: TICKET_TTL.activation,
             data: { email },
           });
-          await mailer.send(templates.activation(email, input.activationLink(ticket), ticket));
+          await mailer.send(
+            templates.activation(email, input.activationLink(ticket), ticket, TICKET_TTL.activation / 1000),
+          );
         } else {
           const token = await tickets.issue({
             purpose: "magic_register",
@@ -323,7 +327,9 @@ export function createAccountService(deps: {
             ttlMs: TICKET_TTL.magicLink,
             data: { email },
           });
-          await mailer.send(templates.magicLink(email, input.magicLink!(token), token));
+          await mailer.send(
+            templates.magicLink(email, input.magicLink!(token), token, TICKET_TTL.magicLink / 1000),
+          );
         }
       } catch (e) {
         // Without its first mail the new account would be stuck (address taken, nothing to
@@ -425,7 +431,7 @@ export function createAccountService(deps: {
         data: { email: user.email },
         replace: true,
       });
-      await mailer.send(templates.activation(user.email, link(ticket), ticket));
+      await mailer.send(templates.activation(user.email, link(ticket), ticket, TICKET_TTL.activation / 1000));
     },
 
     async requestMagicLink(rawEmail, link) {
@@ -437,7 +443,7 @@ export function createAccountService(deps: {
         data: { email },
       });
       if (!token) return;
-      await mailer.send(templates.magicLink(email, link(token), token));
+      await mailer.send(templates.magicLink(email, link(token), token, TICKET_TTL.magicLink / 1000));
     },
 
     async consumeMagicLink(token, action, ctx) {
@@ -465,7 +471,9 @@ export function createAccountService(deps: {
         withPasswordVersion: true,
       });
       if (!ticket) return;
-      await mailer.send(templates.passwordReset(email, link(ticket), ticket));
+      await mailer.send(
+        templates.passwordReset(email, link(ticket), ticket, TICKET_TTL.passwordReset / 1000),
+      );
     },
 
     async resetPassword(ticket, password, ctx) {
@@ -524,7 +532,7 @@ export function createAccountService(deps: {
         data: { email, pv: user.passwordVersion, from: user.email, sid: from.sessionId },
         replace: true,
       });
-      await mailer.send(templates.emailChange(email, link(ticket), ticket));
+      await mailer.send(templates.emailChange(email, link(ticket), ticket, TICKET_TTL.emailChange / 1000));
     },
 
     async confirmEmailChange(ticket, ctx) {

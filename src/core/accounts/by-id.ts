@@ -132,7 +132,6 @@ export function createAccountByIdService(deps: {
         ctx: from.ctx,
         endOtherSessions: true,
         keepSessionId: from.sessionId,
-        detail: `The new address is ${after.address}.`,
         data: { new_email: after.address },
       });
     },

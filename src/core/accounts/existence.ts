@@ -19,7 +19,7 @@ import { randomToken } from "../../lib/crypto";
 import type { Config } from "../config";
 import { AuthError } from "../errors";
 import type { Mailer } from "../mail/mailer";
-import { templates } from "../mail/templates";
+import type { MailTemplates } from "../mail/templates";
 import type { IssuedSession, SessionContext } from "../sessions/sessions.service";
 import type { TokenService } from "../tokens/tokens.service";
 import { normalizeEmail } from "../users/email-address";
@@ -59,8 +59,10 @@ export function createExistenceService(deps: {
   emails: EmailService;
   tokens: TokenService;
   mailer: Mailer;
+  /** Mail in the language of the request. */
+  templates: MailTemplates;
 }): ExistenceService {
-  const { config, clock, users, emails, tokens, mailer } = deps;
+  const { config, clock, users, emails, tokens, mailer, templates } = deps;
   const hints = config.features.existenceHints;
 
   const service: ExistenceService = {

@@ -7,7 +7,7 @@
  */
 import type { Clock } from "../../lib/clock";
 import type { Mailer } from "../mail/mailer";
-import { type SecurityEvent, templates } from "../mail/templates";
+import type { MailTemplates, SecurityEvent } from "../mail/templates";
 import type { SessionContext, SessionService } from "../sessions/sessions.service";
 
 export type { SecurityEvent };
@@ -24,7 +24,6 @@ export interface SecurityNotices {
     ctx?: SessionContext;
     endOtherSessions?: boolean;
     keepSessionId?: string | null;
-    detail?: string;
     data?: Record<string, string>;
   }): Promise<void>;
 }
@@ -46,11 +45,13 @@ export function createSecurityNotices(deps: {
   clock: Clock;
   sessions: SessionService;
   mailer: Mailer;
+  /** Mail in the language of the request that made the change (the notice goes out after it). */
+  templates: MailTemplates;
   /** Runs the mailing after the response (the request does not wait for the mail API or its D1 windows). */
   later: (work: () => Promise<void>) => void;
 }): SecurityNotices {
   return {
-    async changed({ userId, event, to, ctx, endOtherSessions, keepSessionId, detail, data }) {
+    async changed({ userId, event, to, ctx, endOtherSessions, keepSessionId, data }) {
       if (endOtherSessions) await deps.sessions.revokeAll(userId, keepSessionId ?? undefined);
       const when = new Date(deps.clock.now()).toISOString();
       const client = describeClient(ctx);
@@ -58,7 +59,7 @@ export function createSecurityNotices(deps: {
       deps.later(async () => {
         for (const address of addresses) {
           try {
-            await deps.mailer.send(templates.securityNotice(address, event, { when, client, detail, data }));
+            await deps.mailer.send(deps.templates.securityNotice(address, event, { when, client, data }));
           } catch (e) {
             console.error(`security notice (${event}) not sent`, e);
           }

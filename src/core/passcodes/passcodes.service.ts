@@ -14,7 +14,8 @@ import type { Clock } from "../../lib/clock";
 import { timingSafeEqual } from "../../lib/crypto";
 import { fromBase64Url, toHex, utf8 } from "../../lib/encoding";
 import { AuthError } from "../errors";
-import type { Mailer, MailMessage } from "../mail/mailer";
+import type { Mailer } from "../mail/mailer";
+import type { MailTemplates } from "../mail/templates";
 import type { AttemptCounter } from "../rate-limit/attempts";
 import type { IssuedSession, SessionContext, SessionService } from "../sessions/sessions.service";
 import type { PasscodeStore } from "./passcodes.store";
@@ -62,22 +63,12 @@ function randomCode(): string {
   }
 }
 
-function passcodeMail(to: string, code: string, ttl: number): MailMessage {
-  const minutes = Math.round(ttl / 60);
-  return {
-    to,
-    subject: `Your passcode: ${code}`,
-    kind: "passcode",
-    text: `Your passcode is ${code}. It is valid for ${minutes} minutes.\n\nIf you did not ask for it, ignore this message.`,
-    html: `<p>Your passcode is <strong>${code}</strong>. It is valid for ${minutes} minutes.</p><p>If you did not ask for it, ignore this message.</p>`,
-    data: { code },
-  };
-}
-
 export function createPasscodeService(deps: {
   store: PasscodeStore;
   clock: Clock;
   mailer: Mailer;
+  /** Mail in the language of the request. */
+  templates: MailTemplates;
   sessions: SessionService;
   /** Per-account attempts across passcodes (ACCOUNT_MAX_FAILURES in 15 min, then a doubling lockout). */
   attempts: AttemptCounter;
@@ -134,7 +125,7 @@ export function createPasscodeService(deps: {
         // Indistinguishable from a real send; finalize will find no such passcode.
         return { id: crypto.randomUUID(), ttl: ttlSeconds, createdAt: now };
       }
-      await mailer.send(passcodeMail(target.address, code, ttlSeconds));
+      await mailer.send(deps.templates.passcode(target.address, code, ttlSeconds));
       return { id: passcodeId, ttl: ttlSeconds, createdAt: now };
     },
 
