@@ -195,9 +195,12 @@ const EnvSchema = z.object({
     message: "must be at most 64 characters, one line, without < > { }",
   }),
   /** Logo shown at the top of every mail (an https URL in production; about 36 px high). Empty: the product name as text. */
-  PRODUCT_LOGO_URL: url("").refine((v) => v === "" || /^https?:$/.test(new URL(v).protocol), {
-    message: "must be an http(s) URL",
-  }),
+  PRODUCT_LOGO_URL: url("").refine(
+    (v) => v === "" || (URL.canParse(v) && /^https?:$/.test(new URL(v).protocol)),
+    {
+      message: "must be an http(s) URL",
+    },
+  ),
   /** Operator mail templates, JSON {"<kind>": {"<lang>": {"subject", "text", "html"}}} (README "Mail"). */
   MAIL_TEMPLATES: str(""),
   /** Largest accepted auth request body, bytes. */

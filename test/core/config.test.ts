@@ -123,6 +123,7 @@ describe("parseConfig", () => {
       [{ PUBLIC_URL: "https://127.0.0.1" }, /^PUBLIC_URL: must not point at localhost/],
       [{ PUBLIC_URL: "https://[::1]" }, /^PUBLIC_URL: must not point at localhost/],
       [{ REDIRECT_URL_SUCCESS: "http://localhost:8787/" }, /^REDIRECT_URL_SUCCESS: must be an https: URL/],
+      [{ PRODUCT_LOGO_URL: "http://cdn.example.com/logo.png" }, /^PRODUCT_LOGO_URL: must be an https: URL/],
       [
         { REDIRECT_URL_ERROR: "https://app.localhost/error" },
         /^REDIRECT_URL_ERROR: must not point at localhost/,

@@ -77,6 +77,7 @@ export interface Mail {
   subject: string;
   kind: string;
   text: string;
+  html: string;
   data: Record<string, string>;
 }
 

@@ -104,7 +104,10 @@ describe("hbp: security changes end the other sessions and send a notice", () =>
     expect(res.status).toBe(204);
     expect(await tokenWorks(other.jwt)).toBe(401);
     expect(await tokenWorks(s.jwt)).toBe(400);
-    expectNotice(await lastMail(s.email, "password_changed"), /password of your account was changed/);
+    expectNotice(
+      await lastMail(s.email, "password_changed"),
+      /password of your Latchkey account was changed/,
+    );
   });
 
   it("password reset: every session ends and the user gets a notice", async () => {
@@ -117,7 +120,10 @@ describe("hbp: security changes end the other sessions and send a notice", () =>
     });
     expect(res.status).toBe(204);
     expect(await tokenWorks(s.jwt)).toBe(401);
-    expectNotice(await lastMail(s.email, "password_reset_done"), /password of your account was reset/);
+    expectNotice(
+      await lastMail(s.email, "password_reset_done"),
+      /password of your Latchkey account was reset/,
+    );
   });
 
   it("email changed directly (VERIFY_EMAILS=false): other sessions end, both addresses are told", async () => {
@@ -136,7 +142,7 @@ describe("hbp: security changes end the other sessions and send a notice", () =>
     expect(await tokenWorks(s.jwt)).toBe(400);
     for (const to of [s.email, next]) {
       const mail = await lastMail(to, "email_changed");
-      expectNotice(mail, /email address of your account was changed/);
+      expectNotice(mail, /email address of your Latchkey account was changed/);
       expect(mail.data.new_email).toBe(next);
     }
   });
