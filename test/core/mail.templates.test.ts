@@ -13,7 +13,8 @@ import {
 const plain: MailBranding = { product: "Latchkey", logoUrl: null, overrides: {} };
 const LINK = "https://auth.example.com/verify?ticket=abc";
 const WHEN = "2026-03-04T05:06:07.000Z";
-const CLIENT = "Firefox/140, network 203.0.113.0/24";
+const CLIENT = { agent: "Firefox/140", network: "203.0.113.0/24" };
+const NETWORK = "203.0.113.0/24";
 
 /** One message of every kind (passcode twice: sign-in and sign-up), with what it must carry. */
 function everyKind(t: MailTemplates): { name: string; m: MailMessage; carries: string }[] {
@@ -29,16 +30,20 @@ function everyKind(t: MailTemplates): { name: string; m: MailMessage; carries: s
       m: t.passcode("ada@example.com", "042917", 300, { signUp: true }),
       carries: "042917",
     },
-    { name: "address_taken_sign_up", m: t.addressTaken("ada@example.com", "sign_up", info), carries: CLIENT },
+    {
+      name: "address_taken_sign_up",
+      m: t.addressTaken("ada@example.com", "sign_up", info),
+      carries: NETWORK,
+    },
     {
       name: "address_taken_email_change",
       m: t.addressTaken("ada@example.com", "email_change", info),
-      carries: CLIENT,
+      carries: NETWORK,
     },
     ...SECURITY_EVENTS.map((event) => ({
       name: event,
       m: t.securityNotice("ada@example.com", event, { ...info, data: { new_email: "new@example.com" } }),
-      carries: CLIENT,
+      carries: NETWORK,
     })),
   ];
 }
@@ -98,7 +103,7 @@ describe("mail templates", () => {
     expect(notice.data).toEqual({
       event: "email_changed",
       when: WHEN,
-      client: CLIENT,
+      client: "Firefox/140, Netzwerk 203.0.113.0/24",
       new_email: "b@example.com",
     });
     expect(notice.text).toContain("Die neue Adresse ist b@example.com.");
@@ -144,7 +149,7 @@ describe("mail templates", () => {
     expect(m.html).not.toContain("<b>");
     const n = t.securityNotice("a@example.com", "passkey_added", {
       when: WHEN,
-      client: `<script>alert(1)</script>, network 1.2.3.0/24`,
+      client: { agent: "<script>alert(1)</script>", network: "1.2.3.0/24" },
     });
     expect(n.html).not.toContain("<script>alert");
     expect(n.html).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
@@ -165,6 +170,21 @@ describe("mail templates", () => {
     expect(logo.passcode("a@x.io", "123456", 300).html).toContain(
       '<img src="https://cdn.example.com/logo.png"',
     );
+  });
+
+  it("names the client in the reader's language, and says so when it is unknown", () => {
+    const info = (client: { agent: string | null; network: string | null }) => ({ when: WHEN, client });
+    const fr = createMailTemplates(plain, "fr");
+    expect(fr.securityNotice("a@x.io", "password_changed", info(CLIENT)).text).toContain(
+      "Appareil: Firefox/140, réseau 203.0.113.0/24",
+    );
+    expect(
+      fr.securityNotice("a@x.io", "password_changed", info({ agent: null, network: null })).text,
+    ).toContain("Appareil: un client inconnu, réseau une adresse inconnue");
+    expect(
+      createMailTemplates(plain, "en").addressTaken("a@x.io", "sign_up", info({ agent: null, network: null }))
+        .text,
+    ).toContain("From: an unknown client, network an unknown address");
   });
 
   it("writes when in the reader's language, in UTC", () => {

@@ -7,7 +7,7 @@
  */
 import type { Clock } from "../../lib/clock";
 import type { Mailer } from "../mail/mailer";
-import type { MailTemplates, SecurityEvent } from "../mail/templates";
+import type { ClientInfo, MailTemplates, SecurityEvent } from "../mail/templates";
 import type { SessionContext, SessionService } from "../sessions/sessions.service";
 
 export type { SecurityEvent };
@@ -28,17 +28,20 @@ export interface SecurityNotices {
   }): Promise<void>;
 }
 
-/** The client as a mail may name it: user agent, and the network (IPv4 /24, IPv6 /48) not the host. */
-export function describeClient(ctx: SessionContext | undefined): string {
-  const agent = ctx?.userAgent?.replace(/[\r\n]+/g, " ").slice(0, 200) || "an unknown client";
+/**
+ * The client as a mail may name it: user agent, and the network (IPv4 /24, IPv6 /48) not the host;
+ * null where unknown (the mail says so in its language).
+ */
+export function describeClient(ctx: SessionContext | undefined): ClientInfo {
+  const agent = ctx?.userAgent?.replace(/[\r\n]+/g, " ").slice(0, 200) || null;
   const ip = ctx?.ip ?? "";
-  let network = "an unknown address";
+  let network: string | null = null;
   if (/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) network = `${ip.split(".").slice(0, 3).join(".")}.0/24`;
   else if (ip.includes(":")) {
     const groups = ip.split("::")[0]!.split(":").slice(0, 3);
     if (groups.every((g) => /^[0-9a-f]{1,4}$/i.test(g))) network = `${groups.join(":")}::/48`;
   }
-  return `${agent}, network ${network}`;
+  return { agent, network };
 }
 
 export function createSecurityNotices(deps: {

@@ -20,7 +20,8 @@ export interface MailContent {
   validity?: string;
   /** Label/value rows (when, from which client). */
   facts?: [string, string][];
-  notYou: { heading: string; text: string };
+  /** What to do if it was not the reader. */
+  notYou: string;
   footer: string;
 }
 
@@ -40,7 +41,8 @@ a{color:${ACCENT}}
 .lk-outer{padding:16px 8px!important}
 .lk-card{padding:28px 20px!important}
 .lk-code{font-size:30px!important;letter-spacing:6px!important}
-.lk-btn-cell,.lk-btn{display:block!important;width:100%!important;box-sizing:border-box}
+.lk-btn-table{width:100%!important}
+.lk-btn{display:block!important;text-align:center}
 }
 @media (prefers-color-scheme:dark){
 .lk-bg{background-color:#0f1115!important}
@@ -66,8 +68,8 @@ export function renderHtml(m: MailContent): string {
   ];
   if (m.action) {
     parts.push(
-      `<table role="presentation" cellpadding="0" cellspacing="0" border="0" style="margin:8px 0 24px;"><tr>` +
-        `<td class="lk-btn-cell" align="center" bgcolor="${ACCENT}" style="border-radius:8px;background-color:${ACCENT};">` +
+      `<table role="presentation" class="lk-btn-table" cellpadding="0" cellspacing="0" border="0" style="margin:8px 0 24px;"><tr>` +
+        `<td align="center" bgcolor="${ACCENT}" style="border-radius:8px;background-color:${ACCENT};">` +
         `<a class="lk-btn" href="${e(m.action.url)}" target="_blank" style="display:inline-block;padding:14px 28px;font-family:${FONT};font-size:16px;line-height:1.2;font-weight:600;color:#ffffff;text-decoration:none;border-radius:8px;">${e(m.action.label)}</a>` +
         `</td></tr></table>`,
     );
@@ -93,7 +95,7 @@ export function renderHtml(m: MailContent): string {
     const rows = m.facts
       .map(
         ([k, v]) =>
-          `<tr><td class="lk-muted" valign="top" style="padding:4px 16px 4px 0;font-family:${FONT};font-size:14px;color:${MUTED};white-space:nowrap;">${e(k)}</td>` +
+          `<tr><td class="lk-muted" valign="top" style="padding:4px 16px 4px 0;font-family:${FONT};font-size:14px;line-height:1.5;color:${MUTED};white-space:nowrap;">${e(k)}</td>` +
           `<td class="lk-text" style="padding:4px 0;font-family:${FONT};font-size:14px;line-height:1.5;color:${TEXT};word-break:break-word;">${e(v)}</td></tr>`,
       )
       .join("");
@@ -103,11 +105,7 @@ export function renderHtml(m: MailContent): string {
   }
   parts.push(
     `<table role="presentation" cellpadding="0" cellspacing="0" border="0" width="100%" style="margin:8px 0 0;"><tr><td class="lk-rule" style="border-top:1px solid #e5e7eb;padding-top:20px;">` +
-      p(
-        "lk-text",
-        `margin:0;font-size:14px;line-height:1.5;color:${TEXT};`,
-        `<strong>${e(m.notYou.heading)}</strong> ${e(m.notYou.text)}`,
-      ) +
+      p("lk-text", `margin:0;font-size:14px;line-height:1.5;color:${TEXT};`, e(m.notYou)) +
       `</td></tr></table>`,
   );
   return [
@@ -144,7 +142,7 @@ export function renderText(m: MailContent): string {
   if (m.code) blocks.push(`${m.code.label}: ${m.code.value}`);
   if (m.validity) blocks.push(m.validity);
   if (m.facts?.length) blocks.push(m.facts.map(([k, v]) => `${k}: ${v}`).join("\n"));
-  blocks.push(`${m.notYou.heading} ${m.notYou.text}`);
+  blocks.push(m.notYou);
   blocks.push(`--\n${m.product}\n${m.footer}`);
   return `${blocks.join("\n\n")}\n`;
 }

@@ -140,6 +140,12 @@ function formatWhen(iso: string, locale: Locale): string {
   }
 }
 
+/** Who made a change, as far as a mail names it (user agent, network); null where unknown. */
+export interface ClientInfo {
+  agent: string | null;
+  network: string | null;
+}
+
 export interface MailTemplates {
   readonly locale: Locale;
   activation(to: string, link: string, ticket: string, validForSeconds: number): MailMessage;
@@ -153,18 +159,23 @@ export interface MailTemplates {
   addressTaken(
     to: string,
     attempt: "sign_up" | "email_change",
-    info: { when: string; client: string },
+    info: { when: string; client: ClientInfo },
   ): MailMessage;
   /** What changed, when, from which client, and what to do if it was not the owner. */
   securityNotice(
     to: string,
     event: SecurityEvent,
-    info: { when: string; client: string; data?: Record<string, string> },
+    info: { when: string; client: ClientInfo; data?: Record<string, string> },
   ): MailMessage;
 }
 
 export function createMailTemplates(branding: MailBranding, locale: Locale): MailTemplates {
   const strings = catalog(locale).mail;
+  const describe = ({ agent, network }: ClientInfo) =>
+    fill(strings.layout.client, {
+      agent: agent ?? strings.layout.unknownAgent,
+      network: network ?? strings.layout.unknownNetwork,
+    });
 
   function render(
     kind: MailKind,
@@ -197,7 +208,7 @@ export function createMailTemplates(branding: MailBranding, locale: Locale): Mai
             [strings.layout.from, all.client ?? ""],
           ]
         : undefined,
-      notYou: { heading: strings.layout.notYouHeading, text: f(t.notYou) },
+      notYou: f(t.notYou),
       footer: f(strings.layout.footer),
     };
     const custom = branding.overrides[kind]?.[locale];
@@ -242,18 +253,24 @@ export function createMailTemplates(branding: MailBranding, locale: Locale): Mai
       return {
         to,
         kind,
-        ...render(kind, to, { when: formatWhen(info.when, locale), client: info.client }, { facts: true }),
+        ...render(
+          kind,
+          to,
+          { when: formatWhen(info.when, locale), client: describe(info.client) },
+          { facts: true },
+        ),
         data: { when: info.when },
       };
     },
     securityNotice(to, event, info) {
-      const vars: Record<string, string> = { when: formatWhen(info.when, locale), client: info.client };
+      const client = describe(info.client);
+      const vars: Record<string, string> = { when: formatWhen(info.when, locale), client };
       if (info.data?.new_email) vars.new_email = info.data.new_email;
       return {
         to,
         kind: event,
         ...render(event, to, vars, { facts: true }),
-        data: { event, when: info.when, client: info.client, ...info.data },
+        data: { event, when: info.when, client, ...info.data },
       };
     },
   };

@@ -12,8 +12,10 @@ export const mail: typeof en = {
     linkFallback: "Falls die Schaltfläche nicht funktioniert, kopieren Sie diesen Link in Ihren Browser:",
     codeLabel: "Ihr Code",
     when: "Wann",
-    from: "Von",
-    notYouHeading: "Das waren nicht Sie?",
+    from: "Gerät",
+    client: "{agent}, Netzwerk {network}",
+    unknownAgent: "ein unbekannter Client",
+    unknownNetwork: "eine unbekannte Adresse",
     footer:
       "Diese Nachricht hat {product} an {email} gesendet. Sie wurde automatisch verschickt; Antworten werden nicht gelesen.",
   },

@@ -16,7 +16,10 @@ export const mail = {
     codeLabel: "Your code",
     when: "When",
     from: "From",
-    notYouHeading: "Not you?",
+    /** The client named in a notice: its user agent and network. */
+    client: "{agent}, network {network}",
+    unknownAgent: "an unknown client",
+    unknownNetwork: "an unknown address",
     footer: "This message was sent by {product} to {email}. It was sent automatically; replies are not read.",
   },
   activation: {

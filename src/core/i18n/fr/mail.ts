@@ -9,13 +9,15 @@ export const mail: typeof en = {
     hours: "{n} heures",
   },
   layout: {
-    linkFallback: "Si le bouton ne fonctionne pas, copiez ce lien dans votre navigateur :",
+    linkFallback: "Si le bouton ne fonctionne pas, copiez ce lien dans votre navigateur :",
     codeLabel: "Votre code",
     when: "Quand",
-    from: "Depuis",
-    notYouHeading: "Ce n’était pas vous ?",
+    from: "Appareil",
+    client: "{agent}, réseau {network}",
+    unknownAgent: "un client inconnu",
+    unknownNetwork: "une adresse inconnue",
     footer:
-      "Ce message a été envoyé par {product} à {email}. Il a été envoyé automatiquement ; les réponses ne sont pas lues.",
+      "Ce message a été envoyé par {product} à {email}. Il a été envoyé automatiquement ; les réponses ne sont pas lues.",
   },
   activation: {
     subject: "Confirmez votre adresse e-mail pour {product}",
@@ -23,7 +25,7 @@ export const mail: typeof en = {
     intro: "Bienvenue sur {product}. Confirmez que {email} est bien votre adresse pour activer votre compte.",
     action: "Confirmer l’adresse e-mail",
     validity: "Le lien ne fonctionne qu’une fois et expire dans {validity}.",
-    notYou: "Si vous n’avez pas créé de compte, ignorez ce message : rien ne se passe sans ce lien.",
+    notYou: "Si vous n’avez pas créé de compte, ignorez ce message : rien ne se passe sans ce lien.",
   },
   magic_link: {
     subject: "Votre lien de connexion à {product}",
@@ -33,23 +35,23 @@ export const mail: typeof en = {
     action: "Se connecter",
     validity: "Le lien ne fonctionne qu’une fois et expire dans {validity}.",
     notYou:
-      "Si vous n’avez pas demandé à vous connecter, ignorez ce message : personne ne peut se connecter sans ce lien.",
+      "Si vous n’avez pas demandé à vous connecter, ignorez ce message : personne ne peut se connecter sans ce lien.",
   },
   passcode: {
-    subject: "Votre code {product} : {code}",
+    subject: "Votre code {product} : {code}",
     heading: "Votre code",
     intro: "Saisissez ce code pour poursuivre votre connexion à {product} en tant que {email}.",
     validity: "Le code expire dans {validity}. Ne le communiquez jamais à personne.",
     notYou:
-      "Si vous n’avez pas demandé de code, ignorez ce message : personne ne peut se connecter sans lui.",
+      "Si vous n’avez pas demandé de code, ignorez ce message : personne ne peut se connecter sans lui.",
   },
   passcode_sign_up: {
-    subject: "Votre code d’inscription {product} : {code}",
+    subject: "Votre code d’inscription {product} : {code}",
     heading: "Créez votre compte",
     intro: "Saisissez ce code pour créer votre compte {product} pour {email}.",
     validity: "Le code expire dans {validity}. Ne le communiquez jamais à personne.",
     notYou:
-      "Si vous n’avez pas demandé à vous inscrire, ignorez ce message : aucun compte n’est créé sans ce code.",
+      "Si vous n’avez pas demandé à vous inscrire, ignorez ce message : aucun compte n’est créé sans ce code.",
   },
   password_reset: {
     subject: "Réinitialisez votre mot de passe {product}",
@@ -59,7 +61,7 @@ export const mail: typeof en = {
     action: "Choisir un nouveau mot de passe",
     validity: "Le lien ne fonctionne qu’une fois et expire dans {validity}.",
     notYou:
-      "Si vous n’êtes pas à l’origine de cette demande, ignorez ce message : votre mot de passe reste inchangé.",
+      "Si vous n’êtes pas à l’origine de cette demande, ignorez ce message : votre mot de passe reste inchangé.",
   },
   email_change: {
     subject: "Confirmez votre nouvelle adresse e-mail pour {product}",
@@ -68,7 +70,7 @@ export const mail: typeof en = {
     action: "Confirmer la nouvelle adresse",
     validity: "Le lien ne fonctionne qu’une fois et expire dans {validity}.",
     notYou:
-      "Si vous n’êtes pas à l’origine de cette demande, ignorez ce message : le compte garde son adresse actuelle.",
+      "Si vous n’êtes pas à l’origine de cette demande, ignorez ce message : le compte garde son adresse actuelle.",
   },
   address_taken_sign_up: {
     subject: "Quelqu’un a tenté de s’inscrire avec votre adresse e-mail",
@@ -91,7 +93,7 @@ export const mail: typeof en = {
     heading: "Votre mot de passe a été modifié",
     intro: "Le mot de passe de votre compte {product} a été modifié.",
     notYou:
-      "Si ce n’était pas vous, réinitialisez votre mot de passe maintenant : vos autres sessions ont été déconnectées.",
+      "Si ce n’était pas vous, réinitialisez votre mot de passe maintenant : vos autres sessions ont été déconnectées.",
   },
   password_reset_done: {
     subject: "Votre mot de passe {product} a été réinitialisé",
@@ -106,7 +108,7 @@ export const mail: typeof en = {
     heading: "Votre adresse e-mail a été modifiée",
     intro: "L’adresse e-mail de votre compte {product} a été modifiée. La nouvelle adresse est {new_email}.",
     notYou:
-      "Si ce n’était pas vous, réinitialisez votre mot de passe et contactez le support : vos autres sessions ont été déconnectées.",
+      "Si ce n’était pas vous, réinitialisez votre mot de passe et contactez le support : vos autres sessions ont été déconnectées.",
   },
   totp_enabled: {
     subject: "L’authentification à deux facteurs a été activée",
