@@ -184,7 +184,7 @@ async function render(lang, kind, mail, width, dark = false) {
   await page.setContent(mail.html, { waitUntil: "load" });
   const seen = await page.evaluate(() => {
     const q = (s) => document.querySelector(s);
-    const box = (el) => el && el.getBoundingClientRect().toJSON();
+    const box = (el) => el?.getBoundingClientRect().toJSON();
     const img = q("img");
     return {
       lang: document.documentElement.lang,

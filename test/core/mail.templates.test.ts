@@ -122,6 +122,15 @@ describe("mail templates", () => {
     expect(code.subject).toBe("Your Latchkey passcode: 042917");
   });
 
+  it("in(language) switches to a language we have and keeps the current one otherwise", () => {
+    const de = createMailTemplates(plain, "de");
+    expect(de.in("fr-CA").locale).toBe("fr");
+    expect(de.in("EN").locale).toBe("en");
+    expect(de.in("es").locale).toBe("de");
+    expect(de.in(null).locale).toBe("de");
+    expect(de.in("").locale).toBe("de");
+  });
+
   it("says how long the link or code works, from the TTL it is given", () => {
     const en = createMailTemplates(plain, "en");
     const de = createMailTemplates(plain, "de");

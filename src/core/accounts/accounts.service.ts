@@ -309,6 +309,8 @@ export function createAccountService(deps: {
       }
       if (draft) return { kind: "session", user, session: await sessions.issueFor(user, draft, 0) };
 
+      // The language the new user chose (hbp user_data.locale), when we have it; else the request's.
+      const mail = templates.in(input.locale);
       try {
         if (hasPassword) {
           const ticket = await tickets.issue({
@@ -318,7 +320,7 @@ export function createAccountService(deps: {
             data: { email },
           });
           await mailer.send(
-            templates.activation(email, input.activationLink(ticket), ticket, TICKET_TTL.activation / 1000),
+            mail.activation(email, input.activationLink(ticket), ticket, TICKET_TTL.activation / 1000),
           );
         } else {
           const token = await tickets.issue({
@@ -328,7 +330,7 @@ export function createAccountService(deps: {
             data: { email },
           });
           await mailer.send(
-            templates.magicLink(email, input.magicLink!(token), token, TICKET_TTL.magicLink / 1000),
+            mail.magicLink(email, input.magicLink!(token), token, TICKET_TTL.magicLink / 1000),
           );
         }
       } catch (e) {

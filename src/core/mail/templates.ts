@@ -5,7 +5,7 @@
  * subject, text or HTML of any kind per language (MAIL_TEMPLATES); their `{placeholders}` are
  * checked at config time and HTML-escaped in the HTML.
  */
-import { catalog, fill, LOCALES, type Locale } from "../i18n";
+import { catalog, fill, isLocale, LOCALES, type Locale } from "../i18n";
 import { escapeHtml, type MailContent, renderHtml, renderText } from "./layout";
 import type { MailMessage } from "./mailer";
 
@@ -148,6 +148,8 @@ export interface ClientInfo {
 
 export interface MailTemplates {
   readonly locale: Locale;
+  /** The same templates in `language` (a tag such as "de" or "fr-CA") when we have it; else these. */
+  in(language: string | null | undefined): MailTemplates;
   activation(to: string, link: string, ticket: string, validForSeconds: number): MailMessage;
   magicLink(to: string, link: string, token: string, validForSeconds: number): MailMessage;
   passwordReset(to: string, link: string, ticket: string, validForSeconds: number): MailMessage;
@@ -235,6 +237,10 @@ export function createMailTemplates(branding: MailBranding, locale: Locale): Mai
 
   return {
     locale,
+    in(language) {
+      const primary = typeof language === "string" ? language.trim().toLowerCase().split(/[-_]/)[0] : "";
+      return isLocale(primary) && primary !== locale ? createMailTemplates(branding, primary) : this;
+    },
     activation: (to, link, ticket, validFor) => linkMail("activation", to, link, validFor, { ticket }),
     magicLink: (to, link, token, validFor) => linkMail("magic_link", to, link, validFor, { token }),
     passwordReset: (to, link, ticket, validFor) => linkMail("password_reset", to, link, validFor, { ticket }),

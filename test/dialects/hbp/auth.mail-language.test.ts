@@ -66,6 +66,27 @@ describe("mail language follows the request's Accept-Language", () => {
     expect(mail.text).toContain("Der Code läuft in 5 Minuten ab.");
   });
 
+  it("hbp register with user_data.locale: the activation goes out in the user's chosen language", async () => {
+    const email = uniqueEmail("chosen");
+    const res = await call("/auth/register", {
+      json: { email, password: PASSWORD, user_data: { locale: "fr-FR" } },
+      headers: lang("de"),
+    });
+    expect(res.status).toBe(200);
+    expect((await lastMail(email, "activation")).subject).toBe(
+      "Confirmez votre adresse e-mail pour Latchkey",
+    );
+    // A locale we have no catalog for leaves the request's language.
+    const other = uniqueEmail("chosen");
+    await call("/auth/register", {
+      json: { email: other, password: PASSWORD, user_data: { locale: "es" } },
+      headers: lang("de"),
+    });
+    expect((await lastMail(other, "activation")).subject).toBe(
+      "Bestätigen Sie Ihre E-Mail-Adresse für Latchkey",
+    );
+  });
+
   it("English without the header, for a language we do not have, and for a q=0 refusal", async () => {
     for (const headers of [{}, lang("es-ES, ja;q=0.8"), lang("de;q=0, fr;q=0")]) {
       const email = uniqueEmail("en");
