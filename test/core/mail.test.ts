@@ -69,6 +69,17 @@ describe("mail transports", () => {
     expect(message.html).not.toContain("T<1>");
     const mime = buildMime("a@example.com", { ...message, subject: "Bestätigen" }, "B");
     expect(mime).toMatch(/Subject: =\?UTF-8\?B\?[A-Za-z0-9+/=]+\?=/);
+    // A long subject: encoded words of at most 75 characters, folded, decoding to the subject.
+    const subject = "Die Zwei-Faktor-Authentifizierung für Ihr Konto wurde ausgeschaltet – prüfen Sie das";
+    const long = buildMime("a@example.com", { ...message, subject }, "B");
+    const header = /\r\nSubject: (.*?)\r\n(?! )/s.exec(long)![1]!;
+    const words = header.split("\r\n ");
+    expect(words.length).toBeGreaterThan(1);
+    for (const w of words) expect(w.length).toBeLessThanOrEqual(75);
+    const bytes = words.flatMap((w) =>
+      [...atob(/^=\?UTF-8\?B\?(.*)\?=$/.exec(w)![1]!)].map((c) => c.charCodeAt(0)),
+    );
+    expect(new TextDecoder().decode(new Uint8Array(bytes))).toBe(subject);
   });
 });
 

@@ -76,10 +76,29 @@ export function createHttpMailer(mail: Config["mail"], fetcher: typeof fetch = f
   };
 }
 
+/**
+ * A non-ASCII header value as RFC 2047 encoded words of at most 75 characters each (whole
+ * characters of at most 45 UTF-8 bytes per word), folded onto continuation lines.
+ */
+function encodedWords(value: string): string {
+  const words: string[] = [];
+  let chunk: number[] = [];
+  const flush = () => {
+    if (chunk.length) words.push(`=?UTF-8?B?${btoa(String.fromCharCode(...chunk))}?=`);
+    chunk = [];
+  };
+  for (const ch of value) {
+    const bytes = new TextEncoder().encode(ch);
+    if (chunk.length + bytes.length > 45) flush();
+    chunk.push(...bytes);
+  }
+  flush();
+  return words.join("\r\n ");
+}
+
 /** RFC 5322 message with text and HTML parts, for the send_email binding. */
 export function buildMime(from: string, m: MailMessage, boundary = `b${crypto.randomUUID()}`): string {
-  const header = (s: string) =>
-    /^[\x20-\x7e]*$/.test(s) ? s : `=?UTF-8?B?${btoa(String.fromCharCode(...new TextEncoder().encode(s)))}?=`;
+  const header = (s: string) => (/^[\x20-\x7e]*$/.test(s) ? s : encodedWords(s));
   return [
     `From: ${from}`,
     `To: ${m.to}`,
