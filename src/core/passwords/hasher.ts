@@ -10,6 +10,7 @@ import { scrypt } from "node:crypto";
 import { timingSafeEqual } from "../../lib/crypto";
 import { fromBase64Url, toBase64Url } from "../../lib/encoding";
 import { AuthError } from "../errors";
+import { isForeignHash, verifyForeign } from "./foreign";
 
 export interface ScryptParams {
   logN: number;
@@ -19,7 +20,10 @@ export interface ScryptParams {
 
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
-  /** `needsRehash` is true when the stored hash used other parameters than the current ones. */
+  /**
+   * `needsRehash` is true when the stored hash used other parameters than the current ones, or is
+   * an imported foreign hash (foreign.ts): a successful login then replaces it with scrypt.
+   */
   verify(password: string, phc: string): Promise<{ ok: boolean; needsRehash: boolean }>;
   /** Spends the cost of one verification, for unknown users, so timing reveals nothing. */
   burn(password: string): Promise<void>;
@@ -66,7 +70,17 @@ async function quietMoment(since: number): Promise<void> {
   } while (waited < MAX_DEFER_MS);
 }
 
-/** `since`: the isolate's credential-request count when this request arrived. */
+/**
+ * Runs `work` after the isolate's earlier hashes and a quiet moment, so hashes (ours and imported
+ * foreign ones) run one at a time. `since`: the isolate's credential-request count when this
+ * request arrived.
+ */
+function serial<T>(since: number, work: () => Promise<T>): Promise<T> {
+  const run = hashTail.then(() => quietMoment(since)).then(work);
+  hashTail = run.catch(() => {});
+  return run;
+}
+
 function derive(
   password: string,
   salt: Uint8Array,
@@ -77,18 +91,15 @@ function derive(
   const N = 2 ** p.logN;
   // Node's rule: 128 * r * (N + p + 2) must fit maxmem; give it what these parameters need.
   const maxmem = 128 * p.r * (N + p.p + 2) + 1024 * 1024;
-  const run = hashTail
-    .then(() => quietMoment(since))
-    .then(
-      () =>
-        new Promise<Uint8Array>((resolve, reject) => {
-          scrypt(password.normalize("NFKC"), salt, keyLen, { N, r: p.r, p: p.p, maxmem }, (err, key) =>
-            err ? reject(err) : resolve(new Uint8Array(key)),
-          );
-        }),
-    );
-  hashTail = run.catch(() => {});
-  return run;
+  return serial(
+    since,
+    () =>
+      new Promise<Uint8Array>((resolve, reject) => {
+        scrypt(password.normalize("NFKC"), salt, keyLen, { N, r: p.r, p: p.p, maxmem }, (err, key) =>
+          err ? reject(err) : resolve(new Uint8Array(key)),
+        );
+      }),
+  );
 }
 
 function parse(phc: string): { params: ScryptParams; salt: Uint8Array; hash: Uint8Array } | null {
@@ -128,6 +139,10 @@ export function createPasswordHasher(current: ScryptParams, maxPending: number):
       }),
     verify: (password, phc) =>
       limited(async () => {
+        if (isForeignHash(phc)) {
+          const ok = await serial(arrivedAt ?? arrivals, () => verifyForeign(password, phc));
+          if (ok !== null) return { ok, needsRehash: ok };
+        }
         const parsed = parse(phc);
         if (!parsed) {
           await derive(password, dummySalt, current, KEY_LEN, arrivedAt ?? arrivals);
