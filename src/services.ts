@@ -13,6 +13,8 @@ import { createTurnstileVerifier } from "./core/captcha/turnstile";
 import { createHealthService } from "./core/health";
 import { createHealthStore } from "./core/health.store";
 import { DEFAULT_LOCALE, type Locale } from "./core/i18n";
+import { createImportService } from "./core/import/import.service";
+import { createImportStore } from "./core/import/import.store";
 import {
   createCloudflareMailer,
   createHttpMailer,
@@ -173,6 +175,7 @@ class RequestServices {
   #passcodes?: ReturnType<typeof createPasscodeService>;
   #webauthn?: ReturnType<typeof createWebAuthnService>;
   #health?: ReturnType<typeof createHealthService>;
+  #imports?: ReturnType<typeof createImportService>;
   readonly clock: Clock;
 
   constructor(
@@ -467,6 +470,16 @@ class RequestServices {
   get health() {
     this.#health ??= createHealthService({ store: createHealthStore(this.#database) });
     return this.#health;
+  }
+
+  /** User import with foreign password hashes (an admin operation). */
+  get imports() {
+    this.#imports ??= createImportService({
+      config: this.config,
+      clock: this.clock,
+      store: createImportStore(this.#database),
+    });
+    return this.#imports;
   }
 
   [release]() {

@@ -372,7 +372,7 @@ export function createAccountService(deps: {
       const startsSession = !user.disabled && (user.active || allowUnverified) && !user.totpEnabled;
       if (!startsSession) {
         await attempts.clear(key);
-        if (rehash) await users.setPassword(user.id, rehash);
+        if (rehash) await users.rehash(user.id, user.passwordHash, rehash);
       }
       if (user.disabled) throw new AuthError("ACCOUNT_DISABLED");
       if (!user.active && !allowUnverified) throw new AuthError("ACCOUNT_NOT_ACTIVE");
@@ -386,7 +386,10 @@ export function createAccountService(deps: {
         });
         return { kind: "mfa_required", user, ticket };
       }
-      const session = await sessions.create(user, ["pwd"], ctx, { clearAttempts: key, passwordHash: rehash });
+      const session = await sessions.create(user, ["pwd"], ctx, {
+        clearAttempts: key,
+        rehash: rehash ? { from: user.passwordHash, to: rehash } : undefined,
+      });
       return { kind: "session", user, session };
     },
 

@@ -23,7 +23,7 @@ import {
 import type { Db } from "../../db/client";
 import { emails, refreshTokens, sessions, tickets, users } from "../../db/schema";
 import { clearStatement } from "../rate-limit/attempts.store";
-import { setPasswordStatement } from "../users/users.store";
+import { rehashStatement } from "../users/users.store";
 
 export type NewSession = typeof sessions.$inferInsert;
 export type NewRefreshToken = typeof refreshTokens.$inferInsert;
@@ -40,8 +40,11 @@ export type SessionRoles = Pick<typeof users.$inferSelect, "defaultRole" | "allo
 export interface SessionWriteExtras {
   /** An attempt-counter key to clear (rate-limit/attempts). */
   clearAttempts?: string;
-  /** A new hash for the user's password (the stored one used weaker parameters). */
-  passwordHash?: string;
+  /**
+   * A new hash for the user's password (the stored one used weaker parameters or was imported):
+   * `from`, the hash the login verified, becomes `to` while it is still stored.
+   */
+  rehash?: { from: string; to: string };
 }
 
 export interface SessionRef {
@@ -202,8 +205,8 @@ export function sessionStatements(
         ),
       ),
     ...(also.clearAttempts ? [clearStatement(db, also.clearAttempts)] : []),
-    ...(also.passwordHash
-      ? [setPasswordStatement(db, session.userId, also.passwordHash, session.createdAt)]
+    ...(also.rehash
+      ? [rehashStatement(db, session.userId, also.rehash.from, also.rehash.to, session.createdAt)]
       : []),
   ] as const;
 }

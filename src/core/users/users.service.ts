@@ -69,6 +69,8 @@ export interface UserService {
    */
   activate(userId: string, address?: string): Promise<void>;
   setPassword(userId: string, passwordHash: string): Promise<void>;
+  /** A login's rehash: `from` becomes `to` while it is still the stored hash (the version stays). */
+  rehash(userId: string, from: string, to: string): Promise<void>;
   /**
    * Replaces the primary address; EMAIL_IN_USE when another account holds it. `also` joins the
    * same round trip (UserStore.changePrimaryEmail): open tickets of a purpose spent, the user's
@@ -126,6 +128,8 @@ export function createUserService(deps: { store: UserStore; clock: Clock }): Use
     activate: (userId, address) => store.activate(userId, address, clock.now()),
 
     setPassword: (userId, passwordHash) => store.setPassword(userId, passwordHash, clock.now()),
+
+    rehash: (userId, from, to) => store.rehash(userId, from, to, clock.now()),
 
     async changePrimaryEmail(userId, address, verified, also) {
       await store.changePrimaryEmail(userId, address, verified, clock.now(), also);

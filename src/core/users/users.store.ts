@@ -82,6 +82,8 @@ export interface UserStore {
   activate(userId: string, address: string | undefined, now: number): Promise<void>;
   /** Sets the hash and bumps the password version. */
   setPassword(userId: string, passwordHash: string, now: number): Promise<void>;
+  /** Replaces the hash `from` by `to` while `from` is still stored (rehashStatement). */
+  rehash(userId: string, from: string, to: string, now: number): Promise<void>;
   /**
    * Replaces the primary address; EMAIL_IN_USE when another account holds it. In the same batch:
    * the user's open tickets of `also.spendTickets` are spent, and with `also.endSessions` every
@@ -134,6 +136,17 @@ export const setPasswordStatement = (
     .update(users)
     .set({ passwordHash, passwordVersion: sql`${users.passwordVersion} + 1`, updatedAt: now })
     .where(and(eq(users.id, userId), guard));
+
+/**
+ * A login's rehash: the hash it verified (`from`, a weaker or an imported one) becomes `to`, only
+ * while `from` is still stored, so a password changed meanwhile is never overwritten. The password
+ * itself is the same, so its version (and the tickets bound to it) stays.
+ */
+export const rehashStatement = (db: Db, userId: string, from: string, to: string, now: number) =>
+  db
+    .update(users)
+    .set({ passwordHash: to, updatedAt: now })
+    .where(and(eq(users.id, userId), eq(users.passwordHash, from)));
 
 /** A user with the primary address, as a batch item of another D1 store (userFields' column names are distinct). */
 export const userByIdQuery = (db: Db, id: string | SQL) =>
@@ -246,6 +259,10 @@ export function createUserStore(db: Db): UserStore {
 
     async setPassword(userId, passwordHash, now) {
       await setPasswordStatement(db, userId, passwordHash, now);
+    },
+
+    async rehash(userId, from, to, now) {
+      await rehashStatement(db, userId, from, to, now);
     },
 
     async changePrimaryEmail(userId, address, verified, now, also = {}) {
