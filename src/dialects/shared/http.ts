@@ -8,11 +8,14 @@ import type { SessionContext } from "../../core/sessions/sessions.service";
 import type { AppEnv } from "./types";
 
 /**
- * The body as an object: JSON or form-urlencoded, at most `maxBodyBytes`. An empty body is `{}`
- * whatever the Content-Type (Hanko's SDK sends none with a JSON type; nhost's sends `{}`).
+ * The body as an object: JSON or form-urlencoded, at most `maxBodyBytes` (or `max`, for the few
+ * admin routes that take bulk bodies). An empty body is `{}` whatever the Content-Type (Hanko's SDK
+ * sends none with a JSON type; nhost's sends `{}`).
  */
-export async function readBody(c: Context<AppEnv>): Promise<Record<string, unknown>> {
-  const max = c.var.config.limits.maxBodyBytes;
+export async function readBody(
+  c: Context<AppEnv>,
+  max = c.var.config.limits.maxBodyBytes,
+): Promise<Record<string, unknown>> {
   const declared = Number(c.req.header("content-length") ?? "0");
   if (declared > max) throw new AuthError("PAYLOAD_TOO_LARGE");
   const buf = await readCapped(c, max);
