@@ -5,7 +5,7 @@
  * README). Each is verified through the password hasher, as a login does.
  */
 import { describe, expect, it } from "vitest";
-import { FOREIGN_MARKER, ForeignHashError, importHash } from "../../src/core/passwords/foreign";
+import { FOREIGN_MARKER, ForeignHashError, importHash, pbkdf2Sha256 } from "../../src/core/passwords/foreign";
 import { createPasswordHasher } from "../../src/core/passwords/hasher";
 
 const hasher = createPasswordHasher({ logN: 10, r: 8, p: 1 }, 8);
@@ -79,6 +79,23 @@ describe("PBKDF2-SHA256", () => {
     await expectVector(
       "\u0399\u03c9\u03b1\u03bd\u03bd\u03b7\u03c2",
       "$pbkdf2-sha256$1212$3SABFJGDtyhrQMVt1uABPw$WyaUoqCLgvz97s523nF4iuOqZNbp5Nt8do/cuaa7AiI",
+    );
+  });
+  it("falls back to JavaScript where the runtime refuses the iteration count (Cloudflare: above 100,000)", async () => {
+    // Cloudflare's limit enforcer throws NotSupportedError from deriveBits; open-source workerd has no cap.
+    const capped = {
+      importKey: crypto.subtle.importKey.bind(crypto.subtle),
+      deriveBits: async () => {
+        throw new DOMException(
+          "Pbkdf2 failed: iteration counts above 100000 are not supported",
+          "NotSupportedError",
+        );
+      },
+    } as unknown as SubtleCrypto;
+    const enc = new TextEncoder();
+    const key = await pbkdf2Sha256(enc.encode("Password"), enc.encode("NaCl"), 80_000, 64, capped);
+    expect(btoa(String.fromCharCode(...key)).replace(/=+$/, "")).toBe(
+      "TdzY9guYviGDDO5e8icB+WQaRBjQTAQUrv8Ih2s0q1ah1CWhIlgzVJrbhBtRybMXaicr3ruh0HhHj2Kzl/M8jQ",
     );
   });
   it("verifies Django's form (salt as text)", () =>

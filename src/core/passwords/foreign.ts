@@ -267,14 +267,17 @@ export const isForeignHash = (stored: string) => stored.startsWith(FOREIGN_MARKE
 /** Lets other requests of the isolate run between chunks of a pure-JS hash (milliseconds). */
 const ASYNC_TICK = 10;
 
-async function pbkdf2Sha256(password: Uint8Array, salt: Uint8Array, iterations: number, len: number) {
+/** PBKDF2-HMAC-SHA256; `subtle` is the runtime's WebCrypto (a parameter so the JS fallback can be tested). */
+export async function pbkdf2Sha256(
+  password: Uint8Array,
+  salt: Uint8Array,
+  iterations: number,
+  len: number,
+  subtle: SubtleCrypto = crypto.subtle,
+): Promise<Uint8Array> {
   try {
-    const key = await crypto.subtle.importKey("raw", password, "PBKDF2", false, ["deriveBits"]);
-    const bits = await crypto.subtle.deriveBits(
-      { name: "PBKDF2", hash: "SHA-256", salt, iterations },
-      key,
-      len * 8,
-    );
+    const key = await subtle.importKey("raw", password, "PBKDF2", false, ["deriveBits"]);
+    const bits = await subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt, iterations }, key, len * 8);
     return new Uint8Array(bits);
   } catch (e) {
     // Cloudflare's runtime refuses more than 100,000 iterations in WebCrypto and node:crypto
