@@ -171,7 +171,11 @@ async function main() {
   process.exitCode = counts.invalid || counts.failed ? 1 : 0;
 }
 
-const tally = (results) => results.reduce((t, r) => ({ ...t, [r.status]: (t[r.status] ?? 0) + 1 }), {});
+function tally(results) {
+  const t = {};
+  for (const r of results) t[r.status] = (t[r.status] ?? 0) + 1;
+  return t;
+}
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   main().catch((e) => {
