@@ -4,7 +4,13 @@
  * name, never its value, since some keys are secrets.
  */
 import { z } from "zod";
-import { type Config, DIALECT_NAMES, type DialectName, type OAuthProviderConfig } from "./core/config";
+import {
+  type Config,
+  DIALECT_NAMES,
+  type DialectName,
+  type OAuthProviderConfig,
+  type SamlProviderConfig,
+} from "./core/config";
 import { type MailOverrides, parseMailOverrides } from "./core/mail/templates";
 import { RATE_LIMIT_BINDINGS } from "./core/rate-limit/bindings";
 import { type CompiledRules, parseStorageRules } from "./core/storage/rules";
@@ -275,6 +281,20 @@ const EnvSchema = z.object({
   OAUTH_ALLOWED_REDIRECTS: list([]),
   /** Where OAuth errors go when the requested return URL is not usable; empty: answer with JSON. */
   OAUTH_ERROR_REDIRECT_URL: url(""),
+  /** SAML identity providers, a JSON array, one per email domain (README "SAML"); empty: /saml/* answers 404. */
+  SAML_PROVIDERS: str(""),
+  /** The SAML service provider's entity id. Default: PUBLIC_URL/saml/metadata. */
+  SAML_SP_ENTITY_ID: str(""),
+  /** Secret: PKCS#8 PEM RSA key of the SAML SP. Required in production with SAML_PROVIDERS; elsewhere generated and kept in D1. */
+  SAML_SP_PRIVATE_KEY: str(""),
+  /** The SAML SP's X.509 certificate (PEM) for SAML_SP_PRIVATE_KEY, published in the metadata. */
+  SAML_SP_CERTIFICATE: str(""),
+  /** Exact URLs a SAML login may return to (`redirect_to` of /saml/auth). */
+  SAML_ALLOWED_REDIRECT_URLS: list([]),
+  /** Where SAML errors go when the request named no allowed URL. Default: REDIRECT_URL_ERROR. */
+  SAML_DEFAULT_REDIRECT_URL: url(""),
+  /** Tolerated clock difference with SAML IdPs, seconds (NotBefore, NotOnOrAfter). */
+  SAML_CLOCK_SKEW: int(60, 0, 300),
 });
 
 type Env = z.output<typeof EnvSchema>;
@@ -337,6 +357,8 @@ function checkProduction(e: Env, derived: { publicUrl: string; mailFrom: string 
     ["VAULT_VERIFY_EMAIL_URL", [e.VAULT_VERIFY_EMAIL_URL]],
     ["OAUTH_ERROR_REDIRECT_URL", [e.OAUTH_ERROR_REDIRECT_URL]],
     ["OAUTH_ALLOWED_REDIRECTS", e.OAUTH_ALLOWED_REDIRECTS],
+    ["SAML_ALLOWED_REDIRECT_URLS", e.SAML_ALLOWED_REDIRECT_URLS],
+    ["SAML_DEFAULT_REDIRECT_URL", [e.SAML_DEFAULT_REDIRECT_URL]],
     ["PASSWORD_RESET_URL_ALLOW_LIST", e.PASSWORD_RESET_URL_ALLOW_LIST],
     ["WEBAUTHN_ORIGINS", e.WEBAUTHN_ORIGINS],
     ["CORS_ORIGINS", e.CORS_ORIGINS],
@@ -366,6 +388,61 @@ function checkProduction(e: Env, derived: { publicUrl: string; mailFrom: string 
     throw new ConfigError("OAUTH_GITHUB_CLIENT_SECRET: required with OAUTH_GITHUB_CLIENT_ID");
   if (e.OAUTH_GOOGLE_CLIENT_ID && !e.OAUTH_GOOGLE_CLIENT_SECRET)
     throw new ConfigError("OAUTH_GOOGLE_CLIENT_SECRET: required with OAUTH_GOOGLE_CLIENT_ID");
+  if (e.SAML_PROVIDERS && (!e.SAML_SP_PRIVATE_KEY || !e.SAML_SP_CERTIFICATE))
+    throw new ConfigError(
+      "SAML_SP_PRIVATE_KEY: required (with SAML_SP_CERTIFICATE) in production while SAML_PROVIDERS is set",
+    );
+}
+
+const SamlProviderSchema = z
+  .object({
+    domain: z
+      .string()
+      .regex(/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, "must be a domain name"),
+    name: z.string().min(1).max(100).optional(),
+    idp_entity_id: z.string().min(1).max(1024),
+    sso_url: z.string().url(),
+    certificates: z.array(z.string().includes("-----BEGIN CERTIFICATE-----")).min(1),
+    metadata_url: z.string().url().optional(),
+    attribute_map: z.record(z.string(), z.string().min(1)).optional(),
+    skip_email_verification: z.boolean().optional(),
+    sign_requests: z.boolean().optional(),
+    require_signed_response: z.boolean().optional(),
+    allowed_redirect_urls: z.array(z.string().url()).optional(),
+  })
+  .strict();
+
+/** SAML_PROVIDERS: a JSON array of providers; each error names the provider's position and field. */
+function parseSamlProviders(value: string): SamlProviderConfig[] {
+  if (!value.trim()) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new ConfigError("SAML_PROVIDERS: not valid JSON (an array of providers)");
+  }
+  const result = z.array(SamlProviderSchema).safeParse(parsed);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new ConfigError(`SAML_PROVIDERS: ${issue.path.join(".")}: ${issue.message}`);
+  }
+  const providers = result.data.map((p) => ({
+    domain: p.domain.toLowerCase(),
+    name: p.name ?? p.domain.toLowerCase(),
+    idpEntityId: p.idp_entity_id,
+    ssoUrl: p.sso_url,
+    certificates: p.certificates,
+    metadataUrl: p.metadata_url ?? null,
+    attributeMap: p.attribute_map ?? {},
+    skipEmailVerification: p.skip_email_verification ?? false,
+    signRequests: p.sign_requests ?? true,
+    requireSignedResponse: p.require_signed_response ?? false,
+    allowedRedirects: p.allowed_redirect_urls ?? [],
+  }));
+  const domains = providers.map((p) => p.domain);
+  if (new Set(domains).size !== domains.length)
+    throw new ConfigError("SAML_PROVIDERS: two providers for the same domain");
+  return providers;
 }
 
 /** Claims every access token has; a custom field may never produce one of them. */
@@ -474,8 +551,12 @@ function build(e: Env, bindings: Record<string, unknown>): Config {
       discoveryUrl: e.OAUTH_OIDC_DISCOVERY_URL,
     });
   }
+  const samlProviders = parseSamlProviders(e.SAML_PROVIDERS);
+  if (Boolean(e.SAML_SP_PRIVATE_KEY) !== Boolean(e.SAML_SP_CERTIFICATE))
+    throw new ConfigError("SAML_SP_CERTIFICATE: SAML_SP_PRIVATE_KEY and SAML_SP_CERTIFICATE go together");
   for (const [key, urls] of [
     ["OAUTH_ALLOWED_REDIRECTS", e.OAUTH_ALLOWED_REDIRECTS],
+    ["SAML_ALLOWED_REDIRECT_URLS", e.SAML_ALLOWED_REDIRECT_URLS],
     ["WEBAUTHN_ORIGINS", e.WEBAUTHN_ORIGINS],
     ["CORS_ORIGINS", e.CORS_ORIGINS],
     ["PASSWORD_RESET_URL_ALLOW_LIST", e.PASSWORD_RESET_URL_ALLOW_LIST],
@@ -603,6 +684,15 @@ function build(e: Env, bindings: Record<string, unknown>): Config {
       providers,
       allowedRedirects: e.OAUTH_ALLOWED_REDIRECTS,
       errorRedirect: e.OAUTH_ERROR_REDIRECT_URL,
+    },
+    saml: {
+      providers: samlProviders,
+      spEntityId: e.SAML_SP_ENTITY_ID || `${publicUrl}/saml/metadata`,
+      spPrivateKey: e.SAML_SP_PRIVATE_KEY,
+      spCertificate: e.SAML_SP_CERTIFICATE,
+      allowedRedirects: e.SAML_ALLOWED_REDIRECT_URLS,
+      defaultRedirect: e.SAML_DEFAULT_REDIRECT_URL || e.REDIRECT_URL_ERROR,
+      clockSkewMs: e.SAML_CLOCK_SKEW * 1000,
     },
   };
 }

@@ -98,6 +98,47 @@ export interface Config {
     allowedRedirects: string[];
     errorRedirect: string;
   };
+  saml: SamlConfig;
+}
+
+/** SAML service-provider settings (SAML_* variables) and the identity providers, one per email domain. */
+export interface SamlConfig {
+  providers: SamlProviderConfig[];
+  /** The SP's entity id (SAML_SP_ENTITY_ID, default PUBLIC_URL/saml/metadata). */
+  spEntityId: string;
+  /** Secret: PKCS#8 PEM of the SP key (signs AuthnRequests, decrypts assertions); empty outside production. */
+  spPrivateKey: string;
+  /** The SP certificate (PEM) for that key, published in the metadata. */
+  spCertificate: string;
+  /** Exact URLs `/saml/auth` may return to (besides each provider's own list). */
+  allowedRedirects: string[];
+  /** Where errors go when the request named no allowed URL; empty: the error redirect, else JSON. */
+  defaultRedirect: string;
+  /** Tolerated clock difference with the IdPs, milliseconds. */
+  clockSkewMs: number;
+}
+
+export interface SamlProviderConfig {
+  /** The email domain this IdP signs in (lower case). */
+  domain: string;
+  name: string;
+  /** The IdP's entity id: the only accepted `Issuer`. */
+  idpEntityId: string;
+  /** The IdP's single sign-on URL, HTTP-Redirect binding. */
+  ssoUrl: string;
+  /** The IdP's signing certificates (PEM; several during a rotation): the only trusted keys. */
+  certificates: string[];
+  /** Informational: the IdP's metadata URL, shown by GET /saml/provider. */
+  metadataUrl: string | null;
+  /** Attribute names holding the user's details; NameID is the email when `email` is not mapped. */
+  attributeMap: Record<string, string>;
+  /** Trust the IdP's email addresses as verified (the domain is the organisation's own). */
+  skipEmailVerification: boolean;
+  /** Sign AuthnRequests with the SP key. */
+  signRequests: boolean;
+  /** Refuse responses whose Response element is not signed (a signed Assertion alone is not enough). */
+  requireSignedResponse: boolean;
+  allowedRedirects: string[];
 }
 
 export interface OAuthProviderConfig {

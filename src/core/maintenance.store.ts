@@ -8,6 +8,8 @@ import {
   passcodes,
   rateWindows,
   refreshTokens,
+  samlAssertions,
+  samlRequests,
   sessions,
   tickets,
   webauthnChallenges,
@@ -59,6 +61,9 @@ export function createMaintenanceStore(db: Db): MaintenanceStore {
         db.delete(passcodes).where(lt(passcodes.expiresAt, c.passcodesExpiredBefore)),
         db.delete(webauthnChallenges).where(lt(webauthnChallenges.expiresAt, c.challengesExpiredBefore)),
         db.delete(oauthStates).where(lt(oauthStates.expiresAt, c.oauthStatesExpiredBefore)),
+        // SAML requests live as long as OAuth states; an assertion ID is kept while it could be accepted.
+        db.delete(samlRequests).where(lt(samlRequests.expiresAt, c.oauthStatesExpiredBefore)),
+        db.delete(samlAssertions).where(lt(samlAssertions.expiresAt, c.oauthStatesExpiredBefore)),
         db.delete(rateWindows).where(lt(rateWindows.windowStart, c.rateWindowsStartedBefore)),
       ]);
     },

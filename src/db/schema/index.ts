@@ -278,3 +278,30 @@ export const projects = sqliteTable(
     uniqueIndex("projects_team_default_unique").on(t.teamId).where(sql`is_default = 1`),
   ],
 );
+
+/**
+ * SAML AuthnRequests in flight: the RelayState (hashed) leads to the request id the IdP must answer
+ * (`InResponseTo`), the provider's domain and where to return. Spent once, like OAuth states.
+ */
+export const samlRequests = sqliteTable("saml_requests", {
+  /** SHA-256 hex of the RelayState. */
+  hash: text().primaryKey(),
+  /** The AuthnRequest's ID attribute. */
+  requestId: text().notNull(),
+  domain: text().notNull(),
+  redirectAfter: text(),
+  createdAt: integer().notNull(),
+  expiresAt: integer().notNull(),
+  usedAt: integer(),
+});
+
+/** Assertion IDs already accepted, per IdP, kept until the assertion could no longer be accepted. */
+export const samlAssertions = sqliteTable(
+  "saml_assertions",
+  {
+    issuer: text().notNull(),
+    assertionId: text().notNull(),
+    expiresAt: integer().notNull(),
+  },
+  (t) => [uniqueIndex("saml_assertions_issuer_id_unique").on(t.issuer, t.assertionId)],
+);
