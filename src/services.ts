@@ -25,6 +25,7 @@ import {
 } from "./core/mail/mailer";
 import { createOutboxStore } from "./core/mail/outbox.store";
 import { createMailTemplates, type MailTemplates } from "./core/mail/templates";
+import { createIdentityLinker } from "./core/oauth/link";
 import { createOAuthService } from "./core/oauth/oauth.service";
 import { createOAuthStore } from "./core/oauth/oauth.store";
 import { createPasscodeService } from "./core/passcodes/passcodes.service";
@@ -36,6 +37,9 @@ import { createAttemptStore } from "./core/rate-limit/attempts.store";
 import type { RateLimitBinding, RateLimitBindingName } from "./core/rate-limit/bindings";
 import { createIpLimiter } from "./core/rate-limit/ip-limiter";
 import { createRateWindowStore } from "./core/rate-limit/windows.store";
+import { createSamlService } from "./core/saml/saml.service";
+import { createSamlStore } from "./core/saml/saml.store";
+import { loadSpKeys } from "./core/saml/sp-keys";
 import { createSessionService } from "./core/sessions/sessions.service";
 import { createSessionStore } from "./core/sessions/sessions.store";
 import { createStorageService, type VariantCache } from "./core/storage/storage.service";
@@ -171,6 +175,7 @@ class RequestServices {
   #existence?: ReturnType<typeof createExistenceService>;
   #accounts?: ReturnType<typeof createAccountService>;
   #oauth?: ReturnType<typeof createOAuthService>;
+  #saml?: ReturnType<typeof createSamlService>;
   #accountsById?: ReturnType<typeof createAccountByIdService>;
   #passcodes?: ReturnType<typeof createPasscodeService>;
   #webauthn?: ReturnType<typeof createWebAuthnService>;
@@ -424,6 +429,33 @@ class RequestServices {
       config: this.config,
     });
     return this.#oauth;
+  }
+
+  get saml() {
+    if (!this.#saml) {
+      const { config, clock } = this;
+      const keyStore = createSigningKeyStore(this.#database);
+      this.#saml = createSamlService({
+        store: createSamlStore(this.#database),
+        clock,
+        link: createIdentityLinker({
+          store: createOAuthStore(this.#database),
+          clock,
+          users: this.users,
+          config,
+        }),
+        config,
+        spKeys: () =>
+          loadSpKeys({
+            privateKeyPem: config.saml.spPrivateKey,
+            certificatePem: config.saml.spCertificate,
+            allowDevKeys: config.environment !== "production",
+            store: keyStore,
+            clock,
+          }),
+      });
+    }
+    return this.#saml;
   }
 
   get accountsById() {

@@ -9,7 +9,7 @@ import type { AppEnv } from "./types";
 
 /**
  * The body as an object: JSON or form-urlencoded, at most `maxBodyBytes` (or `max`, for the few
- * admin routes that take bulk bodies). An empty body is `{}` whatever the Content-Type (Hanko's SDK
+ * routes that take larger bodies: bulk admin imports, SAML responses). An empty body is `{}` whatever the Content-Type (Hanko's SDK
  * sends none with a JSON type; nhost's sends `{}`).
  */
 export async function readBody(

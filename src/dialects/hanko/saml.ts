@@ -1,0 +1,146 @@
+/**
+ * api/hanko-0.12-openapi.txt, Enterprise Features: GET `/saml/provider`, GET `/saml/metadata`,
+ * GET `/saml/auth`, POST `/saml/callback` (the ACS). The core SAML service builds requests,
+ * verifies responses and finds the user; this file hands the session over as the third-party flow
+ * does (redirect to `redirect_to` with a one-time `hanko_token`, exchanged at POST `/token`) and
+ * redirects errors with `error` and `error_description`. With no SAML_PROVIDERS, every `/saml/*`
+ * route answers 404, as Hanko does with SAML off. The 0.12 SDK builds `/saml/auth` from the API's
+ * origin, so these routes live at the origin root whatever HANKO_PREFIX says.
+ */
+import { type Context, Hono } from "hono";
+import { AuthError, type OAuthErrorCode } from "../../core/errors";
+import { OAuthError } from "../../core/oauth/oauth.service";
+import { MAX_RESPONSE_CHARS } from "../../core/saml/verify";
+import { readBody } from "../shared/http";
+import { countRequest } from "../shared/kit";
+import type { AppEnv } from "../shared/types";
+import { hankoError } from "./errors";
+
+export const saml = new Hono<AppEnv>();
+
+const EXCHANGE_TTL_MS = 60_000;
+
+/** Hanko's third-party error codes, which its SAML handler reuses (backend/thirdparty/errors.go). */
+const HANKO_CODES: Record<OAuthErrorCode, string> = {
+  OAUTH_INVALID_REQUEST: "invalid_request",
+  OAUTH_UNKNOWN_PROVIDER: "invalid_request",
+  OAUTH_INVALID_REDIRECT: "invalid_request",
+  OAUTH_INVALID_STATE: "invalid_request",
+  OAUTH_ACCESS_DENIED: "access_denied",
+  OAUTH_PROVIDER_ERROR: "server_error",
+  OAUTH_UNVERIFIED_EMAIL: "unverified_email",
+  OAUTH_USER_CONFLICT: "user_conflict",
+  OAUTH_SIGNUP_DISABLED: "signup_disabled",
+  OAUTH_ACCOUNT_DISABLED: "access_denied",
+};
+
+/**
+ * Sends the browser to `to` (else SAML_DEFAULT_REDIRECT_URL) with the error, or answers JSON when
+ * there is nowhere safe to go. `status`: 307 from GET as documented; the POST callback uses 303,
+ * since a 307 would post the SAMLResponse on to the application.
+ */
+function redirectError(c: Context<AppEnv>, err: unknown, to: string | null, status: 303 | 307) {
+  const code: OAuthErrorCode = err instanceof OAuthError ? err.code : "OAUTH_INVALID_REQUEST";
+  if (!(err instanceof AuthError)) console.error(err);
+  else if (err.cause) console.warn("saml refused:", err.detail);
+  const target = to ?? (c.var.config.saml.defaultRedirect || null);
+  const description =
+    err instanceof AuthError && err.detail ? err.detail : "The login could not be completed.";
+  if (!target) return hankoError(c, 400, description);
+  const url = new URL(target);
+  url.searchParams.set("error", HANKO_CODES[code]);
+  url.searchParams.set("error_description", description);
+  return c.redirect(url.toString(), status);
+}
+
+// SAML off: the routes do not exist.
+saml.use("/saml/*", async (c, next) => {
+  if (c.var.config.saml.providers.length === 0) return hankoError(c, 404);
+  await next();
+});
+
+/** The `domain` query parameter, or a 400. */
+function domainParam(c: Context<AppEnv>): string {
+  const domain = (c.req.query("domain") ?? "").trim().toLowerCase();
+  if (!domain || domain.length > 253 || !/^[a-z0-9.-]+$/.test(domain))
+    throw new AuthError("INVALID_REQUEST", { detail: "domain is required." });
+  return domain;
+}
+
+saml.get("/saml/provider", (c) => {
+  const p = c.var.services.saml.provider(domainParam(c));
+  if (!p) return hankoError(c, 404);
+  return c.json({
+    enabled: true,
+    name: p.name,
+    domain: p.domain,
+    ...(p.metadataUrl ? { metadata_url: p.metadataUrl } : {}),
+    skip_email_verification: p.skipEmailVerification,
+    attribute_map: p.attributeMap,
+  });
+});
+
+saml.get("/saml/metadata", async (c) => {
+  const { services } = c.var;
+  const p = services.saml.provider(domainParam(c));
+  if (!p) return hankoError(c, 404);
+  if (c.req.query("cert_only") === "true") {
+    c.header("content-disposition", `attachment; filename="${p.domain}-service-provider.pem"`);
+    return c.body(await services.saml.certificate(), 200, { "content-type": "application/x-pem-file" });
+  }
+  c.header("content-disposition", `attachment; filename="${p.domain}-metadata.xml"`);
+  return c.body(await services.saml.metadata(), 200, { "content-type": "application/samlmetadata+xml" });
+});
+
+/** `redirect_to`: a plain URL as the 0.12 SDK sends it, or base64url as the document says. */
+function redirectParam(raw: string): string {
+  if (raw === "" || URL.canParse(raw)) return raw;
+  try {
+    const decoded = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(
+      Uint8Array.from(atob(raw.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0)),
+    );
+    return URL.canParse(decoded) ? decoded : raw;
+  } catch {
+    return raw;
+  }
+}
+
+saml.get("/saml/auth", async (c) => {
+  const { services } = c.var;
+  const redirectTo = redirectParam(c.req.query("redirect_to") ?? "");
+  const domain = (c.req.query("domain") ?? "").trim().toLowerCase();
+  const provider = services.saml.provider(domain);
+  const errorTo = services.saml.isAllowedRedirect(redirectTo, provider) ? redirectTo : null;
+  try {
+    await countRequest(c, "login");
+    if (!redirectTo) throw new OAuthError("OAUTH_INVALID_REQUEST", { detail: "redirect_to is required." });
+    const { url } = await services.saml.start(domain, redirectTo);
+    return c.redirect(url, 307);
+  } catch (e) {
+    return redirectError(c, e, errorTo, 307);
+  }
+});
+
+/** The ACS: the IdP's form post (HTTP-POST binding). Cross-site by nature: no Origin check, nothing but the signed response counts. */
+saml.post("/saml/callback", async (c) => {
+  const { services } = c.var;
+  try {
+    await countRequest(c, "login");
+    const form = await readBody(c, 2 * MAX_RESPONSE_CHARS);
+    const text = (k: string) => (typeof form[k] === "string" ? (form[k] as string) : null);
+    const result = await services.saml.callback({
+      samlResponse: text("SAMLResponse"),
+      relayState: text("RelayState"),
+    });
+    const value = await services.tickets.issue({
+      purpose: "session_exchange",
+      userId: result.user.id,
+      ttlMs: EXCHANGE_TTL_MS,
+    });
+    const url = new URL(result.redirectAfter ?? c.var.config.redirects.success);
+    url.searchParams.set("hanko_token", value);
+    return c.redirect(url.toString(), 302);
+  } catch (e) {
+    return redirectError(c, e, e instanceof OAuthError ? e.redirectAfter : null, 303);
+  }
+});

@@ -1,0 +1,195 @@
+/**
+ * A SAML identity provider for the tests: its own RSA key and self-signed certificate (WebCrypto +
+ * src/lib/x509), responses built as an IdP would and signed with xml-crypto. `response()` gives a
+ * valid Response for an AuthnRequest; the options break one thing at a time, and the wrapping
+ * suite edits the signed XML itself.
+ */
+import { DOMParser, type Element, XMLSerializer } from "@xmldom/xmldom";
+import { SignedXml } from "xml-crypto";
+import { selfSignedCertificate, toPem } from "../../src/lib/x509";
+
+export const SP_ACS = "http://localhost:8787/saml/callback";
+export const SP_ENTITY = "http://localhost:8787/saml/metadata";
+const SAMLP = "urn:oasis:names:tc:SAML:2.0:protocol";
+const SAML = "urn:oasis:names:tc:SAML:2.0:assertion";
+export const SHA256 = {
+  sig: "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+  digest: "http://www.w3.org/2001/04/xmlenc#sha256",
+};
+export const SHA1 = {
+  sig: "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
+  digest: "http://www.w3.org/2000/09/xmldsig#sha1",
+};
+const TRANSFORMS = [
+  "http://www.w3.org/2000/09/xmldsig#enveloped-signature",
+  "http://www.w3.org/2001/10/xml-exc-c14n#",
+];
+
+export interface IdpKeys {
+  keyPem: string;
+  certPem: string;
+  /** Base64 DER, as in KeyInfo. */
+  certB64: string;
+}
+
+export async function createKeys(commonName = "test-idp"): Promise<IdpKeys> {
+  const keys = (await crypto.subtle.generateKey(
+    {
+      name: "RSASSA-PKCS1-v1_5",
+      modulusLength: 2048,
+      publicExponent: new Uint8Array([1, 0, 1]),
+      hash: "SHA-256",
+    },
+    true,
+    ["sign", "verify"],
+  )) as CryptoKeyPair;
+  const now = Date.now();
+  const der = await selfSignedCertificate(keys, {
+    commonName,
+    notBefore: now - 3600_000,
+    notAfter: now + 86400_000 * 365,
+  });
+  const pkcs8 = new Uint8Array((await crypto.subtle.exportKey("pkcs8", keys.privateKey)) as ArrayBuffer);
+  const certPem = toPem("CERTIFICATE", der);
+  return {
+    keyPem: toPem("PRIVATE KEY", pkcs8),
+    certPem,
+    certB64: certPem.replace(/-----[^-]+-----|\s+/g, ""),
+  };
+}
+
+export interface ResponseOptions {
+  requestId: string;
+  nameId: string;
+  attributes?: Record<string, string>;
+  issuer?: string;
+  audience?: string;
+  destination?: string | null;
+  recipient?: string;
+  /** Times relative to now, ms. */
+  notBefore?: number;
+  notOnOrAfter?: number;
+  now?: number;
+  assertionId?: string;
+  responseId?: string;
+  responseInResponseTo?: string | null;
+  signResponse?: boolean;
+  signAssertion?: boolean;
+  algorithms?: typeof SHA256;
+  /** Sign with these keys instead (an attacker's); their cert goes in KeyInfo. */
+  signer?: IdpKeys;
+  /** Put the signer's certificate in KeyInfo. */
+  keyInfo?: boolean;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/"/g, "&quot;");
+export const randomId = () => `_${crypto.randomUUID().replace(/-/g, "")}`;
+
+export function assertionXml(o: ResponseOptions & { entityId: string }): string {
+  const now = o.now ?? Date.now();
+  const attrs = Object.entries(o.attributes ?? {})
+    .map(
+      ([k, v]) =>
+        `<saml:Attribute Name="${esc(k)}"><saml:AttributeValue>${esc(v)}</saml:AttributeValue></saml:Attribute>`,
+    )
+    .join("");
+  return (
+    `<saml:Assertion xmlns:saml="${SAML}" ID="${o.assertionId ?? randomId()}" Version="2.0" IssueInstant="${iso(now)}">` +
+    `<saml:Issuer>${esc(o.issuer ?? o.entityId)}</saml:Issuer>` +
+    `<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">${esc(o.nameId)}</saml:NameID>` +
+    `<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">` +
+    `<saml:SubjectConfirmationData InResponseTo="${esc(o.requestId)}" NotOnOrAfter="${iso(now + (o.notOnOrAfter ?? 300_000))}" Recipient="${esc(o.recipient ?? SP_ACS)}"/>` +
+    `</saml:SubjectConfirmation></saml:Subject>` +
+    `<saml:Conditions NotBefore="${iso(now + (o.notBefore ?? -60_000))}" NotOnOrAfter="${iso(now + (o.notOnOrAfter ?? 300_000))}">` +
+    `<saml:AudienceRestriction><saml:Audience>${esc(o.audience ?? SP_ENTITY)}</saml:Audience></saml:AudienceRestriction></saml:Conditions>` +
+    `<saml:AuthnStatement AuthnInstant="${iso(now)}" SessionIndex="${randomId()}"><saml:AuthnContext>` +
+    `<saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef>` +
+    `</saml:AuthnContext></saml:AuthnStatement>` +
+    (attrs ? `<saml:AttributeStatement>${attrs}</saml:AttributeStatement>` : "") +
+    `</saml:Assertion>`
+  );
+}
+
+/** Signs the element with that ID (enveloped, placed after its Issuer as SAML's schema wants). */
+export function signElement(
+  xml: string,
+  id: string,
+  keys: IdpKeys,
+  o: { algorithms?: typeof SHA256; keyInfo?: boolean } = {},
+) {
+  const alg = o.algorithms ?? SHA256;
+  const sig = new SignedXml({
+    privateKey: keys.keyPem,
+    publicCert: o.keyInfo ? keys.certPem : undefined,
+    canonicalizationAlgorithm: "http://www.w3.org/2001/10/xml-exc-c14n#",
+    signatureAlgorithm: alg.sig,
+  });
+  sig.addReference({ xpath: `//*[@ID='${id}']`, digestAlgorithm: alg.digest, transforms: TRANSFORMS });
+  sig.computeSignature(xml, {
+    prefix: "ds",
+    location: { reference: `//*[@ID='${id}']/*[local-name(.)='Issuer']`, action: "after" },
+  });
+  return sig.getSignedXml();
+}
+
+export function responseXml(o: ResponseOptions & { entityId: string }, assertion: string): string {
+  const now = o.now ?? Date.now();
+  const dest = o.destination === undefined ? SP_ACS : o.destination;
+  const irt = o.responseInResponseTo === undefined ? o.requestId : o.responseInResponseTo;
+  return (
+    `<samlp:Response xmlns:samlp="${SAMLP}" xmlns:saml="${SAML}" ID="${o.responseId ?? randomId()}" Version="2.0" IssueInstant="${iso(now)}"` +
+    (dest !== null ? ` Destination="${esc(dest)}"` : "") +
+    (irt !== null ? ` InResponseTo="${esc(irt)}"` : "") +
+    `><saml:Issuer>${esc(o.issuer ?? o.entityId)}</saml:Issuer>` +
+    `<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>` +
+    assertion +
+    `</samlp:Response>`
+  );
+}
+
+export async function createSamlIdp(entityId = "https://idp.example.test/metadata") {
+  const keys = await createKeys();
+  return {
+    entityId,
+    keys,
+    ssoUrl: "https://idp.example.test/sso",
+    /** A signed Response XML (by default the Response and the Assertion are both signed). */
+    responseXml(o: ResponseOptions): string {
+      const opts = { ...o, entityId };
+      const assertionId = o.assertionId ?? randomId();
+      const responseId = o.responseId ?? randomId();
+      const signer = o.signer ?? keys;
+      let assertion = assertionXml({ ...opts, assertionId });
+      if (o.signAssertion ?? true) assertion = signElement(assertion, assertionId, signer, o);
+      let xml = responseXml({ ...opts, responseId }, assertion);
+      if (o.signResponse ?? true) xml = signElement(xml, responseId, signer, o);
+      return xml;
+    },
+  };
+}
+
+export const encode = (xml: string) => btoa(String.fromCharCode(...new TextEncoder().encode(xml)));
+
+/** Reads the AuthnRequest out of a /saml/auth redirect (HTTP-Redirect binding). */
+export async function readAuthnRequest(location: string) {
+  const url = new URL(location);
+  const raw = Uint8Array.from(atob(url.searchParams.get("SAMLRequest")!), (c) => c.charCodeAt(0));
+  const xml = await new Response(
+    new Blob([raw]).stream().pipeThrough(new DecompressionStream("deflate-raw")),
+  ).text();
+  const doc = new DOMParser().parseFromString(xml, "text/xml");
+  const root = doc.documentElement as Element;
+  return {
+    xml,
+    id: root.getAttribute("ID")!,
+    acs: root.getAttribute("AssertionConsumerServiceURL"),
+    issuer: root.getElementsByTagNameNS(SAML, "Issuer")[0]?.textContent ?? null,
+    relayState: url.searchParams.get("RelayState")!,
+    sigAlg: url.searchParams.get("SigAlg"),
+    signature: url.searchParams.get("Signature"),
+  };
+}
+
+export const parseXml = (xml: string) => new DOMParser().parseFromString(xml, "text/xml");
+export const serialize = (node: unknown) => new XMLSerializer().serializeToString(node as never);
