@@ -193,3 +193,50 @@ export async function readAuthnRequest(location: string) {
 
 export const parseXml = (xml: string) => new DOMParser().parseFromString(xml, "text/xml");
 export const serialize = (node: unknown) => new XMLSerializer().serializeToString(node as never);
+
+const XENC = "http://www.w3.org/2001/04/xmlenc#";
+
+/**
+ * Encrypts an assertion for the SP (XML Encryption: RSA-OAEP key transport with SHA-1 as in
+ * rsa-oaep-mgf1p, AES-GCM or AES-CBC content) and returns the EncryptedAssertion element.
+ */
+export async function encryptAssertion(assertion: string, spCertPem: string, mode: "gcm" | "cbc" = "gcm") {
+  const { X509Certificate } = await import("node:crypto");
+  const spki = new X509Certificate(spCertPem).publicKey.export({ type: "spki", format: "der" });
+  const rsa = await crypto.subtle.importKey("spki", spki, { name: "RSA-OAEP", hash: "SHA-1" }, false, [
+    "encrypt",
+  ]);
+  const raw = crypto.getRandomValues(new Uint8Array(32));
+  const wrapped = new Uint8Array(await crypto.subtle.encrypt({ name: "RSA-OAEP" }, rsa, raw));
+  const plain = new TextEncoder().encode(assertion);
+  let cipher: Uint8Array;
+  let alg: string;
+  if (mode === "gcm") {
+    const key = await crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt"]);
+    const iv = crypto.getRandomValues(new Uint8Array(12));
+    cipher = new Uint8Array([
+      ...iv,
+      ...new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, plain)),
+    ]);
+    alg = "http://www.w3.org/2009/xmlenc11#aes256-gcm";
+  } else {
+    const key = await crypto.subtle.importKey("raw", raw, "AES-CBC", false, ["encrypt"]);
+    const iv = crypto.getRandomValues(new Uint8Array(16));
+    // XML Encryption pads with ISO 10126: random bytes, then the count (WebCrypto's PKCS#7 is one case of it).
+    cipher = new Uint8Array([
+      ...iv,
+      ...new Uint8Array(await crypto.subtle.encrypt({ name: "AES-CBC", iv }, key, plain)),
+    ]);
+    alg = "http://www.w3.org/2001/04/xmlenc#aes256-cbc";
+  }
+  const b64 = (b: Uint8Array) => btoa(String.fromCharCode(...b));
+  return (
+    `<saml:EncryptedAssertion xmlns:saml="${SAML}"><xenc:EncryptedData xmlns:xenc="${XENC}" Type="${XENC}Element">` +
+    `<xenc:EncryptionMethod Algorithm="${alg}"/>` +
+    `<ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><xenc:EncryptedKey>` +
+    `<xenc:EncryptionMethod Algorithm="${XENC}rsa-oaep-mgf1p"/>` +
+    `<xenc:CipherData><xenc:CipherValue>${b64(wrapped)}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo>` +
+    `<xenc:CipherData><xenc:CipherValue>${b64(cipher)}</xenc:CipherValue></xenc:CipherData>` +
+    `</xenc:EncryptedData></saml:EncryptedAssertion>`
+  );
+}

@@ -219,4 +219,74 @@ describe("hanko: SAML (Enterprise Features)", () => {
     expect((await w.post(xml, c.relayState)).res.status).toBe(302);
     expect(await u.counts()).toEqual(before);
   });
+
+  it("decrypts an EncryptedAssertion (RSA-OAEP + AES-GCM or AES-CBC) for the SP key", async () => {
+    const { assertionXml, encryptAssertion, randomId, responseXml, signElement } = await import(
+      "../../support/saml-idp"
+    );
+    const spCert = await (
+      await call(`/saml/metadata?domain=${s.domain}&cert_only=true`, { vars: s.vars })
+    ).text();
+    const build = async (mode: "gcm" | "cbc", o: { signAssertion: boolean; signResponse: boolean }) => {
+      const { request } = await s.start();
+      const email = `enc${crypto.randomUUID().slice(0, 6)}@${s.domain}`;
+      const opts = {
+        requestId: request!.id,
+        nameId: email,
+        attributes: { mail: email },
+        entityId: s.idp.entityId,
+      };
+      const assertionId = randomId();
+      let assertion = assertionXml({ ...opts, assertionId });
+      if (o.signAssertion) assertion = signElement(assertion, assertionId, s.idp.keys);
+      const responseId = randomId();
+      let xml = responseXml({ ...opts, responseId }, await encryptAssertion(assertion, spCert, mode));
+      if (o.signResponse) xml = signElement(xml, responseId, s.idp.keys);
+      return { xml, relayState: request!.relayState, email };
+    };
+    // Signed Response around the ciphertext, either cipher.
+    for (const mode of ["gcm", "cbc"] as const) {
+      const e = await build(mode, { signAssertion: false, signResponse: true });
+      const cb = await s.post(e.xml, e.relayState);
+      expect(cb.res.status, mode).toBe(302);
+      const t = await call("/token", {
+        json: { value: cb.location!.searchParams.get("hanko_token") },
+        vars: s.vars,
+      });
+      const profile = await json(
+        await call(`/users/${(await json(t)).user_id}`, {
+          token: t.headers.get("x-auth-token")!,
+          vars: s.vars,
+        }),
+      );
+      expect(profile.email).toBe(e.email);
+    }
+    // Unsigned Response: the decrypted assertion must carry its own signature, and CBC is refused (no padding oracle).
+    const gcm = await build("gcm", { signAssertion: true, signResponse: false });
+    expect((await s.post(gcm.xml, gcm.relayState)).res.status).toBe(302);
+    const before = await s.counts();
+    const unsigned = await build("gcm", { signAssertion: false, signResponse: false });
+    expectRefused(await s.post(unsigned.xml, unsigned.relayState));
+    const cbc = await build("cbc", { signAssertion: true, signResponse: false });
+    const r = await s.post(cbc.xml, cbc.relayState);
+    expectRefused(r);
+    expect(r.location!.searchParams.get("error_description")).toMatch(
+      /AES-CBC encrypted assertion needs a signed Response/,
+    );
+    // A ciphertext the SP key cannot open: one generic refusal.
+    const other = (await (await import("../../support/saml-idp")).createKeys("other")).certPem;
+    const { request } = await s.start();
+    const email = `enc@${s.domain}`;
+    const opts = { requestId: request!.id, nameId: email, entityId: s.idp.entityId };
+    const rid = randomId();
+    const foreign = signElement(
+      responseXml({ ...opts, responseId: rid }, await encryptAssertion(assertionXml(opts), other)),
+      rid,
+      s.idp.keys,
+    );
+    const f = await s.post(foreign, request!.relayState);
+    expectRefused(f);
+    expect(f.location!.searchParams.get("error_description")).toMatch(/could not be decrypted/);
+    expect(await s.counts()).toEqual(before);
+  });
 });
