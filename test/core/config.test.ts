@@ -248,3 +248,46 @@ describe("parseConfig", () => {
     expect(dev.totp.encryptionKey).not.toBe(c.totp.encryptionKey);
   });
 });
+
+describe("parseConfig: SAML", () => {
+  const provider = {
+    domain: "Acme.example",
+    idp_entity_id: "https://idp.acme.example",
+    sso_url: "https://idp.acme.example/sso",
+    certificates: ["-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"],
+  };
+  it("parses SAML_PROVIDERS with secure defaults", () => {
+    const c = nonProd({ SAML_PROVIDERS: JSON.stringify([provider]) });
+    expect(c.saml.providers).toEqual([
+      {
+        domain: "acme.example",
+        name: "acme.example",
+        idpEntityId: "https://idp.acme.example",
+        ssoUrl: "https://idp.acme.example/sso",
+        certificates: provider.certificates,
+        metadataUrl: null,
+        attributeMap: {},
+        skipEmailVerification: false,
+        signRequests: true,
+        requireSignedResponse: false,
+        allowedRedirects: [],
+      },
+    ]);
+    expect(c.saml.spEntityId).toBe("http://localhost:8787/saml/metadata");
+    expect(c.saml.clockSkewMs).toBe(60_000);
+    expect(nonProd({}).saml.providers).toEqual([]);
+  });
+  it("names the bad field, refuses duplicates and unknown fields", () => {
+    const bad = (v: unknown) => () => nonProd({ SAML_PROVIDERS: JSON.stringify(v) });
+    expect(bad([{ ...provider, certificates: [] }])).toThrowError(/^SAML_PROVIDERS: 0\.certificates:/);
+    expect(bad([{ ...provider, sso_url: "nope" }])).toThrowError(/^SAML_PROVIDERS: 0\.sso_url:/);
+    expect(bad([provider, { ...provider, domain: "ACME.example" }])).toThrowError(/same domain/);
+    expect(bad([{ ...provider, trust_keyinfo: true }])).toThrowError(/^SAML_PROVIDERS:/);
+    expect(() => nonProd({ SAML_PROVIDERS: "[" })).toThrowError(/^SAML_PROVIDERS: not valid JSON/);
+  });
+  it("production needs the SP key and certificate while providers are set", () => {
+    expect(prodError({ SAML_PROVIDERS: JSON.stringify([provider]) })).toMatch(
+      /^SAML_SP_PRIVATE_KEY: required/,
+    );
+  });
+});
