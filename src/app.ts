@@ -18,6 +18,7 @@ import type { AppEnv } from "./dialects/shared/types";
 import { VAULT_PATHS, vault } from "./dialects/vault";
 import { systemClock } from "./lib/clock";
 import { isBackendUnavailable } from "./lib/unavailable";
+import { pages } from "./pages";
 import { type Bindings, createServices, releaseServices, type ServiceOptions } from "./services";
 
 /** The mount table: each dialect's sub-app and the path prefixes it owns at the origin root. */
@@ -150,6 +151,8 @@ export function createApp(opts: Partial<ServiceOptions> = {}) {
   });
 
   app.route("/_dev", devRoutes);
+  // The hosted pages (PAGES_PREFIX): their paths are owned by no dialect.
+  app.route("/", pages);
 
   for (const mount of MOUNTS) {
     const gate: MiddlewareHandler<AppEnv> = (c, next) =>

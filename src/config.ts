@@ -121,6 +121,10 @@ const EnvSchema = z.object({
   DIRECTUS_PREFIX: str("/directus").refine((v) => /^(\/(?!\.{1,2}(\/|$))[A-Za-z0-9._-]+)+$/.test(v), {
     message: "must be a path such as /directus (segments of letters, digits, . _ -)",
   }),
+  /** Path prefix of the hosted sign-in pages (`<prefix>/login`, `/register`, ...); empty: the origin root. */
+  PAGES_PREFIX: str("").refine((v) => v === "" || /^(\/(?!\.{1,2}(\/|$))[A-Za-z0-9._-]+)+$/.test(v), {
+    message: "must be empty or a path such as /auth-pages (segments of letters, digits, . _ -)",
+  }),
   /** Exact URLs a Directus password request may send its link to (`reset_url`); others are refused. */
   PASSWORD_RESET_URL_ALLOW_LIST: list([]),
   /** Page a Directus reset link opens when no reset_url is given. Default: PUBLIC_URL/admin/reset-password. */
@@ -612,6 +616,7 @@ function build(e: Env, bindings: Record<string, unknown>): Config {
       passwordResetUrl: e.DIRECTUS_PASSWORD_RESET_URL || `${publicUrl}/admin/reset-password`,
       passwordResetUrlAllowList: e.PASSWORD_RESET_URL_ALLOW_LIST,
     },
+    pages: { prefix: e.PAGES_PREFIX },
     vault: {
       passwordResetUrl: e.VAULT_PASSWORD_RESET_URL || `${publicUrl}/reset-password`,
       verifyEmailUrl: e.VAULT_VERIFY_EMAIL_URL || `${publicUrl}/api/verify-email/`,

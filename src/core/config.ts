@@ -54,6 +54,8 @@ export interface Config {
   redirects: { success: string; error: string };
   directus: { prefix: string; passwordResetUrl: string; passwordResetUrlAllowList: string[] };
   vault: { passwordResetUrl: string; verifyEmailUrl: string };
+  /** The hosted sign-in pages (src/pages): their path prefix, "" for the origin root. */
+  pages: { prefix: string };
   turnstile: { secretKey: string; verifyUrl: string };
   roles: { defaultRole: string; defaultAllowed: string[]; allowed: string[] };
   passwords: {
