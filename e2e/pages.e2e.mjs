@@ -140,8 +140,9 @@ async function journey(lang) {
   });
 
   await step(`${lang}: password sign-in with the TOTP step`, async () => {
-    const jwt = (await (await fetch(`${API}/auth/login`, post({ email, password: PASSWORD, cookie: false }))).json())
-      .jwt_token;
+    const jwt = (
+      await (await fetch(`${API}/auth/login`, post({ email, password: PASSWORD, cookie: false }))).json()
+    ).jwt_token;
     const auth = { authorization: `Bearer ${jwt}` };
     const { otp_secret } = await (await fetch(`${API}/auth/mfa/generate`, post({}, auth))).json();
     const totp = new TOTP({ secret: Secret.fromBase32(otp_secret) });

@@ -46,8 +46,15 @@ function passkeyButton(c: Ctx, opts: { conditional?: boolean; reload?: boolean }
   );
 }
 
-const continueForm = (c: Ctx, label: string, secondary = false) =>
-  form(c, "/login/continue", `<button${secondary ? ` class="secondary"` : ""}>${esc(label)}</button>`);
+/** The handover button; on the offer page it reads "Not now" until a passkey is saved, then "Continue". */
+const continueForm = (c: Ctx, label: string, after?: string) =>
+  form(
+    c,
+    "/login/continue",
+    after
+      ? `<button class="secondary" data-next data-label="${esc(after)}">${esc(label)}</button>`
+      : `<button>${esc(label)}</button>`,
+  );
 
 account.get("/account", async (c) => {
   const { services } = c.var;
@@ -72,15 +79,14 @@ account.get("/account", async (c) => {
     ? `<ul class="list">${passkeys
         .map(
           (p) =>
-            `<li>${esc(p.name || "Passkey")} <small>${esc(s.passkeyCreated.replace("{date}", date.format(p.createdAt)))}</small></li>`,
+            `<li>${esc(p.name || s.passkeys)} <small>${esc(s.passkeyCreated.replace("{date}", date.format(p.createdAt)))}</small></li>`,
         )
         .join("")}</ul>`
     : `<p>${esc(s.noPasskeys)}</p>`;
   const body =
-    `<p>${esc(s.signedInAs.replace("{email}", user.email ?? ""))}</p>` +
+    `<p>${esc(s.signedInAs).replace("{email}", `<strong>${esc(user.email ?? "")}</strong>`)}</p>` +
     (redirectTo(c) ? continueForm(c, s.continue) : "") +
     `<h2>${esc(s.passkeys)}</h2>${list}${passkeyButton(c, { reload: true })}` +
-    `<h2>${esc(s.signOut)}</h2>` +
     form(c, "/account/logout", `<button class="secondary">${esc(s.signOut)}</button>`);
   return page(c, { title: s.accountTitle, body, script: true });
 });
@@ -91,7 +97,7 @@ account.get("/account/passkey", async (c) => {
   const body =
     `<p>${esc(s.offerText)}</p>` +
     passkeyButton(c, { conditional: true }) +
-    continueForm(c, s.continue, true);
+    continueForm(c, s.notNow, s.continue);
   return page(c, { title: s.offerTitle, body, script: true });
 });
 

@@ -18,7 +18,8 @@ input[aria-invalid=true]{border-color:var(--lk-error)}
 small{color:var(--lk-muted);font-size:.875rem}
 button{display:block;width:100%;font:inherit;font-weight:600;padding:.65rem 1rem;border-radius:calc(var(--lk-radius)*.6);border:2px solid var(--lk-accent);background:var(--lk-accent);color:var(--lk-accent-fg);cursor:pointer}
 button.secondary{background:transparent;color:var(--lk-accent)}
-form+form{margin-top:.75rem}
+form+form,button+button{margin-top:.75rem}
+strong{overflow-wrap:anywhere}
 a{color:var(--lk-accent);text-underline-offset:.15em}
 :focus-visible{outline:3px solid var(--lk-accent);outline-offset:2px}
 .error,.notice{padding:.6rem .8rem;border-radius:calc(var(--lk-radius)*.6);border:1px solid currentColor}
@@ -43,4 +44,4 @@ const target=($("input[name=redirect_to]")||{}).value||"";let ctl;
 const signIn=async m=>{const o=await post("/login/passkey/options");if(ctl)ctl.abort();ctl=new AbortController();const c=await navigator.credentials.get({publicKey:P.parseRequestOptionsFromJSON(o),mediation:m,signal:ctl.signal});const r=await post("/login/passkey",{credential:c.toJSON(),redirect_to:target});location.assign(r.redirect)};
 const b=$("[data-passkey-login]");if(b&&ok){b.hidden=false;$("[data-passkey-sep]").hidden=false;b.addEventListener("click",()=>signIn("optional").catch(e=>{if(e.name!=="AbortError")say("#passkey-error",b.dataset.failed)}));if(P.isConditionalMediationAvailable)P.isConditionalMediationAvailable().then(a=>a&&signIn("conditional")).catch(()=>{})}
 const create=async m=>{const o=await post("/account/passkey/options");if(ctl)ctl.abort();ctl=new AbortController();const c=await navigator.credentials.create({publicKey:P.parseCreationOptionsFromJSON(o),mediation:m,signal:ctl.signal});await post("/account/passkey",{credential:c.toJSON()})};
-const a=$("[data-passkey-create]");if(a){const done=()=>{say("#passkey-status",a.dataset.done);a.hidden=true;if(a.dataset.reload!==undefined)location.reload()};if(ok){a.hidden=false;a.addEventListener("click",()=>create().then(done,e=>{if(e.name!=="AbortError")say("#passkey-error",a.dataset.failed)}));if(a.dataset.conditional!==undefined&&P.getClientCapabilities)P.getClientCapabilities().then(c=>c.conditionalCreate&&create("conditional").then(done)).catch(()=>{})}}})();`;
+const a=$("[data-passkey-create]");if(a){const done=()=>{say("#passkey-status",a.dataset.done);a.hidden=true;const n=$("[data-next]");if(n)n.textContent=n.dataset.label;if(a.dataset.reload!==undefined)location.reload()};if(ok){a.hidden=false;a.addEventListener("click",()=>create().then(done,e=>{if(e.name!=="AbortError")say("#passkey-error",a.dataset.failed)}));if(a.dataset.conditional!==undefined&&P.getClientCapabilities)P.getClientCapabilities().then(c=>c.conditionalCreate&&create("conditional").then(done)).catch(()=>{})}}})();`;

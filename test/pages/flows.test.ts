@@ -1,14 +1,18 @@
 /** Hosted sign-up, mailed-link landing, password reset, the account page and passkeys. */
 import { describe, expect, it } from "vitest";
-import { uniqueEmail } from "../support/app";
 import { activeUser, json, PASSWORD } from "../dialects/hbp/helpers";
+import { uniqueEmail } from "../support/app";
 import { createCredential, getAssertion } from "../support/soft-authenticator";
 import { ALLOW, APP, hiddenValue, Jar, lastMail, local, open, postJson, submit } from "./support";
 
 describe("sign-up and the activation link", () => {
   it("mails a link to the /verify page; GET spends nothing, one of parallel confirms signs in", async () => {
     const email = uniqueEmail();
-    const res = await submit("/register", { email, password: PASSWORD, name: "Ada", redirect_to: APP }, { vars: ALLOW });
+    const res = await submit(
+      "/register",
+      { email, password: PASSWORD, name: "Ada", redirect_to: APP },
+      { vars: ALLOW },
+    );
     expect(res.status).toBe(200);
     expect(await res.text()).toContain("Open it to activate your account");
     const mail = await lastMail(email, "activation");
@@ -21,7 +25,9 @@ describe("sign-up and the activation link", () => {
     for (let i = 0; i < 2; i++) expect((await open(local(link), { vars: ALLOW })).status).toBe(200);
     const html = await (await open(local(link), { vars: ALLOW })).text();
     const form = { kind: hiddenValue(html, "kind"), ticket: hiddenValue(html, "ticket"), redirect_to: APP };
-    const answers = await Promise.all(Array.from({ length: 5 }, () => submit("/verify", form, { vars: ALLOW })));
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => submit("/verify", form, { vars: ALLOW })),
+    );
     const won = answers.filter((r) => r.status === 303);
     expect(won).toHaveLength(1);
     expect(won[0]!.headers.get("location")).toBe(`/account/passkey?redirect_to=${encodeURIComponent(APP)}`);
@@ -66,11 +72,17 @@ describe("password reset", () => {
     expect(page.status).toBe(200);
     const ticket = hiddenValue(await page.text(), "ticket");
     const answers = await Promise.all(
-      Array.from({ length: 4 }, () => submit("/reset-password/new", { ticket, password: "a new long passphrase" })),
+      Array.from({ length: 4 }, () =>
+        submit("/reset-password/new", { ticket, password: "a new long passphrase" }),
+      ),
     );
     expect(answers.filter((r) => r.status === 200)).toHaveLength(1);
     expect(answers.filter((r) => r.status === 410)).toHaveLength(3);
-    const login = await submit("/login", { email: u.email, password: "a new long passphrase", method: "password" });
+    const login = await submit("/login", {
+      email: u.email,
+      password: "a new long passphrase",
+      method: "password",
+    });
     expect(login.status).toBe(303);
   });
 });
@@ -117,7 +129,11 @@ describe("/account", () => {
     const loginOptions = await json(await postJson("/login/passkey/options", {}));
     const assertion = await getAssertion({ publicKey: loginOptions }, credential);
     const fresh = new Jar();
-    const res = await postJson("/login/passkey", { credential: assertion, redirect_to: APP }, { jar: fresh, vars: ALLOW });
+    const res = await postJson(
+      "/login/passkey",
+      { credential: assertion, redirect_to: APP },
+      { jar: fresh, vars: ALLOW },
+    );
     expect(res.status).toBe(200);
     const to = new URL((await json(res)).redirect);
     expect(`${to.origin}${to.pathname}`).toBe(APP);

@@ -1,7 +1,7 @@
 /** Hosted sign-in: the login page, password, passcode and TOTP steps, the handover, CSP, CSRF. */
 import { describe, expect, it } from "vitest";
-import { call, uniqueEmail } from "../support/app";
 import { activeUser, json, PASSWORD, totpCode } from "../dialects/hbp/helpers";
+import { call, uniqueEmail } from "../support/app";
 import { ALLOW, APP, hiddenValue, Jar, lastMail, open, submit } from "./support";
 
 describe("GET /login", () => {
@@ -40,9 +40,13 @@ describe("GET /login", () => {
 
   it("lets the form post to an allowed redirect_to's origin, and ignores one not allowed", async () => {
     const ok = await open(`/login?redirect_to=${encodeURIComponent(APP)}`, { vars: ALLOW });
-    expect(ok.headers.get("content-security-policy")).toContain("form-action 'self' https://app.example.com;");
+    expect(ok.headers.get("content-security-policy")).toContain(
+      "form-action 'self' https://app.example.com;",
+    );
     expect(hiddenValue(await ok.text(), "redirect_to")).toBe(APP);
-    const evil = await open(`/login?redirect_to=${encodeURIComponent("https://evil.example/x")}`, { vars: ALLOW });
+    const evil = await open(`/login?redirect_to=${encodeURIComponent("https://evil.example/x")}`, {
+      vars: ALLOW,
+    });
     expect(evil.headers.get("content-security-policy")).toContain("form-action 'self';");
     expect(await evil.text()).not.toContain("evil.example");
   });
@@ -65,7 +69,9 @@ describe("POST /login with a password", () => {
     const res = await submit("/login", { email: u.email, password: "wrong password!", method: "password" });
     expect(res.status).toBe(401);
     const html = await res.text();
-    expect(html).toContain('<p id="form-error" class="error" role="alert">The address or the password is wrong.</p>');
+    expect(html).toContain(
+      '<p id="form-error" class="error" role="alert">The address or the password is wrong.</p>',
+    );
     expect(html).toMatch(/id="f-email"[^>]*aria-describedby="form-error"[^>]*aria-invalid="true"/);
     expect(res.headers.getSetCookie()).toEqual([]);
   });
@@ -107,7 +113,11 @@ describe("POST /login with a password", () => {
     const u = await activeUser();
     const jar = new Jar();
     await submit("/login", { email: u.email, password: PASSWORD, method: "password" }, { jar });
-    const cont = await submit("/login/continue", { redirect_to: "https://evil.example/" }, { jar, vars: ALLOW });
+    const cont = await submit(
+      "/login/continue",
+      { redirect_to: "https://evil.example/" },
+      { jar, vars: ALLOW },
+    );
     expect(cont.status).toBe(303);
     expect(cont.headers.get("location")).toBe("/account");
   });
@@ -163,7 +173,11 @@ describe("PAGES_PREFIX", () => {
     expect((await open("/id/login", { vars })).status).toBe(200);
     expect((await open("/login", { vars })).status).toBe(404);
     const u = await activeUser();
-    const res = await submit("/id/login", { email: u.email, password: PASSWORD, method: "password" }, { vars });
+    const res = await submit(
+      "/id/login",
+      { email: u.email, password: PASSWORD, method: "password" },
+      { vars },
+    );
     expect(res.headers.get("location")).toBe("/id/account/passkey");
     expect(res.headers.getSetCookie()[0]).toMatch(/; Path=\/id\//);
   });

@@ -1,7 +1,7 @@
 /** Steps for the hosted-page tests: a browser-like cookie jar, form posts from this origin, mail. */
 import { expect } from "vitest";
-import { call, type Vars } from "../support/app";
 import { lastMail } from "../dialects/hbp/helpers";
+import { call, type Vars } from "../support/app";
 
 export { lastMail };
 export const ORIGIN = "http://localhost:8787";
@@ -34,13 +34,20 @@ export async function submit(
   form: Record<string, string>,
   opts: { jar?: Jar; vars?: Vars; headers?: Record<string, string>; ip?: string } = {},
 ) {
-  const headers: Record<string, string> = { origin: ORIGIN, "sec-fetch-site": "same-origin", ...opts.headers };
+  const headers: Record<string, string> = {
+    origin: ORIGIN,
+    "sec-fetch-site": "same-origin",
+    ...opts.headers,
+  };
   if (opts.jar?.cookies.size) headers.cookie = opts.jar.header();
   const res = await call(path, { form, headers, vars: opts.vars, ip: opts.ip });
   return opts.jar ? opts.jar.take(res) : res;
 }
 
-export async function open(path: string, opts: { jar?: Jar; vars?: Vars; headers?: Record<string, string> } = {}) {
+export async function open(
+  path: string,
+  opts: { jar?: Jar; vars?: Vars; headers?: Record<string, string> } = {},
+) {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.jar?.cookies.size) headers.cookie = opts.jar.header();
   const res = await call(path, { headers, vars: opts.vars });
