@@ -305,6 +305,27 @@ type Env = z.output<typeof EnvSchema>;
 
 export class ConfigError extends Error {}
 
+/** First path segments the dialects and the development routes own (app.ts mount table). */
+const DIALECT_ROOTS = [
+  "auth",
+  "storage",
+  "health",
+  "api",
+  "_dev",
+  "me",
+  "logout",
+  "user",
+  "users",
+  "emails",
+  "passcode",
+  "password",
+  "webauthn",
+  "thirdparty",
+  "token",
+  "saml",
+  ".well-known",
+];
+
 /** Outside production only: the root every development key is derived from. */
 const DEVELOPMENT_ROOT = utf8("latchkey-development-root-secret-not-for-production");
 const DEVELOPMENT_PUBLIC_URL = "http://localhost:8787";
@@ -566,6 +587,10 @@ function build(e: Env, bindings: Record<string, unknown>): Config {
     ["PASSWORD_RESET_URL_ALLOW_LIST", e.PASSWORD_RESET_URL_ALLOW_LIST],
   ] as const)
     if (!urls.every((u) => URL.canParse(u))) throw new ConfigError(`${key}: must be absolute URLs`);
+  // The pages are routed before the dialects: under a dialect's path they would shadow its routes.
+  const pagesRoot = e.PAGES_PREFIX.split("/")[1];
+  if (pagesRoot !== undefined && [...DIALECT_ROOTS, e.DIRECTUS_PREFIX.split("/")[1]].includes(pagesRoot))
+    throw new ConfigError(`PAGES_PREFIX: /${pagesRoot} belongs to a dialect; choose another prefix`);
   for (const origin of webauthnOrigins) {
     const host = new URL(origin).hostname;
     if (host !== rpId && !host.endsWith(`.${rpId}`))

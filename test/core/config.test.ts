@@ -291,3 +291,16 @@ describe("parseConfig: SAML", () => {
     );
   });
 });
+
+describe("PAGES_PREFIX", () => {
+  it("defaults to the origin root and takes a path", () => {
+    expect(nonProd({}).pages.prefix).toBe("");
+    expect(nonProd({ PAGES_PREFIX: "/id" }).pages.prefix).toBe("/id");
+  });
+  it.each(["id", "/id/", "/../x", "/a b"])("refuses %s", (v) => {
+    expect(() => nonProd({ PAGES_PREFIX: v })).toThrowError(/^PAGES_PREFIX/);
+  });
+  it.each(["/auth", "/api/pages", "/directus", "/.well-known"])("refuses %s, a dialect's path", (v) => {
+    expect(() => nonProd({ PAGES_PREFIX: v })).toThrowError(/^PAGES_PREFIX: \/[^ ]+ belongs to a dialect/);
+  });
+});
