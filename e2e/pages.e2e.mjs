@@ -72,6 +72,9 @@ async function journey(lang) {
     await page.goto(`${API}/login`);
     assert.equal(await page.getAttribute("html", "lang"), lang);
     await check(page, `${lang}-login`);
+    await page.emulateMedia({ colorScheme: "dark" });
+    await check(page, `${lang}-login-dark`);
+    await page.emulateMedia({ colorScheme: "light" });
     await page.getByLabel(t.email).fill(email);
     await page.getByLabel(t.password).fill("not the password");
     await submit(t.signIn);

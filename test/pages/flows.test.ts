@@ -1,7 +1,7 @@
 /** Hosted sign-up, mailed-link landing, password reset, the account page and passkeys. */
 import { describe, expect, it } from "vitest";
 import { activeUser, json, PASSWORD } from "../dialects/hbp/helpers";
-import { uniqueEmail } from "../support/app";
+import { call, uniqueEmail } from "../support/app";
 import { createCredential, getAssertion } from "../support/soft-authenticator";
 import { ALLOW, APP, hiddenValue, Jar, lastMail, local, open, postJson, submit } from "./support";
 
@@ -107,7 +107,7 @@ describe("/account", () => {
     const before = jar.cookies.get("latchkey_pages");
     const res = await open("/account", { jar });
     expect(res.status).toBe(200);
-    expect(await res.text()).toContain(`Signed in as ${u.email}`);
+    expect(await res.text()).toContain(`Signed in as <strong>${u.email}</strong>`);
     expect(jar.cookies.get("latchkey_pages")).not.toBe(before);
     const out = await submit("/account/logout", {}, { jar });
     expect(out.status).toBe(200);
@@ -150,5 +150,19 @@ describe("/account", () => {
     const res = await submit("/account/logout", {}, { jar, headers: { origin: "https://evil.example" } });
     expect(res.status).toBe(403);
     expect((await open("/account", { jar })).status).toBe(200);
+  });
+});
+
+describe("HEAD on the pages a mailed link opens", () => {
+  it("spends nothing: the link still signs in after a scanner's HEAD", async () => {
+    const email = uniqueEmail();
+    await submit("/register", { email, password: PASSWORD });
+    const link = /https?:\/\/\S+\/verify\?\S+/.exec((await lastMail(email, "activation")).text)![0];
+    expect((await open(local(link), { headers: {} })).status).toBe(200);
+    const head = await call(local(link), { method: "HEAD" });
+    expect(head.status).toBe(200);
+    const html = await (await open(local(link))).text();
+    const res = await submit("/verify", { kind: "activation", ticket: hiddenValue(html, "ticket") });
+    expect(res.status).toBe(303);
   });
 });
