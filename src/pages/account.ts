@@ -24,6 +24,7 @@ import {
   path,
   redirectTo,
   SESSION_COOKIE,
+  sentence,
   setSession,
   strings,
   withForm,
@@ -84,7 +85,7 @@ account.get("/account", async (c) => {
         .join("")}</ul>`
     : `<p>${esc(s.noPasskeys)}</p>`;
   const body =
-    `<p>${esc(s.signedInAs).replace("{email}", `<strong>${esc(user.email ?? "")}</strong>`)}</p>` +
+    `<p>${sentence(s.signedInAs, user.email ?? "")}</p>` +
     (redirectTo(c) ? continueForm(c, s.continue) : "") +
     `<h2>${esc(s.passkeys)}</h2>${list}${passkeyButton(c, { reload: true })}` +
     form(c, "/account/logout", `<button class="secondary">${esc(s.signOut)}</button>`);

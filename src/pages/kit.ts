@@ -31,20 +31,26 @@ export const esc = (s: string | number) => String(s).replace(/[&<>"']/g, (ch) =>
 /** A path of the pages, under PAGES_PREFIX. */
 export const path = (c: Ctx, p: string) => `${c.var.config.pages.prefix}${p}`;
 
-/** `?lang=` (remembered in a cookie), then the cookie, then Accept-Language. */
+const locales = new WeakMap<Request, Locale>();
+
+/** `?lang=` (remembered in a cookie), then the cookie, then Accept-Language; decided once per request. */
 export function locale(c: Ctx): Locale {
+  let l = locales.get(c.req.raw);
+  if (l) return l;
   const q = c.req.query("lang");
-  if (isLocale(q)) {
-    setCookie(c, LANG_COOKIE, q, {
-      path: path(c, "/") || "/",
-      sameSite: "Lax",
-      secure: true,
-      maxAge: 31_536_000,
-    });
-    return q;
-  }
   const saved = getCookie(c, LANG_COOKIE);
-  return isLocale(saved) ? saved : negotiate(c.req.header("accept-language"));
+  if (isLocale(q)) {
+    l = q;
+    if (q !== saved)
+      setCookie(c, LANG_COOKIE, q, {
+        path: path(c, "/") || "/",
+        sameSite: "Lax",
+        secure: true,
+        maxAge: 31_536_000,
+      });
+  } else l = isLocale(saved) ? saved : negotiate(c.req.header("accept-language"));
+  locales.set(c.req.raw, l);
+  return l;
 }
 
 export const strings = (c: Ctx): Strings => catalog(locale(c)).pages;
@@ -148,6 +154,10 @@ export function form(c: Ctx, action: string, inner: string, extra = "") {
 
 export const errorBox = (r: Refusal | undefined) =>
   r ? `<p id="form-error" class="error" role="alert">${esc(r.message)}</p>` : "";
+
+/** A catalog string as HTML, `{email}` in bold and the other placeholders filled. */
+export const sentence = (template: string, email: string, vars: Record<string, string | number> = {}) =>
+  esc(fill(template, vars)).replace("{email}", `<strong>${esc(email)}</strong>`);
 
 export const notice = (text: string) => `<p class="notice" role="status">${esc(text)}</p>`;
 

@@ -29,6 +29,7 @@ import {
   posted,
   type Refusal,
   redirectTo,
+  sentence,
   setSession,
   strings,
   withForm,
@@ -80,9 +81,7 @@ function codePage(c: Ctx, id: string, email: string, r?: Refusal) {
   const s = strings(c);
   const minutes = Math.round(c.var.config.passcodes.ttl / 60);
   const body =
-    (r
-      ? errorBox(r)
-      : `<p role="status">${esc(s.codeSent.replace("{email}", email).replace("{minutes}", String(minutes)))}</p>`) +
+    (r ? errorBox(r) : `<p role="status">${sentence(s.codeSent, email, { minutes })}</p>`) +
     form(
       c,
       "/login/code",

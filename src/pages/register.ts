@@ -16,9 +16,11 @@ import {
   field,
   form,
   link,
+  locale,
   page,
   posted,
   type Refusal,
+  sentence,
   strings,
   withForm,
 } from "./kit";
@@ -74,6 +76,8 @@ register.post("/register", sameOrigin, limitHashing("register"), withForm, async
         email,
         password: posted(c, "password"),
         displayName: name || undefined,
+        // The language the page was shown in, kept as the account's locale.
+        locale: locale(c),
         activationLink: mailedLink(c, "activation"),
         ctx: sessionContext(c),
       });
@@ -81,7 +85,7 @@ register.post("/register", sameOrigin, limitHashing("register"), withForm, async
       const s = strings(c);
       return page(c, {
         title: s.checkMailTitle,
-        body: `<p role="status">${esc(s.checkMailActivation.replace("{email}", email))}</p>`,
+        body: `<p role="status">${sentence(s.checkMailActivation, email)}</p>`,
       });
     },
     (r) => registerPage(c, r, { email, name }),

@@ -26,6 +26,7 @@ import {
   posted,
   type Refusal,
   redirectTo,
+  sentence,
   strings,
   withForm,
 } from "./kit";
@@ -104,7 +105,7 @@ reset.post("/reset-password", sameOrigin, limit("mail"), withForm, async (c) => 
       return page(c, {
         title: s.checkMailTitle,
         body:
-          `<p role="status">${esc(s.resetSent.replace("{email}", email).replace("{minutes}", String(RESET_TTL_MINUTES)))}</p>` +
+          `<p role="status">${sentence(s.resetSent, email, { minutes: RESET_TTL_MINUTES })}</p>` +
           `<p class="links">${link(c, "/login", s.backToSignIn)}</p>`,
       });
     },

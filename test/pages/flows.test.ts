@@ -166,3 +166,14 @@ describe("HEAD on the pages a mailed link opens", () => {
     expect(res.status).toBe(303);
   });
 });
+
+describe("the passkey JSON routes", () => {
+  it("answer a malformed body with a JSON 4xx, never a 500", async () => {
+    for (const body of [{}, { credential: "x" }, { credential: { id: 1, response: null } }]) {
+      const res = await postJson("/login/passkey", body);
+      expect(res.status, JSON.stringify(body)).toBeGreaterThanOrEqual(400);
+      expect(res.status, JSON.stringify(body)).toBeLessThan(500);
+      expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+    }
+  });
+});
