@@ -139,9 +139,15 @@ describe("/account", () => {
     expect(`${to.origin}${to.pathname}`).toBe(APP);
     expect(to.searchParams.get("hanko_token")).toBeTruthy();
     expect(fresh.cookies.has("latchkey_pages")).toBe(true);
-    // The challenge works once.
+    // The challenge works once, even for parallel submissions of one assertion.
     const again = await postJson("/login/passkey", { credential: assertion });
     expect(again.status).toBe(401);
+    const opts2 = await json(await postJson("/login/passkey/options", {}));
+    const second = await getAssertion({ publicKey: opts2 }, credential);
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => postJson("/login/passkey", { credential: second })),
+    );
+    expect(answers.filter((r) => r.status === 200)).toHaveLength(1);
     expect(u.userId).toBeTruthy();
   });
 
