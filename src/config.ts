@@ -311,6 +311,7 @@ const DIALECT_ROOTS = [
   "storage",
   "health",
   "api",
+  "v1",
   "_dev",
   "me",
   "logout",

@@ -300,7 +300,10 @@ describe("PAGES_PREFIX", () => {
   it.each(["id", "/id/", "/../x", "/a b"])("refuses %s", (v) => {
     expect(() => nonProd({ PAGES_PREFIX: v })).toThrowError(/^PAGES_PREFIX/);
   });
-  it.each(["/auth", "/api/pages", "/directus", "/.well-known"])("refuses %s, a dialect's path", (v) => {
-    expect(() => nonProd({ PAGES_PREFIX: v })).toThrowError(/^PAGES_PREFIX: \/[^ ]+ belongs to a dialect/);
-  });
+  it.each(["/auth", "/api/pages", "/directus", "/.well-known", "/v1"])(
+    "refuses %s, a dialect's path",
+    (v) => {
+      expect(() => nonProd({ PAGES_PREFIX: v })).toThrowError(/^PAGES_PREFIX: \/[^ ]+ belongs to a dialect/);
+    },
+  );
 });
