@@ -10,7 +10,7 @@ import { type Db, isBookmark, type SessionStart, sessionDb, startSession } from 
 import { devRoutes } from "./dialects/dev";
 import { directus } from "./dialects/directus";
 import { formauth } from "./dialects/formauth";
-import { HANKO_PATHS, hanko } from "./dialects/hanko";
+import { hankoApp, hankoPaths } from "./dialects/hanko";
 import { hbp } from "./dialects/hbp";
 import { V1_PATHS, v1 } from "./dialects/latchkey";
 import { cors } from "./dialects/shared/cors";
@@ -21,15 +21,22 @@ import { isBackendUnavailable } from "./lib/unavailable";
 import { pages } from "./pages";
 import { type Bindings, createServices, releaseServices, type ServiceOptions } from "./services";
 
-/** The mount table: each dialect's sub-app and the path prefixes it owns at the origin root. */
-const MOUNTS: { name: DialectName; paths: string[]; app: Hono<AppEnv>; ownCors?: boolean }[] = [
-  { name: "hbp", paths: ["/auth", "/storage", "/health"], app: hbp },
-  // Hanko's CORS exposes its session headers; the sub-app applies it itself.
-  { name: "hanko", paths: HANKO_PATHS, app: hanko, ownCors: true },
-  { name: "directus", paths: ["/directus"], app: directus },
-  { name: "formauth", paths: ["/api/auth"], app: formauth },
-  { name: "vault", paths: VAULT_PATHS, app: vault },
-];
+/**
+ * The mount table: each dialect's sub-app and the path prefixes it owns at the origin root. Hanko's
+ * paths and sub-app depend on HANKO_PREFIX, so the table (and the app over it) is built per prefix.
+ */
+function mounts(
+  hankoPrefix: string,
+): { name: DialectName; paths: string[]; app: Hono<AppEnv>; ownCors?: boolean }[] {
+  return [
+    { name: "hbp", paths: ["/auth", "/storage", "/health"], app: hbp },
+    // Hanko's CORS exposes its session headers; the sub-app applies it itself.
+    { name: "hanko", paths: hankoPaths(hankoPrefix), app: hankoApp(hankoPrefix), ownCors: true },
+    { name: "directus", paths: ["/directus"], app: directus },
+    { name: "formauth", paths: ["/api/auth"], app: formauth },
+    { name: "vault", paths: VAULT_PATHS, app: vault },
+  ];
+}
 
 /** Browser apps on the origins in CORS_ORIGINS may call every dialect, with credentials. */
 const apiCors = cors({
@@ -52,7 +59,9 @@ const REPLICA_READS = [
   /^\/health$/,
   /^\/auth\/jwks$/,
   /^\/storage\/[om]\//,
-  // hanko: status page, JWKS, config, profile reads.
+];
+/** Hanko's, matched on the path below HANKO_PREFIX: status page, JWKS, config, profile reads. */
+const HANKO_REPLICA_READS = [
   /^\/$/,
   /^\/\.well-known\/(jwks\.json|config)$/,
   /^\/me$/,
@@ -61,16 +70,27 @@ const REPLICA_READS = [
   /^\/webauthn\/credentials$/,
 ];
 
+/** The path below `prefix` ("/" for the prefix itself), or null when the path is not under it. */
+function below(path: string, prefix: string): string | null {
+  if (!prefix) return path;
+  if (path === prefix) return "/";
+  return path.startsWith(`${prefix}/`) ? path.slice(prefix.length) : null;
+}
+
 /** Where this request's D1 session starts (README "Read replication"). */
 export function sessionStart(
   method: string,
   path: string,
   bookmark: string | undefined,
   directusPrefix: string,
+  hankoPrefix = "",
 ): SessionStart {
+  const hankoPath = below(path, hankoPrefix);
   const read =
     (method === "GET" || method === "HEAD") &&
-    (REPLICA_READS.some((r) => r.test(path)) || path === `${directusPrefix}/users/me`);
+    (REPLICA_READS.some((r) => r.test(path)) ||
+      (hankoPath !== null && HANKO_REPLICA_READS.some((r) => r.test(hankoPath))) ||
+      path === `${directusPrefix}/users/me`);
   // Writes, counts and the reads they decide on see every committed write, revocations included:
   // the primary is never behind any bookmark, so a write request needs none.
   if (!read) return "first-primary";
@@ -89,7 +109,8 @@ function secureHeaders(h: Headers) {
   h.set("Referrer-Policy", "no-referrer");
 }
 
-export function createApp(opts: Partial<ServiceOptions> = {}) {
+/** The app over the mount table for one HANKO_PREFIX. */
+function buildApp(opts: Partial<ServiceOptions>, hankoPrefix: string) {
   const app = new Hono<AppEnv>();
 
   app.use("*", async (c, next) => {
@@ -103,7 +124,13 @@ export function createApp(opts: Partial<ServiceOptions> = {}) {
       ? (): Db => {
           start = rerun.has(c.req.raw)
             ? "first-primary"
-            : sessionStart(c.req.method, c.req.path, c.req.header(BOOKMARK_HEADER), config.directus.prefix);
+            : sessionStart(
+                c.req.method,
+                c.req.path,
+                c.req.header(BOOKMARK_HEADER),
+                config.directus.prefix,
+                config.hankoPrefix,
+              );
           session = startSession(c.env.DB, start);
           return sessionDb(session);
         }
@@ -154,7 +181,7 @@ export function createApp(opts: Partial<ServiceOptions> = {}) {
   // The hosted pages (PAGES_PREFIX): their paths are owned by no dialect.
   app.route("/", pages);
 
-  for (const mount of MOUNTS) {
+  for (const mount of mounts(hankoPrefix)) {
     const gate: MiddlewareHandler<AppEnv> = (c, next) =>
       c.var.config.dialects.includes(mount.name) ? next() : Promise.resolve(c.notFound());
     // `${path}/*` matches the path itself too; "/" is owned exactly (the hanko status page),
@@ -181,12 +208,28 @@ export function createApp(opts: Partial<ServiceOptions> = {}) {
     return c.json({ error: "Internal Server Error" }, 500);
   });
 
+  return app;
+}
+
+export function createApp(opts: Partial<ServiceOptions> = {}) {
+  // One app per HANKO_PREFIX, built on first use: an isolate has one env, so in practice one app.
+  const apps = new Map<string, Hono<AppEnv>>();
+  const appFor = (env: Bindings) => {
+    const prefix = configFor(env).hankoPrefix;
+    let app = apps.get(prefix);
+    if (!app) {
+      app = buildApp(opts, prefix);
+      apps.set(prefix, app);
+    }
+    return app;
+  };
   return {
     /**
      * The app's fetch, and once more from the primary for a replica read D1 refused. Only reads that
      * write nothing start on a replica (REPLICA_READS), so running one twice changes nothing.
      */
     async fetch(request: Request, env: Bindings, ctx?: ExecutionContext): Promise<Response> {
+      const app = appFor(env);
       const res = await app.fetch(request, env, ctx);
       if (!refusedOnReplica.has(request)) return res;
       const again = new Request(request);

@@ -254,6 +254,13 @@ const EnvSchema = z.object({
    * refresh, so this is how long a hanko sign-in lasts (Hanko's own default: 1 h).
    */
   HANKO_SESSION_LIFETIME: int(3600, 60, 30 * 86_400),
+  /**
+   * Path prefix of the Hanko dialect (e.g. /hanko, so an SPA can own the origin root); empty: the
+   * origin root, where the 0.12 SDK expects it by default.
+   */
+  HANKO_PREFIX: str("").refine((v) => v === "" || /^(\/(?!\.{1,2}(\/|$))[A-Za-z0-9._-]+)+$/.test(v), {
+    message: "must be empty or a path such as /hanko (segments of letters, digits, . _ -)",
+  }),
   /** Email passcode lifetime, seconds. */
   PASSCODE_TTL: int(300, 30, 3600),
   /** Secret: HMAC key (32+ bytes, base64url) for stored passcodes and pseudo ids. Default: derived from LATCHKEY_SECRET. */
@@ -599,6 +606,7 @@ function build(e: Env, bindings: Record<string, unknown>): Config {
         `WEBAUTHN_RP_ID: must be the host of every WEBAUTHN_ORIGINS origin or a parent domain of it`,
       );
   }
+  checkHankoPrefix(e.HANKO_PREFIX, e.DIRECTUS_PREFIX);
   if (production) checkProduction(e, { publicUrl, mailFrom });
   return {
     environment: e.ENVIRONMENT,
@@ -705,6 +713,7 @@ function build(e: Env, bindings: Record<string, unknown>): Config {
       secret: e.PASSCODE_SECRET || toBase64Url(deriveKey(root, "passcode-hmac")),
     },
     hankoSessionLifetime: e.HANKO_SESSION_LIFETIME,
+    hankoPrefix: e.HANKO_PREFIX,
     webauthn: {
       rpId,
       rpName: e.WEBAUTHN_RP_NAME,
@@ -726,6 +735,21 @@ function build(e: Env, bindings: Record<string, unknown>): Config {
       clockSkewMs: e.SAML_CLOCK_SKEW * 1000,
     },
   };
+}
+
+/** Paths other dialects and the development routes own whatever DIALECTS says (app.ts MOUNTS). */
+const RESERVED_PATHS = ["/auth", "/storage", "/health", "/api", "/_dev"];
+
+/** HANKO_PREFIX must not be, contain or sit inside a path another dialect owns. */
+function checkHankoPrefix(prefix: string, directusPrefix: string) {
+  if (!prefix) return;
+  const overlaps = (a: string, b: string) => a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
+  // The paths the Hanko dialect keeps at the root under a prefix (dialects/hanko/index.ts).
+  for (const other of [...RESERVED_PATHS, "/thirdparty", "/saml"])
+    if (overlaps(prefix, other))
+      throw new ConfigError(`HANKO_PREFIX: must not overlap ${other}, another dialect's path`);
+  if (overlaps(prefix, directusPrefix))
+    throw new ConfigError("HANKO_PREFIX: must not overlap DIRECTUS_PREFIX");
 }
 
 /** Parses the string variables of `env`; throws ConfigError naming the first bad key. */

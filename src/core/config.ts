@@ -94,6 +94,8 @@ export interface Config {
   passcodes: { ttl: number; secret: string };
   /** Lifetime of hanko session tokens, seconds (HANKO_SESSION_LIFETIME). */
   hankoSessionLifetime: number;
+  /** Path prefix of the Hanko dialect, "" for the origin root (HANKO_PREFIX). */
+  hankoPrefix: string;
   webauthn: { rpId: string; rpName: string; origins: string[]; timeoutMs: number };
   oauth: {
     providers: OAuthProviderConfig[];

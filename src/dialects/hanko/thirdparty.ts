@@ -21,7 +21,10 @@ import { sendSession } from "./session";
 
 export const thirdparty = new Hono<AppEnv>();
 
-const browserState = oauthBrowserState("hanko_thirdparty_state", () => "/thirdparty");
+const browserState = oauthBrowserState(
+  "hanko_thirdparty_state",
+  (c) => `${c.var.config.hankoPrefix}/thirdparty`,
+);
 const EXCHANGE_TTL_MS = 60_000;
 
 /** Hanko's third-party error codes (backend/thirdparty/errors.go). */
@@ -52,7 +55,9 @@ function redirectError(c: Context<AppEnv>, err: unknown, to: string | null) {
   return c.redirect(url.toString(), 307);
 }
 
-const callbackUrl = (c: Context<AppEnv>) => `${c.var.config.publicUrl}/thirdparty/callback`;
+/** PUBLIC_URL (with its path, if the Worker is served under one) + HANKO_PREFIX + the route. */
+const callbackUrl = (c: Context<AppEnv>) =>
+  `${c.var.config.publicUrl}${c.var.config.hankoPrefix}/thirdparty/callback`;
 
 thirdparty.get("/thirdparty/auth", async (c) => {
   const { services } = c.var;
@@ -104,7 +109,7 @@ thirdparty.post("/thirdparty/callback", async (c) => {
   const params = new URLSearchParams();
   for (const k of ["state", "code", "error", "error_description"])
     if (typeof form[k] === "string") params.set(k, form[k] as string);
-  return c.redirect(`${c.var.config.publicUrl}/thirdparty/callback?${params}`, 303);
+  return c.redirect(`${callbackUrl(c)}?${params}`, 303);
 });
 
 thirdparty.post("/token", sameOrigin, limit("verify"), async (c) => {
@@ -116,4 +121,15 @@ thirdparty.post("/token", sameOrigin, limit("verify"), async (c) => {
   const session = await services.sessions.create(user, ["oauth"], sessionContext(c));
   await sendSession(c, session);
   return c.json({ user_id: user.id });
+});
+
+/**
+ * compat(hanko): the 0.12 SDK builds `new URL('/thirdparty/auth', api)`, which drops the path of
+ * its API URL. Under HANKO_PREFIX this root route is all the dialect keeps at the origin root: it
+ * sends the browser on to the prefixed route, query unchanged, and does nothing else.
+ */
+export const rootThirdpartyAuth = new Hono<AppEnv>();
+rootThirdpartyAuth.get("/thirdparty/auth", (c) => {
+  const query = new URL(c.req.url).search;
+  return c.redirect(`${c.var.config.hankoPrefix}/thirdparty/auth${query}`, 307);
 });

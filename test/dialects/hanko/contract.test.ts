@@ -4,10 +4,10 @@
  * keys are listed with the reason.
  */
 import { describe, expect, it } from "vitest";
-import { call, uniqueEmail } from "../../support/app";
+import { uniqueEmail } from "../../support/app";
 import { createCredential, getAssertion } from "../../support/soft-authenticator";
 import { type CheckOptions, check, component, responseSchema, statuses } from "./openapi";
-import { hcall, json, latestPasscode, OPEN, signUp } from "./support";
+import { at, json, latestPasscode, OPEN } from "./support";
 
 /** Asserts a documented status and a body conforming to that status's schema. */
 async function conforms(res: Response, operationId: string, opts: CheckOptions = {}) {
@@ -42,7 +42,10 @@ describe("hanko contract: the reader itself", () => {
   });
 });
 
-describe("hanko contract: routes", () => {
+// Once at the origin root (the default) and once under HANKO_PREFIX: every route moves with it.
+describe.each(["", "/hanko"])("hanko contract: routes at '%s/'", (prefix) => {
+  const { call, hcall, signUp } = at(prefix);
+
   it(".well-known, users, me, logout", async () => {
     await conforms(await call("/.well-known/jwks.json"), "getJwks", {
       // The document describes RSA keys; ES256 (the default) keys carry crv, x and y.

@@ -13,8 +13,8 @@ export async function json(res: Response) {
 }
 
 /** A new account with a session (POST /users with verification off). */
-export async function signUp(email = uniqueEmail("hanko"), vars: Vars = OPEN) {
-  const res = await call("/users", { json: { email }, vars });
+export async function signUp(email = uniqueEmail("hanko"), vars: Vars = OPEN, prefix = "") {
+  const res = await call(`${prefix}/users`, { json: { email }, vars });
   expect(res.status).toBe(200);
   const body = await json(res);
   const token = res.headers.get("x-auth-token")!;
@@ -34,4 +34,19 @@ export async function latestPasscode(to: string): Promise<string> {
 
 export function hcall(path: string, opts: CallOptions = {}) {
   return call(path, { vars: OPEN, ...opts });
+}
+
+/**
+ * call, hcall and signUp for the dialect mounted under HANKO_PREFIX `prefix` ("" for the origin
+ * root): paths are written as Hanko names them, and every call carries the prefix in its vars.
+ */
+export function at(prefix: string) {
+  const withPrefix = (vars: Vars = {}) => (prefix ? { ...vars, HANKO_PREFIX: prefix } : vars);
+  return {
+    call: (path: string, opts: CallOptions = {}) =>
+      call(`${prefix}${path}`, { ...opts, vars: withPrefix(opts.vars) }),
+    hcall: (path: string, opts: CallOptions = {}) =>
+      call(`${prefix}${path}`, { ...opts, vars: withPrefix(opts.vars ?? OPEN) }),
+    signUp: (email?: string, vars: Vars = OPEN) => signUp(email, withPrefix(vars), prefix),
+  };
 }
