@@ -296,7 +296,7 @@ async function startDevOnce(name, { config, vars = [], migrate = false, extra = 
     try {
       const r = await fetchTimeout(`${proxyUrl}/health`, {}, 1000);
       await r.arrayBuffer();
-      if (r.status === 204) break;
+      if (r.status === 200) break;
     } catch {}
     await sleep(300);
   }
@@ -309,7 +309,7 @@ async function startDevOnce(name, { config, vars = [], migrate = false, extra = 
         try {
           const r = await fetchTimeout(`http://127.0.0.1:${p}/health`, {}, 1000);
           await r.arrayBuffer();
-          if (r.status === 204) return { url: `http://127.0.0.1:${p}`, pid };
+          if (r.status === 200) return { url: `http://127.0.0.1:${p}`, pid };
         } catch {}
       }
     }
@@ -486,7 +486,7 @@ async function benchJwt(ctx) {
     }
   }
   const healthUrl = `${ctx.main.url}/health`;
-  // The floor: the same route on an empty Worker (bench/scrypt-worker.js answers /health with a 204),
+  // The floor: the same route on an empty Worker (bench/scrypt-worker.js answers /health with the same JSON),
   // measured in the same rounds, so other load on the machine hits both alike.
   const emptyUrl = ctx.scrypt && `${ctx.scrypt.url}/health`;
   await throughput(ctx.main, healthUrl, {}, SIZES.tputWarmS);
@@ -584,7 +584,7 @@ async function benchRefresh(ctx) {
   const health = async () => {
     const r = await fetch(`${ctx.main.url}/health`);
     await r.arrayBuffer();
-    if (r.status !== 204) throw new Error(`/health answered ${r.status}`);
+    if (r.status !== 200) throw new Error(`/health answered ${r.status}`);
   };
   /** `clients` sequential loops for `seconds`: { perS, cpuMs per request }. */
   const round = async (clients, seconds, step, latencies) => {

@@ -2,7 +2,7 @@
  * Bench-only Worker (not deployed): one scrypt hash per request with the parameters Latchkey uses
  * for passwords (N=2^14, r=8, p=5, 32-byte key, 16-byte random salt), through the same native
  * node:crypto call as src/core/passwords, so `npm run bench` can compare a login against the bare
- * hash inside the same runtime. GET /health answers 204; POST /hash derives one key.
+ * hash inside the same runtime. GET /health answers {"status":"ok"} as the Worker does; POST /hash derives one key.
  */
 import { scrypt } from "node:crypto";
 
@@ -24,7 +24,9 @@ function derive(password, salt) {
 export default {
   async fetch(request) {
     const { pathname } = new URL(request.url);
-    if (pathname === "/health") return new Response(null, { status: 204 });
+    // The same answer as the Worker's /health, so the floor measures the same bytes.
+    if (pathname === "/health")
+      return new Response('{"status":"ok"}', { headers: { "Content-Type": "application/json" } });
     if (pathname === "/hash" && request.method === "POST") {
       const { password } = await request.json();
       const salt = crypto.getRandomValues(new Uint8Array(SALT_LEN));

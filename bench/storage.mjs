@@ -143,7 +143,7 @@ async function startDev(snapshot, vars) {
     if (Date.now() - t0 > 120_000) throw new Error("wrangler dev not ready");
     try {
       const r = await fetch(`${url}/health`);
-      if (r.status === 204) break;
+      if (r.status === 200) break;
     } catch {}
     await sleep(300);
   }

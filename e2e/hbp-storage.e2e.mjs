@@ -28,7 +28,7 @@ const context = await launchChromium("chromium");
 /** A page of the Worker's origin with the SDK loaded and a signed-in client as `window.nhost`. */
 async function signedInPage() {
   const page = await context.newPage();
-  // Any document of the origin will do (/health is a 204, which a browser does not navigate to).
+  // Any document of the origin will do.
   await page.goto(`${new URL(API).origin}/storage/m/public/`);
   await page.addScriptTag({ content: sdkSource });
   const email = `e2e-storage-${randomUUID().slice(0, 8)}@example.com`;

@@ -35,7 +35,8 @@ let activationLink;
 
 await step("the production configuration is complete: /health answers", async () => {
   const res = await fetch(`${API}/health`);
-  assert.ok(res.status === 200 || res.status === 204, `status ${res.status}: ${await res.text()}`);
+  assert.equal(res.status, 200, `status ${res.status}: ${await res.text()}`);
+  assert.deepEqual(await res.json(), { status: "ok" });
 });
 
 await step("/_dev/outbox does not exist in production", async () => {

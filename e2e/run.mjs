@@ -136,7 +136,7 @@ async function waitForHealth(url, server, logFile) {
     }
     try {
       const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(3000) });
-      if (res.status === 204 || res.status === 200) return;
+      if (res.status === 200) return;
     } catch {
       // not listening yet
     }

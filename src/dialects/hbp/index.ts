@@ -1,5 +1,6 @@
 /** The Hasura Backend Plus dialect (api/hbp.txt): /auth/*, /storage/*, /health. */
 import { Hono } from "hono";
+import { z } from "zod";
 import { defineDialect } from "../shared/kit";
 import { op, serveOpenApi } from "../shared/openapi";
 import type { AppEnv } from "../shared/types";
@@ -24,7 +25,16 @@ authRoutes.all("*", dialect.notFound);
 dialect.mount(hbp, "/auth", authRoutes);
 dialect.mount(hbp, "/storage", storage);
 
-/** api/hbp.txt, Service: GET /health, 204. */
-hbp.get("/health", op({ summary: "Health check", responses: { 204: "The Worker is up" } }), (c) =>
-  c.body(null, 204),
+/**
+ * GET /health: a small JSON body a person or a monitor can read (api/hbp.txt says 204; a 2xx is all
+ * its clients check). No D1, no KV: it is the bench's baseline. HEAD answers the headers alone.
+ */
+const HEALTH_BODY = JSON.stringify({ status: "ok" });
+hbp.get(
+  "/health",
+  op({
+    summary: "Health check",
+    responses: { 200: { description: "The Worker is up", body: z.object({ status: z.literal("ok") }) } },
+  }),
+  (c) => c.body(HEALTH_BODY, 200, { "Content-Type": "application/json" }),
 );

