@@ -483,6 +483,11 @@ class RequestServices {
       attempts: this.attempts,
       secret: this.config.passcodes.secret,
       ttlSeconds: this.config.passcodes.ttl,
+      signup: {
+        enabled: this.config.features.signup,
+        defaultRole: this.config.roles.defaultRole,
+        allowedRoles: this.config.roles.defaultAllowed,
+      },
     });
     return this.#passcodes;
   }

@@ -5,6 +5,7 @@
  * are billed and rate-limited per key. Each row asserts its budget so it cannot regress; the
  * measured table is printed (ROUNDTRIPS line) for bench/run.mjs to write into bench/RESULTS.md.
  */
+import { env } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { D, directusUser } from "../dialects/directus/helpers";
 import { A, confirmedUser } from "../dialects/formauth/helpers";
@@ -264,6 +265,28 @@ describe("hanko", () => {
       await call("/webauthn/login/finalize", { json: await getAssertion(options, credential), vars: OPEN }),
       200,
     );
+  });
+
+  it("just-in-time sign-up with hints off: lookup, passcode, finalize creating the account", async () => {
+    // The defaults: hints off, sign-up on. Each step costs what it costs for an existing account.
+    const email = uniqueEmail("jit");
+    const lookup = await call("/user", { json: { email } });
+    const ids = JSON.parse(await lookup.clone().text());
+    // The owner read and the pending sign-up in one batch.
+    await expectBudget("hanko", "POST /user (hints off, sign-up pending)", 1, lookup, 200);
+    const init = await call("/passcode/login/initialize", {
+      json: { user_id: ids.id, email_id: ids.email_id },
+    });
+    const { id } = JSON.parse(await init.clone().text());
+    await expectBudget("hanko", "passcode initialize (sign-up mail)", 2 + MAIL_ROUTE + PER_MAIL, init, 200);
+    const row = await env.DB.prepare(
+      `SELECT data FROM outbox WHERE "to" = ? AND kind = 'passcode' ORDER BY created_at DESC LIMIT 1`,
+    )
+      .bind(email)
+      .first<{ data: string }>();
+    const fin = await call("/passcode/login/finalize", { json: { id, code: JSON.parse(row!.data).code } });
+    // The try counted; then the code spent into the new account, its team and session in one batch.
+    await expectBudget("hanko", "passcode finalize (just-in-time sign-up)", 2, fin, 200);
   });
 });
 

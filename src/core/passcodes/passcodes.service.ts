@@ -9,6 +9,12 @@
  * Across codes, tries count against the account (ACCOUNT_MAX_FAILURES per 15 minutes, then a
  * lockout from 30 s doubling to 1 h), so new codes do not mean unlimited guesses.
  * Success proves the mailbox: the address becomes verified and the account active.
+ *
+ * Just-in-time sign-up (SIGNUP_ENABLED, existence hints off): POST /user answers an unknown address
+ * with pseudo ids and leaves a pending sign-up behind (passcodes.store.ts). A passcode for those ids
+ * is mailed as for an account ("use this code to create your account"), with the same answer and
+ * the same round trips, and its right code creates the account, verified, under those ids and
+ * signs in. Sign-up off, or the address taken meanwhile: the right code fails as a wrong one.
  */
 import type { Clock } from "../../lib/clock";
 import { timingSafeEqual } from "../../lib/crypto";
@@ -75,8 +81,10 @@ export function createPasscodeService(deps: {
   /** PASSCODE_SECRET or the key derived for it from LATCHKEY_SECRET (base64url). */
   secret: string;
   ttlSeconds: number;
+  /** Just-in-time sign-up (SIGNUP_ENABLED) and the roles a new account gets. */
+  signup: { enabled: boolean; defaultRole: string; allowedRoles: string[] };
 }): PasscodeService {
-  const { store, clock, mailer, sessions, attempts, ttlSeconds } = deps;
+  const { store, clock, mailer, sessions, attempts, ttlSeconds, signup } = deps;
   const key = crypto.subtle.importKey(
     "raw",
     fromBase64Url(deps.secret),
@@ -96,7 +104,7 @@ export function createPasscodeService(deps: {
       const code = randomCode();
       // One round trip: the send counted in each window and, when none is full and the address is
       // there, the passcode stored.
-      const { counters, target } = await store.issue({
+      const { counters, target, signupTarget } = await store.issue({
         windows: SEND_LIMITS.map(([max, seconds]) => ({
           key: `passcode-send:${seconds}:${id}`,
           windowMs: seconds * 1000,
@@ -111,6 +119,7 @@ export function createPasscodeService(deps: {
           createdAt: now,
           expiresAt: now + ttlSeconds * 1000,
         },
+        signup: signup.enabled,
       });
       SEND_LIMITS.forEach(([max, seconds], i) => {
         const row = counters[i];
@@ -120,6 +129,11 @@ export function createPasscodeService(deps: {
           });
         }
       });
+      if (!target && signupTarget) {
+        // As for an account: the same answer, after the same round trip and one mail.
+        await mailer.send(deps.templates.passcode(signupTarget.address, code, ttlSeconds, { signUp: true }));
+        return { id: passcodeId, ttl: ttlSeconds, createdAt: now };
+      }
       if (!target) {
         if (!quiet) throw new AuthError("INVALID_REQUEST", { detail: "Unknown user or email address." });
         // Indistinguishable from a real send; finalize will find no such passcode.
@@ -136,28 +150,56 @@ export function createPasscodeService(deps: {
         throw new AuthError("INVALID_REQUEST", { detail: "code must be 6 digits." });
       const now = clock.now();
       // The try is counted before the code is looked at: the guard is the only gate.
-      const { row, exhausted } = await store.countTry(passcodeId, PASSCODE_MAX_TRIES);
-      if (!row) throw new AuthError(exhausted ? "PASSCODE_EXHAUSTED" : "PASSCODE_INVALID");
+      const counted = await store.countTry(passcodeId, PASSCODE_MAX_TRIES);
+      const row = counted.row ?? counted.signup;
+      if (!row) throw new AuthError(counted.exhausted ? "PASSCODE_EXHAUSTED" : "PASSCODE_INVALID");
       if (row.expiresAt <= now) throw new AuthError("PASSCODE_EXPIRED");
       // Fresh codes bring fresh tries; the account's own counter bounds guesses across codes. Its
       // attempt is counted whatever the code, and a locked account refuses even the right one.
       const accountKey = `passcode:${row.userId}`;
       const expected = Uint8Array.from(row.codeMac.match(/../g)!.map((h) => Number.parseInt(h, 16)));
-      if (!timingSafeEqual(await mac(passcodeId, code), expected)) {
+      const wrong = async () => {
         await attempts.reserve(accountKey);
-        throw new AuthError(row.tries >= PASSCODE_MAX_TRIES ? "PASSCODE_EXHAUSTED" : "PASSCODE_INVALID");
+        return new AuthError(row.tries >= PASSCODE_MAX_TRIES ? "PASSCODE_EXHAUSTED" : "PASSCODE_INVALID");
+      };
+      if (!timingSafeEqual(await mac(passcodeId, code), expected)) throw await wrong();
+      if (counted.signup) {
+        // Sign-up turned off since the code was sent: the right code fails as a wrong one.
+        if (!signup.enabled) throw await wrong();
+        const { userId, emailId, address } = counted.signup;
+        const draft = await sessions.draft(userId, ["email"], ctx);
+        const done = await store.signUp({
+          id: passcodeId,
+          now,
+          attempt: { key: accountKey, policy: attempts.policy },
+          user: {
+            id: userId,
+            emailId,
+            address,
+            defaultRole: signup.defaultRole,
+            allowedRoles: signup.allowedRoles,
+          },
+          session: draft.session,
+          firstToken: draft.firstToken,
+          keep: draft.keep,
+        });
+        attempts.assertUnlocked(done.lockedUntil, now);
+        // Spent by a parallel request, or the address (or id) registered meanwhile: as a wrong code.
+        if (!done.user) throw new AuthError("PASSCODE_INVALID");
+        return { userId, session: await sessions.issueFor(done.user, draft, done.endedOthers, accessTtl) };
       }
+      const known = counted.row!;
       // One batch: the attempt counted, the code spent into a new session (unless the account is
       // locked or disabled, or a parallel request spent it), and only then the session, the cleared
       // counter and, when it changes something, the activation (verified address, active account,
       // the default team once). A failed round trip leaves the code as it was.
-      const draft = await sessions.draft(row.userId, ["email"], ctx);
+      const draft = await sessions.draft(known.userId, ["email"], ctx);
       const done = await store.signIn({
         id: passcodeId,
-        userId: row.userId,
+        userId: known.userId,
         now,
         attempt: { key: accountKey, policy: attempts.policy },
-        activate: row.address && !row.settled ? { address: row.address } : null,
+        activate: known.address && !known.settled ? { address: known.address } : null,
         session: draft.session,
         firstToken: draft.firstToken,
         keep: draft.keep,
@@ -165,7 +207,7 @@ export function createPasscodeService(deps: {
       attempts.assertUnlocked(done.lockedUntil, now);
       if (!done.user) throw new AuthError(done.disabled ? "ACCOUNT_DISABLED" : "PASSCODE_INVALID");
       return {
-        userId: row.userId,
+        userId: known.userId,
         session: await sessions.issueFor(done.user, draft, done.endedOthers, accessTtl),
       };
     },

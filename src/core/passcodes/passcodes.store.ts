@@ -5,10 +5,20 @@
  * session, its token, the cleared counter and the activation are written in the same batch only
  * where that marker stands: a code is never spent without its session, nor a session made without
  * its code. Send counters are one upsert per window, all in one batch.
+ *
+ * Just-in-time sign-up (existence hints off): an address with no account gets a pending sign-up
+ * (a `signup_pending` row of the tickets table, keyed by the pseudo user id POST /user answered,
+ * written in the lookup's own round trip by `offerSignupStatement`). A passcode for that id is then
+ * a `signup_passcode` ticket holding the address and the code's MAC, counted and spent exactly as a
+ * passcode is; its spend creates the account (the pseudo ids become the real ones, the address
+ * verified) together with the session, in one batch, where the spend stands. The unique address
+ * index decides between it and anyone who registered the address meanwhile.
  */
 import { and, eq, exists, gt, gte, isNull, lt, lte, notExists, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { attemptCounters, emails, passcodes, users } from "../../db/schema";
+import { isUniqueViolation } from "../../db/errors";
+import { insertWhere } from "../../db/insert-where";
+import { attemptCounters, emails, passcodes, tickets, users } from "../../db/schema";
 import { type AttemptPolicy, reserveStatement } from "../rate-limit/attempts.store";
 import {
   type NewRefreshToken,
@@ -17,6 +27,7 @@ import {
   sessionStatements,
   sessionUserQuery,
 } from "../sessions/sessions.store";
+import { defaultTeamStatements } from "../teams/teams.store";
 import { activateStatements } from "../users/users.store";
 
 export type NewPasscode = Omit<typeof passcodes.$inferInsert, "tries" | "usedAt" | "spentInto">;
@@ -53,6 +64,59 @@ export interface PasscodeSignInResult {
   endedOthers: number;
 }
 
+/** A counted try of a sign-up passcode: its MAC, and the account its spend would create. */
+export interface CountedSignUpTry {
+  tries: number;
+  codeMac: string;
+  expiresAt: number;
+  /** The pseudo ids POST /user answered for the address, which the new account takes. */
+  userId: string;
+  emailId: string;
+  address: string;
+}
+
+/** The account a sign-up passcode creates, and its first session. */
+export interface PasscodeSignUp {
+  /** The sign-up passcode's id. */
+  id: string;
+  now: number;
+  attempt: { key: string; policy: AttemptPolicy };
+  user: { id: string; emailId: string; address: string; defaultRole: string; allowedRoles: string[] };
+  session: NewSession;
+  firstToken: NewRefreshToken;
+  keep: number;
+}
+
+const PENDING = "signup_pending";
+const SIGNUP_PASSCODE = "signup_passcode";
+const pendingKey = (userId: string) => `signup:${userId}`;
+const signUpPasscodeKey = (id: string) => `signup-passcode:${id}`;
+
+/**
+ * The pending sign-up of `address` under its pseudo `userId` (and `emailId`), as a statement for the
+ * lookup's batch: written, or its lifetime renewed, only where no account holds the address.
+ */
+export function offerSignupStatement(
+  db: Db,
+  offer: { userId: string; emailId: string; address: string; now: number; expiresAt: number },
+) {
+  return insertWhere(
+    db,
+    tickets,
+    {
+      hash: pendingKey(offer.userId),
+      purpose: PENDING,
+      data: { address: offer.address, emailId: offer.emailId },
+      createdAt: offer.now,
+      expiresAt: offer.expiresAt,
+    },
+    notExists(db.select({ one: sql`1` }).from(emails).where(eq(emails.address, offer.address))),
+  ).onConflictDoUpdate({
+    target: tickets.hash,
+    set: { expiresAt: offer.expiresAt, data: { address: offer.address, emailId: offer.emailId } },
+  });
+}
+
 export interface PasscodeStore {
   /**
    * A send, in one round trip: counts it in each window (key, length, max; a window older than its
@@ -67,29 +131,49 @@ export interface PasscodeStore {
     userId: string;
     emailId?: string;
     passcode: Omit<NewPasscode, "userId" | "emailId">;
+    /**
+     * Sign-up on: without such a user, a pending sign-up of `userId` (see offerSignupStatement)
+     * whose address no account holds gets the passcode instead, as a sign-up passcode.
+     */
+    signup: boolean;
   }): Promise<{
     counters: { count: number; windowStart: number }[];
     target: { id: string; address: string } | null;
+    /** The address a sign-up passcode was stored for (only when `target` is null). */
+    signupTarget: { address: string } | null;
   }>;
   /**
    * Counts a try while the code is unspent and below `maxTries` (one conditional UPDATE); `row` is
    * null when that guard failed, and `exhausted` then tells whether the code is unspent but has used
    * up its tries. One round trip.
    */
-  countTry(id: string, maxTries: number): Promise<{ row: CountedTry | null; exhausted: boolean }>;
+  countTry(
+    id: string,
+    maxTries: number,
+  ): Promise<{ row: CountedTry | null; signup: CountedSignUpTry | null; exhausted: boolean }>;
   /**
    * One round trip, all or nothing: counts the account's attempt; spends the code into the new
    * session unless it is spent already, the account is locked or disabled; and only where it did,
    * writes the session, clears the counter and activates. Then reads the session's user.
    */
   signIn(input: PasscodeSignIn): Promise<PasscodeSignInResult>;
+  /**
+   * One round trip, all or nothing: counts the attempt; spends the sign-up passcode into the new
+   * session unless it is spent already or the attempt counter is locked; and only where it did,
+   * frees the address from an unverified secondary holder, creates the active user with the
+   * verified address (the pseudo ids), its default team and the session, and clears the counter.
+   * `user` null when nothing was created (spent, locked, or the address or id taken meanwhile).
+   */
+  signUp(
+    input: PasscodeSignUp,
+  ): Promise<{ lockedUntil: number; user: SessionUserRow | null; endedOthers: number }>;
 }
 
 export function createPasscodeStore(db: Db): PasscodeStore {
   const p = passcodes;
   const a = attemptCounters;
   return {
-    async issue({ windows, now, userId, emailId, passcode }) {
+    async issue({ windows, now, userId, emailId, passcode, signup }) {
       const counts = windows.map(({ key, windowMs }) => {
         const expired = sql`${a.windowStart} <= ${now - windowMs}`;
         return db
@@ -119,6 +203,46 @@ export function createPasscodeStore(db: Db): PasscodeStore {
         ),
       );
       const value = <T>(v: T, name: string) => sql<T>`${v}`.as(name);
+      const t = tickets;
+      const pendingAddress = sql<string>`json_extract(${t.data}, '$.address')`;
+      // A pending sign-up of this id, unexpired, for this address id, with no such user and no
+      // account holding the address (primary or verified, as POST /user's lookup finds one).
+      const pendingHere = and(
+        eq(t.hash, pendingKey(userId)),
+        eq(t.purpose, PENDING),
+        gt(t.expiresAt, now),
+        emailId ? sql`json_extract(${t.data}, '$.emailId') = ${emailId}` : undefined,
+        notExists(db.select({ one: sql`1` }).from(users).where(eq(users.id, userId))),
+        notExists(
+          db
+            .select({ one: sql`1` })
+            .from(emails)
+            .where(and(eq(emails.address, pendingAddress), sql`(${emails.isPrimary} OR ${emails.verified})`)),
+        ),
+      );
+      const signupStatements = signup
+        ? ([
+            db.insert(t).select(
+              db
+                .select({
+                  hash: value(signUpPasscodeKey(passcode.id), "hash"),
+                  purpose: value(SIGNUP_PASSCODE, "purpose"),
+                  userId: value(null, "user_id"),
+                  data: sql`json_object('address', ${pendingAddress}, 'emailId', json_extract(${t.data}, '$.emailId'), 'userId', ${userId}, 'codeMac', ${passcode.codeMac})`.as(
+                    "data",
+                  ),
+                  attempts: value(0, "attempts"),
+                  createdAt: value(passcode.createdAt, "created_at"),
+                  expiresAt: value(passcode.expiresAt, "expires_at"),
+                  usedAt: value(null, "used_at"),
+                  spentInto: value(null, "spent_into"),
+                })
+                .from(t)
+                .where(and(pendingHere, ...withinLimits)),
+            ),
+            db.select({ address: pendingAddress }).from(t).where(pendingHere),
+          ] as const)
+        : ([] as const);
       const results = await db.batch([
         ...(counts as [(typeof counts)[number]]),
         db.insert(p).select(
@@ -143,19 +267,28 @@ export function createPasscodeStore(db: Db): PasscodeStore {
           .from(emails)
           .innerJoin(users, eq(users.id, emails.userId))
           .where(target),
+        ...signupStatements,
       ]);
-      const found = results[results.length - 1] as { id: string; address: string }[];
+      const found = results[windows.length + 1] as { id: string; address: string }[];
+      const pending = signup ? (results[windows.length + 3] as { address: string }[]) : [];
       return {
         // An upsert with RETURNING always yields its row.
         counters: results
           .slice(0, windows.length)
           .map((rows) => (rows as { count: number; windowStart: number }[])[0]!),
         target: found[0] ?? null,
+        signupTarget: found[0] ? null : (pending[0] ?? null),
       };
     },
 
     async countTry(id, maxTries) {
-      const [counted, after] = await db.batch([
+      const t = tickets;
+      const signUpHere = and(
+        eq(t.hash, signUpPasscodeKey(id)),
+        eq(t.purpose, SIGNUP_PASSCODE),
+        isNull(t.usedAt),
+      );
+      const [counted, after, signUpCounted, signUpAfter] = await db.batch([
         db
           .update(p)
           .set({ tries: sql`${p.tries} + 1` })
@@ -180,8 +313,32 @@ export function createPasscodeStore(db: Db): PasscodeStore {
           .select({ one: sql<number>`1` })
           .from(p)
           .where(and(eq(p.id, id), isNull(p.usedAt), gte(p.tries, maxTries))),
+        db
+          .update(t)
+          .set({ attempts: sql`${t.attempts} + 1` })
+          .where(and(signUpHere, lt(t.attempts, maxTries)))
+          .returning({ tries: t.attempts, data: t.data, expiresAt: t.expiresAt }),
+        db
+          .select({ one: sql<number>`1` })
+          .from(t)
+          .where(and(signUpHere, gte(t.attempts, maxTries))),
       ]);
-      return { row: counted[0] ?? null, exhausted: after.length > 0 };
+      const s = signUpCounted[0];
+      const data = (s?.data ?? {}) as Record<string, string>;
+      return {
+        row: counted[0] ?? null,
+        signup: s
+          ? {
+              tries: s.tries,
+              expiresAt: s.expiresAt,
+              codeMac: data.codeMac!,
+              userId: data.userId!,
+              emailId: data.emailId!,
+              address: data.address!,
+            }
+          : null,
+        exhausted: after.length > 0 || signUpAfter.length > 0,
+      };
     },
 
     async signIn({ id, userId, now, attempt, activate, session, firstToken, keep }) {
@@ -220,6 +377,85 @@ export function createPasscodeStore(db: Db): PasscodeStore {
         user: found[0] ?? null,
         endedOthers: capped.meta.changes,
       };
+    },
+
+    async signUp({ id, now, attempt, user, session, firstToken, keep }) {
+      const t = tickets;
+      const key = signUpPasscodeKey(id);
+      const locked = db
+        .select({ one: sql`1` })
+        .from(a)
+        .where(and(eq(a.key, attempt.key), gt(a.lockedUntil, now)));
+      const spentHere = exists(
+        db
+          .select({ one: sql`1` })
+          .from(t)
+          .where(and(eq(t.hash, key), eq(t.spentInto, session.id))),
+      );
+      try {
+        const [[counted], , , , , ...rest] = await db.batch([
+          reserveStatement(db, attempt.key, now, attempt.policy),
+          db
+            .update(t)
+            .set({ usedAt: now, spentInto: session.id })
+            .where(and(eq(t.hash, key), eq(t.purpose, SIGNUP_PASSCODE), isNull(t.usedAt), notExists(locked))),
+          // An address added to some account but never proven does not keep its owner out.
+          db
+            .delete(emails)
+            .where(
+              and(
+                eq(emails.address, user.address),
+                eq(emails.isPrimary, false),
+                eq(emails.verified, false),
+                spentHere,
+              ),
+            ),
+          insertWhere(
+            db,
+            users,
+            {
+              id: user.id,
+              displayName: user.address,
+              defaultRole: user.defaultRole,
+              allowedRoles: user.allowedRoles,
+              passwordHash: null,
+              active: true,
+              createdAt: now,
+              updatedAt: now,
+            },
+            spentHere,
+          ),
+          insertWhere(
+            db,
+            emails,
+            {
+              id: user.emailId,
+              userId: user.id,
+              address: user.address,
+              isPrimary: true,
+              verified: true,
+              createdAt: now,
+              updatedAt: now,
+            },
+            spentHere,
+          ),
+          ...defaultTeamStatements(db, user.id, now, null, spentHere),
+          ...sessionStatements(db, { session, firstToken, keep, guard: spentHere }),
+          db.delete(a).where(and(eq(a.key, attempt.key), spentHere)),
+          sessionUserQuery(db, session.id),
+        ]);
+        const capped = rest[4] as { meta: { changes: number } };
+        const found = rest[rest.length - 1] as SessionUserRow[];
+        return {
+          lockedUntil: (counted as { lockedUntil: number } | undefined)?.lockedUntil ?? 0,
+          user: found[0] ?? null,
+          endedOthers: capped.meta.changes,
+        };
+      } catch (e) {
+        // Someone registered the address (or this id) meanwhile: the batch wrote nothing.
+        if (isUniqueViolation(e)) return { lockedUntil: 0, user: null, endedOthers: 0 };
+        throw e;
+      }
     },
   };
 }

@@ -51,11 +51,21 @@ export interface EmailService {
    * adding someone's address without proving it cannot keep its owner from signing up.
    */
   releaseUnverified(address: string): Promise<void>;
-  /** A stable UUID-shaped pseudo id for `value` (HMAC with PASSCODE_SECRET), never a real row's. */
+  /**
+   * A stable UUID-shaped pseudo id for `value` (HMAC with PASSCODE_SECRET). Never a real row's,
+   * except that a just-in-time sign-up gives its account the ids POST /user answered before.
+   */
   pseudoId(label: string, value: string): Promise<string>;
-  /** The account holding an address (see module comment for `hints: false`). */
-  lookup(address: unknown, opts: { hints: boolean }): Promise<AccountLookup | null>;
+  /**
+   * The account holding an address (see module comment for `hints: false`). With `offerSignup`
+   * (hints off), an address no account holds gets a pending sign-up under its pseudo ids in the
+   * same round trip, so that a passcode for them can create the account (passcodes.service.ts).
+   */
+  lookup(address: unknown, opts: { hints: boolean; offerSignup?: boolean }): Promise<AccountLookup | null>;
 }
+
+/** How long a pending sign-up waits for its passcode to be asked for (and asked for again). */
+const PENDING_SIGNUP_TTL_MS = 3_600_000;
 
 /** A UUID v4-shaped id derived from HMAC(key, label || address). */
 async function pseudoId(key: CryptoKey, label: string, address: string): Promise<string> {
@@ -112,22 +122,26 @@ export function createEmailService(deps: { store: EmailStore; clock: Clock; secr
 
     pseudoId: async (label, value) => pseudoId(await macKey, label, value),
 
-    async lookup(raw, { hints }) {
+    async lookup(raw, { hints, offerSignup = false }) {
       const address = normalizeEmail(raw);
-      const row = await store.findOwner(address);
       if (hints) {
+        const row = await store.findOwner(address);
         return row
           ? { userId: row.userId, emailId: row.id, verified: row.verified, hasPasskey: row.hasPasskey }
           : null;
       }
-      if (row) return { userId: row.userId, emailId: row.id, verified: false, hasPasskey: false };
+      // Derived whether or not the address has an account: both answers cost the same.
       const key = await macKey;
-      return {
+      const pseudo = {
         userId: await pseudoId(key, "user", address),
         emailId: await pseudoId(key, "email", address),
-        verified: false,
-        hasPasskey: false,
       };
+      const now = clock.now();
+      const row = offerSignup
+        ? await store.findOwnerOffering(address, { ...pseudo, now, expiresAt: now + PENDING_SIGNUP_TTL_MS })
+        : await store.findOwner(address);
+      if (row) return { userId: row.userId, emailId: row.id, verified: false, hasPasskey: false };
+      return { ...pseudo, verified: false, hasPasskey: false };
     },
   };
   return service;

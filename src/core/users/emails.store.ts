@@ -7,6 +7,7 @@ import type { Db } from "../../db/client";
 import { isUniqueViolation } from "../../db/errors";
 import { emails, webauthnCredentials } from "../../db/schema";
 import { AuthError } from "../errors";
+import { offerSignupStatement } from "../passcodes/passcodes.store";
 
 type EmailColumns = typeof emails.$inferSelect;
 
@@ -38,6 +39,14 @@ export interface EmailStore {
   deleteUnverifiedSecondary(address: string): Promise<void>;
   /** The row of `address` when it is primary or verified. */
   findOwner(address: string): Promise<EmailOwnerRow | null>;
+  /**
+   * findOwner, and in the same round trip, where no account holds the address, its pending
+   * sign-up under the pseudo ids (passcodes.store.ts offerSignupStatement).
+   */
+  findOwnerOffering(
+    address: string,
+    offer: { userId: string; emailId: string; now: number; expiresAt: number },
+  ): Promise<EmailOwnerRow | null>;
 }
 
 const emailFields = {
@@ -50,6 +59,7 @@ const emailFields = {
 };
 
 export function createEmailStore(db: Db): EmailStore {
+  const ownerQuery = ownerQueryOf(db);
   return {
     list: (userId) =>
       db
@@ -120,21 +130,29 @@ export function createEmailStore(db: Db): EmailStore {
         .where(and(eq(emails.address, address), eq(emails.isPrimary, false), eq(emails.verified, false)));
     },
 
-    findOwner: async (address) =>
-      (await db
-        .select({
-          id: emails.id,
-          userId: emails.userId,
-          verified: emails.verified,
-          hasPasskey: exists(
-            db
-              .select({ ok: sql`1` })
-              .from(webauthnCredentials)
-              .where(eq(webauthnCredentials.userId, emails.userId)),
-          ).mapWith(Boolean),
-        })
-        .from(emails)
-        .where(and(eq(emails.address, address), or(eq(emails.isPrimary, true), eq(emails.verified, true))))
-        .get()) ?? null,
+    findOwner: async (address) => (await ownerQuery(address).get()) ?? null,
+
+    async findOwnerOffering(address, offer) {
+      const [found] = await db.batch([ownerQuery(address), offerSignupStatement(db, { ...offer, address })]);
+      return found[0] ?? null;
+    },
   };
+}
+
+function ownerQueryOf(db: Db) {
+  return (address: string) =>
+    db
+      .select({
+        id: emails.id,
+        userId: emails.userId,
+        verified: emails.verified,
+        hasPasskey: exists(
+          db
+            .select({ ok: sql`1` })
+            .from(webauthnCredentials)
+            .where(eq(webauthnCredentials.userId, emails.userId)),
+        ).mapWith(Boolean),
+      })
+      .from(emails)
+      .where(and(eq(emails.address, address), or(eq(emails.isPrimary, true), eq(emails.verified, true))));
 }

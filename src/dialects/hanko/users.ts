@@ -32,12 +32,17 @@ users.get("/.well-known/config", (c) =>
 
 /**
  * Lookup by address. With ACCOUNT_EXISTENCE_HINTS off (the default) it never answers 404 and never
- * reports `verified` or a passkey, so it does not tell whether an account exists (see EmailService.lookup).
+ * reports `verified` or a passkey, so it does not tell whether an account exists (see EmailService.lookup);
+ * an unknown address answers ids a passcode can then create the account under (just-in-time sign-up).
  */
 users.post("/user", limit("existence"), async (c) => {
   const { services, config } = c.var;
   const body = validate(s.emailBody, await readBody(c));
-  const found = await services.emails.lookup(body.email, { hints: config.features.existenceHints });
+  // Hints off, sign-up on: an unknown address can be signed up by passcode (passcodes.service.ts).
+  const found = await services.emails.lookup(body.email, {
+    hints: config.features.existenceHints,
+    offerSignup: config.features.signup,
+  });
   if (!found) throw new AuthError("NOT_FOUND");
   return c.json({
     id: found.userId,
