@@ -6,124 +6,28 @@
 // @teamhanko/hanko-elements@0.12.0 <hanko-auth> signs up by passcode (read from the outbox), sets a
 // password, creates a passkey (CDP virtual authenticator), then signs in with the passkey on a fresh page.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { createServer } from "node:http";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import Provider from "oidc-provider";
+import {
+  withAuthenticator as addAuthenticator,
+  codeFor,
+  elementsOn,
+  inPageFor,
+  loginAtIdp,
+  startIdp,
+  startPages,
+} from "./hanko-kit.mjs";
 import { API, launchChromium, step, unique } from "./steps.mjs";
 
 const PAGE_PORT = 47613;
 const IDP_PORT = 47614;
-const PAGE = `http://localhost:${PAGE_PORT}`;
-// The bundles are not in the packages' export maps: read them from node_modules directly.
-const modules = join(dirname(fileURLToPath(import.meta.url)), "..", "node_modules", "@teamhanko");
-const sdkFile = join(modules, "hanko-frontend-sdk", "dist", "sdk.umd.js");
-const elementsFile = join(modules, "hanko-elements", "dist", "elements.js");
+const passcodeFor = (to) => codeFor(to, "passcode");
 
-/** The newest passcode the outbox holds for `to` (GET /_dev/outbox, development only). */
-async function passcodeFor(to) {
-  for (let i = 0; i < 20; i++) {
-    const res = await fetch(`${API}/_dev/outbox?to=${encodeURIComponent(to)}`);
-    const mail = (await res.json()).find((m) => m.kind === "passcode");
-    if (mail) return mail.data.code;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no passcode mailed to ${to}`);
-}
-
-// --- the application's origin: two pages and the two client bundles ---
-const pages = {
-  "/": `<!doctype html><meta charset="utf-8"><title>sdk</title><script src="/sdk.umd.js"></script>`,
-  "/elements": `<!doctype html><meta charset="utf-8"><title>elements</title>
-<hanko-auth></hanko-auth>
-<script type="module">
-  import { register } from "/elements.js";
-  window.completed = 0;
-  document.addEventListener("hanko-auth-flow-completed", () => { window.completed++; });
-  await register(${JSON.stringify(API)}, { shadow: false });
-  window.ready = true;
-</script>`,
-};
-const pageServer = createServer((req, res) => {
-  const path = new URL(req.url, PAGE).pathname;
-  if (path === "/sdk.umd.js" || path === "/elements.js") {
-    res.writeHead(200, { "content-type": "text/javascript" });
-    return res.end(readFileSync(path === "/elements.js" ? elementsFile : sdkFile));
-  }
-  if (pages[path] === undefined) {
-    res.writeHead(404);
-    return res.end();
-  }
-  res.writeHead(200, { "content-type": "text/html" });
-  res.end(pages[path]);
-});
-
-// --- a real OpenID provider: any login name is accepted and becomes a verified email ---
-const idp = new Provider(`http://localhost:${IDP_PORT}`, {
-  clients: [
-    {
-      client_id: "latchkey-e2e",
-      client_secret: "e2e-secret-0123456789abcdef",
-      redirect_uris: [`${API}/thirdparty/callback`],
-      token_endpoint_auth_method: "client_secret_post",
-    },
-  ],
-  claims: { openid: ["sub"], email: ["email", "email_verified"] },
-  cookies: { keys: ["latchkey-e2e-cookie-key"] },
-  ttl: { Interaction: 600, Session: 600, Grant: 600, AccessToken: 600, IdToken: 600, AuthorizationCode: 60 },
-  findAccount: (_ctx, id) => ({
-    accountId: id,
-    claims: () => ({ sub: `sub-${id}`, email: id, email_verified: true }),
-  }),
-});
-const idpServer = createServer(idp.callback());
-
-await new Promise((r) => pageServer.listen(PAGE_PORT, "localhost", r));
-await new Promise((r) => idpServer.listen(IDP_PORT, "localhost", r));
+const pages = await startPages(PAGE_PORT, API);
+const PAGE = pages.url;
+const idpServer = await startIdp(IDP_PORT, `${API}/thirdparty/callback`);
 
 const context = await launchChromium("hanko-profile");
-
-async function withAuthenticator(page) {
-  const cdp = await context.newCDPSession(page);
-  await cdp.send("WebAuthn.enable", { enableUI: false });
-  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
-    options: {
-      protocol: "ctap2",
-      transport: "internal",
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
-  return { cdp, authenticatorId };
-}
-
-/** Runs `fn(hanko, sdk, helpers, arg)` in the page with a fresh Hanko client (state is in cookies/localStorage). */
-function inPage(page, fn, arg) {
-  return page.evaluate(
-    async ([api, src, a]) => {
-      const sdk = window.hankoFrontendSdk;
-      const hanko = new sdk.Hanko(api);
-      /** The SDK error class a promise rejects with (by prototype), or null. */
-      const errorOf = async (p) => {
-        try {
-          await p;
-          return null;
-        } catch (e) {
-          const name = Object.keys(sdk).find(
-            (k) => k.endsWith("Error") && Object.getPrototypeOf(e) === sdk[k].prototype,
-          );
-          return name ?? String(e);
-        }
-      };
-      const run = new Function(`return (${src})`)();
-      return run(hanko, sdk, { errorOf }, a);
-    },
-    [API, fn.toString(), arg],
-  );
-}
+const withAuthenticator = (page) => addAuthenticator(context, page);
+const inPage = inPageFor(API);
 
 let exitCode = 0;
 try {
@@ -276,12 +180,7 @@ try {
           new window.hankoFrontendSdk.Hanko(api).thirdParty.auth("localidp", `${location.origin}/`);
         }, API)
         .catch(() => {});
-      await page.waitForURL(/localhost:47614\/interaction\//, { timeout: 20_000 });
-      await page.fill('input[name="login"]', idpEmail);
-      await page.fill('input[name="password"]', "anything");
-      await page.click('button[type="submit"]');
-      await page.waitForURL(/localhost:47614\/interaction\/|hanko_token=/, { timeout: 20_000 });
-      if (!page.url().includes("hanko_token=")) await page.click('button[type="submit"]');
+      await loginAtIdp(page, IDP_PORT, idpEmail);
       await page.waitForURL(/localhost:47613\/\?hanko_token=/, { timeout: 20_000 });
       await inPage(page, (h) => h.token.validate());
       assert.equal(new URL(page.url()).searchParams.get("hanko_token"), null);
@@ -298,16 +197,7 @@ try {
   ui.on("pageerror", (e) => console.error(`  page error: ${e.message}`));
   await withAuthenticator(ui);
   const uiEmail = unique("elements");
-  const auth = () => ui.locator("hanko-auth");
-  const button = (name) => auth().getByRole("button", { name, exact: true });
-  /** Opens the page signed out: no cookie, no client session in localStorage. */
-  const openElements = async () => {
-    await context.clearCookies();
-    await ui.goto(`${PAGE}/`);
-    await ui.evaluate(() => localStorage.clear());
-    await ui.goto(`${PAGE}/elements`);
-    await ui.waitForFunction(() => window.ready === true, null, { timeout: 20_000 });
-  };
+  const { auth, button, open: openElements, typeCode } = elementsOn(context, ui, PAGE);
   try {
     await step("<hanko-auth> sign-up: email, create account, passcode from the outbox", async () => {
       await openElements();
@@ -316,10 +206,7 @@ try {
       await auth().getByText("Create account?").waitFor({ timeout: 20_000 });
       await button("Sign up").click();
       await auth().getByText("Enter passcode").waitFor({ timeout: 20_000 });
-      const code = await passcodeFor(uiEmail);
-      await auth().locator('input[inputmode="numeric"]').first().click();
-      await ui.keyboard.type(code);
-      // Six digits submit the form by themselves.
+      await typeCode(await passcodeFor(uiEmail));
     });
 
     await step("<hanko-auth> sets a password, creates a passkey, completes the flow", async () => {
@@ -373,7 +260,7 @@ try {
   exitCode = 1;
 } finally {
   await context.close().catch(() => {});
-  pageServer.close();
+  pages.close();
   idpServer.close();
 }
 process.exit(exitCode);
