@@ -7,9 +7,9 @@
  * - A sign-up with a taken address answers as a sign-up with a free one, after the same password
  *   hash, and the address's owner is mailed instead ("someone tried to sign up with your
  *   address"). The answer carries a decoy: a user with a stable pseudo id (HMAC of the address,
- *   as hanko `POST /user` gives unknown addresses) and, where a new account would be signed in at
- *   once, tokens of a session that does not exist, which every route refuses and no refresh
- *   renews. Nothing of the existing account is disclosed or handed out.
+ *   under a label of its own: never an id an account can have) and, where a new account would be
+ *   signed in at once, tokens of a session that does not exist, which every route refuses and no
+ *   refresh renews. Nothing of the existing account is disclosed or handed out.
  * - Adding or changing to an address held by another account answers as for a free address;
  *   the holder is mailed, and nothing changes.
  */
@@ -106,7 +106,9 @@ export function createExistenceService(deps: {
         allowedRoles: config.roles.defaultAllowed,
         active: false,
         ...fields,
-        id: await emails.pseudoId("user", email),
+        // Not the "user" pseudo id POST /user answers: a just-in-time sign-up (passcodes.service.ts)
+        // makes that one a real account's id, and a decoy's signed token must never name a real user.
+        id: await emails.pseudoId("decoy-user", email),
         email,
         passwordHash: null,
         passwordVersion: 0,

@@ -6,6 +6,7 @@
  * unknown and a known address look the same at every step.
  */
 import { env } from "cloudflare:test";
+import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { call, uniqueEmail, type Vars } from "../../support/app";
 import { ISO, json, latestPasscode, signUp, UUID } from "./support";
@@ -92,6 +93,26 @@ describe("hanko: just-in-time sign-up (hints off)", () => {
     expect(team!.n).toBe(1);
     // Spent.
     expect((await finalize(passcode.id, code!)).status).toBe(401);
+  });
+
+  it("a decoy handed out for the address later never carries the new account's id (signature-only checks such as Hasura's)", async () => {
+    const email = uniqueEmail("decoy");
+    const { ids, passcode } = await start(email);
+    expect((await finalize(passcode.id, (await latestSignupCode(email))!)).status).toBe(200);
+    // hanko POST /users with verification off: a taken address gets tokens of a session that does not exist.
+    const hanko = await call("/users", { json: { email }, vars: { VERIFY_EMAILS: "false" } });
+    expect(hanko.status).toBe(200);
+    expect((await json(hanko)).user_id).not.toBe(ids.id);
+    expect(decodeJwt(hanko.headers.get("x-auth-token")!).sub).not.toBe(ids.id);
+    // hbp sign-up signed in at once: its decoy's Hasura claims name another id.
+    const hbp = await call("/auth/register", {
+      json: { email, password: "correct horse battery", cookie: false },
+      vars: { AUTO_ACTIVATE_NEW_USERS: "true" },
+    });
+    expect(hbp.status).toBe(200);
+    const claims = decodeJwt((await json(hbp)).jwt_token);
+    expect(claims.sub).not.toBe(ids.id);
+    expect(JSON.stringify(claims)).not.toContain(ids.id);
   });
 
   it("an unknown and a known address look the same: status, body shape, headers, at each step", async () => {
