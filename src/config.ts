@@ -738,7 +738,7 @@ function build(e: Env, bindings: Record<string, unknown>): Config {
 }
 
 /** Paths other dialects and the development routes own whatever DIALECTS says (app.ts MOUNTS). */
-const RESERVED_PATHS = ["/auth", "/storage", "/health", "/api", "/_dev"];
+const RESERVED_PATHS = ["/auth", "/storage", "/health", "/api", "/v1", "/_dev"];
 
 /** HANKO_PREFIX must not be, contain or sit inside a path another dialect owns. */
 function checkHankoPrefix(prefix: string, directusPrefix: string) {

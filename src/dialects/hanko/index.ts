@@ -79,3 +79,6 @@ export function hankoApp(prefix: string): Hono<AppEnv> {
   apps.set(prefix, app);
   return app;
 }
+
+/** The dialect at the origin root (HANKO_PREFIX unset). */
+export const hanko = hankoApp("");

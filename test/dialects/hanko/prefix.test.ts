@@ -113,6 +113,7 @@ describe("HANKO_PREFIX", () => {
       ["/api/hanko", "must not overlap /api, another dialect's path"],
       ["/health", "must not overlap /health, another dialect's path"],
       ["/_dev", "must not overlap /_dev, another dialect's path"],
+      ["/v1/hanko", "must not overlap /v1, another dialect's path"],
       ["/directus", "must not overlap DIRECTUS_PREFIX"],
     ]) {
       const res = await call("/health", { vars: { HANKO_PREFIX: bad! } });
