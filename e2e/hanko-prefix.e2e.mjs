@@ -62,7 +62,7 @@ try {
         await auth().locator('input[type="email"]').fill(email);
         await button("Continue").click();
         await auth().getByText("Enter passcode").waitFor({ timeout: 20_000 });
-        await typeCode(await codeFor(email, "signup_passcode"));
+        await typeCode(await codeFor(email, "passcode"));
         // Signed up and in: <hanko-auth> offers a passkey next.
         await auth().getByText("Create a passkey").first().waitFor({ timeout: 20_000 });
         const cookie = (await context.cookies(API)).find((c) => c.name === "hanko");
