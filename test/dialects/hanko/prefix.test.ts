@@ -41,6 +41,11 @@ describe("HANKO_PREFIX", () => {
       // The Worker's own 404, not Hanko's `{code, message}`.
       expect(await json(res)).toEqual({ error: "Not Found" });
     }
+    // SAML stays at the origin root (the 0.12 SDK builds /saml/auth from the origin): Hanko's 404 with SAML off.
+    expect(await json(await call("/saml/provider?domain=example.com", { vars }))).toEqual({
+      code: 404,
+      message: "Not Found",
+    });
     // A path that merely starts with the prefix's letters is not under it.
     expect((await call(`${PREFIX}x/me`, { vars })).status).toBe(404);
     expect(await json(await call(`${PREFIX}x/me`, { vars }))).toEqual({ error: "Not Found" });
@@ -115,6 +120,8 @@ describe("HANKO_PREFIX", () => {
       ["/_dev", "must not overlap /_dev, another dialect's path"],
       ["/v1/hanko", "must not overlap /v1, another dialect's path"],
       ["/directus", "must not overlap DIRECTUS_PREFIX"],
+      ["/saml", "must not overlap /saml, another dialect's path"],
+      ["/thirdparty/x", "must not overlap /thirdparty, another dialect's path"],
     ]) {
       const res = await call("/health", { vars: { HANKO_PREFIX: bad! } });
       expect([bad, res.status]).toEqual([bad, 500]);
