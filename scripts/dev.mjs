@@ -12,15 +12,22 @@
 // with stdin closed and CI=true, so it takes its non-interactive answer (yes) and never waits.
 // Arguments that choose the config, environment or local state (--config/-c, --env/-e,
 // --persist-to) are given to the migration step as well, so both use the same database.
+//
+// The example SPA (examples/spa, docs/spa.md) is built first and served by the same server as
+// Workers static assets, from wrangler.dev.toml (wrangler.toml plus an [assets] table; see
+// scripts/spa.mjs): http://localhost:8787/ is the app, the API paths are the Worker's. `--no-spa`,
+// or a `--config` of your own, starts the Worker alone.
 import { spawn, spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { configProblem, declaredBindings, readDotVars } from "./config-check.mjs";
 import { DEFAULT_DEV_PORT, developmentVars } from "./dev-vars.mjs";
+import { prepareSpa } from "./spa.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const wrangler = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
-const args = process.argv.slice(2);
+const argv = process.argv.slice(2);
+const args = argv.filter((a) => a !== "--no-spa");
 
 /** Every value of the flag `names` in argv (`--flag v` and `--flag=v`). */
 function flagValues(argv, names) {
@@ -73,9 +80,22 @@ if (problem) {
   process.exit(1);
 }
 
+// The SPA, unless the caller chose a configuration or asked for none: built for the Worker's
+// variables (where the Hanko dialect is mounted), then served through wrangler.dev.toml.
+const spaConfig = [];
+if (!argv.includes("--no-spa") && !flagValues(args, ["--config", "-c"]).length) {
+  try {
+    spaConfig.push("--config", await prepareSpa(root, merged));
+  } catch (e) {
+    console.error(`dev: building the example SPA failed: ${e instanceof Error ? e.message : e}`);
+    console.error("dev: `npm run dev -- --no-spa` starts the Worker without it.");
+    process.exit(1);
+  }
+}
+
 const migrate = spawnSync(
   process.execPath,
-  [wrangler, "d1", "migrations", "apply", "DB", "--local", ...sharedArgs(args)],
+  [wrangler, "d1", "migrations", "apply", "DB", "--local", ...spaConfig, ...sharedArgs(args)],
   { cwd: root, stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, CI: "true" } },
 );
 if (migrate.error) {
@@ -87,7 +107,7 @@ if (migrate.status !== 0) {
   process.exit(migrate.status || 1);
 }
 
-const devArgs = [...args, ...defaults.flatMap(([k, v]) => ["--var", `${k}:${v}`])];
+const devArgs = [...spaConfig, ...args, ...defaults.flatMap(([k, v]) => ["--var", `${k}:${v}`])];
 if (!flagValues(args, ["--port"]).length) devArgs.push("--port", String(port));
 const dev = spawn(process.execPath, [wrangler, "dev", ...devArgs], { cwd: root, stdio: "inherit" });
 for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {

@@ -1,0 +1,3 @@
+export declare const DEV_CONFIG: string;
+export declare function assetsTable(vars?: Record<string, string | undefined>, directory?: string): string;
+export declare function prepareSpa(root: string, vars?: Record<string, string | undefined>): Promise<string>;
