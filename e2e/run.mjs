@@ -12,7 +12,9 @@
 // (scripts/dev-vars.mjs), whose PUBLIC_URL is the server's own origin, so links in mail point at
 // this server. A suite with `// e2e-mode: production` instead runs wrangler.toml as it deploys:
 // PUBLIC_URL https://latchkey.e2e.test, generated secrets (an --env-file), and MAIL_HTTP_URL at a
-// local mail API (e2e/mail-sink.mjs) whose address the suite gets as E2E_MAIL_SINK.
+// local mail API (e2e/mail-sink.mjs) whose address the suite gets as E2E_MAIL_SINK. A suite with
+// `// e2e-mode: spa` runs the development settings with the example SPA built and served as
+// static assets, as `npm run dev` does (scripts/spa.mjs).
 //
 // Environment: E2E_TIMEOUT_MS (per suite, default 300000), E2E_START_TIMEOUT_MS (server start,
 // default 120000), E2E_KEEP=1 keeps the state directories and logs. Suites get E2E_TMP, a
@@ -26,6 +28,7 @@ import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { developmentVars } from "../scripts/dev-vars.mjs";
 import { makeProductionSecrets, makeRootSecret } from "../scripts/keys.mjs";
+import { prepareSpa } from "../scripts/spa.mjs";
 import { startMailSink } from "./mail-sink.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -59,10 +62,11 @@ function freePort() {
   });
 }
 
-/** `// e2e-mode: production` among the first lines: the suite runs the production configuration. */
+/** `// e2e-mode: production|spa` among the first lines (default: development). */
 function suiteMode(file) {
   const head = readFileSync(file, "utf8").split("\n").slice(0, 5);
-  return head.some((l) => /^\s*\/\/\s*e2e-mode:\s*production\s*$/.test(l)) ? "production" : "development";
+  const mode = head.map((l) => /^\s*\/\/\s*e2e-mode:\s*(production|spa)\s*$/.exec(l)?.[1]).find(Boolean);
+  return mode ?? "development";
 }
 
 /** `// e2e-vars: A=1 B=2` among the first lines of a suite -> ["A:1", "B:2"]. */
@@ -146,7 +150,7 @@ async function waitForHealth(url, server, logFile) {
 }
 
 /** Starts `wrangler dev` in its own process group on a free port; output goes to `logFile`. */
-async function startServer(vars, persist, logFile, production = null) {
+async function startServer(vars, persist, logFile, production = null, config = []) {
   const port = await freePort();
   const inspectorPort = await freePort();
   const url = `http://localhost:${port}`;
@@ -154,7 +158,7 @@ async function startServer(vars, persist, logFile, production = null) {
   // they declare otherwise (the production suite sets ENVIRONMENT and its own secrets).
   const all = production ? vars : { ...developmentVars(url), ...vars };
   const out = openSync(logFile, "a");
-  const args = [wrangler, "dev", "--port", String(port), "--ip", "localhost"];
+  const args = [wrangler, "dev", ...config, "--port", String(port), "--ip", "localhost"];
   args.push("--inspector-port", String(inspectorPort), "--persist-to", persist);
   args.push("--show-interactive-dev-session=false");
   if (production) args.push("--env-file", production.envFile);
@@ -182,6 +186,8 @@ async function runSuite(file) {
   let ok = false;
   try {
     let vars = suiteVars(file);
+    // The example SPA: built for the suite's variables, served through wrangler.dev.toml.
+    const config = suiteMode(file) === "spa" ? ["--config", await prepareSpa(root, vars)] : [];
     // Production mode: wrangler.toml as it deploys, with test secrets and a local mail API.
     if (suiteMode(file) === "production") {
       const mailKey = makeRootSecret();
@@ -203,7 +209,7 @@ async function runSuite(file) {
     }
     const migrate = spawnSync(
       process.execPath,
-      [wrangler, "d1", "migrations", "apply", "DB", "--local", "--persist-to", persist],
+      [wrangler, "d1", "migrations", "apply", "DB", "--local", ...config, "--persist-to", persist],
       {
         cwd: root,
         env: childEnv,
@@ -221,7 +227,7 @@ async function runSuite(file) {
     // A port picked as free can be taken before wrangler binds it: one more try on an early exit.
     let url;
     for (let attempt = 1; ; attempt++) {
-      ({ server, url } = await startServer(vars, persist, serverLog, production));
+      ({ server, url } = await startServer(vars, persist, serverLog, production, config));
       current.server = server;
       try {
         await waitForHealth(url, server, serverLog);

@@ -241,7 +241,7 @@ function pictureCard(me: api.Profile): HTMLElement {
   };
   api.pictureMeta(me.id).then(showMeta, () => {});
 
-  const file = field("Picture", { name: "picture", type: "file", accept: "image/png,image/jpeg,image/webp", required: true }, "PNG, JPEG or WebP; shown as a 160 px round variant.");
+  const file = field("Choose a picture", { name: "picture", type: "file", accept: "image/png,image/jpeg,image/webp", required: true }, "PNG, JPEG or WebP; shown as a 160 px round variant.");
   const upload = form("Upload a picture", [file.wrap], "Upload", async () => {
     const f = file.input.files?.[0];
     if (!f) throw new Error("Choose a picture first.");
