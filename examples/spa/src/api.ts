@@ -183,7 +183,8 @@ export async function totpSignIn(ticket: string, code: string): Promise<Session>
   return { token: body.jwt_token, via: "hbp", method: "password+totp" };
 }
 
-export const totpSetup = () => json<{ image_url: string; otp_secret: string }>("/auth/mfa/generate", { json: {} });
+export const totpSetup = () =>
+  json<{ image_url: string; otp_secret: string }>("/auth/mfa/generate", { json: {} });
 export const totpEnable = (code: string) => call("/auth/mfa/enable", { json: { code } });
 export const totpDisable = (code: string) => call("/auth/mfa/disable", { json: { code } });
 

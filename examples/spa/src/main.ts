@@ -38,7 +38,13 @@ function form(
 ): HTMLFormElement {
   const error = h("p", { class: "error", role: "alert" });
   const button = h("button", { type: "submit" }, submit);
-  const f = h("form", { "aria-label": label }, ...fields, h("div", { class: "actions" }, button, ...extra), error);
+  const f = h(
+    "form",
+    { "aria-label": label },
+    ...fields,
+    h("div", { class: "actions" }, button, ...extra),
+    error,
+  );
   f.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     error.textContent = "";
@@ -102,7 +108,12 @@ function signedOutView(): Node[] {
     render();
   });
 
-  const codeEmail = field("Email", { name: "email", type: "email", autocomplete: "username", required: true });
+  const codeEmail = field("Email", {
+    name: "email",
+    type: "email",
+    autocomplete: "username",
+    required: true,
+  });
   const codeForm = form("Sign in with an emailed code", [codeEmail.wrap], "Email me a code", async () => {
     view = { name: "code", pending: await api.requestCode(codeEmail.input.value) };
     render();
@@ -137,16 +148,32 @@ function signedOutView(): Node[] {
 function codeView(pending: api.PendingCode): Node[] {
   const code = field(
     "Code",
-    { name: "code", inputmode: "numeric", autocomplete: "one-time-code", pattern: "[0-9]{6}", required: true },
+    {
+      name: "code",
+      inputmode: "numeric",
+      autocomplete: "one-time-code",
+      pattern: "[0-9]{6}",
+      required: true,
+    },
     `We sent a 6-digit code to ${pending.email}. It is valid for a few minutes.`,
   );
-  const back = h("button", { type: "button", class: "link", onclick: () => show({ name: "signed-out" }) }, "Back");
+  const back = h(
+    "button",
+    { type: "button", class: "link", onclick: () => show({ name: "signed-out" }) },
+    "Back",
+  );
   return [
     card(
       pending.method === "sign-up" ? "Confirm your address" : "Enter your code",
-      form("Enter the emailed code", [code.wrap], "Continue", async () => {
-        signedIn(await api.finishCode(pending, code.input.value.trim()));
-      }, [back]),
+      form(
+        "Enter the emailed code",
+        [code.wrap],
+        "Continue",
+        async () => {
+          signedIn(await api.finishCode(pending, code.input.value.trim()));
+        },
+        [back],
+      ),
     ),
   ];
 }
@@ -154,16 +181,32 @@ function codeView(pending: api.PendingCode): Node[] {
 function totpView(ticket: string): Node[] {
   const code = field(
     "Authenticator code",
-    { name: "totp", inputmode: "numeric", autocomplete: "one-time-code", pattern: "[0-9]{6}", required: true },
+    {
+      name: "totp",
+      inputmode: "numeric",
+      autocomplete: "one-time-code",
+      pattern: "[0-9]{6}",
+      required: true,
+    },
     "The 6-digit code your authenticator app shows for this account.",
   );
-  const back = h("button", { type: "button", class: "link", onclick: () => show({ name: "signed-out" }) }, "Back");
+  const back = h(
+    "button",
+    { type: "button", class: "link", onclick: () => show({ name: "signed-out" }) },
+    "Back",
+  );
   return [
     card(
       "Two-step verification",
-      form("Enter the authenticator code", [code.wrap], "Verify", async () => {
-        signedIn(await api.totpSignIn(ticket, code.input.value.trim()));
-      }, [back]),
+      form(
+        "Enter the authenticator code",
+        [code.wrap],
+        "Verify",
+        async () => {
+          signedIn(await api.totpSignIn(ticket, code.input.value.trim()));
+        },
+        [back],
+      ),
     ),
   ];
 }
@@ -241,7 +284,11 @@ function pictureCard(me: api.Profile): HTMLElement {
   };
   api.pictureMeta(me.id).then(showMeta, () => {});
 
-  const file = field("Choose a picture", { name: "picture", type: "file", accept: "image/png,image/jpeg,image/webp", required: true }, "PNG, JPEG or WebP; shown as a 160 px round variant.");
+  const file = field(
+    "Choose a picture",
+    { name: "picture", type: "file", accept: "image/png,image/jpeg,image/webp", required: true },
+    "PNG, JPEG or WebP; shown as a 160 px round variant.",
+  );
   const upload = form("Upload a picture", [file.wrap], "Upload", async () => {
     const f = file.input.files?.[0];
     if (!f) throw new Error("Choose a picture first.");
@@ -322,22 +369,40 @@ async function securityCard(me: api.Profile): Promise<HTMLElement> {
         totpError.textContent = "";
         try {
           const setup = await api.totpSetup();
-          const code = field(
-            "Code from the app",
-            { name: "totp-setup", inputmode: "numeric", autocomplete: "one-time-code", pattern: "[0-9]{6}", required: true },
-          );
+          const code = field("Code from the app", {
+            name: "totp-setup",
+            inputmode: "numeric",
+            autocomplete: "one-time-code",
+            pattern: "[0-9]{6}",
+            required: true,
+          });
           totpBox.replaceChildren(
-            h("img", { class: "qr", src: setup.image_url, alt: "QR code for your authenticator app", width: "160", height: "160" }),
-            h("p", { class: "hint" }, "Scan it, or enter this key: ", h("code", { class: "secret" }, setup.otp_secret)),
+            h("img", {
+              class: "qr",
+              src: setup.image_url,
+              alt: "QR code for your authenticator app",
+              width: "160",
+              height: "160",
+            }),
+            h(
+              "p",
+              { class: "hint" },
+              "Scan it, or enter this key: ",
+              h("code", { class: "secret" }, setup.otp_secret),
+            ),
             form("Turn on the authenticator app", [code.wrap], "Turn on", async () => {
               await api.totpEnable(code.input.value.trim());
-              totpBox.replaceChildren(h("p", { class: "ok" }, "Authenticator app is on: sign-ins with a password ask for a code."));
+              totpBox.replaceChildren(
+                h("p", { class: "ok" }, "Authenticator app is on: sign-ins with a password ask for a code."),
+              );
               announce("Authenticator app turned on.");
             }),
           );
         } catch (e) {
           totpError.textContent =
-            e instanceof api.ApiError && e.status === 400 ? "The authenticator app is already on." : errorText(e);
+            e instanceof api.ApiError && e.status === 400
+              ? "The authenticator app is already on."
+              : errorText(e);
         }
       },
     },
