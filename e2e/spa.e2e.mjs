@@ -196,7 +196,11 @@ try {
       await shoot(page, "totp-setup");
       await form("Turn on the authenticator app").getByLabel("Code from the app").fill(totp.generate());
       await form("Turn on the authenticator app").getByRole("button", { name: "Turn on" }).click();
-      await page.getByText("Authenticator app is on").waitFor();
+      await page.getByText("The authenticator app is on").waitFor();
+      assert.equal(
+        await page.getByRole("button", { name: "Set up an authenticator app" }).isVisible(),
+        false,
+      );
     },
   );
 
@@ -209,6 +213,9 @@ try {
     await page.getByRole("button", { name: "Sign in with a passkey" }).click();
     const s = await expectHome("Passkey");
     assert.equal(s.via, "hanko");
+    // The session survives a reload of the tab (sessionStorage).
+    await page.reload();
+    assert.deepEqual(await expectHome("Passkey"), s);
     await signOut();
   });
 
@@ -239,6 +246,9 @@ try {
     await page.getByRole("button", { name: "Verify" }).click();
     const s = await expectHome("Password and authenticator app");
     assert.equal(s.via, "hbp");
+    // The app learns that TOTP is on from /auth/mfa/generate's 400 and offers to turn it off.
+    await page.getByRole("button", { name: "Set up an authenticator app" }).click();
+    await form("Turn off the authenticator app").getByLabel("Current code").waitFor();
   });
 
   await step("sign out everywhere ends the other sessions too", async () => {
@@ -264,6 +274,8 @@ try {
     assert.equal(await tokenWorks(mine.token), 401);
     assert.equal(await tokenWorks(other), 401);
     await shoot(page, "signed-out-again");
+    await page.emulateMedia({ colorScheme: "dark" });
+    await shoot(page, "signed-out-dark");
   });
 
   await step("no page errors, no console errors, and only the expected refusals on the way", async () => {
@@ -273,6 +285,7 @@ try {
       /^404 GET \/storage\/m\/user\/[0-9a-f-]{36}\/picture$/,
       /^401 POST \/auth\/mfa\/totp$/,
       /^401 GET (\/[\w-]+)?\/me$/,
+      /^400 POST \/auth\/mfa\/generate$/,
     ];
     assert.deepEqual(
       [...refused].filter((r) => !expected.some((e) => e.test(r))),

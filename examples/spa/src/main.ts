@@ -213,6 +213,7 @@ function totpView(ticket: string): Node[] {
 
 function show(v: View) {
   view = v;
+  announce("");
   render();
 }
 
@@ -358,52 +359,67 @@ async function securityCard(me: api.Profile): Promise<HTMLElement> {
     "Add a passkey",
   );
 
-  // TOTP (HBP /auth/mfa/*): generate shows a QR code and the secret; a first code turns it on.
+  // TOTP (HBP /auth/mfa/*): generate shows a QR code and the secret; a first code turns it on. No
+  // API tells whether it is on: generate answers 400 when it is, and the app offers to turn it off.
   const totpBox = h("div", { class: "totp" });
   const totpError = h("p", { class: "error", role: "alert" });
+  const codeField = (label: string, name: string) =>
+    field(label, {
+      name,
+      inputmode: "numeric",
+      autocomplete: "one-time-code",
+      pattern: "[0-9]{6}",
+      required: true,
+    });
+  const totpOn = () => {
+    startTotp.hidden = true;
+    const code = codeField("Current code", "totp-off");
+    totpBox.replaceChildren(
+      h("p", { class: "ok" }, "The authenticator app is on: a password sign-in asks for a code."),
+      form("Turn off the authenticator app", [code.wrap], "Turn off", async () => {
+        await api.totpDisable(code.input.value.trim());
+        totpBox.replaceChildren(h("p", { class: "hint" }, "The authenticator app is off."));
+        startTotp.hidden = false;
+        announce("Authenticator app turned off.");
+      }),
+    );
+  };
   const startTotp = h(
     "button",
     {
       type: "button",
       onclick: async () => {
         totpError.textContent = "";
+        let setup: { image_url: string; otp_secret: string };
         try {
-          const setup = await api.totpSetup();
-          const code = field("Code from the app", {
-            name: "totp-setup",
-            inputmode: "numeric",
-            autocomplete: "one-time-code",
-            pattern: "[0-9]{6}",
-            required: true,
-          });
-          totpBox.replaceChildren(
-            h("img", {
-              class: "qr",
-              src: setup.image_url,
-              alt: "QR code for your authenticator app",
-              width: "160",
-              height: "160",
-            }),
-            h(
-              "p",
-              { class: "hint" },
-              "Scan it, or enter this key: ",
-              h("code", { class: "secret" }, setup.otp_secret),
-            ),
-            form("Turn on the authenticator app", [code.wrap], "Turn on", async () => {
-              await api.totpEnable(code.input.value.trim());
-              totpBox.replaceChildren(
-                h("p", { class: "ok" }, "Authenticator app is on: sign-ins with a password ask for a code."),
-              );
-              announce("Authenticator app turned on.");
-            }),
-          );
+          setup = await api.totpSetup();
         } catch (e) {
-          totpError.textContent =
-            e instanceof api.ApiError && e.status === 400
-              ? "The authenticator app is already on."
-              : errorText(e);
+          if (e instanceof api.ApiError && e.status === 400) return totpOn();
+          totpError.textContent = errorText(e);
+          return;
         }
+        startTotp.hidden = true;
+        const code = codeField("Code from the app", "totp-setup");
+        totpBox.replaceChildren(
+          h("img", {
+            class: "qr",
+            src: setup.image_url,
+            alt: "QR code for your authenticator app",
+            width: "160",
+            height: "160",
+          }),
+          h(
+            "p",
+            { class: "hint" },
+            "Scan it, or enter this key: ",
+            h("code", { class: "secret" }, setup.otp_secret),
+          ),
+          form("Turn on the authenticator app", [code.wrap], "Turn on", async () => {
+            await api.totpEnable(code.input.value.trim());
+            totpOn();
+            announce("Authenticator app turned on.");
+          }),
+        );
       },
     },
     "Set up an authenticator app",
@@ -430,8 +446,8 @@ async function signOut(everywhere: boolean) {
   } catch {
     // The session is gone locally whatever the server answered.
   }
-  announce(everywhere ? "Signed out everywhere." : "Signed out.");
   show({ name: "signed-out" });
+  announce(everywhere ? "Signed out everywhere." : "Signed out.");
 }
 
 // --- rendering ---
