@@ -22,7 +22,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { configProblem, declaredBindings, readDotVars } from "./config-check.mjs";
 import { DEFAULT_DEV_PORT, developmentVars } from "./dev-vars.mjs";
-import { prepareSpa } from "./spa.mjs";
+import { prepareSpa, SPA_DEV_VARS } from "./spa.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const wrangler = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
@@ -70,7 +70,13 @@ for (const kv of flagValues(args, ["--var"])) {
   const i = kv.indexOf(":");
   if (i > 0) cliVars[kv.slice(0, i)] = kv.slice(i + 1);
 }
-const defaults = Object.entries(developmentVars(`http://localhost:${port}`)).filter(
+// The SPA, unless the caller chose a configuration or asked for none; it brings its own defaults
+// (SPA_DEV_VARS: where the Hanko dialect goes, so that `/` is the app's).
+const withSpa = !argv.includes("--no-spa") && !flagValues(args, ["--config", "-c"]).length;
+const defaults = Object.entries({
+  ...developmentVars(`http://localhost:${port}`),
+  ...(withSpa ? SPA_DEV_VARS : {}),
+}).filter(
   ([k]) => !(k in dotVars) && !(k in cliVars),
 );
 const merged = { ...wranglerConfig.vars, ...Object.fromEntries(defaults), ...dotVars, ...cliVars };
@@ -80,10 +86,10 @@ if (problem) {
   process.exit(1);
 }
 
-// The SPA, unless the caller chose a configuration or asked for none: built for the Worker's
-// variables (where the Hanko dialect is mounted), then served through wrangler.dev.toml.
+// The SPA is built for the Worker's variables (where the Hanko dialect is mounted), then served
+// through wrangler.dev.toml.
 const spaConfig = [];
-if (!argv.includes("--no-spa") && !flagValues(args, ["--config", "-c"]).length) {
+if (withSpa) {
   try {
     spaConfig.push("--config", await prepareSpa(root, merged));
   } catch (e) {
