@@ -186,8 +186,15 @@ async function runSuite(file) {
   let ok = false;
   try {
     let vars = suiteVars(file);
-    // The example SPA: built for the suite's variables, served through wrangler.dev.toml.
-    const config = suiteMode(file) === "spa" ? ["--config", await prepareSpa(root, vars)] : [];
+    // The example SPA: built for the suite's variables into the suite's own directory, served
+    // through wrangler.e2e.toml (npm run dev's wrangler.dev.toml and build stay as they are).
+    const config =
+      suiteMode(file) === "spa"
+        ? [
+            "--config",
+            await prepareSpa(root, vars, { configName: "wrangler.e2e.toml", outDir: join(dir, "spa") }),
+          ]
+        : [];
     // Production mode: wrangler.toml as it deploys, with test secrets and a local mail API.
     if (suiteMode(file) === "production") {
       const mailKey = makeRootSecret();

@@ -76,9 +76,7 @@ const withSpa = !argv.includes("--no-spa") && !flagValues(args, ["--config", "-c
 const defaults = Object.entries({
   ...developmentVars(`http://localhost:${port}`),
   ...(withSpa ? SPA_DEV_VARS : {}),
-}).filter(
-  ([k]) => !(k in dotVars) && !(k in cliVars),
-);
+}).filter(([k]) => !(k in dotVars) && !(k in cliVars));
 const merged = { ...wranglerConfig.vars, ...Object.fromEntries(defaults), ...dotVars, ...cliVars };
 const problem = await configProblem(root, merged, declaredBindings(wranglerConfig));
 if (problem) {
