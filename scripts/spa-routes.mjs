@@ -34,6 +34,7 @@ export function workerFirstPatterns(vars = {}) {
     "/health",
     vars.DIRECTUS_PREFIX || "/directus",
     "/api", // formauth (/api/auth) and vault (/api/...)
+    "/v1", // Latchkey's own API
     ...hanko,
     "/_dev", // development routes (404 unless ENVIRONMENT=development)
   ];
