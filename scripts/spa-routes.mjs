@@ -27,7 +27,8 @@ const HANKO_ROOT_PATHS = [
  * DIRECTUS_PREFIX; empty or absent: their defaults).
  */
 export function workerFirstPatterns(vars = {}) {
-  const hanko = vars.HANKO_PREFIX ? [vars.HANKO_PREFIX] : HANKO_ROOT_PATHS;
+  // Under a prefix the dialect keeps one root path: the 0.12 SDK's /thirdparty/auth (a redirect).
+  const hanko = vars.HANKO_PREFIX ? [vars.HANKO_PREFIX, "/thirdparty/auth"] : HANKO_ROOT_PATHS;
   const prefixes = [
     "/auth", // hbp
     "/storage", // hbp
