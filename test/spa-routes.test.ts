@@ -1,3 +1,4 @@
+/// <reference types="vite/client" />
 /**
  * The example SPA's development server (scripts/spa.mjs) sends the paths of scripts/spa-routes.mjs
  * to the Worker and everything else to the SPA's files. Every route the Worker serves must be in
