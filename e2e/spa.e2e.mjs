@@ -1,4 +1,5 @@
 // e2e-mode: spa
+// e2e-vars: HANKO_PREFIX=/hanko
 // The example SPA (examples/spa) in Debian's Chromium, served by the same `wrangler dev` as the API
 // (Workers static assets, scripts/spa.mjs): sign up with a mailed code, set a password, add a passkey
 // (CDP virtual authenticator), upload a picture and see its round 160 px variant, turn TOTP on,
@@ -63,7 +64,7 @@ const session = () => page.evaluate(() => JSON.parse(sessionStorage.getItem("lat
 const form = (name) => page.getByRole("form", { name });
 /** Whether an access token still authenticates (the Hanko dialect's GET /me, as the app calls it). */
 // Where the server mounts the Hanko dialect (HANKO_PREFIX; empty: the origin root).
-const HANKO = "";
+const HANKO = "/hanko";
 /** Whether an access token still authenticates (the Hanko dialect's GET /me, as the app calls it). */
 const tokenWorks = (token) =>
   page.evaluate(
@@ -106,8 +107,10 @@ try {
       assert.equal(deep.status, 200);
       assert.match(await deep.text(), /<title>Latchkey example app<\/title>/);
       // The app calls the Hanko dialect where the server mounts it (the prefix is compiled into app.js).
-      assert.match(await (await fetch(`${API}/app.js`)).text(), new RegExp(`"${HANKO}/me"`));
+      assert.match(await (await fetch(`${API}/app.js`)).text(), new RegExp(`="${HANKO}"[,;]`));
       assert.equal((await fetch(`${API}${HANKO}/me`)).status, 401);
+      // The origin root is the app's: Hanko's root paths are not served there any more.
+      assert.equal((await fetch(`${API}/me`, { headers: { accept: "application/json" } })).status, 200);
       await shoot(page, "signed-out");
     },
   );

@@ -20,15 +20,20 @@ const HANKO_ROOT_PATHS = [
   "/.well-known",
 ];
 
+/** The hosted sign-in pages (src/pages PAGE_PATHS), under PAGES_PREFIX; the route test checks the list. */
+const PAGE_PATHS = ["/login", "/register", "/reset-password", "/verify", "/account"];
+
 /**
  * The `run_worker_first` patterns: every path the Worker answers goes to it, everything else to
  * the SPA's files (and unknown paths to its index.html). A pattern `/x/*` does not match `/x`
  * itself, so each prefix is listed both ways. `vars` are the Worker's variables (HANKO_PREFIX,
- * DIRECTUS_PREFIX; empty or absent: their defaults).
+ * DIRECTUS_PREFIX, PAGES_PREFIX; empty or absent: their defaults).
  */
 export function workerFirstPatterns(vars = {}) {
-  // Under a prefix the dialect keeps one root path: the 0.12 SDK's /thirdparty/auth (a redirect).
-  const hanko = vars.HANKO_PREFIX ? [vars.HANKO_PREFIX, "/thirdparty/auth"] : HANKO_ROOT_PATHS;
+  // Under a prefix the dialect keeps two root paths the 0.12 SDK builds from the origin: its
+  // /thirdparty/auth (a redirect) and the SAML routes.
+  const hanko = vars.HANKO_PREFIX ? [vars.HANKO_PREFIX, "/thirdparty/auth", "/saml"] : HANKO_ROOT_PATHS;
+  const pages = PAGE_PATHS.map((p) => `${vars.PAGES_PREFIX ?? ""}${p}`);
   const prefixes = [
     "/auth", // hbp
     "/storage", // hbp
@@ -37,6 +42,7 @@ export function workerFirstPatterns(vars = {}) {
     "/api", // formauth (/api/auth) and vault (/api/...)
     "/v1", // Latchkey's own API
     ...hanko,
+    ...pages,
     "/_dev", // development routes (404 unless ENVIRONMENT=development)
   ];
   return prefixes.flatMap((p) => [p, `${p}/*`]);

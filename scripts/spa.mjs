@@ -14,10 +14,10 @@ export const DEV_CONFIG = "wrangler.dev.toml";
 
 /**
  * Worker variables `npm run dev` sets by default when it serves the SPA (.dev.vars and --var win).
- * The Hanko dialect stays at the origin root until HANKO_PREFIX exists; the app follows whatever
+ * The Hanko dialect moves under /hanko so the origin root is the app's; the app follows whatever
  * HANKO_PREFIX the Worker runs with.
  */
-export const SPA_DEV_VARS = {};
+export const SPA_DEV_VARS = { HANKO_PREFIX: "/hanko" };
 
 /** The [assets] table of the development configuration. */
 export function assetsTable(vars = {}, directory = "examples/spa/dist") {

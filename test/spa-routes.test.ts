@@ -9,6 +9,7 @@ import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { runsWorkerFirst, workerFirstPatterns } from "../scripts/spa-routes.mjs";
 import { HANKO_PATHS } from "../src/dialects/hanko";
+import { PAGE_PATHS } from "../src/pages";
 import { call } from "./support/app";
 
 const modules = import.meta.glob("../src/dialects/*/index.ts", { eager: true }) as Record<
@@ -75,6 +76,19 @@ describe("run_worker_first (scripts/spa-routes.mjs)", () => {
       expect(runsWorkerFirst(patterns, p), p).toBe(true);
     for (const p of ["/me", "/webauthn/login/finalize", "/directus/auth/login"])
       expect(runsWorkerFirst(patterns, p), p).toBe(false);
+    // The root paths the dialect keeps under a prefix (the 0.12 SDK builds them from the origin).
+    for (const p of ["/thirdparty/auth", "/saml/auth", "/saml/callback"])
+      expect(runsWorkerFirst(patterns, p), p).toBe(true);
+  });
+
+  it("sends the hosted sign-in pages to the Worker, under PAGES_PREFIX", () => {
+    for (const prefix of ["", "/id"]) {
+      const patterns = workerFirstPatterns({ PAGES_PREFIX: prefix });
+      for (const p of PAGE_PATHS) {
+        expect(runsWorkerFirst(patterns, `${prefix}${p}`), p).toBe(true);
+        expect(runsWorkerFirst(patterns, `${prefix}${p}/x`), p).toBe(true);
+      }
+    }
   });
 
   it("leaves the SPA's own files and client routes to the static assets", () => {
