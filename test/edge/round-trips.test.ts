@@ -345,7 +345,9 @@ describe("vault", () => {
     await expectBudget(
       "vault",
       "refresh (reissue)",
-      4,
+      // The claim, its time, the touch, the user and the session's state in one batch; the
+      // default team for the vaultToken.
+      2,
       await call(`${V}/refresh`, { token: body.userToken }),
       200,
     );

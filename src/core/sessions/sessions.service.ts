@@ -287,32 +287,32 @@ export function createSessionService(deps: {
         typeof claims.jti !== "string"
       )
         throw new AuthError("INVALID_TOKEN");
-      const user = await userFor(claims.sid).catch(() => {
-        throw new AuthError("INVALID_TOKEN");
-      });
-      if (user.disabled || user.id !== claims.sub) throw new AuthError("INVALID_TOKEN");
       const claimHash = await sha256Hex(`access-reissue:${claims.jti}`);
-      // The claim row lives in tickets (purpose access_reissue) until the token could no longer be used.
-      const claimed = await store.claimReissue({
-        hash: claimHash,
-        userId: claims.sub,
-        sessionId: claims.sid,
-        createdAt: now,
-        expiresAt: claims.iat * 1000 + idleMs,
-      });
+      // One round trip: the claim (a row in tickets, purpose access_reissue, until the token could
+      // no longer be used), when it was made, the touch, the user and whether the session is alive.
+      const found = await store.reissue(
+        {
+          hash: claimHash,
+          userId: claims.sub,
+          sessionId: claims.sid,
+          createdAt: now,
+          expiresAt: claims.iat * 1000 + idleMs,
+        },
+        graceMs,
+      );
+      const user = found.user;
+      if (!user || user.disabled || user.id !== claims.sub) throw new AuthError("INVALID_TOKEN");
       let claimedAt = now;
-      if (!claimed) {
-        const earlier = await store.reissueClaimedAt(claimHash);
-        if (earlier === null) throw new AuthError("INVALID_TOKEN");
-        claimedAt = earlier;
-        if (earlier <= now - graceMs) {
+      if (!found.claimed) {
+        if (found.claimedAt === null) throw new AuthError("INVALID_TOKEN");
+        claimedAt = found.claimedAt;
+        if (claimedAt <= now - graceMs) {
           await store.revoke(claims.sid, now);
           forgetSessions();
           throw new AuthError("INVALID_TOKEN");
         }
-        if (!(await store.isAlive(claims.sid, now))) throw new AuthError("INVALID_TOKEN");
+        if (!found.alive) throw new AuthError("INVALID_TOKEN");
       }
-      await store.touch(claims.sid, now);
       // The successor has a derived jti and the claim's time as iat: every answer within the grace
       // window is the same token (up to its signature), which can itself be exchanged once.
       const { refreshToken: _none, ...session } = await issue(user, claims.sid, "", {

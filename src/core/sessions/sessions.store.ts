@@ -8,6 +8,7 @@ import {
   and,
   desc,
   eq,
+  exists,
   gt,
   gte,
   inArray,
@@ -61,6 +62,14 @@ export interface ReissueClaim {
   expiresAt: number;
 }
 
+/** What `reissue` found: `claimed` when this call stored the claim; `claimedAt` null when there is none. */
+export interface ReissueOutcome {
+  claimed: boolean;
+  claimedAt: number | null;
+  alive: boolean;
+  user: SessionUserRow | null;
+}
+
 export interface SessionStore {
   /**
    * Stores a session with its first refresh token and, together with them, ends the user's oldest
@@ -99,13 +108,13 @@ export interface SessionStore {
    * ago) while the session is alive and its user enabled.
    */
   byCurrentRefreshToken(hash: string, now: number, graceMs: number): Promise<SessionRef | null>;
-  /** Stores the claim when the session of its user is alive; false when it already exists or the session is over. */
-  claimReissue(claim: ReissueClaim): Promise<boolean>;
-  /** When the claim `hash` was made, or null when there is none. */
-  reissueClaimedAt(hash: string): Promise<number | null>;
-  /** True when the session is neither revoked nor past its end. */
-  isAlive(sessionId: string, now: number): Promise<boolean>;
-  touch(sessionId: string, now: number): Promise<void>;
+  /**
+   * A vault reissue in one round trip: stores the claim when the session of its user is alive and
+   * the user enabled (of parallel claims exactly one inserts), reads back when the claim was made
+   * (this one or an earlier one), touches the session when that claim is younger than `graceMs`,
+   * and reads the session's user and whether the session is alive.
+   */
+  reissue(claim: ReissueClaim, graceMs: number): Promise<ReissueOutcome>;
   revoke(sessionId: string, now: number): Promise<void>;
   revokeAll(userId: string, now: number, exceptSessionId?: string): Promise<void>;
 }
@@ -386,10 +395,12 @@ export function createSessionStore(db: Db): SessionStore {
       return row ?? null;
     },
 
-    async claimReissue(claim) {
-      // One conditional INSERT: the session (at most one row, by its key) must be alive and the
-      // user's; of parallel claims exactly one inserts, the others conflict and return nothing.
-      const claimed = await db
+    async reissue(claim, graceMs) {
+      const now = claim.createdAt;
+      // The claim: one conditional INSERT. The session (at most one row, by its key) must be alive,
+      // the user's and the user enabled; of parallel claims exactly one inserts, the others
+      // conflict and return nothing.
+      const insert = db
         .insert(tickets)
         .select(
           db
@@ -405,39 +416,58 @@ export function createSessionStore(db: Db): SessionStore {
               spentInto: sql<null>`NULL`.as("spent_into"),
             })
             .from(sessions)
-            .where(
-              and(
-                eq(sessions.id, claim.sessionId),
-                eq(sessions.userId, claim.userId),
-                liveSession(claim.createdAt),
-              ),
-            ),
+            .innerJoin(users, eq(users.id, sessions.userId))
+            .where(liveSessionOf(claim.sessionId, claim.userId, now)),
         )
         .onConflictDoNothing({ target: tickets.hash })
         .returning({ hash: tickets.hash });
-      return claimed.length > 0;
-    },
-
-    async reissueClaimedAt(hash) {
-      const row = await db
-        .select({ createdAt: tickets.createdAt })
-        .from(tickets)
-        .where(and(eq(tickets.hash, hash), eq(tickets.purpose, REISSUE)))
-        .get();
-      return row?.createdAt ?? null;
-    },
-
-    async isAlive(sessionId, now) {
-      const row = await db
-        .select({ ok: sql<number>`1` })
-        .from(sessions)
-        .where(and(eq(sessions.id, sessionId), liveSession(now)))
-        .get();
-      return row !== undefined;
-    },
-
-    async touch(sessionId, now) {
-      await db.update(sessions).set({ lastSeenAt: now }).where(eq(sessions.id, sessionId));
+      const claimOf = and(eq(tickets.hash, claim.hash), eq(tickets.purpose, REISSUE));
+      const [inserted, found, , state] = await db.batch([
+        insert,
+        db.select({ claimedAt: tickets.createdAt }).from(tickets).where(claimOf),
+        // Touched only on the way to an answer: the claim (this one or one within the grace
+        // window) exists and the session is the claimant's, alive, its user enabled.
+        db
+          .update(sessions)
+          .set({ lastSeenAt: now })
+          .where(
+            and(
+              eq(sessions.id, claim.sessionId),
+              eq(sessions.userId, claim.userId),
+              liveSession(now),
+              exists(
+                db
+                  .select({ one: sql`1` })
+                  .from(tickets)
+                  .where(and(claimOf, gt(tickets.createdAt, now - graceMs))),
+              ),
+              exists(
+                db
+                  .select({ one: sql`1` })
+                  .from(users)
+                  .where(and(eq(users.id, claim.userId), eq(users.disabled, false))),
+              ),
+            ),
+          ),
+        // (D1 batches answer rows as objects: each column name must be unique in the select.)
+        db
+          .select({
+            ...sessionUserFields,
+            alive: sql<number>`CASE WHEN ${liveSession(now)} THEN 1 ELSE 0 END`.as("session_alive"),
+          })
+          .from(sessions)
+          .innerJoin(users, eq(users.id, sessions.userId))
+          .leftJoin(emails, and(eq(emails.userId, users.id), eq(emails.isPrimary, true)))
+          .where(eq(sessions.id, claim.sessionId)),
+      ]);
+      const row = state[0];
+      const { alive, ...user } = row ?? { alive: 0 };
+      return {
+        claimed: inserted.length > 0,
+        claimedAt: found[0]?.claimedAt ?? null,
+        alive: alive === 1,
+        user: row ? (user as SessionUserRow) : null,
+      };
     },
 
     async revoke(sessionId, now) {
