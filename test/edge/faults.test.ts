@@ -21,6 +21,7 @@ import {
   usersWithEmail,
 } from "../dialects/hbp/helpers";
 import { fileForm, PNG_1PX } from "../dialects/hbp/storage.helpers";
+import { V, verified } from "../dialects/vault/helpers";
 import { uniqueEmail } from "../support/app";
 import { measured } from "../support/meter";
 import { createCredential, getAssertion } from "../support/soft-authenticator";
@@ -376,6 +377,31 @@ describe("D1 faults leave no partial state", () => {
       expect(await liveSessions(s.userId)).toBe(0);
       expect((await login(s.email)).status).toBe(401);
     }
+  });
+
+  it("vault reissue: a failed claim leaves none; after any failure the same userToken still reissues", async () => {
+    const claims = async (userId: string) =>
+      (await env.DB.prepare(
+        "SELECT COUNT(*) AS n FROM tickets WHERE purpose = 'access_reissue' AND user_id = ?",
+      )
+        .bind(userId)
+        .first<{ n: number }>())!.n;
+    const trips = await sweep(
+      async () => {
+        const u = await verified();
+        const res = await call(`${V}/login`, { json: { email: u.email, password: PASSWORD } });
+        const { userToken } = (await res.json()) as { userToken: string };
+        return { userToken, userId: decodeJwt(userToken).sub as string };
+      },
+      (s, headers) => call(`${V}/refresh`, { token: s.userToken, headers }),
+      async (s, failedAt) => {
+        // The first round trip is the claim's batch: all of it or nothing.
+        expect(await claims(s.userId)).toBe(failedAt === 1 ? 0 : 1);
+        expect((await call(`${V}/refresh`, { token: s.userToken })).status).toBe(200);
+        expect(await claims(s.userId)).toBe(1);
+      },
+    );
+    expect(trips).toBe(2);
   });
 
   it("account deletion: the account is either still whole or gone", async () => {
