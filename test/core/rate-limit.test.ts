@@ -11,7 +11,7 @@ import { createIpLimiter } from "../../src/core/rate-limit/ip-limiter";
 import { createRateWindowStore } from "../../src/core/rate-limit/windows.store";
 import { createDb } from "../../src/db/client";
 import { hcall, signUp } from "../dialects/hanko/support";
-import { activeUser, PASSWORD, uniqueEmail } from "../dialects/hbp/helpers";
+import { activeUser, lastMail, PASSWORD, uniqueEmail } from "../dialects/hbp/helpers";
 import { call, freshIp, type Vars } from "../support/app";
 
 const windows = createRateWindowStore(createDb(env.DB));
@@ -121,6 +121,60 @@ describe("hourly mail windows in D1 (per IP and per recipient)", () => {
       .bind(u.email)
       .first<{ n: number }>();
     expect(sent!.n).toBe(0);
+  });
+
+  it("reset per recipient: past 10 in the hour no ticket replaces the open link and no mail goes out", async () => {
+    const u = await activeUser();
+    const outbox = async () =>
+      (await env.DB.prepare(`SELECT count(*) AS n FROM outbox WHERE "to" = ? AND kind = 'password_reset'`)
+        .bind(u.email)
+        .first<{ n: number }>())!.n;
+    const tickets = async () =>
+      (await env.DB.prepare(
+        "SELECT count(*) AS n FROM tickets WHERE user_id = ? AND purpose = 'password_reset' AND used_at IS NULL",
+      )
+        .bind(u.userId)
+        .first<{ n: number }>())!.n;
+    expect((await call("/auth/change-password/request", { json: { email: u.email } })).status).toBe(204);
+    const { ticket } = (await lastMail(u.email, "password_reset")).data;
+    // Nine more hits fill the recipient's hour (other requests, other isolates).
+    for (let i = 0; i < 9; i++) await windows.hit(`recipient:3600:${u.email}`, hourStart());
+    // Parallel floods from fresh addresses: each answers as before, none writes a ticket or a mail.
+    const flood = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        call("/auth/change-password/request", { json: { email: u.email }, ip: freshIp() }),
+      ),
+    );
+    expect(flood.map((r) => r.status)).toEqual([204, 204, 204, 204, 204]);
+    expect(await outbox()).toBe(1);
+    expect(await tickets()).toBe(1);
+    // The link the owner was sent still works.
+    const reset = await call("/auth/change-password/change", {
+      json: { ticket, new_password: "a new passphrase 1" },
+    });
+    expect(reset.status).toBe(204);
+  });
+
+  it("reset per recipient: 30 parallel requests for one address send at most 10 mails, one open ticket", async () => {
+    const u = await activeUser();
+    const res = await Promise.all(
+      Array.from({ length: 30 }, () =>
+        call("/auth/change-password/request", { json: { email: u.email }, ip: freshIp() }),
+      ),
+    );
+    expect(res.every((r) => r.status === 204)).toBe(true);
+    const sent = await env.DB.prepare(
+      `SELECT count(*) AS n FROM outbox WHERE "to" = ? AND kind = 'password_reset'`,
+    )
+      .bind(u.email)
+      .first<{ n: number }>();
+    expect(sent!.n).toBe(10);
+    const open = await env.DB.prepare(
+      "SELECT count(*) AS n FROM tickets WHERE user_id = ? AND purpose = 'password_reset' AND used_at IS NULL",
+    )
+      .bind(u.userId)
+      .first<{ n: number }>();
+    expect(open!.n).toBe(1);
   });
 
   it("one upsert counts parallel hits exactly and starts a newer window over", async () => {

@@ -466,7 +466,9 @@ export function createAccountService(deps: {
       const email = normalizeEmail(rawEmail);
       // Only for an active, enabled account holding the address, and only the newest reset ticket
       // works; the lookup and the ticket are one round trip. The ticket carries the password
-      // version, so any later password change kills it.
+      // version, so any later password change kills it. The recipient's mail window is counted in
+      // that round trip too: past it, no ticket replaces the open one and no mail goes out.
+      const window = mailer.recipientWindow?.(email) ?? null;
       const ticket = await tickets.issueForHolder(email, {
         purpose: "password_reset",
         ttlMs: TICKET_TTL.passwordReset,
@@ -474,10 +476,12 @@ export function createAccountService(deps: {
         replace: true,
         activeOnly: true,
         withPasswordVersion: true,
+        window,
       });
       if (!ticket) return;
       await mailer.send(
         templates.passwordReset(email, link(ticket), ticket, TICKET_TTL.passwordReset / 1000),
+        { recipientCounted: window !== null },
       );
     },
 

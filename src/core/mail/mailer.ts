@@ -9,6 +9,7 @@ import type { Clock } from "../../lib/clock";
 import type { Config } from "../config";
 import { isAuthError } from "../errors";
 import type { IpLimiter } from "../rate-limit/ip-limiter";
+import type { CountedWindow } from "../rate-limit/windows.store";
 import type { OutboxStore } from "./outbox.store";
 
 export interface MailMessage {
@@ -23,7 +24,10 @@ export interface MailMessage {
 }
 
 export interface Mailer {
-  send(message: MailMessage): Promise<void>;
+  /** `recipientCounted`: the recipient's window was counted with the decision to mail (recipientWindow). */
+  send(message: MailMessage, opts?: { recipientCounted?: boolean }): Promise<void>;
+  /** The recipient's mail window, for a store to count in the batch that decides the mail; null when none. */
+  recipientWindow?(to: string): CountedWindow | null;
 }
 
 export interface OutboxEntry extends MailMessage {
@@ -139,7 +143,9 @@ export function createCloudflareMailer(
  */
 export function limitPerRecipient(inner: Mailer, limiter: IpLimiter): Mailer {
   return {
-    async send(m) {
+    recipientWindow: (to) => limiter.recipientWindow(to),
+    async send(m, opts) {
+      if (opts?.recipientCounted) return inner.send(m);
       try {
         await limiter.hit("recipient", m.to);
       } catch (e) {

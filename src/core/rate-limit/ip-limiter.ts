@@ -16,7 +16,7 @@
 import type { Clock } from "../../lib/clock";
 import { AuthError } from "../errors";
 import { RATE_LIMIT_BINDINGS, type RateLimitBinding, type RateLimitBindingName } from "./bindings";
-import type { RateWindowStore } from "./windows.store";
+import type { CountedWindow, RateWindowStore } from "./windows.store";
 
 /** [max requests, window seconds] pairs, all of which must hold. */
 export type Limit = readonly (readonly [number, number])[];
@@ -52,6 +52,11 @@ export interface IpLimiter {
    * promise returned then checks the count shared between isolates.
    */
   hit(name: LimitName, ip: string): Promise<void>;
+  /**
+   * The hourly window of mail to `address`, for a store to count in the batch that decides the
+   * mail (instead of `hit("recipient", address)`); null when rate limits are off.
+   */
+  recipientWindow(address: string): CountedWindow | null;
 }
 
 const memory = new Map<string, number>();
@@ -65,6 +70,14 @@ export function createIpLimiter(deps: {
   enabled: boolean;
 }): IpLimiter {
   return {
+    recipientWindow(address) {
+      if (!deps.enabled) return null;
+      const now = Math.floor(deps.clock.now() / 1000);
+      const [[max, seconds]] = IP_LIMITS.recipient;
+      const start = Math.floor(now / seconds) * seconds;
+      // The key `hit` counts the same window under.
+      return { key: `recipient:${seconds}:${address}`, windowStart: start * 1000, max };
+    },
     hit(name, ip) {
       if (!deps.enabled) return Promise.resolve();
       const now = Math.floor(deps.clock.now() / 1000);

@@ -3,7 +3,7 @@
  * Limiting binding's 60 s period are kept (table rate_windows): one row per key holds the start of
  * its current window and the count in it.
  */
-import { sql } from "drizzle-orm";
+import { eq, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { rateWindows } from "../../db/schema";
 
@@ -17,19 +17,45 @@ export interface RateWindowStore {
   hit(key: string, windowStart: number): Promise<number>;
 }
 
+/** One window counted in D1, as another store's batch needs it (ip-limiter `recipientWindow`). */
+export interface CountedWindow {
+  key: string;
+  /** The start of the current window (ms). */
+  windowStart: number;
+  /** The most hits the window admits. */
+  max: number;
+}
+
+const onHit = {
+  target: rateWindows.key,
+  set: {
+    count: sql`CASE WHEN ${rateWindows.windowStart} < excluded.window_start THEN 1 ELSE ${rateWindows.count} + 1 END`,
+    windowStart: sql`MAX(${rateWindows.windowStart}, excluded.window_start)`,
+  },
+};
+
+/**
+ * `hit` as a statement for another D1 store's batch, counted only where `guard` holds (a
+ * condition on other tables, e.g. that the address has a holder).
+ */
+export const hitStatement = (db: Db, w: CountedWindow, guard: SQL) =>
+  db
+    .insert(rateWindows)
+    .select(sql`SELECT ${w.key}, ${w.windowStart}, 1 WHERE ${guard}`)
+    .onConflictDoUpdate(onHit)
+    .returning({ count: rateWindows.count });
+
+/** True while the window's count (the batch's own hit included) is within its limit. */
+export const withinWindow = (db: Db, w: CountedWindow): SQL =>
+  sql`coalesce((${db.select({ count: rateWindows.count }).from(rateWindows).where(eq(rateWindows.key, w.key))}), 0) <= ${w.max}`;
+
 export function createRateWindowStore(db: Db): RateWindowStore {
   return {
     async hit(key, windowStart) {
       const [row] = await db
         .insert(rateWindows)
         .values({ key, windowStart, count: 1 })
-        .onConflictDoUpdate({
-          target: rateWindows.key,
-          set: {
-            count: sql`CASE WHEN ${rateWindows.windowStart} < excluded.window_start THEN 1 ELSE ${rateWindows.count} + 1 END`,
-            windowStart: sql`MAX(${rateWindows.windowStart}, excluded.window_start)`,
-          },
-        })
+        .onConflictDoUpdate(onHit)
         .returning({ count: rateWindows.count });
       return row!.count;
     },

@@ -3,8 +3,10 @@
  * The secret is 256 random bits handed to the user once; only its SHA-256 is stored. Consuming it is
  * one conditional UPDATE ... RETURNING, so under any number of parallel requests exactly one wins.
  */
+
 import type { Clock } from "../../lib/clock";
 import { randomToken, sha256Hex } from "../../lib/crypto";
+import type { CountedWindow } from "../rate-limit/windows.store";
 import type { SessionDraft } from "../sessions/sessions.service";
 import type { TotpState } from "../totp/totp.service";
 import type { User } from "../users/users.service";
@@ -59,6 +61,8 @@ export interface TicketService {
       replace?: boolean;
       activeOnly?: boolean;
       withPasswordVersion?: boolean;
+      /** The recipient's mail window, counted in the same round trip; past it nothing is issued. */
+      window?: CountedWindow | null;
     },
   ): Promise<string | null>;
   /** The open ticket's grant without spending it; null when `consume` would find nothing. */
@@ -124,6 +128,7 @@ export function createTicketService(deps: { store: TicketStore; clock: Clock }):
           spendOpen: opts.replace ?? false,
           activeOnly: opts.activeOnly ?? false,
           withPasswordVersion: opts.withPasswordVersion ?? false,
+          window: opts.window ?? undefined,
         },
       );
       return issued ? token : null;

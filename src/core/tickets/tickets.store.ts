@@ -5,6 +5,7 @@
 import { and, eq, exists, gt, isNull, lt, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { attemptCounters, emails, tickets, users } from "../../db/schema";
+import { type CountedWindow, hitStatement, withinWindow } from "../rate-limit/windows.store";
 import {
   type NewRefreshToken,
   type NewSession,
@@ -59,12 +60,14 @@ export interface TicketStore {
   /**
    * `insert` for the enabled user holding `address` (primary or not), active ones only with
    * `activeOnly`, in one round trip with that lookup; `data` gains `pv`, the user's password
-   * version, with `withPasswordVersion`. False when no such user holds the address.
+   * version, with `withPasswordVersion`. False when no such user holds the address. With `window`,
+   * the same round trip counts one hit of it when there is a holder, and writes (and spends open
+   * tickets) only while the window is within its limit.
    */
   insertForHolder(
     address: string,
     ticket: Omit<NewTicket, "userId">,
-    opts: { spendOpen: boolean; activeOnly: boolean; withPasswordVersion: boolean },
+    opts: { spendOpen: boolean; activeOnly: boolean; withPasswordVersion: boolean; window?: CountedWindow },
   ): Promise<boolean>;
   /** The open, unexpired ticket, without spending it. */
   peek(hash: string, purpose: string, now: number): Promise<TicketRow | null>;
@@ -278,12 +281,15 @@ export function createTicketStore(db: Db): TicketStore {
       return { user: found[0] ?? null, changed: set.meta.changes === 1 };
     },
 
-    async insertForHolder(address, ticket, { spendOpen, activeOnly, withPasswordVersion }) {
+    async insertForHolder(address, ticket, { spendOpen, activeOnly, withPasswordVersion, window }) {
       const holder = and(
         eq(users.id, db.select({ userId: emails.userId }).from(emails).where(eq(emails.address, address))),
         eq(users.disabled, false),
         activeOnly ? eq(users.active, true) : undefined,
       );
+      // Past the recipient's window nothing is written: no ticket, and the open ones stay valid, so
+      // flooding requests for an address cannot kill the link its owner was last sent.
+      const within = window ? withinWindow(db, window) : undefined;
       const data = JSON.stringify(ticket.data ?? {});
       const value = <T>(v: T, name: string) => sql<T>`${v}`.as(name);
       const insert = db
@@ -305,27 +311,32 @@ export function createTicketStore(db: Db): TicketStore {
               spentInto: value(null, "spent_into"),
             })
             .from(users)
-            .where(holder),
+            .where(and(holder, within)),
         )
         .returning({ userId: tickets.userId });
+      // The window counts requests for addresses that have a holder (as mail to them would).
+      const hit = window
+        ? [hitStatement(db, window, exists(db.select({ one: sql`1` }).from(users).where(holder)))]
+        : [];
       // Spending the open ones first, only for that same holder (the ticket's own insert rule).
-      const inserted = spendOpen
-        ? (
-            await db.batch([
-              db
-                .update(tickets)
-                .set({ usedAt: ticket.createdAt })
-                .where(
-                  and(
-                    eq(tickets.purpose, ticket.purpose),
-                    isNull(tickets.usedAt),
-                    eq(tickets.userId, db.select({ id: users.id }).from(users).where(holder)),
-                  ),
+      const spend = spendOpen
+        ? [
+            db
+              .update(tickets)
+              .set({ usedAt: ticket.createdAt })
+              .where(
+                and(
+                  eq(tickets.purpose, ticket.purpose),
+                  isNull(tickets.usedAt),
+                  eq(tickets.userId, db.select({ id: users.id }).from(users).where(holder)),
+                  within,
                 ),
-              insert,
-            ])
-          )[1]
-        : await insert;
+              ),
+          ]
+        : [];
+      const statements = [...hit, ...spend, insert] as const;
+      const results = statements.length === 1 ? [await insert] : await db.batch(statements as never);
+      const inserted = results[results.length - 1] as { userId: string }[];
       return inserted.length > 0;
     },
   };
