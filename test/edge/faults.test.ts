@@ -379,6 +379,22 @@ describe("D1 faults leave no partial state", () => {
     }
   });
 
+  it("reset request: after a failure the repeated request mails a link that works", async () => {
+    const trips = await sweep(
+      () => activeUser(),
+      (s, headers) => call("/auth/change-password/request", { json: { email: s.email }, headers }),
+      async (s) => {
+        expect((await call("/auth/change-password/request", { json: { email: s.email } })).status).toBe(204);
+        const { ticket } = (await lastMail(s.email, "password_reset")).data;
+        const res = await call("/auth/change-password/change", {
+          json: { ticket, new_password: "a new passphrase 1" },
+        });
+        expect(res.status).toBe(204);
+      },
+    );
+    expect(trips).toBe(3);
+  });
+
   it("vault reissue: a failed claim leaves none; after any failure the same userToken still reissues", async () => {
     const claims = async (userId: string) =>
       (await env.DB.prepare(
