@@ -9,6 +9,8 @@ import { createAccountByIdService } from "./core/accounts/by-id";
 import { createExistenceService } from "./core/accounts/existence";
 import { createSecurityNotices } from "./core/accounts/notices";
 import { createReauthService } from "./core/accounts/reauth";
+import { createAdminService } from "./core/admin/admin.service";
+import { createAdminStore } from "./core/admin/admin.store";
 import { createTurnstileVerifier } from "./core/captcha/turnstile";
 import { createHealthService } from "./core/health";
 import { createHealthStore } from "./core/health.store";
@@ -177,6 +179,7 @@ class RequestServices {
   #oauth?: ReturnType<typeof createOAuthService>;
   #saml?: ReturnType<typeof createSamlService>;
   #accountsById?: ReturnType<typeof createAccountByIdService>;
+  #admin?: ReturnType<typeof createAdminService>;
   #passcodes?: ReturnType<typeof createPasscodeService>;
   #webauthn?: ReturnType<typeof createWebAuthnService>;
   #health?: ReturnType<typeof createHealthService>;
@@ -471,6 +474,20 @@ class RequestServices {
       passwordPolicy: this.passwordPolicy,
     });
     return this.#accountsById;
+  }
+
+  get admin() {
+    this.#admin ??= createAdminService({
+      config: this.config,
+      clock: this.clock,
+      store: createAdminStore(this.#database),
+      users: this.users,
+      accounts: this.accounts,
+      passwords: this.passwords,
+      passwordPolicy: this.passwordPolicy,
+      files: this.storage,
+    });
+    return this.#admin;
   }
 
   get passcodes() {

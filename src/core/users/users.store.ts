@@ -148,13 +148,15 @@ export const rehashStatement = (db: Db, userId: string, from: string, to: string
     .set({ passwordHash: to, updatedAt: now })
     .where(and(eq(users.id, userId), eq(users.passwordHash, from)));
 
-/** A user with the primary address, as a batch item of another D1 store (userFields' column names are distinct). */
-export const userByIdQuery = (db: Db, id: string | SQL) =>
+/** Users with their primary address (UserRow), for another D1 store to filter (userFields' column names are distinct). */
+export const usersWithPrimaryQuery = (db: Db) =>
   db
     .select(userFields)
     .from(users)
-    .leftJoin(emails, and(eq(emails.userId, users.id), eq(emails.isPrimary, true)))
-    .where(eq(users.id, id));
+    .leftJoin(emails, and(eq(emails.userId, users.id), eq(emails.isPrimary, true)));
+
+/** A user with the primary address, as a batch item of another D1 store. */
+export const userByIdQuery = (db: Db, id: string | SQL) => usersWithPrimaryQuery(db).where(eq(users.id, id));
 
 /**
  * Activating a user (active, `address` or the primary address verified, the default team), as

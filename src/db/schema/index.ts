@@ -29,7 +29,11 @@ export const users = sqliteTable(
     createdAt: integer().notNull(),
     updatedAt: integer().notNull(),
   },
-  (t) => [uniqueIndex("users_username_unique").on(t.username)],
+  (t) => [
+    uniqueIndex("users_username_unique").on(t.username),
+    // The admin API's user list pages in this order.
+    index("users_created_idx").on(t.createdAt, t.id),
+  ],
 );
 
 export const emails = sqliteTable(

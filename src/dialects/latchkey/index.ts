@@ -6,6 +6,7 @@ import { Hono } from "hono";
 import { defineDialect } from "../shared/kit";
 import { op, serveOpenApi } from "../shared/openapi";
 import type { AppEnv } from "../shared/types";
+import { admin } from "./admin";
 import { adminImport } from "./admin-import";
 import { renderV1Error, v1Error } from "./errors";
 import { V1_DOC } from "./openapi";
@@ -16,7 +17,7 @@ const dialect = defineDialect({
 });
 
 /** The API's areas (account, admin, ...), each a sub-app with paths relative to /v1. */
-const areas: Hono<AppEnv>[] = [adminImport];
+const areas: Hono<AppEnv>[] = [adminImport, admin];
 
 const routes = dialect.mount(new Hono<AppEnv>(), "/", ...areas);
 routes.get(
