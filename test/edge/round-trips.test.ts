@@ -21,6 +21,7 @@ import {
   totpCode,
 } from "../dialects/hbp/helpers";
 import { PNG_1PX, uploadOk } from "../dialects/hbp/storage.helpers";
+import { acall, adminUser } from "../dialects/latchkey/helpers";
 import { V, verified } from "../dialects/vault/helpers";
 import { uniqueEmail } from "../support/app";
 import { type Measured, measured } from "../support/meter";
@@ -355,5 +356,42 @@ describe("vault", () => {
     );
     void json;
     void signUp;
+  });
+});
+
+describe("latchkey admin", () => {
+  it("list and get users, with the service key and as an admin user", async () => {
+    const s = await activeUser();
+    const admin = await adminUser();
+    // The service key costs no D1: the list is one statement, the detail one batch.
+    await expectBudget(
+      "latchkey",
+      "admin list (service key)",
+      1,
+      await acall("/v1/admin/users?limit=20"),
+      200,
+    );
+    await expectBudget(
+      "latchkey",
+      "admin get (service key)",
+      1,
+      await acall(`/v1/admin/users/${s.userId}`),
+      200,
+    );
+    // An admin user: the session check, the roles as D1 has them now, then the read.
+    await expectBudget(
+      "latchkey",
+      "admin list (admin user)",
+      3,
+      await acall("/v1/admin/users?limit=20", { token: admin.jwt }),
+      200,
+    );
+    await expectBudget(
+      "latchkey",
+      "admin get (admin user)",
+      3,
+      await acall(`/v1/admin/users/${s.userId}`, { token: admin.jwt }),
+      200,
+    );
   });
 });
