@@ -240,6 +240,26 @@ describe("disable and enable", () => {
     await login(s.email);
   });
 
+  it("a disable racing refreshes and sign-ins leaves no live session", async () => {
+    const s = await activeUser();
+    const sessions = await Promise.all([0, 1, 2, 3, 4].map(() => login(s.email)));
+    const results = await Promise.all([
+      ...sessions.map((x) => call(`/auth/token/refresh?refresh_token=${x.refresh_token}`)),
+      ...[0, 1, 2, 3, 4].map(() =>
+        call("/auth/login", { json: { email: s.email, password: PASSWORD, cookie: false } }),
+      ),
+      acall(`/v1/admin/users/${s.userId}/disable`, { method: "POST" }),
+    ]);
+    expect(results[results.length - 1]!.status).toBe(204);
+    expect(await detail(s.userId)).toMatchObject({ disabled: true, sessions: 0 });
+    // Whatever a refresh or login handed out before the disable landed no longer works.
+    for (const res of results.slice(0, -1)) {
+      if (res.status !== 200) continue;
+      const body = await json(res);
+      expect((await call(`/auth/token/refresh?refresh_token=${body.refresh_token}`)).status).toBe(401);
+    }
+  });
+
   it("404 for an unknown user", async () => {
     const id = crypto.randomUUID();
     await expectError(await acall(`/v1/admin/users/${id}/disable`, { method: "POST" }), 404, "NOT_FOUND");
@@ -396,6 +416,15 @@ function adminRoutes(): { method: string; path: string }[] {
 }
 
 describe("the guard: admin routes refuse every caller that is not an admin", () => {
+  it("the OpenAPI document lists every admin route with the bearer and service-key schemes", async () => {
+    const doc = await json(await call("/v1/openapi.json"));
+    for (const { method, path } of adminRoutes()) {
+      const operation = doc.paths[path.replace(/:([a-z_]+)/gi, "{$1}")]?.[method.toLowerCase()];
+      expect(operation, `${method} ${path}`).toBeDefined();
+      expect(operation.security).toEqual([{ bearer: [] }, { serviceKey: [] }]);
+    }
+  });
+
   it("the route table has the admin routes", () => {
     const names = adminRoutes().map((r) => `${r.method} ${r.path}`);
     for (const name of [
