@@ -5,7 +5,8 @@ import { activeUser, type Json, json, type Session } from "../hbp/helpers";
 
 /** A service key of the strength config demands (32 random bytes, base64url). */
 export const KEY = "k2VbQy7m1xT0cN8rJ4uWz6pHs3aLd9fE5gKiO_-YtRo";
-export const ADMIN_VARS = { ADMIN_API_KEY: KEY };
+/** The admin API on: the service key, and users holding `admin` are admins (ADMIN_ROLE is off by default). */
+export const ADMIN_VARS = { ADMIN_API_KEY: KEY, ADMIN_ROLE: "admin" };
 
 /** A call with the admin API configured; `token` defaults to the service key. */
 export function acall(path: string, opts: CallOptions = {}): Promise<Response> {
