@@ -23,6 +23,9 @@ export default defineConfig({
     isolate: false,
     setupFiles: ["./test/setup.ts"],
     testTimeout: 30_000,
+    // Every request writes one JSON log line (src/dialects/shared/log.ts); test/observability.test.ts
+    // reads them itself, the rest of the suite does not need them on its output.
+    onConsoleLog: (log) => !log.startsWith('{"msg":"request"'),
     hookTimeout: 30_000,
   },
 });

@@ -145,6 +145,13 @@ wrangler([
   "--force",
 ]);
 
+step("Queues for webhooks");
+// The producer/consumer in wrangler.toml need both queues to exist before deploy (README "Webhooks").
+for (const queue of ["latchkey-webhooks", "latchkey-webhooks-dlq"]) {
+  const q = wrangler(["queues", "create", queue]);
+  if (!q.ok && !/already (exists|taken)/i.test(q.out)) fail(`could not create the queue ${queue}`);
+}
+
 step("wrangler.toml [vars]");
 edit(/^PUBLIC_URL = .*$/m, `PUBLIC_URL = ${tomlString(publicUrl.replace(/\/+$/, ""))}`, "PUBLIC_URL");
 if (mailFrom) edit(/^MAIL_FROM = .*$/m, `MAIL_FROM = ${tomlString(mailFrom)}`, "MAIL_FROM");

@@ -14,6 +14,8 @@ import { hankoApp, hankoPaths } from "./dialects/hanko";
 import { hbp } from "./dialects/hbp";
 import { V1_PATHS, v1 } from "./dialects/latchkey";
 import { cors } from "./dialects/shared/cors";
+import { clientIp } from "./dialects/shared/http";
+import { logError, requestLog } from "./dialects/shared/log";
 import type { AppEnv } from "./dialects/shared/types";
 import { VAULT_PATHS, vault } from "./dialects/vault";
 import { systemClock } from "./lib/clock";
@@ -113,6 +115,7 @@ function secureHeaders(h: Headers) {
 function buildApp(opts: Partial<ServiceOptions>, hankoPrefix: string) {
   const app = new Hono<AppEnv>();
 
+  app.use("*", requestLog);
   app.use("*", async (c, next) => {
     const config = configFor(c.env);
     c.set("config", config);
@@ -150,6 +153,7 @@ function buildApp(opts: Partial<ServiceOptions>, hankoPrefix: string) {
         emailMessage: opts.emailMessage,
         // Mail this request causes (notices sent after the response included) is in its language.
         locale: negotiate(c.req.header("accept-language")),
+        client: { ip: clientIp(c), userAgent: c.req.header("user-agent") ?? null },
       }),
     );
     try {
@@ -199,7 +203,7 @@ function buildApp(opts: Partial<ServiceOptions>, hankoPrefix: string) {
 
   app.notFound((c) => c.json({ error: "Not Found" }, 404));
   app.onError((err, c) => {
-    console.error(err);
+    logError(c, err);
     c.header("Referrer-Policy", "no-referrer");
     if (isBackendUnavailable(err)) {
       c.header("Retry-After", "1");

@@ -11,6 +11,7 @@ import {
   type OAuthProviderConfig,
   type SamlProviderConfig,
 } from "./core/config";
+import { webhookSecretKey } from "./core/events/webhooks";
 import { type MailOverrides, parseMailOverrides } from "./core/mail/templates";
 import { RATE_LIMIT_BINDINGS } from "./core/rate-limit/bindings";
 import { type CompiledRules, parseStorageRules } from "./core/storage/rules";
@@ -213,6 +214,16 @@ const EnvSchema = z.object({
   ),
   /** Operator mail templates, JSON {"<kind>": {"<lang>": {"subject", "text", "html"}}} (README "Mail"). */
   MAIL_TEMPLATES: str(""),
+  /** Days an audit log row is kept; the scheduled handler deletes older ones. */
+  AUDIT_RETENTION_DAYS: int(90, 1, 3650),
+  /**
+   * Webhook endpoints (comma list of absolute URLs; https in production): each gets user.created,
+   * user.deleted, session.created, session.revoked, password.changed and email.changed through the
+   * WEBHOOKS queue. Empty: nothing is enqueued.
+   */
+  WEBHOOK_URL: list([]),
+  /** Secret: the Standard Webhooks signing secret, `whsec_` + base64 of 24-64 random bytes. Required with WEBHOOK_URL. */
+  WEBHOOK_SECRET: str(""),
   /** Largest accepted auth request body, bytes. */
   MAX_BODY_BYTES: int(16 * 1024, 1024, 1024 * 1024),
 
@@ -396,6 +407,7 @@ function checkProduction(e: Env, derived: { publicUrl: string; mailFrom: string 
     ["WEBAUTHN_ORIGINS", e.WEBAUTHN_ORIGINS],
     ["CORS_ORIGINS", e.CORS_ORIGINS],
     ["PRODUCT_LOGO_URL", [e.PRODUCT_LOGO_URL]],
+    ["WEBHOOK_URL", e.WEBHOOK_URL],
   ];
   for (const [key, urls] of publicUrls)
     for (const u of urls) {
@@ -537,6 +549,20 @@ function build(e: Env, bindings: Record<string, unknown>): Config {
         throw new ConfigError(
           `${name}: production needs this Rate Limiting binding for the per-IP limits ([[ratelimits]] in wrangler.toml)`,
         );
+  let webhookSecret: Uint8Array | null = null;
+  if (e.WEBHOOK_URL.length) {
+    if (!e.WEBHOOK_URL.every((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol)))
+      throw new ConfigError("WEBHOOK_URL: must be absolute http(s) URLs");
+    webhookSecret = webhookSecretKey(e.WEBHOOK_SECRET);
+    if (!webhookSecret)
+      throw new ConfigError(
+        "WEBHOOK_SECRET: required with WEBHOOK_URL, as whsec_ followed by base64 of 24-64 random bytes",
+      );
+    if (typeof (bindings.WEBHOOKS as { sendBatch?: unknown } | undefined)?.sendBatch !== "function")
+      throw new ConfigError(
+        "WEBHOOKS: WEBHOOK_URL needs this Queues producer binding ([[queues.producers]] in wrangler.toml)",
+      );
+  }
   let storageRules: CompiledRules;
   try {
     storageRules = parseStorageRules(e.STORAGE_RULES);
@@ -683,6 +709,11 @@ function build(e: Env, bindings: Record<string, unknown>): Config {
       accountMaxFailures: e.ACCOUNT_MAX_FAILURES,
       maxBodyBytes: e.MAX_BODY_BYTES,
     },
+    audit: {
+      retentionDays: e.AUDIT_RETENTION_DAYS,
+      subjectKey: deriveKey(root, "audit-subject"),
+    },
+    webhooks: webhookSecret ? { urls: e.WEBHOOK_URL, secret: webhookSecret } : null,
     mail: {
       transport: e.MAIL_TRANSPORT,
       from: mailFrom,

@@ -12,6 +12,11 @@ import { createReauthService } from "./core/accounts/reauth";
 import { createAdminService } from "./core/admin/admin.service";
 import { createAdminStore } from "./core/admin/admin.store";
 import { createTurnstileVerifier } from "./core/captcha/turnstile";
+import { createAuditLog } from "./core/events/audit";
+import { createAuditStore } from "./core/events/audit.store";
+import { analyticsCounters, type DataPointWriter } from "./core/events/counters";
+import { createRequestEvents, type EventClient, type EventSink } from "./core/events/events";
+import { createWebhookSink, type WebhookMessage } from "./core/events/webhooks";
 import { createHealthService } from "./core/health";
 import { createHealthStore } from "./core/health.store";
 import { DEFAULT_LOCALE, type Locale } from "./core/i18n";
@@ -73,6 +78,10 @@ export interface Bindings extends Partial<Record<RateLimitBindingName, RateLimit
   KV: KVNamespace;
   FILES: R2Bucket;
   SEND_EMAIL?: SendEmailBinding;
+  /** Queues producer of webhook deliveries (needed when WEBHOOK_URL is set). */
+  WEBHOOKS?: Queue<WebhookMessage>;
+  /** Optional Workers Analytics Engine dataset: sign-in, failure and lockout counters. */
+  ANALYTICS?: DataPointWriter;
 }
 
 export interface ServiceOptions {
@@ -82,6 +91,8 @@ export interface ServiceOptions {
   waitUntil: (p: Promise<unknown>) => void;
   /** The language of the request (its Accept-Language): mail it causes goes out in it. Default: English. */
   locale?: Locale;
+  /** The request's client, recorded with its events (absent outside a request). */
+  client?: EventClient | null;
   /** The constructor of `cloudflare:email` EmailMessage, passed in so core stays runtime-agnostic. */
   emailMessage?: new (
     from: string,
@@ -184,6 +195,8 @@ class RequestServices {
   #webauthn?: ReturnType<typeof createWebAuthnService>;
   #health?: ReturnType<typeof createHealthService>;
   #imports?: ReturnType<typeof createImportService>;
+  #events?: ReturnType<typeof createRequestEvents>;
+  #audit?: ReturnType<typeof createAuditLog>;
   readonly clock: Clock;
 
   constructor(
@@ -215,6 +228,42 @@ class RequestServices {
         });
     }
     return this.#keys;
+  }
+
+  /** After the response and outside the development meter's count of the request's round trips. */
+  #later = (work: () => Promise<void>) => this.opts.waitUntil(unmetered(work));
+
+  /** What happens to accounts in this request: audit rows and webhooks, written after the response. */
+  get events() {
+    if (!this.#events) {
+      const { config, env } = this;
+      const sinks: EventSink[] = [(events) => this.audit.sink(events)];
+      if (config.webhooks && env.WEBHOOKS)
+        sinks.push(createWebhookSink({ urls: config.webhooks.urls, queue: env.WEBHOOKS }));
+      this.#events = createRequestEvents({
+        clock: this.clock,
+        client: this.opts.client ?? null,
+        subjectKey: config.audit.subjectKey,
+        sinks,
+        later: this.#later,
+        observe: env.ANALYTICS ? analyticsCounters(env.ANALYTICS) : undefined,
+      });
+    }
+    return this.#events;
+  }
+
+  get audit() {
+    this.#audit ??= createAuditLog({
+      store: createAuditStore(this.#database),
+      clock: this.clock,
+      retentionDays: this.config.audit.retentionDays,
+    });
+    return this.#audit;
+  }
+
+  /** The user the request's events were about, for the request log (null when none was). */
+  get eventUserId(): string | null {
+    return this.#events?.lastUserId ?? null;
   }
 
   get tokens() {
@@ -257,6 +306,7 @@ class RequestServices {
       clock: this.clock,
       sessions: this.config.sessions,
       successorSecret: sessionSuccessorSecret(this.config),
+      events: this.events,
     });
     return this.#sessions;
   }
@@ -287,6 +337,7 @@ class RequestServices {
       store: createAttemptStore(this.#database),
       clock: this.clock,
       max: this.config.limits.accountMaxFailures,
+      events: this.events,
     });
     return this.#attempts;
   }
@@ -377,7 +428,7 @@ class RequestServices {
       mailer: this.mailer,
       templates: this.mailTemplates,
       // After the response, and outside the development meter's count of the request's round trips.
-      later: (work) => this.opts.waitUntil(unmetered(work)),
+      later: this.#later,
     });
     return this.#notices;
   }
@@ -420,6 +471,7 @@ class RequestServices {
       notices: this.notices,
       existence: this.existence,
       passwordPolicy: this.passwordPolicy,
+      events: this.events,
     });
     return this.#accounts;
   }
@@ -430,6 +482,7 @@ class RequestServices {
       clock: this.clock,
       users: this.users,
       config: this.config,
+      events: this.events,
     });
     return this.#oauth;
   }
@@ -472,6 +525,7 @@ class RequestServices {
       notices: this.notices,
       existence: this.existence,
       passwordPolicy: this.passwordPolicy,
+      events: this.events,
     });
     return this.#accountsById;
   }
@@ -505,6 +559,7 @@ class RequestServices {
         defaultRole: this.config.roles.defaultRole,
         allowedRoles: this.config.roles.defaultAllowed,
       },
+      events: this.events,
     });
     return this.#passcodes;
   }
@@ -517,6 +572,7 @@ class RequestServices {
       sessions: this.sessions,
       notices: this.notices,
       webauthn: this.config.webauthn,
+      events: this.events,
     });
     return this.#webauthn;
   }
@@ -538,6 +594,8 @@ class RequestServices {
 
   [release]() {
     this.#passwords?.release();
+    // The request's events go to the audit log and the webhook queue after the response.
+    this.#events?.flush();
   }
 }
 

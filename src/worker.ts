@@ -2,6 +2,9 @@
 import { EmailMessage } from "cloudflare:email";
 import { createApp } from "./app";
 import { ConfigError, configFor } from "./config";
+import { createAuditLog } from "./core/events/audit";
+import { createAuditStore } from "./core/events/audit.store";
+import { consumeWebhooks, type WebhookMessage } from "./core/events/webhooks";
 import { purgeExpired } from "./core/maintenance";
 import { createMaintenanceStore } from "./core/maintenance.store";
 import { createDb } from "./db/client";
@@ -65,7 +68,34 @@ export function createWorker(clock: Clock = systemClock) {
       return res;
     },
     async scheduled(_controller: ScheduledController, env: Bindings, ctx: ExecutionContext) {
-      ctx.waitUntil(purgeExpired(createMaintenanceStore(createDb(env.DB)), clock));
+      const db = createDb(env.DB);
+      ctx.waitUntil(purgeExpired(createMaintenanceStore(db), clock));
+      // The audit log keeps AUDIT_RETENTION_DAYS days (README "Audit log").
+      ctx.waitUntil(
+        (async () => {
+          const { audit } = configFor(env);
+          await createAuditLog({
+            store: createAuditStore(db),
+            clock,
+            retentionDays: audit.retentionDays,
+          }).purge();
+        })(),
+      );
     },
-  } satisfies ExportedHandler<Bindings>;
+    /** The webhook consumer (README "Webhooks"): each message delivered, signed, and acked or retried. */
+    async queue(batch: MessageBatch<WebhookMessage>, env: Bindings) {
+      const { webhooks } = configFor(env);
+      if (!webhooks) {
+        // Nothing to sign with: keep the messages for when the configuration is back.
+        console.error(JSON.stringify({ msg: "webhook delivery without WEBHOOK_URL and WEBHOOK_SECRET" }));
+        batch.retryAll({ delaySeconds: 300 });
+        return;
+      }
+      await consumeWebhooks(batch.messages, {
+        secret: webhooks.secret,
+        fetch: (...a) => fetch(...a),
+        nowSeconds: () => Math.floor(clock.now() / 1000),
+      });
+    },
+  } satisfies ExportedHandler<Bindings, WebhookMessage>;
 }

@@ -67,6 +67,13 @@ export interface Config {
   };
   totp: { encryptionKey: string; issuer: string };
   limits: { rateLimits: boolean; accountMaxFailures: number; maxBodyBytes: number };
+  audit: {
+    retentionDays: number;
+    /** HMAC key for the identifiers of failed sign-ins to unknown accounts (never stored in clear). */
+    subjectKey: Uint8Array;
+  };
+  /** Webhook endpoints and the signing key; null when WEBHOOK_URL is unset (nothing is enqueued). */
+  webhooks: { urls: string[]; secret: Uint8Array } | null;
   mail: {
     transport: MailTransport;
     from: string;

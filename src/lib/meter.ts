@@ -58,6 +58,9 @@ export function newProbe(opts: Partial<Pick<Probe, "delayMs" | "fail" | "r2Fail"
 
 export const withProbe = <T>(probe: Probe, fn: () => T): T => frames.run(probe, fn);
 
+/** The counts of the request running now (null in production and outside a request). */
+export const currentProbe = (): Probe | null => frames.getStore() ?? null;
+
 /** Runs `fn` outside any request's count (work the request hands to waitUntil, after its response). */
 export const unmetered = <T>(fn: () => T): T => frames.exit(fn);
 

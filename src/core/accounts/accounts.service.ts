@@ -7,7 +7,8 @@
 
 import type { Clock } from "../../lib/clock";
 import type { Config } from "../config";
-import { AuthError } from "../errors";
+import { AuthError, isAuthError } from "../errors";
+import { type EventRecorder, noEvents, type SignInFailure } from "../events/events";
 import type { Mailer } from "../mail/mailer";
 import type { MailTemplates } from "../mail/templates";
 import type { PasswordHasher } from "../passwords/hasher";
@@ -145,7 +146,12 @@ export function createAccountService(deps: {
   notices: SecurityNotices;
   existence: ExistenceService;
   passwordPolicy: PasswordPolicy;
+  events?: EventRecorder;
 }): AccountService {
+  const events = deps.events ?? noEvents;
+  /** A refused sign-in: the account when one is known, else the identifier tried (hashed by the recorder). */
+  const failed = (reason: SignInFailure, userId: string | null, subject?: string | null) =>
+    events.emit({ type: "sign_in.failed", userId, subject: subject ?? undefined, reason });
   const {
     config,
     users,
@@ -212,6 +218,7 @@ export function createAccountService(deps: {
   async function switchTotp(userId: string, code: string, from: ChangeOrigin, on: boolean) {
     const user = usable(await users.findById(userId));
     await (on ? totp.enable(userId, code) : totp.disable(userId, code));
+    events.emit({ type: on ? "mfa.enabled" : "mfa.disabled", userId });
     await notices.changed({
       userId,
       event: on ? "totp_enabled" : "totp_disabled",
@@ -239,6 +246,7 @@ export function createAccountService(deps: {
       spendTickets: "password_reset",
       endSessions: { keep: keepSessionId },
     });
+    events.emit({ type: "email.changed", userId, email: next });
     await notices.changed({
       userId,
       event: "email_changed",
@@ -307,6 +315,11 @@ export function createAccountService(deps: {
           return decoy();
         throw e;
       }
+      events.emit({
+        type: "user.created",
+        userId: user.id,
+        method: hasPassword ? "password" : "passwordless",
+      });
       if (draft) return { kind: "session", user, session: await sessions.issueFor(user, draft, 0) };
 
       // The language the new user chose (hbp user_data.locale), when we have it; else the request's.
@@ -356,16 +369,30 @@ export function createAccountService(deps: {
         key,
         attempts.policy,
       );
-      attempts.assertUnlocked(found.lockedUntil, found.now);
       const user = found.user;
+      const subject = email ?? username!;
+      try {
+        attempts.assertUnlocked(found.lockedUntil, found.now, {
+          state: found.lock,
+          key,
+          userId: user?.id ?? null,
+        });
+      } catch (e) {
+        failed("locked", user?.id ?? null, subject);
+        throw e;
+      }
       if (!user?.passwordHash) {
         await passwords.burn(password);
+        failed(user ? "wrong_password" : "unknown_account", user?.id ?? null, subject);
         throw new AuthError(
           user || !config.features.existenceHints ? "INVALID_CREDENTIALS" : "ACCOUNT_NOT_FOUND",
         );
       }
       const check = await passwords.verify(password, user.passwordHash);
-      if (!check.ok) throw new AuthError("INVALID_CREDENTIALS");
+      if (!check.ok) {
+        failed("wrong_password", user.id);
+        throw new AuthError("INVALID_CREDENTIALS");
+      }
       // The right password clears the counter, and a hash made with weaker parameters is replaced:
       // both ride along with the session's write when there is one.
       const rehash = check.needsRehash ? await passwords.hash(password) : undefined;
@@ -374,8 +401,14 @@ export function createAccountService(deps: {
         await attempts.clear(key);
         if (rehash) await users.rehash(user.id, user.passwordHash, rehash);
       }
-      if (user.disabled) throw new AuthError("ACCOUNT_DISABLED");
-      if (!user.active && !allowUnverified) throw new AuthError("ACCOUNT_NOT_ACTIVE");
+      if (user.disabled) {
+        failed("disabled", user.id);
+        throw new AuthError("ACCOUNT_DISABLED");
+      }
+      if (!user.active && !allowUnverified) {
+        failed("not_active", user.id);
+        throw new AuthError("ACCOUNT_NOT_ACTIVE");
+      }
       // A user who turned TOTP on keeps it even if MFA_ENABLED is later switched off (fail closed).
       if (user.totpEnabled) {
         const ticket = await tickets.issue({
@@ -399,7 +432,14 @@ export function createAccountService(deps: {
       // clears the account's counter, all or nothing.
       const grant = await tickets.attemptWithTotp(ticket, "mfa", MFA_TICKET_MAX_ATTEMPTS);
       if (!grant) throw new AuthError("INVALID_TICKET");
-      const { step, clear } = await totp.checkWith(grant.userId, grant.totp, code);
+      let checked: Awaited<ReturnType<TotpService["checkWith"]>>;
+      try {
+        checked = await totp.checkWith(grant.userId, grant.totp, code);
+      } catch (e) {
+        if (isAuthError(e)) failed(e.code === "TOO_MANY_ATTEMPTS" ? "locked" : "invalid_otp", grant.userId);
+        throw e;
+      }
+      const { step, clear } = checked;
       const amr = Array.isArray(grant.data.amr) ? (grant.data.amr as string[]) : [];
       // Only one of several parallel correct submissions may turn the ticket into a session.
       return spendIntoSession(ticket, "mfa", grant.userId, [...amr, "otp"], ctx, {
@@ -496,6 +536,7 @@ export function createAccountService(deps: {
       // A ticket dies with any later password or email change.
       if (!spent.changed) throw new AuthError("INVALID_TICKET");
       forgetSessions();
+      events.emit({ type: "password.changed", userId: user.id, via: "reset" });
       await notices.changed({ userId: user.id, event: "password_reset_done", to: [user.email], ctx });
     },
 
@@ -512,7 +553,8 @@ export function createAccountService(deps: {
       }
       await users.setPassword(userId, await passwords.hash(newPassword));
       await tickets.revokeAll(userId, "password_reset");
-      await sessions.revokeAll(userId, sessionId);
+      events.emit({ type: "password.changed", userId, via: "change" });
+      await sessions.revokeAll(userId, sessionId, "security_change");
       await notices.changed({ userId, event: "password_changed", to: [user.email], ctx });
     },
 
@@ -561,6 +603,7 @@ export function createAccountService(deps: {
 
     async deleteSelf(userId) {
       if (!(await users.delete(userId))) throw new AuthError("INVALID_TOKEN");
+      events.emit({ type: "user.deleted", userId, by: "self" });
       // The user is gone first, so no file token of theirs works even while removal runs.
       await deps.files.removeOwned(userId);
     },

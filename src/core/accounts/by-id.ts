@@ -5,6 +5,7 @@
  */
 import type { Config } from "../config";
 import { AuthError } from "../errors";
+import { type EventRecorder, noEvents } from "../events/events";
 import type { PasswordHasher } from "../passwords/hasher";
 import type { PasswordPolicy } from "../passwords/policy";
 import type { IssuedSession, SessionContext, SessionService } from "../sessions/sessions.service";
@@ -61,8 +62,10 @@ export function createAccountByIdService(deps: {
   notices: SecurityNotices;
   existence: ExistenceService;
   passwordPolicy: PasswordPolicy;
+  events?: EventRecorder;
 }): AccountByIdService {
   const { config, users, passwords, sessions, accounts, emails, notices, existence } = deps;
+  const events = deps.events ?? noEvents;
   return {
     async registerPasswordless(rawEmail, { ctx, accessTtl } = {}) {
       if (!config.features.signup) throw new AuthError("SIGNUP_DISABLED");
@@ -98,6 +101,7 @@ export function createAccountByIdService(deps: {
           return decoy();
         throw e;
       }
+      events.emit({ type: "user.created", userId: user.id, method: "passwordless" });
       const [primary] = (await emails.list(user.id)).filter((e) => e.primary);
       let session: IssuedSession | null = null;
       // The access token is minted with the session (no second read of the user for it).
@@ -110,6 +114,12 @@ export function createAccountByIdService(deps: {
       const user = /^[0-9a-f-]{36}$/i.test(userId) ? await users.findById(userId.toLowerCase()) : null;
       if (!user?.email) {
         await passwords.burn(typeof password === "string" ? password : "");
+        events.emit({
+          type: "sign_in.failed",
+          userId: null,
+          subject: `id:${userId}`,
+          reason: "unknown_account",
+        });
         // As Hanko 0.12: 401 whether or not the id exists (the 0.12 SDK maps only 401 to a wrong password).
         throw new AuthError("INVALID_CREDENTIALS");
       }
@@ -125,6 +135,7 @@ export function createAccountByIdService(deps: {
       await emails.setPrimary(userId, emailId, opts);
       const after = (await emails.list(userId)).find((e) => e.primary);
       if (!after || after.id === before?.id) return;
+      events.emit({ type: "email.changed", userId, email: after.address });
       await notices.changed({
         userId,
         event: "email_changed",
@@ -142,6 +153,7 @@ export function createAccountByIdService(deps: {
       if (!user) throw new AuthError("NOT_FOUND");
       await deps.passwordPolicy.check(password);
       await users.setPassword(userId, await passwords.hash(password));
+      events.emit({ type: "password.changed", userId, via: "set" });
       await notices.changed({
         userId,
         event: "password_changed",

@@ -55,7 +55,8 @@ export function createSecurityNotices(deps: {
 }): SecurityNotices {
   return {
     async changed({ userId, event, to, ctx, endOtherSessions, keepSessionId, data }) {
-      if (endOtherSessions) await deps.sessions.revokeAll(userId, keepSessionId ?? undefined);
+      if (endOtherSessions)
+        await deps.sessions.revokeAll(userId, keepSessionId ?? undefined, "security_change");
       const when = new Date(deps.clock.now()).toISOString();
       const client = describeClient(ctx);
       const addresses = [...new Set(to.filter((a): a is string => !!a))];

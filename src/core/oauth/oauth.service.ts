@@ -16,6 +16,7 @@ import { randomToken, sha256Hex } from "../../lib/crypto";
 import { toBase64Url } from "../../lib/encoding";
 import type { Config } from "../config";
 import { AuthError, type OAuthErrorCode } from "../errors";
+import { type EventRecorder, noEvents } from "../events/events";
 import type { User, UserService } from "../users/users.service";
 import { createIdentityLinker } from "./link";
 import type { OAuthStore } from "./oauth.store";
@@ -86,8 +87,10 @@ export function createOAuthService(deps: {
   config: Pick<Config, "oauth" | "features" | "roles">;
   /** Outbound HTTP; looked up at call time so tests can replace globalThis.fetch. */
   fetch?: Fetch;
+  events?: EventRecorder;
 }): OAuthService {
   const { store, clock, users, config } = deps;
+  const events = deps.events ?? noEvents;
   const fetcher: Fetch = deps.fetch ?? ((input, init) => fetch(input, init));
   const providerConfig = (name: string) => config.oauth.providers.find((p) => p.name === name);
 
@@ -201,6 +204,7 @@ export function createOAuthService(deps: {
         });
       }
       const { user, isNew } = await linkOrCreate(profile, redirectAfter);
+      if (isNew) events.emit({ type: "user.created", userId: user.id, method: "oauth" });
       return { user, isNew, redirectAfter, provider: p.name };
     },
   };

@@ -20,6 +20,7 @@ import type { Clock } from "../../lib/clock";
 import { timingSafeEqual } from "../../lib/crypto";
 import { fromBase64Url, toHex, utf8 } from "../../lib/encoding";
 import { AuthError } from "../errors";
+import { type EventRecorder, noEvents } from "../events/events";
 import type { Mailer } from "../mail/mailer";
 import type { MailTemplates } from "../mail/templates";
 import type { AttemptCounter } from "../rate-limit/attempts";
@@ -83,7 +84,9 @@ export function createPasscodeService(deps: {
   ttlSeconds: number;
   /** Just-in-time sign-up (SIGNUP_ENABLED) and the roles a new account gets. */
   signup: { enabled: boolean; defaultRole: string; allowedRoles: string[] };
+  events?: EventRecorder;
 }): PasscodeService {
+  const events = deps.events ?? noEvents;
   const { store, clock, mailer, sessions, attempts, ttlSeconds, signup } = deps;
   const key = crypto.subtle.importKey(
     "raw",
@@ -159,6 +162,7 @@ export function createPasscodeService(deps: {
       const accountKey = `passcode:${row.userId}`;
       const expected = Uint8Array.from(row.codeMac.match(/../g)!.map((h) => Number.parseInt(h, 16)));
       const wrong = async () => {
+        events.emit({ type: "sign_in.failed", userId: row.userId, reason: "invalid_passcode" });
         await attempts.reserve(accountKey);
         return new AuthError(row.tries >= PASSCODE_MAX_TRIES ? "PASSCODE_EXHAUSTED" : "PASSCODE_INVALID");
       };
@@ -186,6 +190,7 @@ export function createPasscodeService(deps: {
         attempts.assertUnlocked(done.lockedUntil, now);
         // Spent by a parallel request, or the address (or id) registered meanwhile: as a wrong code.
         if (!done.user) throw new AuthError("PASSCODE_INVALID");
+        events.emit({ type: "user.created", userId, method: "passwordless" });
         return { userId, session: await sessions.issueFor(done.user, draft, done.endedOthers, accessTtl) };
       }
       const known = counted.row!;

@@ -19,9 +19,30 @@ export interface AttemptPolicy {
   maxDelayMs: number;
 }
 
+/** A counter after one reserved attempt: locked until (0 or past when not), and whether this attempt locked it. */
+export interface LockState {
+  lockedUntil: number;
+  lockStarted: boolean;
+}
+
+/**
+ * The lock state from the reserving upsert's row: the attempt that locks the key is the one that
+ * restarts its window at `now` with the count at 0 (reserveStatement's over-max arms).
+ */
+export function lockState(
+  row: { lockedUntil: number; windowStart: number; count: number } | undefined,
+  now: number,
+): LockState {
+  if (!row) return { lockedUntil: 0, lockStarted: false };
+  return {
+    lockedUntil: row.lockedUntil,
+    lockStarted: row.lockedUntil > now && row.windowStart === now && row.count === 0,
+  };
+}
+
 export interface AttemptStore {
-  /** Counts one attempt on `key` at `now`; returns the key's locked-until time (0 or past when not locked). */
-  reserve(key: string, now: number, policy: AttemptPolicy): Promise<number>;
+  /** Counts one attempt on `key` at `now`; returns the key's lock state. */
+  reserve(key: string, now: number, policy: AttemptPolicy): Promise<LockState>;
   clear(key: string): Promise<void>;
 }
 
@@ -60,7 +81,7 @@ export function reserveStatement(db: Db, key: string, now: number, policy: Attem
           ELSE ${locks} END`,
       },
     })
-    .returning({ lockedUntil });
+    .returning({ lockedUntil, windowStart, count });
 }
 
 /** Clearing a key, as a statement another D1 store can put in its own batch (a login's session). */
@@ -71,7 +92,7 @@ export function createAttemptStore(db: Db): AttemptStore {
   return {
     async reserve(key, now, policy) {
       const [row] = await reserveStatement(db, key, now, policy);
-      return row?.lockedUntil ?? 0;
+      return lockState(row, now);
     },
 
     async clear(key) {

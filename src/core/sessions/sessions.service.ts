@@ -14,6 +14,7 @@ import { randomToken, sha256Hex } from "../../lib/crypto";
 import { toBase64Url, utf8 } from "../../lib/encoding";
 import type { Config } from "../config";
 import { AuthError } from "../errors";
+import { type EventRecorder, noEvents } from "../events/events";
 import type { PurposeTokenService } from "../tokens/purpose-tokens";
 import type { AccessClaims, ClaimProfile, TokenService } from "../tokens/tokens.service";
 import { forgetSessions, recentlyAlive, rememberAlive } from "./session-cache";
@@ -107,8 +108,10 @@ export interface SessionService {
   reissue(accessToken: string): Promise<Omit<IssuedSession, "refreshToken">>;
   /** A new access token for a live session, living `ttl` seconds (hanko's longer session tokens). */
   accessToken(sessionId: string, ttl: number): Promise<{ accessToken: string; expiresIn: number }>;
-  revoke(sessionId: string): Promise<void>;
-  revokeAll(userId: string, exceptSessionId?: string): Promise<void>;
+  /** Ends one session (a logout unless `reason` says otherwise). */
+  revoke(sessionId: string, reason?: RevokeReason): Promise<void>;
+  /** Ends every session of the user but `exceptSessionId` (a logout everywhere unless `reason` says otherwise). */
+  revokeAll(userId: string, exceptSessionId?: string, reason?: RevokeReason): Promise<void>;
   /**
    * A cookie credential for a session (HBP's session cookie): signed, bound to the session and its
    * user, carrying no claims, and lasting no longer than the session. It is not a refresh token and
@@ -121,6 +124,8 @@ export interface SessionService {
    */
   authenticateCookie(token: string): Promise<CookiePrincipal>;
 }
+
+export type RevokeReason = "logout" | "security_change" | "admin";
 
 export interface CookiePrincipal {
   userId: string;
@@ -154,8 +159,13 @@ export function createSessionService(deps: {
   sessions: Config["sessions"];
   /** The server key successors are derived with (see successorOf; the root secret's refresh-successor key). */
   successorSecret: Uint8Array;
+  events?: EventRecorder;
 }): SessionService {
   const { store, tokens, clock, sessions: cfg } = deps;
+  const events = deps.events ?? noEvents;
+  const revoked = (ended: { sessionId: string; userId: string }[], reason: RevokeReason | "reuse") => {
+    for (const e of ended) events.emit({ type: "session.revoked", ...e, reason });
+  };
   const idleMs = cfg.refreshIdleTtl * 1000;
   const graceMs = cfg.reuseGrace * 1000;
   const successor = (purpose: string, parent: string) => successorOf(deps.successorSecret, purpose, parent);
@@ -230,6 +240,13 @@ export function createSessionService(deps: {
     async issueFor(user, draft, endedOthers, accessTtl) {
       // Only a login that ended older sessions has anything to make this isolate forget.
       if (endedOthers > 0) forgetSessions();
+      // Every session is a sign-in (password, code, link, passkey, provider, or a new account's first).
+      events.emit({
+        type: "sign_in.succeeded",
+        userId: user.id,
+        sessionId: draft.sessionId,
+        methods: draft.session.amr,
+      });
       return issue(user, draft.sessionId, draft.refreshToken, undefined, accessTtl);
     },
 
@@ -248,7 +265,11 @@ export function createSessionService(deps: {
       // (assume theft), the whole family ends; within the window but with another successor (the
       // server secret changed), the request only fails.
       const { user, reuseEnded } = await store.present(oldHash, childHash, now, { idleMs, graceMs });
-      if (reuseEnded) forgetSessions();
+      if (reuseEnded) {
+        forgetSessions();
+        events.emit({ type: "token.reuse_detected", ...reuseEnded });
+        revoked([reuseEnded], "reuse");
+      }
       if (!user || user.disabled) throw new AuthError("INVALID_REFRESH_TOKEN");
       return { ...(await issue(user, user.sessionId, child)), user };
     },
@@ -307,8 +328,10 @@ export function createSessionService(deps: {
         if (found.claimedAt === null) throw new AuthError("INVALID_TOKEN");
         claimedAt = found.claimedAt;
         if (claimedAt <= now - graceMs) {
-          await store.revoke(claims.sid, now);
+          const ended = await store.revoke(claims.sid, now);
           forgetSessions();
+          for (const e of ended) events.emit({ type: "token.reuse_detected", ...e });
+          revoked(ended, "reuse");
           throw new AuthError("INVALID_TOKEN");
         }
         if (!found.alive) throw new AuthError("INVALID_TOKEN");
@@ -329,8 +352,8 @@ export function createSessionService(deps: {
       return { accessToken: access.token, expiresIn: access.expiresIn };
     },
 
-    async revoke(sessionId) {
-      await store.revoke(sessionId, clock.now());
+    async revoke(sessionId, reason = "logout") {
+      revoked(await store.revoke(sessionId, clock.now()), reason);
       forgetSessions();
     },
 
@@ -346,8 +369,8 @@ export function createSessionService(deps: {
       return { userId: payload.sub, sessionId: payload.sid, ...roles };
     },
 
-    async revokeAll(userId, exceptSessionId) {
-      await store.revokeAll(userId, clock.now(), exceptSessionId);
+    async revokeAll(userId, exceptSessionId, reason = "logout") {
+      revoked(await store.revokeAll(userId, clock.now(), exceptSessionId), reason);
       forgetSessions();
     },
   };

@@ -94,7 +94,11 @@ export interface SessionStore {
     childHash: string,
     now: number,
     times: { idleMs: number; graceMs: number },
-  ): Promise<{ user: (SessionUserRow & { sessionId: string }) | null; reuseEnded: boolean }>;
+  ): Promise<{
+    user: (SessionUserRow & { sessionId: string }) | null;
+    /** The session ended because an old token came back (reuse detection). */
+    reuseEnded: { sessionId: string; userId: string } | null;
+  }>;
   /** The user of a session (whatever the session's state), with the primary address. */
   user(sessionId: string): Promise<SessionUserRow | null>;
   /** True when the session of `userId` is alive and the user enabled. */
@@ -115,9 +119,17 @@ export interface SessionStore {
    * and reads the session's user and whether the session is alive.
    */
   reissue(claim: ReissueClaim, graceMs: number): Promise<ReissueOutcome>;
-  revoke(sessionId: string, now: number): Promise<void>;
-  revokeAll(userId: string, now: number, exceptSessionId?: string): Promise<void>;
+  /** Ends the session; answers it when it was live until now. */
+  revoke(sessionId: string, now: number): Promise<EndedSession[]>;
+  /** Ends every session of the user but `exceptSessionId`; answers those that were live until now. */
+  revokeAll(userId: string, now: number, exceptSessionId?: string): Promise<EndedSession[]>;
 }
+
+export interface EndedSession {
+  sessionId: string;
+  userId: string;
+}
+const ended = { sessionId: sessions.id, userId: sessions.userId };
 
 /** The purpose the reissue claims carry in tickets (they share its one-time semantics and its clean-up). */
 const REISSUE = "access_reissue";
@@ -318,7 +330,8 @@ export function createSessionStore(db: Db): SessionStore {
                   ),
               ),
             ),
-          ),
+          )
+          .returning({ endedSessionId: sessions.id, endedUserId: sessions.userId }),
         // 5. What the new access token needs: the user, when the token stands rotated to this
         // child within the grace window in a live session (a retry or a second tab gets the same
         // successor; nothing more is written for it).
@@ -338,7 +351,11 @@ export function createSessionStore(db: Db): SessionStore {
             ),
           ),
       ]);
-      return { user: current[0] ?? null, reuseEnded: reused.meta.changes > 0 };
+      const ended = reused[0];
+      return {
+        user: current[0] ?? null,
+        reuseEnded: ended ? { sessionId: ended.endedSessionId, userId: ended.endedUserId } : null,
+      };
     },
 
     async user(sessionId) {
@@ -470,15 +487,16 @@ export function createSessionStore(db: Db): SessionStore {
       };
     },
 
-    async revoke(sessionId, now) {
-      await db
+    revoke(sessionId, now) {
+      return db
         .update(sessions)
         .set({ revokedAt: now })
-        .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
+        .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)))
+        .returning(ended);
     },
 
-    async revokeAll(userId, now, exceptSessionId) {
-      await db
+    revokeAll(userId, now, exceptSessionId) {
+      return db
         .update(sessions)
         .set({ revokedAt: now })
         .where(
@@ -487,7 +505,8 @@ export function createSessionStore(db: Db): SessionStore {
             isNull(sessions.revokedAt),
             exceptSessionId === undefined ? undefined : ne(sessions.id, exceptSessionId),
           ),
-        );
+        )
+        .returning(ended);
     },
   };
 }

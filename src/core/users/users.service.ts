@@ -4,7 +4,7 @@
  * address leave exactly one account.
  */
 import type { Clock } from "../../lib/clock";
-import type { AttemptPolicy } from "../rate-limit/attempts.store";
+import type { AttemptPolicy, LockState } from "../rate-limit/attempts.store";
 import { forgetSessions } from "../sessions/session-cache";
 import type { NewSessionRows, UserStore } from "./users.store";
 
@@ -60,7 +60,7 @@ export interface UserService {
     lookup: { email: string } | { username: string },
     attemptKey: string,
     policy: AttemptPolicy,
-  ): Promise<{ lockedUntil: number; now: number; user: User | null }>;
+  ): Promise<{ lockedUntil: number; lock: LockState; now: number; user: User | null }>;
   /** Creates the user; with `session` (sessions.service `draft`, for this user's id) its first session too, in the same round trip. */
   create(input: NewUser, session?: NewSessionRows): Promise<User>;
   /**

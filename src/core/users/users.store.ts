@@ -7,7 +7,12 @@ import type { Db } from "../../db/client";
 import { isUniqueViolation } from "../../db/errors";
 import { emails, sessions, tickets, users } from "../../db/schema";
 import { AuthError } from "../errors";
-import { type AttemptPolicy, reserveStatement } from "../rate-limit/attempts.store";
+import {
+  type AttemptPolicy,
+  type LockState,
+  lockState,
+  reserveStatement,
+} from "../rate-limit/attempts.store";
 import {
   type NewRefreshToken,
   type NewSession,
@@ -64,7 +69,7 @@ export interface UserStore {
   findForLogin(
     lookup: { email: string } | { username: string },
     attempt: { key: string; now: number; policy: AttemptPolicy },
-  ): Promise<{ lockedUntil: number; user: UserRow | null }>;
+  ): Promise<{ lockedUntil: number; lock: LockState; user: UserRow | null }>;
   /**
    * Inserts the user and the primary address, with the default team when `defaultTeam` and the
    * user's first session when `session` (sessions.store `sessionStatements`), in one batch that
@@ -228,7 +233,8 @@ export function createUserStore(db: Db): UserStore {
           .where("email" in lookup ? byAddress(lookup.email) : eq(users.username, lookup.username))
           .limit(1),
       ]);
-      return { lockedUntil: counted?.lockedUntil ?? 0, user: found[0] ?? null };
+      const lock = lockState(counted, now);
+      return { lockedUntil: lock.lockedUntil, lock, user: found[0] ?? null };
     },
 
     async create(user, email, opts) {

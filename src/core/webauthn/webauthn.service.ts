@@ -26,6 +26,7 @@ import { fromBase64Url, toBase64Url } from "../../lib/encoding";
 import type { SecurityNotices } from "../accounts/notices";
 import type { Config } from "../config";
 import { AuthError } from "../errors";
+import { type EventRecorder, noEvents } from "../events/events";
 import type { IssuedSession, SessionContext, SessionService } from "../sessions/sessions.service";
 import type { UserService } from "../users/users.service";
 import type { Passkey, WebAuthnStore } from "./webauthn.store";
@@ -91,8 +92,10 @@ export function createWebAuthnService(deps: {
   sessions: SessionService;
   notices: SecurityNotices;
   webauthn: Config["webauthn"];
+  events?: EventRecorder;
 }): WebAuthnService {
   const { store, clock, users, sessions, webauthn: cfg } = deps;
+  const events = deps.events ?? noEvents;
 
   async function storeChallenge(challenge: string, purpose: Purpose, userId: string | null) {
     const now = clock.now();
@@ -187,6 +190,7 @@ export function createWebAuthnService(deps: {
       if (!done.spent) throw unknown();
       if (!done.passkey)
         throw new AuthError("INVALID_REQUEST", { detail: "This credential is already registered." });
+      events.emit({ type: "passkey.added", userId, credentialId: done.passkey.id });
       await deps.notices.changed({ userId, event: "passkey_added", to: [done.email], ctx });
       return done.passkey;
     },
@@ -224,6 +228,7 @@ export function createWebAuthnService(deps: {
       // Any failure from here on spends the challenge, as a success does.
       const refuse = async (cause?: unknown) => {
         await store.spendChallenge(hash, "authentication", clock.now());
+        events.emit({ type: "sign_in.failed", userId: passkey?.userId ?? null, reason: "invalid_passkey" });
         return fail(cause);
       };
       if (!passkey) throw await refuse();
@@ -285,6 +290,7 @@ export function createWebAuthnService(deps: {
 
     async remove(userId, credentialId) {
       if (!(await store.remove(userId, credentialId))) throw new AuthError("NOT_FOUND");
+      events.emit({ type: "passkey.removed", userId, credentialId });
     },
   };
   return service;

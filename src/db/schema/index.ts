@@ -309,3 +309,27 @@ export const samlAssertions = sqliteTable(
   },
   (t) => [uniqueIndex("saml_assertions_issuer_id_unique").on(t.issuer, t.assertionId)],
 );
+
+/**
+ * The audit log: what happened to accounts (core/events). No foreign key to users: the record of a
+ * deleted user outlives it. `subject_hash` is the keyed hash of the identifier tried when no
+ * account is known; `data` never holds a secret, token, password or address. Purged after
+ * AUDIT_RETENTION_DAYS by the scheduled handler.
+ */
+export const auditEvents = sqliteTable(
+  "audit_events",
+  {
+    id: text().primaryKey(),
+    at: integer().notNull(),
+    type: text().notNull(),
+    userId: text(),
+    subjectHash: text(),
+    ip: text(),
+    userAgent: text(),
+    data: text({ mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
+  },
+  (t) => [
+    index("audit_events_user_at_idx").on(t.userId, t.at, t.id),
+    index("audit_events_at_idx").on(t.at, t.id),
+  ],
+);

@@ -13,6 +13,7 @@ import { sameOrigin } from "../shared/csrf";
 import { readBody, sessionContext, validate } from "../shared/http";
 import { countRequest, limit } from "../shared/kit";
 import { safeHead } from "../shared/links";
+import { logError } from "../shared/log";
 import { oauthBrowserState } from "../shared/oauth-state";
 import type { AppEnv } from "../shared/types";
 import { hankoError } from "./errors";
@@ -44,7 +45,7 @@ const HANKO_CODES: Record<OAuthErrorCode, string> = {
 /** Sends the browser to `to` with the error, or answers JSON when there is nowhere safe to go. */
 function redirectError(c: Context<AppEnv>, err: unknown, to: string | null) {
   const code: OAuthErrorCode = err instanceof OAuthError ? err.code : "OAUTH_INVALID_REQUEST";
-  if (!(err instanceof AuthError)) console.error(err);
+  if (!(err instanceof AuthError)) logError(c, err);
   const target = to ?? (c.var.config.oauth.errorRedirect || null);
   const description =
     err instanceof AuthError && err.detail ? err.detail : "The login could not be completed.";

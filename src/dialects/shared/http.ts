@@ -162,7 +162,9 @@ export async function authenticateBearer(c: Context<AppEnv>, token: string | nul
   // Safe methods may rely on a liveness check a few seconds old (core/sessions/session-cache.ts).
   const read = c.req.method === "GET" || c.req.method === "HEAD";
   try {
-    return await c.var.services.sessions.authenticate(token, { read });
+    const principal = await c.var.services.sessions.authenticate(token, { read });
+    c.set("userId", principal.userId);
+    return principal;
   } catch (e) {
     if (isAuthError(e)) bearerChallenge(c, e);
     throw e;

@@ -11,6 +11,7 @@ import { AuthError, type AuthErrorCode, isAuthError } from "../../core/errors";
 import type { LimitName } from "../../core/rate-limit/ip-limiter";
 import { isBackendUnavailable } from "../../lib/unavailable";
 import { admitHashing, clientIp } from "./http";
+import { logError } from "./log";
 import type { AppEnv } from "./types";
 
 /**
@@ -28,7 +29,7 @@ export function errorRenderer<R>(
     let err: AuthError;
     if (isAuthError(thrown)) err = thrown;
     else {
-      console.error(thrown);
+      logError(c, thrown);
       if (!isBackendUnavailable(thrown)) return send(c, table.INTERNAL, null);
       // D1 unreachable or overloaded: the dialect's 503, worth retrying in a moment.
       err = new AuthError("BUSY", { retryAfter: 1, cause: thrown });
