@@ -8,6 +8,7 @@ import { op, serveOpenApi } from "../shared/openapi";
 import type { AppEnv } from "../shared/types";
 import { admin } from "./admin";
 import { adminImport } from "./admin-import";
+import { audit } from "./audit";
 import { renderV1Error, v1Error } from "./errors";
 import { V1_DOC } from "./openapi";
 
@@ -17,7 +18,7 @@ const dialect = defineDialect({
 });
 
 /** The API's areas (account, admin, ...), each a sub-app with paths relative to /v1. */
-const areas: Hono<AppEnv>[] = [adminImport, admin];
+const areas: Hono<AppEnv>[] = [adminImport, admin, audit];
 
 const routes = dialect.mount(new Hono<AppEnv>(), "/", ...areas);
 routes.get(
