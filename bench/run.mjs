@@ -4,6 +4,7 @@
  * side by side in ONE run, as ratios (absolute numbers on a shared 2-core machine are noise):
  *   - password login against the bare scrypt hash it contains (a tiny bench Worker, bench/scrypt-worker.js,
  *     runs the same node:crypto scrypt inside workerd), wall and CPU;
+ *   - the same login with and without the audit log (the write after the response), wall and CPU;
  *   - a JWT-authenticated read (`GET /me`) against `GET /health`: throughput (autocannon);
  *   - refresh-token rotation: sequential chains, rotations per second;
  *   - a 50-login burst from one IP against a Worker with default settings: time to the 429s and
@@ -18,7 +19,7 @@
  * generator) to core 1. Rate limits are switched off for the Worker under test
  * (`--var RATE_LIMITS_ENABLED:false`) so the per-IP limiter does not cap the load.
  *
- * Options: `--only login,jwt,refresh,flood,bundle,load` runs a subset (RESULTS.md is then not written unless
+ * Options: `--only login,audit,jwt,refresh,flood,bundle,load` runs a subset (RESULTS.md is then not written unless
  * `--write`), `--quick` shortens every phase (smoke run, figures not meaningful).
  */
 import { execFileSync, spawn } from "node:child_process";
@@ -463,6 +464,78 @@ async function benchLogin(ctx) {
       `client-side round trip, medians. CPU = user+system time of each workerd process (from /proc) over the ` +
       `measured pairs, divided by the count; it includes local D1 (SQLite runs inside the workerd process ` +
       `locally, over the network in production) and the HTTP handling both sides share.`,
+  };
+}
+
+/**
+ * The audit write's cost on a login: the same login against two Workers built from the same snapshot,
+ * one with the audit log (the default) and one with `AUDIT_LOG_ENABLED=false`, interleaved pairs.
+ */
+async function benchAudit(ctx) {
+  const loginOn = async (server, email) => {
+    const t = performance.now();
+    const r = await postJson(`${server.url}/auth/login`, { email, password: PASSWORD, cookie: false });
+    if (r.status !== 200) throw new Error(`login failed: ${r.status} ${r.text.slice(0, 300)}`);
+    return performance.now() - t;
+  };
+  const on = () => loginOn(ctx.main, ctx.email);
+  const off = () => loginOn(ctx.noaudit, ctx.email);
+  for (let i = 0; i < SIZES.loginWarm; i++) {
+    await on();
+    await off();
+  }
+  await sleep(500);
+  const withAudit = [];
+  const without = [];
+  const cpu0 = {
+    on: ctx.main.pid && cpuSeconds(ctx.main.pid),
+    off: ctx.noaudit.pid && cpuSeconds(ctx.noaudit.pid),
+  };
+  for (let i = 0; i < SIZES.loginPairs; i++) {
+    if (i % 2) {
+      without.push(await off());
+      withAudit.push(await on());
+    } else {
+      withAudit.push(await on());
+      without.push(await off());
+    }
+  }
+  // The audit rows are written after the response (waitUntil): let the last ones land before reading CPU.
+  await sleep(500);
+  const rows = [];
+  const onMs = median(withAudit);
+  const offMs = median(without);
+  rows.push({ figure: "Login wall time with the audit log, median (ms)", value: fmt(onMs) });
+  rows.push({ figure: "Login wall time without it, median (ms)", value: fmt(offMs) });
+  rows.push({
+    figure: "With / without, wall (medians)",
+    value: `${fmt(onMs / offMs, 3)}x`,
+    target: "≤ 1.03x",
+    met: onMs / offMs <= 1.03,
+  });
+  if (ctx.main.pid && ctx.noaudit.pid) {
+    const perOn = ((cpuSeconds(ctx.main.pid) - cpu0.on) / SIZES.loginPairs) * 1000;
+    const perOff = ((cpuSeconds(ctx.noaudit.pid) - cpu0.off) / SIZES.loginPairs) * 1000;
+    rows.push({ figure: "workerd CPU per login with the audit log (ms)", value: fmt(perOn) });
+    rows.push({ figure: "workerd CPU per login without it (ms)", value: fmt(perOff) });
+    rows.push({
+      figure: "With / without, workerd CPU",
+      value: `${fmt(perOn / perOff, 3)}x`,
+      target: "≤ 1.03x",
+      met: perOn / perOff <= 1.03,
+    });
+  }
+  return {
+    rows,
+    how:
+      `Two Workers from the same build and settings, the second with \`--var AUDIT_LOG_ENABLED:false\`, one ` +
+      `activated user on each. ${SIZES.loginPairs} interleaved pairs of \`POST /auth/login\` at concurrency 1 after ` +
+      `${SIZES.loginWarm} warm-up pairs, the order alternating each pair. With the log on, each login records one ` +
+      `\`sign_in.succeeded\` event, written after the response by a waitUntil batch (one D1 insert), so the wall ` +
+      `time shows only what emitting costs on the request path; the CPU figure (user+system of each workerd process ` +
+      `over the measured pairs, read 0.5 s after the last answer) includes the write. Both Workers write the ` +
+      `per-request log line. The machine is shared and noisy: the scrypt hash (~170 ms of CPU) dominates both ` +
+      `sides, so a ratio within a few percent of 1 is within the run's noise either way.`,
   };
 }
 
@@ -1196,6 +1269,12 @@ async function benchLoad(ctx) {
 
 const BENCHES = [
   { id: "login", title: "Password login vs bare scrypt hash", needs: ["main", "scrypt"], run: benchLogin },
+  {
+    id: "audit",
+    title: "Login with and without the audit write",
+    needs: ["main", "noaudit"],
+    run: benchAudit,
+  },
   { id: "jwt", title: "JWT-authenticated request vs `/health`", needs: ["main", "scrypt"], run: benchJwt },
   { id: "refresh", title: "Refresh-token rotation", needs: ["main"], run: benchRefresh },
   { id: "passcode", title: "Passcode login finalize (hanko)", needs: ["main"], run: benchPasscode },
@@ -1298,7 +1377,13 @@ async function main() {
   );
 
   const ctx = { email: `bench-${Date.now()}@example.com`, loadStart: os.loadavg()[0] };
-  if (needs.has("main") || needs.has("limited") || needs.has("slow") || needs.has("build"))
+  if (
+    needs.has("main") ||
+    needs.has("limited") ||
+    needs.has("slow") ||
+    needs.has("noaudit") ||
+    needs.has("build")
+  )
     ctx.build = await buildSnapshot();
   const starts = [];
   if (needs.has("main"))
@@ -1337,6 +1422,21 @@ async function main() {
           ctx.slow = s;
         }),
     );
+  if (needs.has("noaudit"))
+    starts.push(
+      Promise.allSettled([...starts])
+        .then(() =>
+          startDev("noaudit", {
+            config: ctx.build.config,
+            extra: ["--no-bundle"],
+            migrate: true,
+            vars: ["RATE_LIMITS_ENABLED:false", "AUTO_ACTIVATE_NEW_USERS:true", "AUDIT_LOG_ENABLED:false"],
+          }),
+        )
+        .then((s) => {
+          ctx.noaudit = s;
+        }),
+    );
   // Default settings (per-IP rate limits on) for the login-burst rows. Started after the others:
   // two `wrangler dev` starting at once can pick the same free port.
   if (needs.has("limited"))
@@ -1356,8 +1456,8 @@ async function main() {
     );
   await Promise.all(starts);
 
-  if (ctx.main) {
-    const r = await postJson(`${ctx.main.url}/auth/register`, {
+  for (const server of [ctx.main, ctx.noaudit].filter(Boolean)) {
+    const r = await postJson(`${server.url}/auth/register`, {
       email: ctx.email,
       password: PASSWORD,
       cookie: false,
@@ -1371,7 +1471,7 @@ async function main() {
     log(`${b.id}: ${b.title} ...`);
     const t = performance.now();
     try {
-      const servers = [ctx.main, ctx.limited, ctx.slow, ctx.scrypt].filter(Boolean);
+      const servers = [ctx.main, ctx.limited, ctx.slow, ctx.noaudit, ctx.scrypt].filter(Boolean);
       if (!servers.every((x) => x.unchanged()))
         throw new Error("a workerd process restarted before this benchmark");
       const r = await b.run(ctx);

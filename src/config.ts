@@ -214,6 +214,8 @@ const EnvSchema = z.object({
   ),
   /** Operator mail templates, JSON {"<kind>": {"<lang>": {"subject", "text", "html"}}} (README "Mail"). */
   MAIL_TEMPLATES: str(""),
+  /** Write the audit log to D1 (false: events still reach webhooks and the Analytics Engine counters). */
+  AUDIT_LOG_ENABLED: bool(true),
   /** Days an audit log row is kept; the scheduled handler deletes older ones. */
   AUDIT_RETENTION_DAYS: int(90, 1, 3650),
   /**
@@ -710,6 +712,7 @@ function build(e: Env, bindings: Record<string, unknown>): Config {
       maxBodyBytes: e.MAX_BODY_BYTES,
     },
     audit: {
+      enabled: e.AUDIT_LOG_ENABLED,
       retentionDays: e.AUDIT_RETENTION_DAYS,
       subjectKey: deriveKey(root, "audit-subject"),
     },

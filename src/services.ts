@@ -237,7 +237,7 @@ class RequestServices {
   get events() {
     if (!this.#events) {
       const { config, env } = this;
-      const sinks: EventSink[] = [(events) => this.audit.sink(events)];
+      const sinks: EventSink[] = config.audit.enabled ? [(events) => this.audit.sink(events)] : [];
       if (config.webhooks && env.WEBHOOKS)
         sinks.push(createWebhookSink({ urls: config.webhooks.urls, queue: env.WEBHOOKS }));
       this.#events = createRequestEvents({

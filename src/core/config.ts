@@ -68,6 +68,7 @@ export interface Config {
   totp: { encryptionKey: string; issuer: string };
   limits: { rateLimits: boolean; accountMaxFailures: number; maxBodyBytes: number };
   audit: {
+    enabled: boolean;
     retentionDays: number;
     /** HMAC key for the identifiers of failed sign-ins to unknown accounts (never stored in clear). */
     subjectKey: Uint8Array;
