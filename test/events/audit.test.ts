@@ -139,6 +139,15 @@ describe("audit events from the core services", () => {
     ]);
   });
 
+  it("writes nothing with AUDIT_LOG_ENABLED=false", async () => {
+    const s = await activeUser({ AUDIT_LOG_ENABLED: "false" });
+    await call("/auth/login", {
+      json: { email: s.email, password: PASSWORD },
+      vars: { AUDIT_LOG_ENABLED: "false" },
+    });
+    expect(await rowsOf("user_id = ?", s.userId)).toEqual([]);
+  });
+
   it("records a self-deletion", async () => {
     const vars = { ALLOW_USER_SELF_DELETE: "true" };
     const s = await activeUser(vars);
