@@ -84,21 +84,22 @@ describe("POST /storage/m/<path> revoke-token", () => {
   });
 
   it("a caller holding STORAGE_ADMIN_ROLE rotates another user's file; without that setting the role is nothing", async () => {
-    const roles = { ALLOWED_USER_ROLES: "user,admin", STORAGE_ADMIN_ROLE: "admin" };
+    // A role of its own: registration may not give ADMIN_ROLE ("admin"), which the admin API owns.
+    const roles = { ALLOWED_USER_ROLES: "user,files-admin", STORAGE_ADMIN_ROLE: "files-admin" };
     const { path } = await ownedFile(roles);
     const reg = await call("/auth/register", {
       json: {
         email: `admin-${crypto.randomUUID().slice(0, 8)}@example.com`,
         password: "correct horse battery",
         cookie: false,
-        register_options: { allowed_roles: ["user", "admin"] },
+        register_options: { allowed_roles: ["user", "files-admin"] },
       },
       vars: { AUTO_ACTIVATE_NEW_USERS: "true", ...roles },
     });
     const admin = await json(reg);
     expect(reg.status).toBe(200);
     expect((await revoke(path, { token: admin.jwt_token, vars: roles })).status).toBe(200);
-    const noRole = { ALLOWED_USER_ROLES: "user,admin" };
+    const noRole = { ALLOWED_USER_ROLES: "user,files-admin" };
     await expectBoom(await revoke(path, { token: admin.jwt_token, vars: noRole }), 403, "Forbidden");
   });
 
