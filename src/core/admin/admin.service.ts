@@ -9,6 +9,7 @@ import { fromBase64Url, toBase64Url, utf8 } from "../../lib/encoding";
 import type { AccountService, LinkBuilder } from "../accounts/accounts.service";
 import type { Config } from "../config";
 import { AuthError } from "../errors";
+import type { EventRecorder } from "../events/events";
 import type { PasswordHasher } from "../passwords/hasher";
 import type { PasswordPolicy } from "../passwords/policy";
 import { forgetSessions } from "../sessions/session-cache";
@@ -190,4 +191,55 @@ export function createAdminService(deps: {
     },
   };
   return service;
+}
+
+/**
+ * The admin service acting for `actor` (a user id, or "service" for the service key): each change
+ * that succeeded is recorded as an `admin.action` event (audit log), and what webhooks announce
+ * for any account (user.created, user.deleted, session.revoked) is emitted as the account's own
+ * routes emit it. Reads are not recorded.
+ */
+export function actingAs(admin: AdminService, events: EventRecorder, actor: string): AdminService {
+  const record = (action: string, userId: string, detail?: Record<string, string | number | boolean>) =>
+    events.emit({ type: "admin.action", actor, action, userId, ...(detail ? { detail } : {}) });
+  return {
+    list: (q) => admin.list(q),
+    get: (id) => admin.get(id),
+    async create(input) {
+      const made = await admin.create(input);
+      events.emit({
+        type: "user.created",
+        userId: made.user.id,
+        method: input.password ? "password" : "passwordless",
+      });
+      record("user.create", made.user.id);
+      return made;
+    },
+    async setDisabled(id, disabled) {
+      await admin.setDisabled(id, disabled);
+      record(disabled ? "user.disable" : "user.enable", id);
+    },
+    async delete(id) {
+      await admin.delete(id);
+      events.emit({ type: "user.deleted", userId: id, by: "admin" });
+      record("user.delete", id);
+    },
+    async setRoles(id, defaultRole, allowedRoles) {
+      await admin.setRoles(id, defaultRole, allowedRoles);
+      record("user.set_roles", id, { default_role: defaultRole, allowed_roles: allowedRoles.join(",") });
+    },
+    async revokeSessions(id) {
+      const revoked = await admin.revokeSessions(id);
+      record("user.revoke_sessions", id, { revoked });
+      return revoked;
+    },
+    async sendPasswordReset(id, link) {
+      await admin.sendPasswordReset(id, link);
+      record("user.password_reset", id);
+    },
+    async verifyEmail(id, email) {
+      await admin.verifyEmail(id, email);
+      record("user.verify_email", id);
+    },
+  };
 }

@@ -11,7 +11,7 @@ import { IMPORT_MAX_ROWS } from "../../core/import/import.service";
 import { readBody, validate } from "../shared/http";
 import { op } from "../shared/openapi";
 import type { AppEnv } from "../shared/types";
-import { adminOnly } from "./auth";
+import { adminActor, adminOnly } from "./auth";
 
 /** A full chunk of IMPORT_MAX_ROWS users with long hashes and some metadata fits. */
 const MAX_IMPORT_BODY_BYTES = 1024 * 1024;
@@ -125,5 +125,18 @@ adminImport.post("/admin/users/import", importUsers, adminOnly, async (c) => {
   const imported = rows.length ? await c.var.services.imports.importUsers(rows.map((r) => r.input)) : [];
   // The service numbers the rows it was given: back to their places in the request.
   for (const [i, { index }] of rows.entries()) results[index] = { ...imported[i]!, index };
+  // Each account made is announced as any sign-up is, and the import recorded as the admin's act.
+  const actor = adminActor(c);
+  const { events } = c.var.services;
+  const created = imported.flatMap((r) => (r.status === "created" ? [r.id] : []));
+  for (const userId of created) {
+    events.emit({ type: "user.created", userId, method: "password" });
+    events.emit({
+      type: "admin.action",
+      actor: actor.kind === "service" ? "service" : actor.userId,
+      action: "user.import",
+      userId,
+    });
+  }
   return c.json({ results });
 });

@@ -2,14 +2,20 @@
  * The admin API's user routes (/v1/admin/users...). Every route is guarded by `adminOnly` (the
  * service key or a user holding ADMIN_ROLE as D1 has it now); each calls one admin service method.
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { z } from "zod";
-import type { UserDetail } from "../../core/admin/admin.service";
-import { MAX_PAGE } from "../../core/admin/admin.service";
+import { type AdminService, actingAs, MAX_PAGE, type UserDetail } from "../../core/admin/admin.service";
 import type { User } from "../../core/users/users.service";
 import { op } from "../shared/openapi";
 import type { AppEnv } from "../shared/types";
-import { adminOnly } from "./auth";
+import { adminActor, adminOnly } from "./auth";
+
+/** The admin service acting for this request's admin: its changes are recorded (audit log). */
+function adminFor(c: Context<AppEnv>): AdminService {
+  const actor = adminActor(c);
+  const { admin, events } = c.var.services;
+  return actingAs(admin, events, actor.kind === "service" ? "service" : actor.userId);
+}
 
 const AUTH = ["bearer", "serviceKey"];
 const GUARD = { 401: "No or an invalid token or service key", 403: "The caller is not an admin" };
@@ -105,7 +111,7 @@ const list = op({
 });
 
 admin.get("/admin/users", list, adminOnly, async (c) => {
-  const page = await c.var.services.admin.list(list.query(c));
+  const page = await adminFor(c).list(list.query(c));
   return c.json({ users: page.users.map(presentUser), next_cursor: page.nextCursor });
 });
 
@@ -132,7 +138,7 @@ const create = op({
 
 admin.post("/admin/users", create, adminOnly, async (c) => {
   const b = await create.body(c);
-  const made = await c.var.services.admin.create({
+  const made = await adminFor(c).create({
     email: b.email,
     password: b.password,
     emailVerified: b.email_verified,
@@ -151,7 +157,7 @@ const get = op({
 });
 
 admin.get("/admin/users/:id", get, adminOnly, async (c) => {
-  return c.json(presentDetail(await c.var.services.admin.get(get.params(c).id)));
+  return c.json(presentDetail(await adminFor(c).get(get.params(c).id)));
 });
 
 const remove = op({
@@ -162,7 +168,7 @@ const remove = op({
 });
 
 admin.delete("/admin/users/:id", remove, adminOnly, async (c) => {
-  await c.var.services.admin.delete(remove.params(c).id);
+  await adminFor(c).delete(remove.params(c).id);
   return c.body(null, 204);
 });
 
@@ -174,7 +180,7 @@ const disable = op({
 });
 
 admin.post("/admin/users/:id/disable", disable, adminOnly, async (c) => {
-  await c.var.services.admin.setDisabled(disable.params(c).id, true);
+  await adminFor(c).setDisabled(disable.params(c).id, true);
   return c.body(null, 204);
 });
 
@@ -186,7 +192,7 @@ const enable = op({
 });
 
 admin.post("/admin/users/:id/enable", enable, adminOnly, async (c) => {
-  await c.var.services.admin.setDisabled(enable.params(c).id, false);
+  await adminFor(c).setDisabled(enable.params(c).id, false);
   return c.body(null, 204);
 });
 
@@ -203,7 +209,7 @@ const roles = op({
 admin.put("/admin/users/:id/roles", roles, adminOnly, async (c) => {
   const { id } = roles.params(c);
   const b = await roles.body(c);
-  await c.var.services.admin.setRoles(id, b.default_role, b.allowed_roles);
+  await adminFor(c).setRoles(id, b.default_role, b.allowed_roles);
   return c.body(null, 204);
 });
 
@@ -219,7 +225,7 @@ const revoke = op({
 });
 
 admin.delete("/admin/users/:id/sessions", revoke, adminOnly, async (c) => {
-  return c.json({ revoked: await c.var.services.admin.revokeSessions(revoke.params(c).id) });
+  return c.json({ revoked: await adminFor(c).revokeSessions(revoke.params(c).id) });
 });
 
 const reset = op({
@@ -237,8 +243,8 @@ const reset = op({
 });
 
 admin.post("/admin/users/:id/password-reset", reset, adminOnly, async (c) => {
-  const { config, services } = c.var;
-  await services.admin.sendPasswordReset(reset.params(c).id, (ticket) => {
+  const { config } = c.var;
+  await adminFor(c).sendPasswordReset(reset.params(c).id, (ticket) => {
     const url = new URL(config.redirects.success);
     url.searchParams.set("type", "passwordReset");
     url.searchParams.set("ticket", ticket);
@@ -258,6 +264,6 @@ const verify = op({
 admin.post("/admin/users/:id/verify-email", verify, adminOnly, async (c) => {
   const { id } = verify.params(c);
   const b = await verify.body(c);
-  await c.var.services.admin.verifyEmail(id, b.email);
+  await adminFor(c).verifyEmail(id, b.email);
   return c.body(null, 204);
 });
