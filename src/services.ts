@@ -44,6 +44,8 @@ import { createAttemptStore } from "./core/rate-limit/attempts.store";
 import type { RateLimitBinding, RateLimitBindingName } from "./core/rate-limit/bindings";
 import { createIpLimiter } from "./core/rate-limit/ip-limiter";
 import { createRateWindowStore } from "./core/rate-limit/windows.store";
+import { createRecoveryCodeService } from "./core/recovery/recovery-codes.service";
+import { createRecoveryCodeStore } from "./core/recovery/recovery-codes.store";
 import { createSamlService } from "./core/saml/saml.service";
 import { createSamlStore } from "./core/saml/saml.store";
 import { loadSpKeys } from "./core/saml/sp-keys";
@@ -70,6 +72,7 @@ import { createWebAuthnStore } from "./core/webauthn/webauthn.store";
 import { createDb, type Db } from "./db/client";
 import type { Clock } from "./lib/clock";
 import { deriveKey } from "./lib/derive";
+import { toBase64Url } from "./lib/encoding";
 import { unmetered } from "./lib/meter";
 
 export interface Bindings extends Partial<Record<RateLimitBindingName, RateLimitBinding>> {
@@ -155,6 +158,18 @@ function sessionSuccessorSecret(config: Config) {
   return key;
 }
 
+const recoveryKeys = new WeakMap<Config, string>();
+
+/** The HMAC key recovery codes are stored under: the root secret's `recovery-code-hmac` key, base64url. */
+function recoveryCodeSecret(config: Config) {
+  let key = recoveryKeys.get(config);
+  if (!key) {
+    key = toBase64Url(deriveKey(config.secrets.root, "recovery-code-hmac"));
+    recoveryKeys.set(config, key);
+  }
+  return key;
+}
+
 /** What ends with the request (see releaseServices); a symbol, so no route sees it as a service. */
 const release = Symbol("release");
 
@@ -184,6 +199,7 @@ class RequestServices {
   #mailTemplates?: MailTemplates;
   #storage?: ReturnType<typeof createStorageService>;
   #notices?: ReturnType<typeof createSecurityNotices>;
+  #recoveryCodes?: ReturnType<typeof createRecoveryCodeService>;
   #emails?: ReturnType<typeof createEmailService>;
   #existence?: ReturnType<typeof createExistenceService>;
   #accounts?: ReturnType<typeof createAccountService>;
@@ -361,6 +377,16 @@ class RequestServices {
     return this.#totp;
   }
 
+  get recoveryCodes() {
+    this.#recoveryCodes ??= createRecoveryCodeService({
+      store: createRecoveryCodeStore(this.#database),
+      clock: this.clock,
+      totp: this.totp,
+      secret: recoveryCodeSecret(this.config),
+    });
+    return this.#recoveryCodes;
+  }
+
   get reauth() {
     this.#reauth ??= createReauthService({
       users: this.users,
@@ -467,6 +493,7 @@ class RequestServices {
       templates: this.mailTemplates,
       attempts: this.attempts,
       totp: this.totp,
+      recoveryCodes: this.recoveryCodes,
       files: this.storage,
       notices: this.notices,
       existence: this.existence,

@@ -10,7 +10,12 @@ import { utf8 } from "./encoding";
 const SALT = utf8("latchkey root secret v1");
 
 /** The purposes keys are derived for; a new purpose gets a new label, never a reused one. */
-export type KeyPurpose = "totp-encryption" | "passcode-hmac" | "refresh-successor" | "audit-subject";
+export type KeyPurpose =
+  | "totp-encryption"
+  | "passcode-hmac"
+  | "refresh-successor"
+  | "audit-subject"
+  | "recovery-code-hmac";
 
 export function deriveKey(root: Uint8Array, purpose: KeyPurpose, length = 32): Uint8Array {
   return hkdf(sha256, root, SALT, utf8(`latchkey/${purpose}`), length);

@@ -42,7 +42,10 @@ function everyKind(t: MailTemplates): { name: string; m: MailMessage; carries: s
     },
     ...SECURITY_EVENTS.map((event) => ({
       name: event,
-      m: t.securityNotice("ada@example.com", event, { ...info, data: { new_email: "new@example.com" } }),
+      m: t.securityNotice("ada@example.com", event, {
+        ...info,
+        data: { new_email: "new@example.com", remaining: "7" },
+      }),
       carries: NETWORK,
     })),
   ];

@@ -14,6 +14,7 @@ import type { MailTemplates } from "../mail/templates";
 import type { PasswordHasher } from "../passwords/hasher";
 import type { PasswordPolicy } from "../passwords/policy";
 import type { AttemptCounter } from "../rate-limit/attempts";
+import type { RecoveryCodeService } from "../recovery/recovery-codes.service";
 import { forgetSessions } from "../sessions/session-cache";
 import type { IssuedSession, SessionContext, SessionService } from "../sessions/sessions.service";
 import type { TicketPurpose, TicketService } from "../tickets/tickets.service";
@@ -141,6 +142,7 @@ export function createAccountService(deps: {
   templates: MailTemplates;
   attempts: AttemptCounter;
   totp: TotpService;
+  recoveryCodes: RecoveryCodeService;
   /** The files of a deleted account (core/storage). */
   files: { removeOwned(userId: string): Promise<void> };
   notices: SecurityNotices;
@@ -162,6 +164,7 @@ export function createAccountService(deps: {
     templates,
     attempts,
     totp,
+    recoveryCodes,
     notices,
     existence,
     passwordPolicy,
@@ -196,6 +199,43 @@ export function createAccountService(deps: {
     if (!spent) throw new AuthError("INVALID_TICKET");
     const user = usable(spent.user);
     return { user, session: await sessions.issueFor(user, draft, spent.endedOthers) };
+  }
+
+  /**
+   * The MFA step with a recovery code instead of a TOTP code: counted on the account like a TOTP
+   * try, then spent with the ticket in the session's batch (one success under parallel uses); the
+   * user is told, with how many codes are left.
+   */
+  async function completeWithRecoveryCode(
+    ticket: string,
+    grant: { userId: string; totp: { totpEnabled: boolean } | null },
+    normalized: string,
+    amr: string[],
+    ctx: SessionContext | undefined,
+  ) {
+    const { userId } = grant;
+    if (!grant.totp) throw new AuthError("INVALID_TOKEN");
+    if (!grant.totp.totpEnabled) throw new AuthError("MFA_NOT_ENABLED");
+    const key = `totp:${userId}`;
+    await attempts.reserve(key);
+    const mac = await recoveryCodes.mac(userId, normalized);
+    if (!(await recoveryCodes.unused(userId, normalized))) {
+      failed("invalid_otp", userId);
+      throw new AuthError("INVALID_OTP");
+    }
+    const done = await spendIntoSession(ticket, "mfa", userId, [...amr, "otp"], ctx, {
+      recoveryCodeMac: mac,
+      clearAttempts: key,
+    });
+    const remaining = await recoveryCodes.remaining(userId);
+    await notices.changed({
+      userId,
+      event: "recovery_code_used",
+      to: [done.user.email],
+      ctx,
+      data: { remaining: String(remaining) },
+    });
+    return done;
   }
 
   /** The address an activation-like ticket proves (the primary one when it names none). */
@@ -432,6 +472,9 @@ export function createAccountService(deps: {
       // clears the account's counter, all or nothing.
       const grant = await tickets.attemptWithTotp(ticket, "mfa", MFA_TICKET_MAX_ATTEMPTS);
       if (!grant) throw new AuthError("INVALID_TICKET");
+      const amr = Array.isArray(grant.data.amr) ? (grant.data.amr as string[]) : [];
+      const recovery = recoveryCodes.normalize(code);
+      if (recovery) return completeWithRecoveryCode(ticket, grant, recovery, amr, ctx);
       let checked: Awaited<ReturnType<TotpService["checkWith"]>>;
       try {
         checked = await totp.checkWith(grant.userId, grant.totp, code);
@@ -440,7 +483,6 @@ export function createAccountService(deps: {
         throw e;
       }
       const { step, clear } = checked;
-      const amr = Array.isArray(grant.data.amr) ? (grant.data.amr as string[]) : [];
       // Only one of several parallel correct submissions may turn the ticket into a session.
       return spendIntoSession(ticket, "mfa", grant.userId, [...amr, "otp"], ctx, {
         totpStep: step,

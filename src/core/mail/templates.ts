@@ -16,6 +16,7 @@ export const SECURITY_EVENTS = [
   "totp_enabled",
   "totp_disabled",
   "passkey_added",
+  "recovery_code_used",
 ] as const;
 export type SecurityEvent = (typeof SECURITY_EVENTS)[number];
 
@@ -40,6 +41,7 @@ export function mailVariables(kind: MailKind): string[] {
   if (has(LINK_KINDS, kind)) return [...common, "link", "validity"];
   if (has(CODE_KINDS, kind)) return [...common, "code", "validity"];
   if (kind === "email_changed") return [...common, "when", "client", "new_email"];
+  if (kind === "recovery_code_used") return [...common, "when", "client", "remaining"];
   return [...common, "when", "client"];
 }
 
@@ -272,6 +274,7 @@ export function createMailTemplates(branding: MailBranding, locale: Locale): Mai
       const client = describe(info.client);
       const vars: Record<string, string> = { when: formatWhen(info.when, locale), client };
       if (info.data?.new_email) vars.new_email = info.data.new_email;
+      if (info.data?.remaining) vars.remaining = info.data.remaining;
       return {
         to,
         kind: event,

@@ -6,6 +6,7 @@ import { and, eq, exists, gt, isNull, lt, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { attemptCounters, emails, tickets, users } from "../../db/schema";
 import { type CountedWindow, hitStatement, withinWindow } from "../rate-limit/windows.store";
+import { codeUnused, spendCodeStatement } from "../recovery/recovery-codes.store";
 import {
   type NewRefreshToken,
   type NewSession,
@@ -27,6 +28,11 @@ export interface SpendExtras {
    * newer than the user's last accepted one, and the step is claimed only by that spend.
    */
   totpStep?: number;
+  /**
+   * A recovery code (its MAC) to spend with the ticket (recovery-codes.store): the ticket is spent
+   * only while the code is unused, and the code only by that spend.
+   */
+  recoveryCodeMac?: string;
   /** An attempt-counter key to clear (rate-limit/attempts) when the spend wins. */
   clearAttempts?: string;
 }
@@ -191,7 +197,7 @@ export function createTicketStore(db: Db): TicketStore {
     async spendIntoSession(hash, purpose, { session, firstToken, keep }, extras = {}) {
       const now = session.createdAt;
       const userId = session.userId;
-      const { totpStep, clearAttempts, activate } = extras;
+      const { totpStep, recoveryCodeMac, clearAttempts, activate } = extras;
       // Everything after the spend holds only where this batch's spend wrote its marker.
       const spent = exists(
         db
@@ -208,11 +214,15 @@ export function createTicketStore(db: Db): TicketStore {
               usable(hash, purpose, now),
               eq(tickets.userId, userId),
               totpStep === undefined ? undefined : stepClaimable(db, userId, totpStep),
+              recoveryCodeMac === undefined ? undefined : codeUnused(db, userId, recoveryCodeMac),
             ),
           )
           .returning({ data: tickets.data }),
         // The step is claimable exactly when the spend above happened (same transaction).
         ...(totpStep === undefined ? [] : [claimStepStatement(db, userId, totpStep, spent)]),
+        ...(recoveryCodeMac === undefined
+          ? []
+          : [spendCodeStatement(db, userId, recoveryCodeMac, now, spent)]),
         ...(activate ? activateStatements(db, userId, activate.address, now, spent) : []),
         ...(clearAttempts
           ? [db.delete(attemptCounters).where(and(eq(attemptCounters.key, clearAttempts), spent))]
@@ -234,7 +244,16 @@ export function createTicketStore(db: Db): TicketStore {
       if (!spend[0]) {
         const stepUsed =
           totpStep !== undefined && (!totp?.totpEnabled || (totp.totpLastStep ?? -1) >= totpStep);
-        return stepUsed ? "step_used" : null;
+        // A recovery code spent by a parallel request is a used code, like a claimed step.
+        const codeUsed =
+          recoveryCodeMac !== undefined &&
+          (!totp?.totpEnabled ||
+            !(await db
+              .select({ ok: sql`1` })
+              .from(users)
+              .where(and(eq(users.id, userId), codeUnused(db, userId, recoveryCodeMac)))
+              .get()));
+        return stepUsed || codeUsed ? "step_used" : null;
       }
       // The session's statements end with the cap (sessionStatements, no extras), before the two reads.
       const capped = rest[rest.length - 3] as { meta: { changes: number } };

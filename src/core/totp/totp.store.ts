@@ -2,9 +2,9 @@
  * D1 store of users' TOTP state. Claiming a time step is one conditional UPDATE that refuses any
  * step at or below the last accepted one, so a replayed or parallel code fails.
  */
-import { and, eq, exists, isNull, lt, or, type SQL, sql } from "drizzle-orm";
+import { and, eq, exists, isNull, lt, notExists, or, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { users } from "../../db/schema";
+import { recoveryCodes, users } from "../../db/schema";
 
 export type TotpStateRow = Pick<
   typeof users.$inferSelect,
@@ -57,6 +57,20 @@ export const totpStateQuery = (db: Db, userId: SQL | string) =>
     .from(users)
     .where(eq(users.id, userId));
 
+/** Deletes the user's recovery codes where TOTP is off (they belong to the secret that was on). */
+const deleteCodesWhileOff = (db: Db, userId: string) =>
+  db.delete(recoveryCodes).where(
+    and(
+      eq(recoveryCodes.userId, userId),
+      notExists(
+        db
+          .select({ ok: sql`1` })
+          .from(users)
+          .where(and(eq(users.id, userId), eq(users.totpEnabled, true))),
+      ),
+    ),
+  );
+
 export function createTotpStore(db: Db): TotpStore {
   return {
     state: async (userId) => (await totpStateQuery(db, userId).get()) ?? null,
@@ -69,28 +83,38 @@ export function createTotpStore(db: Db): TotpStore {
     },
 
     async enable(userId, sealedPending, step, now) {
-      const r = await db
-        .update(users)
-        .set({
-          totpSecret: sql`${users.totpPendingSecret}`,
-          totpPendingSecret: null,
-          totpEnabled: true,
-          totpLastStep: step,
-          updatedAt: now,
-        })
-        .where(
-          and(eq(users.id, userId), eq(users.totpEnabled, false), eq(users.totpPendingSecret, sealedPending)),
-        )
-        .run();
+      // Codes of an earlier TOTP secret never carry over to a new one.
+      const [, r] = await db.batch([
+        deleteCodesWhileOff(db, userId),
+        db
+          .update(users)
+          .set({
+            totpSecret: sql`${users.totpPendingSecret}`,
+            totpPendingSecret: null,
+            totpEnabled: true,
+            totpLastStep: step,
+            updatedAt: now,
+          })
+          .where(
+            and(
+              eq(users.id, userId),
+              eq(users.totpEnabled, false),
+              eq(users.totpPendingSecret, sealedPending),
+            ),
+          ),
+      ]);
       return r.meta.changes === 1;
     },
 
     async disable(userId, step, now) {
-      const r = await db
-        .update(users)
-        .set({ totpSecret: null, totpEnabled: false, totpLastStep: step, updatedAt: now })
-        .where(and(eq(users.id, userId), eq(users.totpEnabled, true), newerStep(step)))
-        .run();
+      // The recovery codes go with TOTP, in the same transaction.
+      const [r] = await db.batch([
+        db
+          .update(users)
+          .set({ totpSecret: null, totpEnabled: false, totpLastStep: step, updatedAt: now })
+          .where(and(eq(users.id, userId), eq(users.totpEnabled, true), newerStep(step))),
+        deleteCodesWhileOff(db, userId),
+      ]);
       return r.meta.changes === 1;
     },
 

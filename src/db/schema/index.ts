@@ -174,6 +174,24 @@ export const passcodes = sqliteTable(
   (t) => [index("passcodes_user_idx").on(t.userId, t.createdAt)],
 );
 
+/**
+ * TOTP recovery codes: 10 per user, single-use, kept as HMAC-SHA-256 (never readable again);
+ * a code is spent by one conditional UPDATE on `used_at`, and a new set replaces the old one.
+ */
+export const recoveryCodes = sqliteTable(
+  "recovery_codes",
+  {
+    userId: text()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** HMAC-SHA-256(server key, user id || normalized code), hex. */
+    codeMac: text().notNull(),
+    createdAt: integer().notNull(),
+    usedAt: integer(),
+  },
+  (t) => [uniqueIndex("recovery_codes_user_mac_idx").on(t.userId, t.codeMac)],
+);
+
 /** Passkeys. `id` is the credential id, base64url. */
 export const webauthnCredentials = sqliteTable(
   "webauthn_credentials",

@@ -7,6 +7,10 @@ const password = z
   .max(4096);
 const ticket = z.string({ error: "is required" }).min(1, "is not allowed to be empty").max(200);
 const code = z.string({ error: "is required" }).regex(/^\d{6}$/, "must be a 6-digit code");
+/** The MFA login step also takes a recovery code (10 base32 characters, optionally `XXXXX-XXXXX`). */
+const loginCode = z
+  .string({ error: "is required" })
+  .regex(/^(\d{6}|[A-Za-z2-7]{5}-?[A-Za-z2-7]{5})$/, "must be a 6-digit code or a recovery code");
 const cookie = z.boolean({ error: "must be a boolean" }).optional();
 
 export const registerBody = z.object({
@@ -37,7 +41,7 @@ export const changePasswordBody = z.object({ old_password: password.optional(), 
 export const lostPasswordBody = z.object({ email });
 export const resetPasswordBody = z.object({ ticket, new_password: password });
 export const codeBody = z.object({ code });
-export const totpBody = z.object({ ticket, code, cookie });
+export const totpBody = z.object({ ticket, code: loginCode, cookie });
 
 /** compat(hbp): the one metadata action HBP knew (validation.ts `fileMetadataUpdate`). */
 export const metadataActionBody = z.object({

@@ -6,6 +6,7 @@ import { Hono } from "hono";
 import { defineDialect } from "../shared/kit";
 import { op, serveOpenApi } from "../shared/openapi";
 import type { AppEnv } from "../shared/types";
+import { account } from "./account";
 import { admin } from "./admin";
 import { adminImport } from "./admin-import";
 import { audit } from "./audit";
@@ -18,7 +19,7 @@ const dialect = defineDialect({
 });
 
 /** The API's areas (account, admin, ...), each a sub-app with paths relative to /v1. */
-const areas: Hono<AppEnv>[] = [adminImport, admin, audit];
+const areas: Hono<AppEnv>[] = [account, adminImport, admin, audit];
 
 const routes = dialect.mount(new Hono<AppEnv>(), "/", ...areas);
 routes.get(

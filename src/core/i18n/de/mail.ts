@@ -131,4 +131,12 @@ export const mail: typeof en = {
     notYou:
       "Wenn Sie das nicht waren, entfernen Sie den Passkey, setzen Sie Ihr Passwort zurück und wenden Sie sich an den Support.",
   },
+  recovery_code_used: {
+    subject: "Mit einem Wiederherstellungscode wurde angemeldet",
+    heading: "Ein Wiederherstellungscode wurde benutzt",
+    intro:
+      "Einer Ihrer Wiederherstellungscodes für {product} wurde statt der Authenticator-App zur Anmeldung benutzt. Es sind noch {remaining} unbenutzte Codes übrig.",
+    notYou:
+      "Wenn Sie das nicht waren, setzen Sie jetzt Ihr Passwort zurück und erstellen Sie neue Wiederherstellungscodes.",
+  },
 };

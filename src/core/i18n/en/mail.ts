@@ -121,4 +121,11 @@ export const mail = {
     intro: "A new passkey was added to your {product} account.",
     notYou: "If this was not you, remove the passkey, reset your password and contact support.",
   },
+  recovery_code_used: {
+    subject: "A recovery code was used to sign in",
+    heading: "A recovery code was used",
+    intro:
+      "One of your {product} recovery codes was used instead of your authenticator app to sign in. {remaining} unused codes are left.",
+    notYou: "If this was not you, reset your password now and create a new set of recovery codes.",
+  },
 };

@@ -130,4 +130,12 @@ export const mail: typeof en = {
     notYou:
       "Si ce n’était pas vous, supprimez la clé d’accès, réinitialisez votre mot de passe et contactez le support.",
   },
+  recovery_code_used: {
+    subject: "Un code de récupération a servi à se connecter",
+    heading: "Un code de récupération a été utilisé",
+    intro:
+      "L’un de vos codes de récupération {product} a été utilisé à la place de votre application d’authentification pour vous connecter. Il vous reste {remaining} codes inutilisés.",
+    notYou:
+      "Si ce n’était pas vous, réinitialisez votre mot de passe maintenant et créez de nouveaux codes de récupération.",
+  },
 };
