@@ -21,6 +21,7 @@ import { forgetSessions, recentlyAlive, rememberAlive } from "./session-cache";
 import type {
   NewRefreshToken,
   NewSession,
+  SessionListRow,
   SessionStore,
   SessionUserRow,
   SessionWriteExtras,
@@ -112,6 +113,10 @@ export interface SessionService {
   revoke(sessionId: string, reason?: RevokeReason): Promise<void>;
   /** Ends every session of the user but `exceptSessionId` (a logout everywhere unless `reason` says otherwise). */
   revokeAll(userId: string, exceptSessionId?: string, reason?: RevokeReason): Promise<void>;
+  /** The user's live sessions, newest first. */
+  list(userId: string): Promise<SessionListRow[]>;
+  /** Ends one live session of the user; NOT_FOUND for any other id (another user's included). */
+  revokeOwn(userId: string, sessionId: string): Promise<void>;
   /**
    * A cookie credential for a session (HBP's session cookie): signed, bound to the session and its
    * user, carrying no claims, and lasting no longer than the session. It is not a refresh token and
@@ -367,6 +372,15 @@ export function createSessionService(deps: {
       const roles = await store.aliveRoles(payload.sid, payload.sub, clock.now());
       if (!roles) throw new AuthError("INVALID_TOKEN");
       return { userId: payload.sub, sessionId: payload.sid, ...roles };
+    },
+
+    list: (userId) => store.listLive(userId, clock.now()),
+
+    async revokeOwn(userId, sessionId) {
+      const ended = await store.revokeOwn(userId, sessionId, clock.now());
+      forgetSessions();
+      if (!ended) throw new AuthError("NOT_FOUND");
+      revoked([{ sessionId, userId }], "logout");
     },
 
     async revokeAll(userId, exceptSessionId, reason = "logout") {

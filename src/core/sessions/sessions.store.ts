@@ -123,6 +123,10 @@ export interface SessionStore {
   revoke(sessionId: string, now: number): Promise<EndedSession[]>;
   /** Ends every session of the user but `exceptSessionId`; answers those that were live until now. */
   revokeAll(userId: string, now: number, exceptSessionId?: string): Promise<EndedSession[]>;
+  /** The user's live sessions, newest first. */
+  listLive(userId: string, now: number): Promise<SessionListRow[]>;
+  /** Ends the session if it is a live one of `userId`; false otherwise (one conditional UPDATE). */
+  revokeOwn(userId: string, sessionId: string, now: number): Promise<boolean>;
 }
 
 export interface EndedSession {
@@ -130,6 +134,11 @@ export interface EndedSession {
   userId: string;
 }
 const ended = { sessionId: sessions.id, userId: sessions.userId };
+
+export type SessionListRow = Pick<
+  typeof sessions.$inferSelect,
+  "id" | "createdAt" | "lastSeenAt" | "userAgent" | "ip" | "amr"
+>;
 
 /** The purpose the reissue claims carry in tickets (they share its one-time semantics and its clean-up). */
 const REISSUE = "access_reissue";
@@ -493,6 +502,31 @@ export function createSessionStore(db: Db): SessionStore {
         .set({ revokedAt: now })
         .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)))
         .returning(ended);
+    },
+
+    async listLive(userId, now) {
+      return db
+        .select({
+          id: sessions.id,
+          createdAt: sessions.createdAt,
+          lastSeenAt: sessions.lastSeenAt,
+          userAgent: sessions.userAgent,
+          ip: sessions.ip,
+          amr: sessions.amr,
+        })
+        .from(sessions)
+        .where(and(eq(sessions.userId, userId), liveSession(now)))
+        .orderBy(desc(sessions.createdAt), sessions.id)
+        .all();
+    },
+
+    async revokeOwn(userId, sessionId, now) {
+      const r = await db
+        .update(sessions)
+        .set({ revokedAt: now })
+        .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), liveSession(now)))
+        .run();
+      return r.meta.changes === 1;
     },
 
     revokeAll(userId, now, exceptSessionId) {

@@ -154,13 +154,18 @@ export async function requirePrincipal(c: Context<AppEnv>) {
  * Authenticates a bearer access token (null: none came). Its 401s carry RFC 6750's challenge
  * (`bearerChallenge`); other refusals (a disabled account) pass through unchanged.
  */
-export async function authenticateBearer(c: Context<AppEnv>, token: string | null) {
+export async function authenticateBearer(
+  c: Context<AppEnv>,
+  token: string | null,
+  opts: { fresh?: boolean } = {},
+) {
   if (!token) {
     bearerChallenge(c, null);
     throw new AuthError("UNAUTHENTICATED");
   }
   // Safe methods may rely on a liveness check a few seconds old (core/sessions/session-cache.ts).
-  const read = c.req.method === "GET" || c.req.method === "HEAD";
+  // `fresh`: a read that shows security state (the session list) asks D1 like a write.
+  const read = !opts.fresh && (c.req.method === "GET" || c.req.method === "HEAD");
   try {
     const principal = await c.var.services.sessions.authenticate(token, { read });
     c.set("userId", principal.userId);
