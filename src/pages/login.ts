@@ -117,7 +117,8 @@ function totpPage(c: Ctx, ticket: string, r?: Refusal) {
           label: s.totpCode,
           autocomplete: "one-time-code",
           inputmode: "numeric",
-          pattern: "[0-9]{6}",
+          // A TOTP recovery code (XXXXX-XXXXX) is accepted here too (accounts.completeMfa).
+          pattern: "[0-9]{6}|[A-Za-z2-7]{5}-?[A-Za-z2-7]{5}",
           invalid: !!r,
           autofocus: true,
         }) +
