@@ -25,7 +25,9 @@ describe("catalogs", () => {
     const want = keys(catalog("en")).sort();
     for (const l of LOCALES) {
       expect(keys(catalog(l)).sort()).toEqual(want);
-      const flat = keys(catalog(l)).map((k) => k.split(".").reduce((o: any, s) => o[s], catalog(l)));
+      const flat = keys(catalog(l)).map((k) =>
+        k.split(".").reduce<unknown>((o, s) => (o as Record<string, unknown>)[s], catalog(l)),
+      );
       for (const v of flat)
         expect(typeof v === "function" || (typeof v === "string" && v.length > 0)).toBe(true);
     }
