@@ -101,22 +101,7 @@ export async function loginAtIdp(page, idpPort, email) {
   if (!page.url().includes("hanko_token=")) await page.click('button[type="submit"]');
 }
 
-/** A CDP virtual platform authenticator (resident keys, user verification) on `page`. */
-export async function withAuthenticator(context, page) {
-  const cdp = await context.newCDPSession(page);
-  await cdp.send("WebAuthn.enable", { enableUI: false });
-  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
-    options: {
-      protocol: "ctap2",
-      transport: "internal",
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
-  return { cdp, authenticatorId };
-}
+export { withAuthenticator } from "./steps.mjs";
 
 /**
  * `inPage(page, fn, arg)` runs `fn(hanko, sdk, helpers, arg)` in the page with a fresh Hanko client

@@ -12,7 +12,7 @@ import { createServer } from "node:http";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Secret, TOTP } from "otpauth";
-import { API, launchChromium, step, unique } from "./steps.mjs";
+import { API, launchChromium, step, unique, withAuthenticator } from "./steps.mjs";
 
 const LOGO_PORT = 47631;
 const SHOTS = join(dirname(fileURLToPath(import.meta.url)), "screenshots", "mails");
@@ -235,18 +235,7 @@ let exitCode = 0;
 try {
   // WebAuthn runs on the API's own origin (its WEBAUTHN_ORIGINS), with a virtual authenticator.
   await page.goto(`${API}/_dev/outbox?to=nobody%40example.com`);
-  const cdp = await context.newCDPSession(page);
-  await cdp.send("WebAuthn.enable", { enableUI: false });
-  await cdp.send("WebAuthn.addVirtualAuthenticator", {
-    options: {
-      protocol: "ctap2",
-      transport: "internal",
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
+  await withAuthenticator(context, page);
 
   const byLang = new Map();
   for (const lang of LANGS) {

@@ -9,7 +9,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Secret, TOTP } from "otpauth";
-import { API, launchChromium, step, unique } from "./steps.mjs";
+import { API, launchChromium, step, unique, withAuthenticator } from "./steps.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SHOTS = join(here, "screenshots", "pages");
@@ -51,18 +51,7 @@ const cdp = await context.newCDPSession(context.pages()[0] ?? (await context.new
 async function journey(lang) {
   const page = await context.newPage();
   await page.setExtraHTTPHeaders({ "accept-language": lang === "de" ? "de-DE,de;q=0.9" : "en-US,en;q=0.9" });
-  const c = await context.newCDPSession(page);
-  await c.send("WebAuthn.enable", { enableUI: false });
-  const { authenticatorId } = await c.send("WebAuthn.addVirtualAuthenticator", {
-    options: {
-      protocol: "ctap2",
-      transport: "internal",
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
+  const { cdp: c, authenticatorId } = await withAuthenticator(context, page);
   const email = unique(`pages-${lang}`);
   const withTarget = `?redirect_to=${encodeURIComponent(APP)}`;
   const submit = (label) => page.getByRole("button", { name: label, exact: true }).click();

@@ -10,7 +10,7 @@ import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as OTPAuth from "otpauth";
-import { API, launchChromium, step, unique } from "./steps.mjs";
+import { API, launchChromium, step, unique, withAuthenticator } from "./steps.mjs";
 
 const shots = join(dirname(fileURLToPath(import.meta.url)), "screenshots", "spa");
 mkdirSync(shots, { recursive: true });
@@ -45,18 +45,7 @@ page.on("response", (r) => {
 await page.setViewportSize({ width: 1100, height: 900 });
 
 // A passkey authenticator for this page (CDP), as a platform authenticator with user verification.
-const cdp = await context.newCDPSession(page);
-await cdp.send("WebAuthn.enable", { enableUI: false });
-const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
-  options: {
-    protocol: "ctap2",
-    transport: "internal",
-    hasResidentKey: true,
-    hasUserVerification: true,
-    isUserVerified: true,
-    automaticPresenceSimulation: true,
-  },
-});
+const { cdp, authenticatorId } = await withAuthenticator(context, page);
 
 const email = unique("spa");
 const password = "correct horse battery staple";
