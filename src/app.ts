@@ -47,6 +47,13 @@ const apiCors = cors({
   credentials: true,
 });
 
+const directusPrefixCors: MiddlewareHandler<AppEnv> = (c, next) => {
+  const { prefix } = c.var.config.directus;
+  const path = c.req.path;
+  const under = prefix !== "/directus" && (path === prefix || path.startsWith(`${prefix}/`));
+  return under ? apiCors(c, next) : next();
+};
+
 /** The request header a client echoes, and the response header that carries the bookmark (README). */
 export const BOOKMARK_HEADER = "X-Latchkey-Bookmark";
 
@@ -195,6 +202,9 @@ function buildApp(opts: Partial<ServiceOptions>, hankoPrefix: string) {
       app.use(pattern, gate);
       if (!mount.ownCors) app.use(pattern, apiCors);
     }
+    // DIRECTUS_PREFIX is configuration, known per request: another prefix than the default gets
+    // the same CORS here (the dialect itself only answers under its configured prefix).
+    if (mount.name === "directus") app.use("*", directusPrefixCors);
     app.route("/", mount.app);
   }
   // Latchkey's own API is no upstream dialect: DIALECTS does not switch it off.

@@ -30,6 +30,26 @@ describe("CORS on the hbp, directus, formauth and vault routes", () => {
     });
   }
 
+  it("follows DIRECTUS_PREFIX: the configured prefix gets the same CORS", async () => {
+    const preflight = (path: string) =>
+      call(path, {
+        method: "OPTIONS",
+        headers: { origin: APP, "access-control-request-method": "POST" },
+        vars: { ...vars, DIRECTUS_PREFIX: "/cms" },
+      });
+    const moved = await preflight("/cms/auth/login");
+    expect(moved.status).toBe(204);
+    expect(moved.headers.get("access-control-allow-origin")).toBe(APP);
+    const login = await call("/cms/auth/login", {
+      json: { email: uniqueEmail("cors"), password: "not the password" },
+      headers: { origin: APP },
+      vars: { ...vars, DIRECTUS_PREFIX: "/cms" },
+    });
+    expect(login.status).toBe(401);
+    expect(login.headers.get("access-control-allow-origin")).toBe(APP);
+    expect(login.headers.get("access-control-allow-credentials")).toBe("true");
+  });
+
   it("decorates answers for the configured origin and exposes Retry-After", async () => {
     const email = uniqueEmail("cors");
     const res = await call("/auth/register", {
