@@ -15,24 +15,9 @@ import { readBody } from "../shared/http";
 import { countRequest } from "../shared/kit";
 import type { AppEnv } from "../shared/types";
 import { hankoError } from "./errors";
+import { EXCHANGE_TTL_MS, HANKO_CODES } from "./thirdparty";
 
 export const saml = new Hono<AppEnv>();
-
-const EXCHANGE_TTL_MS = 60_000;
-
-/** Hanko's third-party error codes, which its SAML handler reuses (backend/thirdparty/errors.go). */
-const HANKO_CODES: Record<OAuthErrorCode, string> = {
-  OAUTH_INVALID_REQUEST: "invalid_request",
-  OAUTH_UNKNOWN_PROVIDER: "invalid_request",
-  OAUTH_INVALID_REDIRECT: "invalid_request",
-  OAUTH_INVALID_STATE: "invalid_request",
-  OAUTH_ACCESS_DENIED: "access_denied",
-  OAUTH_PROVIDER_ERROR: "server_error",
-  OAUTH_UNVERIFIED_EMAIL: "unverified_email",
-  OAUTH_USER_CONFLICT: "user_conflict",
-  OAUTH_SIGNUP_DISABLED: "signup_disabled",
-  OAUTH_ACCOUNT_DISABLED: "access_denied",
-};
 
 /**
  * Sends the browser to `to` (else SAML_DEFAULT_REDIRECT_URL) with the error, or answers JSON when

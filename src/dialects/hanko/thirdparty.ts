@@ -26,10 +26,11 @@ const browserState = oauthBrowserState(
   "hanko_thirdparty_state",
   (c) => `${c.var.config.hankoPrefix}/thirdparty`,
 );
-const EXCHANGE_TTL_MS = 60_000;
+/** How long the one-time `hanko_token` of a browser hand-over lives (third-party and SAML). */
+export const EXCHANGE_TTL_MS = 60_000;
 
-/** Hanko's third-party error codes (backend/thirdparty/errors.go). */
-const HANKO_CODES: Record<OAuthErrorCode, string> = {
+/** Hanko's third-party error codes (backend/thirdparty/errors.go), which its SAML handler reuses. */
+export const HANKO_CODES: Record<OAuthErrorCode, string> = {
   OAUTH_INVALID_REQUEST: "invalid_request",
   OAUTH_UNKNOWN_PROVIDER: "invalid_request",
   OAUTH_INVALID_REDIRECT: "invalid_request",
