@@ -11,7 +11,7 @@ import {
   type OAuthProviderConfig,
   type SamlProviderConfig,
 } from "./core/config";
-import { webhookSecretKey } from "./core/events/webhooks";
+import { MAX_RETRY_DELAY_SECONDS, RETRY_SCHEDULE, webhookSecretKey } from "./core/events/webhooks";
 import { type MailOverrides, parseMailOverrides } from "./core/mail/templates";
 import { RATE_LIMIT_BINDINGS } from "./core/rate-limit/bindings";
 import { type CompiledRules, parseStorageRules } from "./core/storage/rules";
@@ -226,6 +226,24 @@ const EnvSchema = z.object({
   WEBHOOK_URL: list([]),
   /** Secret: the Standard Webhooks signing secret, `whsec_` + base64 of 24-64 random bytes. Required with WEBHOOK_URL. */
   WEBHOOK_SECRET: str(""),
+  /**
+   * Seconds the queue waits before each webhook retry (comma list, 0-43200 each): one entry per
+   * retry, as many as the consumer's max_retries in wrangler.toml. Default: the Standard Webhooks schedule.
+   */
+  WEBHOOK_RETRY_DELAYS: list(RETRY_SCHEDULE.map(String)).transform((l, ctx) => {
+    const delays = l.map(Number);
+    if (
+      l.length > 100 ||
+      !delays.every((n) => Number.isInteger(n) && n >= 0 && n <= MAX_RETRY_DELAY_SECONDS)
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        message: `must be at most 100 whole numbers of seconds between 0 and ${MAX_RETRY_DELAY_SECONDS}`,
+      });
+      return z.NEVER;
+    }
+    return delays;
+  }),
   /** Largest accepted auth request body, bytes. */
   MAX_BODY_BYTES: int(16 * 1024, 1024, 1024 * 1024),
 
@@ -716,7 +734,9 @@ function build(e: Env, bindings: Record<string, unknown>): Config {
       retentionDays: e.AUDIT_RETENTION_DAYS,
       subjectKey: deriveKey(root, "audit-subject"),
     },
-    webhooks: webhookSecret ? { urls: e.WEBHOOK_URL, secret: webhookSecret } : null,
+    webhooks: webhookSecret
+      ? { urls: e.WEBHOOK_URL, secret: webhookSecret, retryDelays: e.WEBHOOK_RETRY_DELAYS }
+      : null,
     mail: {
       transport: e.MAIL_TRANSPORT,
       from: mailFrom,

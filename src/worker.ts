@@ -4,7 +4,12 @@ import { createApp } from "./app";
 import { ConfigError, configFor } from "./config";
 import { createAuditLog } from "./core/events/audit";
 import { createAuditStore } from "./core/events/audit.store";
-import { consumeWebhooks, type WebhookMessage } from "./core/events/webhooks";
+import {
+  consumeWebhooks,
+  DEAD_LETTER_QUEUE,
+  recordDeadLetters,
+  type WebhookMessage,
+} from "./core/events/webhooks";
 import { purgeExpired } from "./core/maintenance";
 import { createMaintenanceStore } from "./core/maintenance.store";
 import { createDb } from "./db/client";
@@ -82,9 +87,17 @@ export function createWorker(clock: Clock = systemClock) {
         })(),
       );
     },
-    /** The webhook consumer (README "Webhooks"): each message delivered, signed, and acked or retried. */
+    /**
+     * The webhook consumer (README "Webhooks"): each message delivered, signed, and acked or retried;
+     * and the dead-letter queue's consumer, which records what the queue gave up on.
+     */
     async queue(batch: MessageBatch<WebhookMessage>, env: Bindings) {
-      const { webhooks } = configFor(env);
+      const { webhooks, audit } = configFor(env);
+      if (batch.queue === DEAD_LETTER_QUEUE) {
+        const store = createAuditStore(createDb(env.DB));
+        await recordDeadLetters(batch.messages, { clock, insert: audit.enabled ? store.insert : null });
+        return;
+      }
       if (!webhooks) {
         // Nothing to sign with: keep the messages for when the configuration is back.
         console.error(JSON.stringify({ msg: "webhook delivery without WEBHOOK_URL and WEBHOOK_SECRET" }));
@@ -95,6 +108,7 @@ export function createWorker(clock: Clock = systemClock) {
         secret: webhooks.secret,
         fetch: (...a) => fetch(...a),
         nowSeconds: () => Math.floor(clock.now() / 1000),
+        retryDelays: webhooks.retryDelays,
       });
     },
   } satisfies ExportedHandler<Bindings, WebhookMessage>;

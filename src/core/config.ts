@@ -73,8 +73,11 @@ export interface Config {
     /** HMAC key for the identifiers of failed sign-ins to unknown accounts (never stored in clear). */
     subjectKey: Uint8Array;
   };
-  /** Webhook endpoints and the signing key; null when WEBHOOK_URL is unset (nothing is enqueued). */
-  webhooks: { urls: string[]; secret: Uint8Array } | null;
+  /**
+   * Webhook endpoints, the signing key and the seconds before each retry (as many as the queue
+   * consumer's max_retries); null when WEBHOOK_URL is unset (nothing is enqueued).
+   */
+  webhooks: { urls: string[]; secret: Uint8Array; retryDelays: number[] } | null;
   mail: {
     transport: MailTransport;
     from: string;

@@ -14,7 +14,9 @@ import {
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   consumeWebhooks,
+  DEAD_LETTER_QUEUE,
   RETRY_SCHEDULE,
+  recordDeadLetters,
   retryDelay,
   signWebhook,
   type WebhookMessage,
@@ -22,7 +24,9 @@ import {
 } from "../../src/core/events/webhooks";
 import worker from "../../src/index";
 import wranglerToml from "../../wrangler.toml?raw";
-import { TEST_VARS, uniqueEmail } from "../support/app";
+import { toBase64Url } from "../../src/lib/encoding";
+import { call, TEST_VARS, uniqueEmail } from "../support/app";
+import { testClock } from "../support/clock";
 
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const HOOKS = ["https://hooks.example.test/a", "https://hooks.example.test/b"];
@@ -110,13 +114,17 @@ const deliveryDeps = () => ({
   nowSeconds: () => Math.floor(Date.now() / 1000),
 });
 
-async function consume(messages: { body: WebhookMessage; attempts: number }[]) {
+async function consume(
+  messages: { body: WebhookMessage; attempts: number }[],
+  queue = QUEUE,
+  e: object = WEBHOOK_ENV,
+) {
   const batch = createMessageBatch<WebhookMessage>(
-    QUEUE,
+    queue,
     messages.map((m, i) => ({ id: `m${i}`, timestamp: new Date(), attempts: m.attempts, body: m.body })),
   );
   const ctx = createExecutionContext();
-  await worker.queue!(batch as never, WEBHOOK_ENV as never);
+  await worker.queue!(batch as never, e as never);
   return getQueueResult(batch, ctx);
 }
 
@@ -291,5 +299,169 @@ describe("the consumer", () => {
       status: 503,
       host: "hooks.example.test",
     });
+  });
+});
+
+describe("the retry schedule (WEBHOOK_RETRY_DELAYS)", () => {
+  const message = (): WebhookMessage => ({
+    id: `msg_${crypto.randomUUID().replaceAll("-", "")}`,
+    url: HOOKS[0]!,
+    body: JSON.stringify({
+      type: "user.deleted",
+      timestamp: new Date().toISOString(),
+      data: { user_id: "u1" },
+    }),
+  });
+
+  it("retries after the configured delays, and calls the try past its end the last", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    vi.spyOn(globalThis, "fetch").mockResolvedValue(new Response(null, { status: 500 }));
+    const msgs = tracked([1, 2, 3, 4].map((attempts) => ({ body: message(), attempts })));
+    await consumeWebhooks(msgs, { ...deliveryDeps(), retryDelays: [1, 2, 3] });
+    expect(msgs.map((m) => m.outcome)).toEqual([
+      { delaySeconds: 1 },
+      { delaySeconds: 2 },
+      { delaySeconds: 3 },
+      { delaySeconds: 3 },
+    ]);
+    expect(errors.mock.calls.map((c) => JSON.parse(String(c[0])).attempt)).toEqual([4]);
+  });
+
+  it("reaches the Worker's consumer from the variable; the default is the spec's schedule", async () => {
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    vi.spyOn(globalThis, "fetch").mockResolvedValue(new Response(null, { status: 503 }));
+    // The batch as the queue hands it over, keeping each retry's delay (getQueueResult omits them).
+    const delayOf = async (e: object) => {
+      const messages = tracked([{ body: message(), attempts: 2 }]);
+      await worker.queue!({ queue: QUEUE, messages } as never, e as never);
+      return messages[0]!.outcome;
+    };
+    expect(await delayOf({ ...WEBHOOK_ENV, WEBHOOK_RETRY_DELAYS: "0, 7" })).toEqual({ delaySeconds: 7 });
+    expect(await delayOf(WEBHOOK_ENV)).toEqual({ delaySeconds: RETRY_SCHEDULE[1] });
+  });
+
+  it("refuses a delay that is not whole seconds from 0 to 12 hours", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    for (const bad of ["5,-1", "5,43201", "1.5", "soon"]) {
+      const { res, body } = await signUp({ ...WEBHOOK_ENV, WEBHOOK_RETRY_DELAYS: bad });
+      expect(res.status).toBe(500);
+      expect((body as unknown as { error: string }).error).toMatch(
+        /^Configuration error: WEBHOOK_RETRY_DELAYS: must be at most 100 whole numbers of seconds between 0 and 43200/,
+      );
+    }
+  });
+});
+
+describe("the dead-letter queue", () => {
+  const doomed = (userId: string, type = "session.created", data: Record<string, unknown> = {}) =>
+    ({
+      id: `msg_${crypto.randomUUID().replaceAll("-", "")}`,
+      url: "https://hooks.example.test/in/secret-path-token?key=k",
+      body: JSON.stringify({ type, timestamp: new Date().toISOString(), data: { user_id: userId, ...data } }),
+    }) satisfies WebhookMessage;
+
+  const auditRows = async (userId: string) =>
+    (
+      await env.DB.prepare("SELECT type, user_id, data FROM audit_events WHERE user_id = ?")
+        .bind(userId)
+        .all<{ type: string; user_id: string; data: string }>()
+    ).results.map((r) => ({ ...r, data: JSON.parse(r.data) }));
+
+  it("is consumed by this Worker too (wrangler.toml), under the name the Worker dispatches on", () => {
+    const consumers = [...wranglerToml.matchAll(/\[\[queues\.consumers\]\]([\s\S]*?)(?=\n\[|$)/g)].map(
+      (m) => m[1]!,
+    );
+    const dlq = consumers.find((c) => /^queue = "latchkey-webhooks-dlq"$/m.test(c));
+    expect(dlq).toBeDefined();
+    expect(DEAD_LETTER_QUEUE).toBe("latchkey-webhooks-dlq");
+    // Its own messages are not dead-lettered again.
+    expect(dlq).not.toMatch(/dead_letter_queue/);
+  });
+
+  it("records each dead letter as a webhook.dead_lettered audit row without the address or URL, and acks it", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const fetchSpy = vi.spyOn(globalThis, "fetch");
+    const user = crypto.randomUUID();
+    const msgs = [doomed(user), doomed(user, "email.changed", { email: "new-address@example.com" })];
+    const result = await consume(
+      msgs.map((body) => ({ body, attempts: 1 })),
+      DEAD_LETTER_QUEUE,
+    );
+    expect(result.explicitAcks.sort()).toEqual(["m0", "m1"]);
+    expect(result.retryMessages).toEqual([]);
+    // Nothing is delivered from the dead-letter queue.
+    expect(fetchSpy).not.toHaveBeenCalled();
+    const rows = await auditRows(user);
+    expect(rows.map((r) => r.data).sort((a, b) => a.event.localeCompare(b.event))).toEqual([
+      {
+        webhookId: msgs[1]!.id,
+        event: "email.changed",
+        host: "hooks.example.test",
+        payload: { user_id: user },
+      },
+      {
+        webhookId: msgs[0]!.id,
+        event: "session.created",
+        host: "hooks.example.test",
+        payload: { user_id: user },
+      },
+    ]);
+    expect(rows.every((r) => r.type === "webhook.dead_lettered")).toBe(true);
+    expect(JSON.stringify(rows)).not.toContain("new-address");
+    expect(JSON.stringify(rows)).not.toContain("secret-path-token");
+    const lines = errors.mock.calls.map((c) => JSON.parse(String(c[0])));
+    expect(lines).toEqual(
+      msgs.map((m) => expect.objectContaining({ msg: "webhook dead-lettered", webhookId: m.id, user })),
+    );
+    expect(JSON.stringify(lines)).not.toContain("new-address");
+  });
+
+  it("is readable by an operator through GET /v1/admin/audit", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const user = crypto.randomUUID();
+    const msg = doomed(user, "user.created", { method: "password" });
+    await consume([{ body: msg, attempts: 1 }], DEAD_LETTER_QUEUE);
+    const adminKey = toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
+    const res = await call(`/v1/admin/audit?user_id=${user}`, {
+      token: adminKey,
+      vars: { ADMIN_API_KEY: adminKey },
+    });
+    expect(res.status).toBe(200);
+    const { events } = (await res.json()) as { events: { type: string; user_id: string; data: unknown }[] };
+    expect(events).toEqual([
+      expect.objectContaining({
+        type: "webhook.dead_lettered",
+        user_id: user,
+        data: {
+          webhookId: msg.id,
+          event: "user.created",
+          host: "hooks.example.test",
+          payload: { user_id: user, method: "password" },
+        },
+      }),
+    ]);
+  });
+
+  it("with AUDIT_LOG_ENABLED=false logs and acks, writing no row", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const user = crypto.randomUUID();
+    const result = await consume([{ body: doomed(user), attempts: 1 }], DEAD_LETTER_QUEUE, {
+      ...env,
+      AUDIT_LOG_ENABLED: "false",
+    });
+    expect(result.explicitAcks).toEqual(["m0"]);
+    expect(await auditRows(user)).toEqual([]);
+    expect(String(errors.mock.calls[0]![0])).toContain("webhook dead-lettered");
+  });
+
+  it("retries the batch when the row cannot be written (nothing acked unrecorded)", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const msgs = tracked([{ body: doomed(crypto.randomUUID()), attempts: 1 }]);
+    await recordDeadLetters(msgs, {
+      clock: testClock(0),
+      insert: () => Promise.reject(new Error("D1_ERROR: database is locked")),
+    });
+    expect(msgs[0]!.outcome).toEqual({ delaySeconds: 60 });
   });
 });

@@ -50,6 +50,18 @@ export type EventInput =
       until: number;
     }
   | {
+      /** A webhook the queue gave up on (the dead-letter consumer records it; no service emits it). */
+      type: "webhook.dead_lettered";
+      userId: string | null;
+      webhookId: string;
+      /** The webhook's type (session.created, ...). */
+      event: string;
+      /** The endpoint's host only: a hook URL's path or query may carry a token. */
+      host: string | null;
+      /** The payload's `data` without an email address. */
+      payload: Record<string, unknown>;
+    }
+  | {
       type: "admin.action";
       /** Who acted: a user id, or "service" for the service key. */
       actor: string;

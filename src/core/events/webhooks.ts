@@ -4,8 +4,10 @@
  * Webhooks (https://www.standardwebhooks.com): `webhook-id` (the same on every retry),
  * `webhook-timestamp` (seconds, of this attempt) and `webhook-signature: v1,<base64 HMAC-SHA-256 of
  * "id.timestamp.body">` under the `whsec_` secret. A delivery that is not answered 2xx is retried
- * with the spec's backoff; past the last retry the queue dead-letters it.
+ * with the spec's backoff; past the last retry the queue dead-letters it, and this Worker's consumer
+ * of the dead-letter queue records it (an error log line, an audit row).
  */
+import type { Clock } from "../../lib/clock";
 import type { EventSink, EventType, RecordedEvent } from "./events";
 
 /** Which recorded events are webhooks, and under which name. */
@@ -27,11 +29,18 @@ export interface WebhookMessage {
   body: string;
 }
 
-/** Seconds before each retry (Standard Webhooks' suggested schedule after the first try); its length is the queue's max_retries. */
+/**
+ * Seconds before each retry (Standard Webhooks' suggested schedule after the first try), the default
+ * of WEBHOOK_RETRY_DELAYS; a schedule's length is the consumer's max_retries in wrangler.toml.
+ */
 export const RETRY_SCHEDULE = [5, 300, 1800, 7200, 18_000, 36_000, 36_000] as const;
 
-export function retryDelay(attempts: number): number {
-  return RETRY_SCHEDULE[Math.min(Math.max(attempts, 1), RETRY_SCHEDULE.length) - 1]!;
+/** The longest delay a Queues retry may ask for (12 hours). */
+export const MAX_RETRY_DELAY_SECONDS = 43_200;
+
+/** The delay after try number `attempts` (1 = the first): past the schedule's end, its last step. */
+export function retryDelay(attempts: number, schedule: readonly number[] = RETRY_SCHEDULE): number {
+  return schedule[Math.min(Math.max(attempts, 1), schedule.length) - 1]!;
 }
 
 /** The webhook's payload `data`: ids and what changed, never a secret or token. */
@@ -122,6 +131,8 @@ export interface DeliveryDeps {
   /** Seconds since the epoch (the attempt's `webhook-timestamp`). */
   nowSeconds: () => number;
   timeoutMs?: number;
+  /** Seconds before each retry (WEBHOOK_RETRY_DELAYS); RETRY_SCHEDULE when absent. */
+  retryDelays?: readonly number[];
 }
 
 /** One attempt: the status the endpoint answered, or 0 when it could not be reached in time. */
@@ -148,6 +159,8 @@ export async function deliver(m: WebhookMessage, deps: DeliveryDeps): Promise<nu
   }
 }
 
+const hostOf = (url: string) => (URL.canParse(url) ? new URL(url).host : null);
+
 /** What the consumer needs of a queue message (Cloudflare Queues' Message). */
 export interface QueuedMessage<T> {
   readonly body: T;
@@ -170,16 +183,83 @@ export async function consumeWebhooks(
         msg.ack();
         return;
       }
-      const last = msg.attempts > RETRY_SCHEDULE.length;
+      const schedule = deps.retryDelays ?? RETRY_SCHEDULE;
+      const last = msg.attempts > schedule.length;
       const line = {
         msg: last ? "webhook failed, dead-lettered" : "webhook failed, retrying",
         webhookId: m.id,
-        host: URL.canParse(m.url) ? new URL(m.url).host : null,
+        host: hostOf(m.url),
         status,
         attempt: msg.attempts,
       };
       (last ? console.error : console.warn)(JSON.stringify(line));
-      msg.retry({ delaySeconds: retryDelay(msg.attempts) });
+      msg.retry({ delaySeconds: retryDelay(msg.attempts, schedule) });
     }),
   );
+}
+
+/** The dead-letter queue (wrangler.toml): past max_retries the queue moves a message there. */
+export const DEAD_LETTER_QUEUE = "latchkey-webhooks-dlq";
+
+/** The audit row of a dead-lettered webhook: who, which event, which host, the payload without an address. */
+function deadLetterEvent(m: WebhookMessage, at: number): RecordedEvent {
+  let payload: { type?: unknown; data?: Record<string, unknown> } = {};
+  try {
+    payload = JSON.parse(m.body);
+  } catch {}
+  const { email: _address, ...data } = payload.data ?? {};
+  return {
+    id: crypto.randomUUID(),
+    type: "webhook.dead_lettered",
+    at,
+    userId: typeof data.user_id === "string" ? data.user_id : null,
+    subjectHash: null,
+    ip: null,
+    userAgent: null,
+    data: {
+      webhookId: m.id,
+      event: typeof payload.type === "string" ? payload.type : null,
+      host: hostOf(m.url),
+      payload: data,
+    },
+  };
+}
+
+/**
+ * The dead-letter queue's consumer: each webhook the queue gave up on is logged as an error and,
+ * with the audit log on (`insert`), written as one `webhook.dead_lettered` row, all in one batch;
+ * then acked. A failed write retries the batch (nothing is acked that was not recorded).
+ */
+export async function recordDeadLetters(
+  messages: readonly QueuedMessage<WebhookMessage>[],
+  deps: { clock: Clock; insert: ((events: RecordedEvent[]) => Promise<void>) | null },
+): Promise<void> {
+  const at = deps.clock.now();
+  const events = messages.map((msg) => deadLetterEvent(msg.body, at));
+  try {
+    await deps.insert?.(events);
+  } catch (err) {
+    console.error(
+      JSON.stringify({
+        msg: "webhook dead letter not recorded, retrying",
+        webhookIds: messages.map((m) => m.body.id),
+        error: err instanceof Error ? err.message.split("\n")[0] : String(err),
+      }),
+    );
+    for (const msg of messages) msg.retry({ delaySeconds: 60 });
+    return;
+  }
+  for (const [i, msg] of messages.entries()) {
+    const e = events[i]!;
+    console.error(
+      JSON.stringify({
+        msg: "webhook dead-lettered",
+        webhookId: msg.body.id,
+        event: e.data.event,
+        host: e.data.host,
+        user: e.userId,
+      }),
+    );
+    msg.ack();
+  }
 }
