@@ -23,8 +23,8 @@ import {
   webhookSecretKey,
 } from "../../src/core/events/webhooks";
 import worker from "../../src/index";
-import wranglerToml from "../../wrangler.toml?raw";
 import { toBase64Url } from "../../src/lib/encoding";
+import wranglerToml from "../../wrangler.toml?raw";
 import { call, TEST_VARS, uniqueEmail } from "../support/app";
 import { testClock } from "../support/clock";
 
