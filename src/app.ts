@@ -16,6 +16,7 @@ import { V1_PATHS, v1 } from "./dialects/latchkey";
 import { cors } from "./dialects/shared/cors";
 import { clientIp } from "./dialects/shared/http";
 import { logError, requestLog } from "./dialects/shared/log";
+import { perPrefix } from "./dialects/shared/prefixed";
 import type { AppEnv } from "./dialects/shared/types";
 import { VAULT_PATHS, vault } from "./dialects/vault";
 import { systemClock } from "./lib/clock";
@@ -227,16 +228,8 @@ function buildApp(opts: Partial<ServiceOptions>, hankoPrefix: string) {
 
 export function createApp(opts: Partial<ServiceOptions> = {}) {
   // One app per HANKO_PREFIX, built on first use: an isolate has one env, so in practice one app.
-  const apps = new Map<string, Hono<AppEnv>>();
-  const appFor = (env: Bindings) => {
-    const prefix = configFor(env).hankoPrefix;
-    let app = apps.get(prefix);
-    if (!app) {
-      app = buildApp(opts, prefix);
-      apps.set(prefix, app);
-    }
-    return app;
-  };
+  const forPrefix = perPrefix((prefix) => buildApp(opts, prefix));
+  const appFor = (env: Bindings) => forPrefix(configFor(env).hankoPrefix);
   return {
     /**
      * The app's fetch, and once more from the primary for a replica read D1 refused. Only reads that

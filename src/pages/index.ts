@@ -3,11 +3,13 @@
  * PAGES_PREFIX (the origin root by default), server-rendered, calling core services directly.
  *
  * The prefix is configuration while the mount table is built once per isolate (as for Directus):
- * the routes are written without it, an app per prefix is built on first use, and the mounted
- * `pages` app hands it only requests under its paths, with the request's config and services.
+ * the routes are written without it, an app per prefix is built on first use (shared/prefixed.ts),
+ * and the mounted `pages` app hands it only requests under its paths, with the request's config
+ * and services.
  */
 import { type Context, Hono } from "hono";
 import { isAuthError } from "../core/errors";
+import { prefixedApp } from "../dialects/shared/prefixed";
 import type { AppEnv } from "../dialects/shared/types";
 import { isBackendUnavailable } from "../lib/unavailable";
 import { account } from "./account";
@@ -59,37 +61,6 @@ routes.notFound((c) =>
   }),
 );
 
-type Vars = AppEnv["Variables"];
-const carried = new WeakMap<Request, Vars>();
-const apps = new Map<string, Hono<AppEnv>>();
-
-function appFor(prefix: string): Hono<AppEnv> {
-  let app = apps.get(prefix);
-  if (!app) {
-    app = new Hono<AppEnv>();
-    app.use("*", async (c, next) => {
-      const vars = carried.get(c.req.raw)!;
-      c.set("config", vars.config);
-      c.set("services", vars.services);
-      await next();
-    });
-    app.route(prefix || "/", routes);
-    app.onError(renderError);
-    apps.set(prefix, app);
-  }
-  return app;
-}
-
-type FetchContext = Parameters<Hono<AppEnv>["fetch"]>[2];
-
-function executionContext(c: Context<AppEnv>): FetchContext {
-  try {
-    return c.executionCtx as FetchContext;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Whether `path` is one of the pages under `prefix`. */
 export function isPagePath(prefix: string, path: string): boolean {
   if (prefix && !path.startsWith(`${prefix}/`)) return false;
@@ -97,9 +68,11 @@ export function isPagePath(prefix: string, path: string): boolean {
   return PAGE_PATHS.some((p) => rest === p || rest.startsWith(`${p}/`));
 }
 
-export const pages = new Hono<AppEnv>();
-pages.use("*", async (c, next) => {
-  if (!isPagePath(c.var.config.pages.prefix, c.req.path)) return next();
-  carried.set(c.req.raw, c.var);
-  return appFor(c.var.config.pages.prefix).fetch(c.req.raw, c.env, executionContext(c));
+export const pages = prefixedApp({
+  prefix: (c) => c.var.config.pages.prefix,
+  owns: (c, prefix) => isPagePath(prefix, c.req.path),
+  build(app, prefix) {
+    app.route(prefix || "/", routes);
+    app.onError(renderError);
+  },
 });

@@ -4,12 +4,13 @@
  *
  * The prefix is configuration, but the mount table is built once per isolate before any env is
  * known. So the routes are written without a prefix and an app per prefix is built on first use
- * (memoised); the mounted `directus` app only hands requests under the configured prefix to it,
- * together with the request's config and services (kept in a WeakMap keyed by the Request).
+ * (shared/prefixed.ts); the mounted `directus` app only hands it requests under the configured
+ * prefix, together with the request's config and services.
  */
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import { defineDialect } from "../shared/kit";
 import { op, serveOpenApi } from "../shared/openapi";
+import { prefixedApp } from "../shared/prefixed";
 import type { AppEnv } from "../shared/types";
 import { auth } from "./auth";
 import { directusError, renderDirectusError } from "./errors";
@@ -41,44 +42,13 @@ routes.get(
 /** The dialect's routes without the prefix (the OpenAPI document puts DIRECTUS_PREFIX before them). */
 export const directusRoutes = routes;
 
-type Vars = AppEnv["Variables"];
-const carried = new WeakMap<Request, Vars>();
-const apps = new Map<string, Hono<AppEnv>>();
-
-function appFor(prefix: string): Hono<AppEnv> {
-  let app = apps.get(prefix);
-  if (!app) {
-    app = new Hono<AppEnv>();
-    app.use("*", async (c, next) => {
-      const vars = carried.get(c.req.raw)!;
-      c.set("config", vars.config);
-      c.set("services", vars.services);
-      await next();
-    });
+export const directus = prefixedApp({
+  prefix: (c) => c.var.config.directus.prefix,
+  owns: (c, prefix) =>
+    c.var.config.dialects.includes("directus") &&
+    (c.req.path === prefix || c.req.path.startsWith(`${prefix}/`)),
+  build(app, prefix) {
     dialect.mount(app, prefix, routes);
     app.all("*", dialect.notFound);
-    apps.set(prefix, app);
-  }
-  return app;
-}
-
-type FetchContext = Parameters<Hono<AppEnv>["fetch"]>[2];
-
-function executionContext(c: Context<AppEnv>): FetchContext {
-  try {
-    return c.executionCtx as FetchContext;
-  } catch {
-    return undefined;
-  }
-}
-
-export const directus = new Hono<AppEnv>();
-directus.use("*", async (c, next) => {
-  const { config } = c.var;
-  const prefix = config.directus.prefix;
-  const path = c.req.path;
-  if (!config.dialects.includes("directus") || (path !== prefix && !path.startsWith(`${prefix}/`)))
-    return next();
-  carried.set(c.req.raw, c.var);
-  return appFor(prefix).fetch(c.req.raw, c.env, executionContext(c));
+  },
 });

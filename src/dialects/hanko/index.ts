@@ -7,6 +7,7 @@
 import { Hono } from "hono";
 import { cors } from "../shared/cors";
 import { defineDialect } from "../shared/kit";
+import { perPrefix } from "../shared/prefixed";
 import type { AppEnv } from "../shared/types";
 import { emails } from "./emails";
 import { hankoError, renderHankoError } from "./errors";
@@ -54,16 +55,12 @@ const withCors = cors({
   credentials: true,
 });
 
-const apps = new Map<string, Hono<AppEnv>>();
-
 /**
  * The dialect mounted under `prefix` (HANKO_PREFIX; "" for the origin root). The mount table is
  * built before any env is known, so app.ts builds one per prefix on first use (memoised here).
  */
-export function hankoApp(prefix: string): Hono<AppEnv> {
-  let app = apps.get(prefix);
-  if (app) return app;
-  app = new Hono<AppEnv>();
+export const hankoApp = perPrefix((prefix) => {
+  const app = new Hono<AppEnv>();
   const paths = hankoPaths(prefix);
   // `${path}/*` matches the path itself too, so each request passes the CORS middleware once.
   for (const path of paths) app.use(path === "/" ? "/" : `${path}/*`, withCors);
@@ -76,9 +73,8 @@ export function hankoApp(prefix: string): Hono<AppEnv> {
     app.all(path, dialect.notFound);
     app.all(`${path}/*`, dialect.notFound);
   }
-  apps.set(prefix, app);
   return app;
-}
+});
 
 /** The dialect at the origin root (HANKO_PREFIX unset). */
 export const hanko = hankoApp("");
