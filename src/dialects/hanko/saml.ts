@@ -8,35 +8,20 @@
  * origin, so these routes live at the origin root whatever HANKO_PREFIX says.
  */
 import { type Context, Hono } from "hono";
-import { AuthError, type OAuthErrorCode } from "../../core/errors";
+import { AuthError } from "../../core/errors";
 import { OAuthError } from "../../core/oauth/oauth.service";
 import { MAX_RESPONSE_CHARS } from "../../core/saml/verify";
 import { readBody } from "../shared/http";
 import { countRequest } from "../shared/kit";
 import type { AppEnv } from "../shared/types";
 import { hankoError } from "./errors";
-import { EXCHANGE_TTL_MS, HANKO_CODES } from "./thirdparty";
+import { EXCHANGE_TTL_MS, redirectError } from "./thirdparty";
 
 export const saml = new Hono<AppEnv>();
 
-/**
- * Sends the browser to `to` (else SAML_DEFAULT_REDIRECT_URL) with the error, or answers JSON when
- * there is nowhere safe to go. `status`: 307 from GET as documented; the POST callback uses 303,
- * since a 307 would post the SAMLResponse on to the application.
- */
-function redirectError(c: Context<AppEnv>, err: unknown, to: string | null, status: 303 | 307) {
-  const code: OAuthErrorCode = err instanceof OAuthError ? err.code : "OAUTH_INVALID_REQUEST";
-  if (!(err instanceof AuthError)) console.error(err);
-  else if (err.cause) console.warn("saml refused:", err.detail);
-  const target = to ?? (c.var.config.saml.defaultRedirect || null);
-  const description =
-    err instanceof AuthError && err.detail ? err.detail : "The login could not be completed.";
-  if (!target) return hankoError(c, 400, description);
-  const url = new URL(target);
-  url.searchParams.set("error", HANKO_CODES[code]);
-  url.searchParams.set("error_description", description);
-  return c.redirect(url.toString(), status);
-}
+/** thirdparty.ts redirectError with SAML_DEFAULT_REDIRECT_URL as the fallback. */
+const samlError = (c: Context<AppEnv>, err: unknown, to: string | null, status: 303 | 307) =>
+  redirectError(c, err, to, { status, fallback: c.var.config.saml.defaultRedirect });
 
 // SAML off: the routes do not exist.
 saml.use("/saml/*", async (c, next) => {
@@ -102,7 +87,7 @@ saml.get("/saml/auth", async (c) => {
     const { url } = await services.saml.start(domain, redirectTo);
     return c.redirect(url, 307);
   } catch (e) {
-    return redirectError(c, e, errorTo, 307);
+    return samlError(c, e, errorTo, 307);
   }
 });
 
@@ -126,6 +111,6 @@ saml.post("/saml/callback", async (c) => {
     url.searchParams.set("hanko_token", value);
     return c.redirect(url.toString(), 302);
   } catch (e) {
-    return redirectError(c, e, e instanceof OAuthError ? e.redirectAfter : null, 303);
+    return samlError(c, e, e instanceof OAuthError ? e.redirectAfter : null, 303);
   }
 });

@@ -43,19 +43,34 @@ export const HANKO_CODES: Record<OAuthErrorCode, string> = {
   OAUTH_ACCOUNT_DISABLED: "access_denied",
 };
 
-/** Sends the browser to `to` with the error, or answers JSON when there is nowhere safe to go. */
-function redirectError(c: Context<AppEnv>, err: unknown, to: string | null) {
+/**
+ * Sends the browser to `to` (else `fallback`, the configured error URL) with Hanko's `error` and
+ * `error_description`, or answers JSON when there is nowhere safe to go. Third-party and SAML
+ * errors; `status` 307 from GET as documented, 303 after the SAML form post (a 307 would post the
+ * SAMLResponse on to the application).
+ */
+export function redirectError(
+  c: Context<AppEnv>,
+  err: unknown,
+  to: string | null,
+  opts: { status: 303 | 307; fallback: string },
+) {
   const code: OAuthErrorCode = err instanceof OAuthError ? err.code : "OAUTH_INVALID_REQUEST";
   if (!(err instanceof AuthError)) logError(c, err);
-  const target = to ?? (c.var.config.oauth.errorRedirect || null);
+  else if (err.cause) console.warn("login refused:", err.detail);
+  const target = to ?? (opts.fallback || null);
   const description =
     err instanceof AuthError && err.detail ? err.detail : "The login could not be completed.";
   if (!target) return hankoError(c, code === "OAUTH_PROVIDER_ERROR" ? 500 : 400, description);
   const url = new URL(target);
   url.searchParams.set("error", HANKO_CODES[code]);
   url.searchParams.set("error_description", description);
-  return c.redirect(url.toString(), 307);
+  return c.redirect(url.toString(), opts.status);
 }
+
+/** redirectError for the third-party routes: 307, OAUTH_ERROR_REDIRECT_URL as the fallback. */
+const oauthError = (c: Context<AppEnv>, err: unknown, to: string | null) =>
+  redirectError(c, err, to, { status: 307, fallback: c.var.config.oauth.errorRedirect });
 
 /** PUBLIC_URL (with its path, if the Worker is served under one) + HANKO_PREFIX + the route. */
 const callbackUrl = (c: Context<AppEnv>) =>
@@ -76,7 +91,7 @@ thirdparty.get("/thirdparty/auth", async (c) => {
     });
     return c.redirect(url, 307);
   } catch (e) {
-    return redirectError(c, e, errorTo);
+    return oauthError(c, e, errorTo);
   }
 });
 
@@ -94,7 +109,7 @@ async function finish(c: Context<AppEnv>, params: Record<string, string | undefi
     url.searchParams.set("hanko_token", value);
     return c.redirect(url.toString(), 307);
   } catch (e) {
-    return redirectError(c, e, e instanceof OAuthError ? e.redirectAfter : null);
+    return oauthError(c, e, e instanceof OAuthError ? e.redirectAfter : null);
   }
 }
 
