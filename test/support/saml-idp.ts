@@ -1,12 +1,13 @@
 /**
- * A SAML identity provider for the tests: its own RSA key and self-signed certificate (WebCrypto +
- * src/lib/x509), responses built as an IdP would and signed with xml-crypto. `response()` gives a
- * valid Response for an AuthnRequest; the options break one thing at a time, and the wrapping
- * suite edits the signed XML itself.
+ * A SAML identity provider for the tests: its own RSA key and self-signed certificate (made as the
+ * SP's development keys are, src/core/saml/sp-keys.ts), responses built as an IdP would and signed
+ * with xml-crypto. `response()` gives a valid Response for an AuthnRequest; the options break one
+ * thing at a time, and the wrapping suite edits the signed XML itself.
  */
 import { DOMParser, type Element, XMLSerializer } from "@xmldom/xmldom";
 import { SignedXml } from "xml-crypto";
-import { selfSignedCertificate, toPem } from "../../src/lib/x509";
+import { selfSignedKeyPair } from "../../src/core/saml/sp-keys";
+import { pemBody } from "../../src/lib/x509";
 
 export const SP_ACS = "http://localhost:8787/saml/callback";
 export const SP_ENTITY = "http://localhost:8787/saml/metadata";
@@ -33,29 +34,13 @@ export interface IdpKeys {
 }
 
 export async function createKeys(commonName = "test-idp"): Promise<IdpKeys> {
-  const keys = (await crypto.subtle.generateKey(
-    {
-      name: "RSASSA-PKCS1-v1_5",
-      modulusLength: 2048,
-      publicExponent: new Uint8Array([1, 0, 1]),
-      hash: "SHA-256",
-    },
-    true,
-    ["sign", "verify"],
-  )) as CryptoKeyPair;
   const now = Date.now();
-  const der = await selfSignedCertificate(keys, {
+  const { privateKey, certificate } = await selfSignedKeyPair({
     commonName,
     notBefore: now - 3600_000,
     notAfter: now + 86400_000 * 365,
   });
-  const pkcs8 = new Uint8Array((await crypto.subtle.exportKey("pkcs8", keys.privateKey)) as ArrayBuffer);
-  const certPem = toPem("CERTIFICATE", der);
-  return {
-    keyPem: toPem("PRIVATE KEY", pkcs8),
-    certPem,
-    certB64: certPem.replace(/-----[^-]+-----|\s+/g, ""),
-  };
+  return { keyPem: privateKey, certPem: certificate, certB64: pemBody(certificate, "CERTIFICATE")! };
 }
 
 export interface ResponseOptions {

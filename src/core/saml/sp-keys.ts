@@ -6,7 +6,7 @@
  * (insert-or-ignore, then read back, so racing isolates agree), as the JWT keys are.
  */
 import type { Clock } from "../../lib/clock";
-import { fromPem, pemBody, selfSignedCertificate, toPem } from "../../lib/x509";
+import { type CertificateOptions, fromPem, pemBody, selfSignedCertificate, toPem } from "../../lib/x509";
 import type { SigningKeyStore } from "../tokens/keys.store";
 
 export interface SpKeys {
@@ -38,7 +38,13 @@ async function fromPkcs8(pkcs8: Uint8Array, certificatePem: string): Promise<SpK
   return { signingKey, decryptionKeys, certificate, certificatePem };
 }
 
-async function generate(clock: Clock): Promise<string> {
+/**
+ * A new RSA key pair (2048 bits, RSASSA-PKCS1-v1_5 with SHA-256) and a self-signed certificate
+ * for it: the private key as PKCS#8 PEM and the certificate as PEM.
+ */
+export async function selfSignedKeyPair(
+  opts: CertificateOptions,
+): Promise<{ privateKey: string; certificate: string }> {
   const keys = (await crypto.subtle.generateKey(
     {
       name: "RSASSA-PKCS1-v1_5",
@@ -49,14 +55,19 @@ async function generate(clock: Clock): Promise<string> {
     true,
     ["sign", "verify"],
   )) as CryptoKeyPair;
+  const der = await selfSignedCertificate(keys, opts);
+  const pkcs8 = new Uint8Array((await crypto.subtle.exportKey("pkcs8", keys.privateKey)) as ArrayBuffer);
+  return { privateKey: toPem("PRIVATE KEY", pkcs8), certificate: toPem("CERTIFICATE", der) };
+}
+
+async function generate(clock: Clock): Promise<string> {
   const now = clock.now();
-  const der = await selfSignedCertificate(keys, {
+  const pair = await selfSignedKeyPair({
     commonName: "Latchkey SAML SP (development)",
     notBefore: now - 60_000,
     notAfter: now + TEN_YEARS_MS,
   });
-  const pkcs8 = new Uint8Array((await crypto.subtle.exportKey("pkcs8", keys.privateKey)) as ArrayBuffer);
-  return JSON.stringify({ privateKey: toPem("PRIVATE KEY", pkcs8), certificate: toPem("CERTIFICATE", der) });
+  return JSON.stringify(pair);
 }
 
 const cache = new Map<string, Promise<SpKeys>>();
