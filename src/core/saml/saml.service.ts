@@ -1,9 +1,12 @@
 /**
  * Enterprise sign-in as a SAML 2.0 service provider, for any dialect: `start` builds the
  * AuthnRequest redirect for the provider of an email domain, `callback` turns the IdP's posted
- * Response into a user. The RelayState (256 bits, stored hashed) leads to the request id the
- * response must answer; it is spent by one conditional UPDATE, so a login can be finished once,
- * within 10 minutes. Each accepted assertion ID is recorded by one conditional insert, so an
+ * Response into a user. The RelayState (256 bits) leads to the request id the response must
+ * answer. The request is also bound to the browser that started it: `start` answers a browser key
+ * (256 bits) for the dialect to keep in that browser (a cookie), and the request is stored under
+ * the hash of the RelayState and that key together, so an IdP response posted from another browser
+ * (an attacker's own response, posted from a victim's browser: login CSRF) finds no request. It is
+ * spent by one conditional UPDATE, so a login can be finished once, within 10 minutes. Each accepted assertion ID is recorded by one conditional insert, so an
  * assertion is accepted once. The return URL must be allow-listed exactly.
  *
  * Users: the email comes from the mapped attribute (or the NameID) and must be on the provider's
@@ -24,6 +27,9 @@ import { SamlRefused, verifySamlResponse } from "./verify";
 
 export const SAML_REQUEST_TTL_MS = 10 * 60_000;
 
+/** A request's key in the store: the RelayState and the browser key together, hashed. */
+const requestKey = (relayState: string, browserKey: string) => sha256Hex(`${relayState}.${browserKey}`);
+
 export interface SamlService {
   /** The provider for an email domain (case-insensitive), or null. */
   provider(domain: string): SamlProviderConfig | null;
@@ -33,12 +39,19 @@ export interface SamlService {
   metadata(): Promise<string>;
   /** This SP's certificate, PEM. */
   certificate(): Promise<string>;
-  /** The IdP URL (AuthnRequest, HTTP-Redirect binding) for the provider of `domain`. */
-  start(domain: string, redirectAfter: string): Promise<{ url: string }>;
-  /** Verifies the posted response for the request its RelayState names; finds, links or creates the user. */
+  /**
+   * The IdP URL (AuthnRequest, HTTP-Redirect binding) for the provider of `domain`, and the browser
+   * key the callback must be given back from the same browser.
+   */
+  start(domain: string, redirectAfter: string): Promise<{ url: string; browserKey: string }>;
+  /**
+   * Verifies the posted response for the request its RelayState names, started by the browser that
+   * holds `browserKey`; finds, links or creates the user.
+   */
   callback(params: {
     samlResponse: string | null;
     relayState: string | null;
+    browserKey: string | null;
   }): Promise<{ user: User; isNew: boolean; redirectAfter: string | null; provider: string }>;
 }
 
@@ -88,6 +101,7 @@ export function createSamlService(deps: {
         throw new OAuthError("OAUTH_INVALID_REDIRECT", { detail: "The return URL is not allowed." });
       const now = clock.now();
       const relayState = randomToken();
+      const browserKey = randomToken();
       const requestId = newRequestId();
       const signingKey = p.signRequests ? (await spKeys()).signingKey : undefined;
       const url = await authnRequestUrl({
@@ -100,25 +114,27 @@ export function createSamlService(deps: {
         signingKey,
       });
       await store.addRequest({
-        hash: await sha256Hex(relayState),
+        hash: await requestKey(relayState, browserKey),
         requestId,
         domain: p.domain,
         redirectAfter,
         createdAt: now,
         expiresAt: now + SAML_REQUEST_TTL_MS,
       });
-      return { url };
+      return { url, browserKey };
     },
 
-    async callback({ samlResponse, relayState }) {
+    async callback({ samlResponse, relayState, browserKey }) {
       // IdP-initiated logins (no RelayState of ours) are not accepted: nothing would bind them to a request.
       if (!relayState || relayState.length > 200)
         throw new OAuthError("OAUTH_INVALID_STATE", { detail: "Missing or invalid RelayState." });
+      if (!browserKey || browserKey.length > 200)
+        throw new OAuthError("OAUTH_INVALID_STATE", { detail: "The login was not started in this browser." });
       const now = clock.now();
-      const request = await store.spendRequest(await sha256Hex(relayState), now);
+      const request = await store.spendRequest(await requestKey(relayState, browserKey), now);
       if (!request)
         throw new OAuthError("OAUTH_INVALID_STATE", {
-          detail: "The login request is unknown, expired or already used.",
+          detail: "The login request is unknown, expired, already used or was not started in this browser.",
         });
       const { redirectAfter } = request;
       const fail = (detail: string, cause?: unknown) =>

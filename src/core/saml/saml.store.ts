@@ -15,7 +15,7 @@ export type SpentSamlRequest = Pick<
 
 export interface SamlStore {
   addRequest(request: NewSamlRequest): Promise<void>;
-  /** Spends the request with that RelayState hash once; null when unknown, expired or already used. */
+  /** Spends the request with that key (saml.service requestKey) once; null when unknown, expired or already used. */
   spendRequest(hash: string, now: number): Promise<SpentSamlRequest | null>;
   /**
    * Records an accepted assertion ID; false when the same issuer's ID is already recorded and not

@@ -302,11 +302,12 @@ export const projects = sqliteTable(
 );
 
 /**
- * SAML AuthnRequests in flight: the RelayState (hashed) leads to the request id the IdP must answer
- * (`InResponseTo`), the provider's domain and where to return. Spent once, like OAuth states.
+ * SAML AuthnRequests in flight: the RelayState with the browser key (hashed) leads to the request id
+ * the IdP must answer (`InResponseTo`), the provider's domain and where to return. Spent once, like
+ * OAuth states.
  */
 export const samlRequests = sqliteTable("saml_requests", {
-  /** SHA-256 hex of the RelayState. */
+  /** SHA-256 hex of `<RelayState>.<browser key>` (core/saml/saml.service.ts). */
   hash: text().primaryKey(),
   /** The AuthnRequest's ID attribute. */
   requestId: text().notNull(),

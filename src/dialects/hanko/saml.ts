@@ -3,13 +3,16 @@
  * GET `/saml/auth`, POST `/saml/callback` (the ACS). The core SAML service builds requests,
  * verifies responses and finds the user; this file hands the session over as the third-party flow
  * does (redirect to `redirect_to` with a one-time `hanko_token`, exchanged at POST `/token`) and
- * redirects errors with `error` and `error_description`. With no SAML_PROVIDERS, every `/saml/*`
+ * redirects errors with `error` and `error_description`. The request is bound to the browser that
+ * started it by a cookie holding core's browser key (see BROWSER_COOKIE). With no SAML_PROVIDERS, every `/saml/*`
  * route answers 404, as Hanko does with SAML off. The 0.12 SDK builds `/saml/auth` from the API's
  * origin, so these routes live at the origin root whatever HANKO_PREFIX says.
  */
 import { type Context, Hono } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { AuthError } from "../../core/errors";
 import { OAuthError } from "../../core/oauth/oauth.service";
+import { SAML_REQUEST_TTL_MS } from "../../core/saml/saml.service";
 import { MAX_RESPONSE_CHARS } from "../../core/saml/verify";
 import { readBody } from "../shared/http";
 import { countRequest } from "../shared/kit";
@@ -22,6 +25,21 @@ export const saml = new Hono<AppEnv>();
 /** thirdparty.ts redirectError with SAML_DEFAULT_REDIRECT_URL as the fallback. */
 const samlError = (c: Context<AppEnv>, err: unknown, to: string | null, status: 303 | 307) =>
   redirectError(c, err, to, { status, fallback: c.var.config.saml.defaultRedirect });
+
+/**
+ * The browser key of the login this browser started (core/saml/saml.service.ts), scoped to the ACS
+ * path. The IdP posts the callback cross-site, and only a SameSite=None cookie comes with a
+ * cross-site POST; None requires Secure (Chromium treats http://localhost as secure, so
+ * development keeps the flag). HttpOnly, and it lives no longer than the request it belongs to.
+ */
+const BROWSER_COOKIE = "hanko_saml_state";
+const browserCookie = (c: Context<AppEnv>) =>
+  ({
+    httpOnly: true,
+    secure: true,
+    sameSite: "None",
+    path: `${new URL(c.var.config.publicUrl).pathname.replace(/\/+$/, "")}/saml/callback`,
+  }) as const;
 
 // SAML off: the routes do not exist.
 saml.use("/saml/*", async (c, next) => {
@@ -84,7 +102,8 @@ saml.get("/saml/auth", async (c) => {
   try {
     await countRequest(c, "login");
     if (!redirectTo) throw new OAuthError("OAUTH_INVALID_REQUEST", { detail: "redirect_to is required." });
-    const { url } = await services.saml.start(domain, redirectTo);
+    const { url, browserKey } = await services.saml.start(domain, redirectTo);
+    setCookie(c, BROWSER_COOKIE, browserKey, { ...browserCookie(c), maxAge: SAML_REQUEST_TTL_MS / 1000 });
     return c.redirect(url, 307);
   } catch (e) {
     return samlError(c, e, errorTo, 307);
@@ -94,6 +113,9 @@ saml.get("/saml/auth", async (c) => {
 /** The ACS: the IdP's form post (HTTP-POST binding). Cross-site by nature: no Origin check, nothing but the signed response counts. */
 saml.post("/saml/callback", async (c) => {
   const { services } = c.var;
+  // Read once and cleared whatever the outcome: a request is finished (or refused) once.
+  const browserKey = getCookie(c, BROWSER_COOKIE) ?? null;
+  if (browserKey !== null) deleteCookie(c, BROWSER_COOKIE, browserCookie(c));
   try {
     await countRequest(c, "login");
     const form = await readBody(c, 2 * MAX_RESPONSE_CHARS);
@@ -101,6 +123,7 @@ saml.post("/saml/callback", async (c) => {
     const result = await services.saml.callback({
       samlResponse: text("SAMLResponse"),
       relayState: text("RelayState"),
+      browserKey,
     });
     const value = await services.tickets.issue({
       purpose: "session_exchange",

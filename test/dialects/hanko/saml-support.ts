@@ -7,6 +7,10 @@ import { createSamlIdp, encode, type ResponseOptions, readAuthnRequest } from ".
 export const APP = "http://localhost:5173/app";
 export const FALLBACK = "http://localhost:5173/login-error";
 
+/** The browser-binding cookie a /saml/auth response sets (its value), or null. */
+export const samlCookieOf = (res: Response) =>
+  /(?:^|, )hanko_saml_state=([^;]*)/.exec(res.headers.get("set-cookie") ?? "")?.[1] ?? null;
+
 export async function samlSetup(provider: Record<string, unknown> = {}) {
   const idp = await createSamlIdp();
   const domain = `acme${crypto.randomUUID().slice(0, 8)}.test`;
@@ -27,22 +31,29 @@ export async function samlSetup(provider: Record<string, unknown> = {}) {
     SAML_DEFAULT_REDIRECT_URL: FALLBACK,
   };
 
-  /** GET /saml/auth: the redirect, and the AuthnRequest it carries. */
+  /** The browser cookie each started request's browser holds, by RelayState. */
+  const browsers = new Map<string, string>();
+
+  /** GET /saml/auth: the redirect, the AuthnRequest it carries, and the browser cookie it sets. */
   async function start(redirectTo = APP, v = vars) {
     const res = await call(`/saml/auth?domain=${domain}&redirect_to=${encodeURIComponent(redirectTo)}`, {
       vars: v,
     });
     const location = res.headers.get("location") ?? "";
-    return {
-      res,
-      location,
-      request: location.startsWith(idp.ssoUrl) ? await readAuthnRequest(location) : null,
-    };
+    const request = location.startsWith(idp.ssoUrl) ? await readAuthnRequest(location) : null;
+    const cookie = samlCookieOf(res);
+    if (request && cookie) browsers.set(request.relayState, cookie);
+    return { res, location, request, cookie };
   }
 
-  async function post(xml: string, relayState: string, v = vars) {
+  /**
+   * POST /saml/callback from the browser holding `cookie`: by default the one that started the
+   * request of `relayState`; null posts with no cookie.
+   */
+  async function post(xml: string, relayState: string, v = vars, cookie = browsers.get(relayState) ?? null) {
     const res = await call("/saml/callback", {
       form: { SAMLResponse: encode(xml), RelayState: relayState },
+      headers: cookie === null ? {} : { cookie: `hanko_saml_state=${cookie}` },
       vars: v,
     });
     const location = res.headers.get("location");

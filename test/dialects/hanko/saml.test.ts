@@ -134,6 +134,44 @@ describe("hanko: SAML (Enterprise Features)", () => {
     expect((await s.counts()).users).toBe(after.users);
   });
 
+  it("binds the request to the browser that started it: missing cookie, another flow's cookie, the right cookie", async () => {
+    // /saml/auth sets the browser key: HttpOnly, Secure, SameSite=None (the IdP posts cross-site), on the ACS path.
+    const started = await s.start();
+    expect(started.cookie).toMatch(/^[\w-]{43}$/);
+    expect(started.res.headers.get("set-cookie")).toMatch(
+      /^hanko_saml_state=[\w-]{43}; Max-Age=600; Path=\/saml\/callback; HttpOnly; Secure; SameSite=None$/,
+    );
+    // The cookie is not the RelayState (which passes through the IdP).
+    expect(started.cookie).not.toBe(started.request!.relayState);
+
+    const before = await s.counts();
+    // The attacker's own valid response, posted from a victim's browser that started no login ...
+    const attacker = await s.answer("attacker");
+    const none = await s.post(attacker.xml, attacker.relayState, s.vars, null);
+    expectRefused(none, FALLBACK);
+    expect(none.location!.searchParams.get("error_description")).toBe(
+      "The login was not started in this browser.",
+    );
+    expect(none.res.headers.get("set-cookie")).toBeNull();
+    // ... or from a victim's browser in the middle of its own login (the other flow's cookie).
+    const victim = await s.start();
+    const other = await s.post(attacker.xml, attacker.relayState, s.vars, victim.cookie);
+    expectRefused(other, FALLBACK);
+    expect(other.location!.searchParams.get("error_description")).toMatch(/not started in this browser/);
+    // The callback clears the cookie whatever the outcome.
+    expect(other.res.headers.get("set-cookie")).toMatch(
+      /^hanko_saml_state=; Max-Age=0; Path=\/saml\/callback;/,
+    );
+    expect(await s.counts()).toEqual(before);
+
+    // A wrong browser spent nothing: the attacker's own browser still finishes its own login, once.
+    const ok = await s.post(attacker.xml, attacker.relayState);
+    expect(ok.res.status).toBe(302);
+    expect(ok.location!.searchParams.get("hanko_token")).toMatch(/^[\w-]{43}$/);
+    expect(ok.res.headers.get("set-cookie")).toMatch(/^hanko_saml_state=; Max-Age=0; Path=\/saml\/callback;/);
+    expectRefused(await s.post(attacker.xml, attacker.relayState), FALLBACK);
+  });
+
   it("accepts a response signed only on the Assertion, or only on the Response", async () => {
     for (const o of [{ signResponse: false }, { signAssertion: false }]) {
       const a = await s.answer(undefined, o);
