@@ -13,6 +13,7 @@ import { AuthError, type AuthErrorCode, isAuthError } from "../core/errors";
 import { catalog, fill, isLocale, LOCALES, type Locale, negotiate } from "../core/i18n";
 import type { pages as en } from "../core/i18n/en/pages";
 import { assertSameOrigin } from "../dialects/shared/csrf";
+import { handoverUrl as issueHandover } from "../dialects/shared/handover";
 import { readBody } from "../dialects/shared/http";
 import type { AppEnv } from "../dialects/shared/types";
 import { toBase64Url } from "../lib/encoding";
@@ -23,8 +24,6 @@ export type Ctx = Context<AppEnv>;
 
 export const SESSION_COOKIE = "latchkey_pages";
 const LANG_COOKIE = "latchkey_lang";
-/** How long a handover value may wait for the app to exchange it (hanko's `/token` value lifetime). */
-export const HANDOVER_TTL_MS = 60_000;
 
 export const esc = (s: string | number) => String(s).replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
@@ -260,7 +259,11 @@ export function isAllowedTarget(c: Ctx, url: string): boolean {
 /** Every POST: refused unless it comes from this origin (shared/csrf.ts). */
 export const sameOriginPost = (c: Ctx) => assertSameOrigin(c);
 
+/** The page session a route started in this request, before its cookie reaches the browser. */
+const startedHere = new WeakMap<Request, string>();
+
 export function setSession(c: Ctx, refreshToken: string) {
+  startedHere.set(c.req.raw, refreshToken);
   setCookie(c, SESSION_COOKIE, refreshToken, {
     httpOnly: true,
     // Chromium treats http://localhost as secure, so development keeps the flag too.
@@ -295,19 +298,18 @@ export async function pageSession(c: Ctx): Promise<{ userId: string; sessionId: 
 
 /**
  * Where a signed-in browser goes next: the allowed `redirect_to` with a one-time `hanko_token`
- * (a `session_exchange` ticket, 60 s, exchanged at Hanko's `POST /token` as after a third-party
- * login), or the account page.
+ * (dialects/shared/handover.ts, exchanged at Hanko's `POST /token` as after a third-party login)
+ * carrying the methods the page session was signed in with, or the account page.
  */
 export async function handoverUrl(c: Ctx, userId: string, target = redirectTo(c)): Promise<string> {
   if (!target) return path(c, "/account");
-  const value = await c.var.services.tickets.issue({
-    purpose: "session_exchange",
-    userId,
-    ttlMs: HANDOVER_TTL_MS,
+  const token = startedHere.get(c.req.raw) ?? getCookie(c, SESSION_COOKIE) ?? "";
+  const session = await c.var.services.sessions.resolve(token).catch((e) => {
+    if (isAuthError(e)) return null;
+    throw e;
   });
-  const url = new URL(target);
-  url.searchParams.set("hanko_token", value);
-  return url.toString();
+  if (!session || session.userId !== userId) throw unauthenticated();
+  return issueHandover(c, target, userId, session.amr);
 }
 
 export const unauthenticated = () => new AuthError("UNAUTHENTICATED");

@@ -98,8 +98,9 @@ export interface SessionService {
   /**
    * Authenticates with a refresh token used as a session credential (a session cookie): only the
    * current token of a live session (or one rotated within the grace window), of an enabled user.
+   * `amr`: the methods the session was signed in with.
    */
-  resolve(refreshToken: string): Promise<{ userId: string; sessionId: string }>;
+  resolve(refreshToken: string): Promise<{ userId: string; sessionId: string; amr: string[] }>;
   /**
    * compat(vault): a new access token for the session of `accessToken`, which may have expired but
    * must be younger than the refresh idle lifetime, of a live session and an enabled user. Each

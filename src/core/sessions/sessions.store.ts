@@ -111,7 +111,11 @@ export interface SessionStore {
    * The session of a current refresh token (unexpired, not rotated or rotated less than `graceMs`
    * ago) while the session is alive and its user enabled.
    */
-  byCurrentRefreshToken(hash: string, now: number, graceMs: number): Promise<SessionRef | null>;
+  byCurrentRefreshToken(
+    hash: string,
+    now: number,
+    graceMs: number,
+  ): Promise<(SessionRef & { amr: string[] }) | null>;
   /**
    * A vault reissue in one round trip: stores the claim when the session of its user is alive and
    * the user enabled (of parallel claims exactly one inserts), reads back when the claim was made
@@ -404,7 +408,7 @@ export function createSessionStore(db: Db): SessionStore {
 
     async byCurrentRefreshToken(hash, now, graceMs) {
       const row = await db
-        .select({ sessionId: sessions.id, userId: sessions.userId })
+        .select({ sessionId: sessions.id, userId: sessions.userId, amr: sessions.amr })
         .from(refreshTokens)
         .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
         .innerJoin(users, eq(users.id, sessions.userId))

@@ -14,11 +14,12 @@ import { AuthError } from "../../core/errors";
 import { OAuthError } from "../../core/oauth/oauth.service";
 import { SAML_REQUEST_TTL_MS } from "../../core/saml/saml.service";
 import { MAX_RESPONSE_CHARS } from "../../core/saml/verify";
+import { handoverUrl } from "../shared/handover";
 import { readBody } from "../shared/http";
 import { countRequest } from "../shared/kit";
 import type { AppEnv } from "../shared/types";
 import { hankoError } from "./errors";
-import { EXCHANGE_TTL_MS, redirectError } from "./thirdparty";
+import { redirectError } from "./thirdparty";
 
 export const saml = new Hono<AppEnv>();
 
@@ -125,14 +126,9 @@ saml.post("/saml/callback", async (c) => {
       relayState: text("RelayState"),
       browserKey,
     });
-    const value = await services.tickets.issue({
-      purpose: "session_exchange",
-      userId: result.user.id,
-      ttlMs: EXCHANGE_TTL_MS,
-    });
-    const url = new URL(result.redirectAfter ?? c.var.config.redirects.success);
-    url.searchParams.set("hanko_token", value);
-    return c.redirect(url.toString(), 302);
+    const target = result.redirectAfter ?? c.var.config.redirects.success;
+    // RFC 8176 has no value for a federated login: "saml", as third-party logins record "oauth".
+    return c.redirect(await handoverUrl(c, target, result.user.id, ["saml"]), 302);
   } catch (e) {
     return samlError(c, e, e instanceof OAuthError ? e.redirectAfter : null, 303);
   }

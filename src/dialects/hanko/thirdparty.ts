@@ -3,13 +3,15 @@
  * `/thirdparty/callback`, POST `/token`. The core OAuth service does state, PKCE and linking; this
  * file adds what Hanko does on top: the state is also bound to the browser by a cookie (so nobody
  * can make a victim finish a login the attacker started), success redirects to `redirect_to` with
- * `hanko_token`, a one-time value (60 s) exchanged at POST `/token` for a session, and errors
+ * `hanko_token`, a one-time value (60 s, shared/handover.ts) exchanged at POST `/token` for a
+ * session with the methods of the login it hands over, and errors
  * redirect with `error` and `error_description` using Hanko's codes.
  */
 import { type Context, Hono } from "hono";
 import { AuthError, type OAuthErrorCode } from "../../core/errors";
 import { OAuthError } from "../../core/oauth/oauth.service";
 import { sameOrigin } from "../shared/csrf";
+import { handoverUrl, redeemHandover } from "../shared/handover";
 import { readBody, sessionContext, validate } from "../shared/http";
 import { countRequest, limit } from "../shared/kit";
 import { safeHead } from "../shared/links";
@@ -26,9 +28,6 @@ const browserState = oauthBrowserState(
   "hanko_thirdparty_state",
   (c) => `${c.var.config.hankoPrefix}/thirdparty`,
 );
-/** How long the one-time `hanko_token` of a browser hand-over lives (third-party and SAML). */
-export const EXCHANGE_TTL_MS = 60_000;
-
 /** Hanko's third-party error codes (backend/thirdparty/errors.go), which its SAML handler reuses. */
 export const HANKO_CODES: Record<OAuthErrorCode, string> = {
   OAUTH_INVALID_REQUEST: "invalid_request",
@@ -96,18 +95,10 @@ thirdparty.get("/thirdparty/auth", async (c) => {
 });
 
 async function finish(c: Context<AppEnv>, params: Record<string, string | undefined>) {
-  const { services } = c.var;
   try {
     const result = await browserState.callback(c, params);
-    const value = await services.tickets.issue({
-      purpose: "session_exchange",
-      userId: result.user.id,
-      ttlMs: EXCHANGE_TTL_MS,
-    });
     const target = result.redirectAfter ?? c.var.config.redirects.success;
-    const url = new URL(target);
-    url.searchParams.set("hanko_token", value);
-    return c.redirect(url.toString(), 307);
+    return c.redirect(await handoverUrl(c, target, result.user.id, ["oauth"]), 307);
   } catch (e) {
     return oauthError(c, e, e instanceof OAuthError ? e.redirectAfter : null);
   }
@@ -132,10 +123,11 @@ thirdparty.post("/thirdparty/callback", async (c) => {
 thirdparty.post("/token", sameOrigin, limit("verify"), async (c) => {
   const { services } = c.var;
   const body = validate(s.tokenBody, await readBody(c));
-  const grant = await services.tickets.consume(body.value, "session_exchange");
+  const grant = await redeemHandover(c, body.value);
   if (!grant) throw new AuthError("NOT_FOUND");
   const user = await services.accounts.currentUser(grant.userId);
-  const session = await services.sessions.create(user, ["oauth"], sessionContext(c));
+  // The methods of the login handed over (third-party, SAML, a hosted page), not this exchange's.
+  const session = await services.sessions.create(user, grant.amr, sessionContext(c));
   await sendSession(c, session);
   return c.json({ user_id: user.id });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { sessionAmr } from "../../support/amr";
 import { call, uniqueEmail } from "../../support/app";
 import { parseXml } from "../../support/saml-idp";
 import { APP, expectRefused, FALLBACK, samlSetup } from "./saml-support";
@@ -115,6 +116,8 @@ describe("hanko: SAML (Enterprise Features)", () => {
     const jwt = token.headers.get("x-auth-token")!;
     const me = await call("/me", { token: jwt, vars: s.vars });
     expect(await json(me)).toEqual({ id: user_id });
+    // The session records a SAML login, not the third-party flow's "oauth".
+    expect(await sessionAmr(jwt)).toEqual(["saml"]);
     const profile = await json(await call(`/users/${user_id}`, { token: jwt, vars: s.vars }));
     expect(profile.email).toBe(a.email);
     expect(profile.verified).toBe(true);

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { sessionAmr } from "../../support/amr";
 import { call, uniqueEmail } from "../../support/app";
 import { testClock } from "../../support/clock";
 import { createMockProvider, OIDC_DISCOVERY } from "../../support/oauth-provider";
@@ -82,6 +83,8 @@ describe("hanko: third-party login", () => {
     expect(token.headers.get("x-session-lifetime")).toBe("3600");
     const jwt = token.headers.get("x-auth-token")!;
     expect(await json(await call("/me", { token: jwt, vars }))).toEqual({ id: body.user_id });
+    // The session records how the user signed in: through the provider.
+    expect(await sessionAmr(jwt)).toEqual(["oauth"]);
     const u = await json(await call(`/users/${body.user_id}`, { token: jwt, vars }));
     expect(u).toMatchObject({ email: user.email, verified: true });
 

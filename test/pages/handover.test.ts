@@ -1,0 +1,93 @@
+/**
+ * The hosted pages' handover: the one-time hanko_token carries the methods the page session was
+ * signed in with, and the session POST /token makes from it records them (not "oauth").
+ */
+import { describe, expect, it } from "vitest";
+import { activeUser, json, PASSWORD, totpCode } from "../dialects/hbp/helpers";
+import { sessionAmr } from "../support/amr";
+import { call } from "../support/app";
+import { createCredential, getAssertion } from "../support/soft-authenticator";
+import { ALLOW, APP, hiddenValue, Jar, lastMail, postJson, submit } from "./support";
+
+/** The hanko_token of a handover URL, exchanged at POST /token: the new session's amr. */
+async function exchangedAmr(location: string): Promise<string[]> {
+  const to = new URL(location);
+  expect(`${to.origin}${to.pathname}`).toBe(APP);
+  const res = await call("/token", { json: { value: to.searchParams.get("hanko_token") } });
+  expect(res.status).toBe(200);
+  return sessionAmr(res.headers.get("x-auth-token")!);
+}
+
+/** The handover from a signed-in page (after the passkey offer). */
+async function continueFrom(jar: Jar): Promise<string> {
+  const cont = await submit("/login/continue", { redirect_to: APP }, { jar, vars: ALLOW });
+  expect(cont.status).toBe(303);
+  return cont.headers.get("location")!;
+}
+
+describe("pages: the handover carries the page session's methods", () => {
+  it("password: pwd", async () => {
+    const u = await activeUser();
+    const jar = new Jar();
+    const res = await submit(
+      "/login",
+      { email: u.email, password: PASSWORD, method: "password", redirect_to: APP },
+      { jar, vars: ALLOW },
+    );
+    expect(res.status).toBe(303);
+    expect(await exchangedAmr(await continueFrom(jar))).toEqual(["pwd"]);
+  });
+
+  it("password and TOTP: pwd, otp", async () => {
+    const u = await activeUser();
+    const gen = await json(await call("/auth/mfa/generate", { json: {}, token: u.jwt }));
+    await call("/auth/mfa/enable", { json: { code: totpCode(gen.otp_secret) }, token: u.jwt });
+    const jar = new Jar();
+    const res = await submit("/login", { email: u.email, password: PASSWORD, method: "password" }, { jar });
+    const ticket = hiddenValue(await res.text(), "ticket");
+    const done = await submit("/login/totp", { ticket, code: totpCode(gen.otp_secret, 1) }, { jar });
+    expect(done.status).toBe(303);
+    expect(await exchangedAmr(await continueFrom(jar))).toEqual(["pwd", "otp"]);
+  });
+
+  it("emailed passcode: email", async () => {
+    const u = await activeUser();
+    const jar = new Jar();
+    const res = await submit("/login", { email: u.email, method: "code" }, { jar });
+    const id = hiddenValue(await res.text(), "id");
+    const code = (await lastMail(u.email, "passcode")).data.code!;
+    expect((await submit("/login/code", { id, email: u.email, code }, { jar })).status).toBe(303);
+    expect(await exchangedAmr(await continueFrom(jar))).toEqual(["email"]);
+  });
+
+  it("passkey: webauthn, handed over at once; a later continue from a password page says pwd", async () => {
+    const u = await activeUser();
+    const jar = new Jar();
+    await submit("/login", { email: u.email, password: PASSWORD, method: "password" }, { jar });
+    const options = await json(await postJson("/account/passkey/options", {}, { jar }));
+    const { credential, response } = await createCredential({ publicKey: options });
+    expect((await postJson("/account/passkey", { credential: response }, { jar })).status).toBe(200);
+    // The password session stays a password session after adding a passkey.
+    expect(await exchangedAmr(await continueFrom(jar))).toEqual(["pwd"]);
+
+    const loginOptions = await json(await postJson("/login/passkey/options", {}));
+    const assertion = await getAssertion({ publicKey: loginOptions }, credential);
+    const fresh = new Jar();
+    const res = await postJson(
+      "/login/passkey",
+      { credential: assertion, redirect_to: APP },
+      { jar: fresh, vars: ALLOW },
+    );
+    expect(res.status).toBe(200);
+    expect(await exchangedAmr((await json(res)).redirect)).toEqual(["webauthn"]);
+    expect(await exchangedAmr(await continueFrom(fresh))).toEqual(["webauthn"]);
+  });
+
+  it("without a live page session there is no handover", async () => {
+    const jar = new Jar();
+    jar.cookies.set("latchkey_pages", "not-a-session");
+    const cont = await submit("/login/continue", { redirect_to: APP }, { jar, vars: ALLOW });
+    expect(cont.status).toBe(303);
+    expect(cont.headers.get("location")).toBe("/login");
+  });
+});
