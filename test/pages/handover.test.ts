@@ -29,11 +29,7 @@ describe("pages: the handover carries the page session's methods", () => {
   it("password: pwd", async () => {
     const u = await activeUser();
     const jar = new Jar();
-    const res = await submit(
-      "/login",
-      { email: u.email, password: PASSWORD, method: "password", redirect_to: APP },
-      { jar, vars: ALLOW },
-    );
+    const res = await submit("/login", { email: u.email, password: PASSWORD, method: "password" }, { jar });
     expect(res.status).toBe(303);
     expect(await exchangedAmr(await continueFrom(jar))).toEqual(["pwd"]);
   });
