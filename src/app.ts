@@ -13,6 +13,7 @@ import { formauth } from "./dialects/formauth";
 import { hankoApp, hankoPaths } from "./dialects/hanko";
 import { hbp } from "./dialects/hbp";
 import { V1_PATHS, v1 } from "./dialects/latchkey";
+import { wellKnown } from "./dialects/latchkey/well-known";
 import { cors } from "./dialects/shared/cors";
 import { clientIp } from "./dialects/shared/http";
 import { logError, requestLog } from "./dialects/shared/log";
@@ -192,6 +193,8 @@ function buildApp(opts: Partial<ServiceOptions>, hankoPrefix: string) {
   app.route("/_dev", devRoutes);
   // The hosted pages (PAGES_PREFIX): their paths are owned by no dialect.
   app.route("/", pages);
+  // Ahead of the dialects (Hanko owns /.well-known/*): answered whatever DIALECTS says.
+  app.route("/", wellKnown);
 
   for (const mount of mounts(hankoPrefix)) {
     const gate: MiddlewareHandler<AppEnv> = (c, next) =>

@@ -302,6 +302,11 @@ const EnvSchema = z.object({
   WEBAUTHN_RP_NAME: str("Latchkey"),
   /** Exact origins whose WebAuthn responses are accepted. Default: PUBLIC_URL's origin. */
   WEBAUTHN_ORIGINS: list([]),
+  /**
+   * Related origins (comma-separated https origins) that may use the RP id, served at
+   * /.well-known/webauthn and accepted like WEBAUTHN_ORIGINS; empty: the route answers 404.
+   */
+  WEBAUTHN_RELATED_ORIGINS: list([]),
   /** WebAuthn ceremony timeout and challenge lifetime, milliseconds. */
   WEBAUTHN_TIMEOUT: int(300_000, 10_000, 600_000),
   /** GitHub OAuth app; the provider is on when the client id is set. */
@@ -368,6 +373,24 @@ const DIALECT_ROOTS = [
 /** Outside production only: the root every development key is derived from. */
 const DEVELOPMENT_ROOT = utf8("latchkey-development-root-secret-not-for-production");
 const DEVELOPMENT_PUBLIC_URL = "http://localhost:8787";
+
+/**
+ * WEBAUTHN_RELATED_ORIGINS: each an https origin written as one (no path, query, fragment or
+ * credentials), at most 100 of them; the origins, without duplicates.
+ */
+function relatedOriginsOf(values: string[]): string[] {
+  const fail = () =>
+    new ConfigError("WEBAUTHN_RELATED_ORIGINS: must be https origins such as https://example.co.uk");
+  if (values.length > 100) throw new ConfigError("WEBAUTHN_RELATED_ORIGINS: at most 100 origins");
+  const origins = values.map((v) => {
+    if (!URL.canParse(v)) throw fail();
+    const u = new URL(v);
+    if (u.protocol !== "https:" || u.username || u.password || u.search || u.hash) throw fail();
+    if (u.pathname !== "/" || !/^https:\/\/[^/?#]+\/?$/i.test(v)) throw fail();
+    return u.origin;
+  });
+  return [...new Set(origins)];
+}
 
 /** A base64url secret of at least 32 bytes, or a ConfigError naming the key (never the value). */
 function secretBytes(key: string, value: string): Uint8Array {
@@ -652,6 +675,7 @@ function build(e: Env, bindings: Record<string, unknown>): Config {
         `WEBAUTHN_RP_ID: must be the host of every WEBAUTHN_ORIGINS origin or a parent domain of it`,
       );
   }
+  const relatedOrigins = relatedOriginsOf(e.WEBAUTHN_RELATED_ORIGINS);
   checkHankoPrefix(e.HANKO_PREFIX, e.DIRECTUS_PREFIX);
   if (production) checkProduction(e, { publicUrl, mailFrom });
   return {
@@ -771,7 +795,10 @@ function build(e: Env, bindings: Record<string, unknown>): Config {
     webauthn: {
       rpId,
       rpName: e.WEBAUTHN_RP_NAME,
-      origins: webauthnOrigins.map((o) => new URL(o).origin),
+      // A related origin may use the RP id (the browser checks /.well-known/webauthn), so its
+      // responses are accepted too.
+      origins: [...new Set([...webauthnOrigins.map((o) => new URL(o).origin), ...relatedOrigins])],
+      relatedOrigins,
       timeoutMs: e.WEBAUTHN_TIMEOUT,
     },
     oauth: {

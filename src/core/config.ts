@@ -107,7 +107,15 @@ export interface Config {
   hankoSessionLifetime: number;
   /** Path prefix of the Hanko dialect, "" for the origin root (HANKO_PREFIX). */
   hankoPrefix: string;
-  webauthn: { rpId: string; rpName: string; origins: string[]; timeoutMs: number };
+  webauthn: {
+    rpId: string;
+    rpName: string;
+    /** Origins whose responses are accepted: WEBAUTHN_ORIGINS and the related origins. */
+    origins: string[];
+    /** WEBAUTHN_RELATED_ORIGINS, for /.well-known/webauthn (empty: none). */
+    relatedOrigins: string[];
+    timeoutMs: number;
+  };
   oauth: {
     providers: OAuthProviderConfig[];
     allowedRedirects: string[];
