@@ -97,7 +97,7 @@ function flagsFor(cred: SoftCredential, uv: boolean, attested: boolean) {
 
 export async function createCredential(
   options: Options,
-  opts: CeremonyOpts & { backupEligible?: boolean } = {},
+  opts: CeremonyOpts & { backupEligible?: boolean; aaguid?: string } = {},
 ): Promise<{ credential: SoftCredential; response: Record<string, unknown> }> {
   const pk = options.publicKey as { challenge: string; rp: { id: string }; user: { id: string } };
   const rpId = opts.rpId ?? pk.rp.id;
@@ -125,7 +125,8 @@ export async function createCredential(
     ]),
   );
   const aaguid = Uint8Array.from(
-    AAGUID.replace(/-/g, "")
+    (opts.aaguid ?? AAGUID)
+      .replace(/-/g, "")
       .match(/../g)!
       .map((h) => Number.parseInt(h, 16)),
   );

@@ -29,9 +29,23 @@ import { AuthError } from "../errors";
 import { type EventRecorder, noEvents } from "../events/events";
 import type { IssuedSession, SessionContext, SessionService } from "../sessions/sessions.service";
 import type { UserService } from "../users/users.service";
+import { defaultPasskeyName, normalizePasskeyName } from "./authenticators";
 import type { Passkey, WebAuthnStore } from "./webauthn.store";
 
 export type { Passkey } from "./webauthn.store";
+
+/**
+ * A passkey sign-in refused because no credential with the response's id is registered (an
+ * INVALID_CREDENTIALS to every dialect). The hosted page tells the authenticator, which may then
+ * hide the credential (WebAuthn Signal API). It is only raised for a response to a live challenge
+ * of this server, and says nothing its sender did not know: the id is the sender's own, random,
+ * and never shown to anyone but its owner.
+ */
+export class UnknownCredentialError extends AuthError {
+  constructor() {
+    super("INVALID_CREDENTIALS");
+  }
+}
 
 type Purpose = "registration" | "authentication";
 
@@ -61,8 +75,15 @@ export interface WebAuthnService {
     accessTtl?: number,
   ): Promise<{ userId: string; session: IssuedSession; credentialId: string }>;
   list(userId: string): Promise<Passkey[]>;
-  /** NOT_FOUND unless the credential is the user's. */
-  rename(userId: string, credentialId: string, name: string): Promise<void>;
+  /**
+   * Renames one of the user's passkeys (the name trimmed, 1 to 64 characters: INVALID_REQUEST
+   * otherwise); NOT_FOUND unless the credential is the user's.
+   */
+  rename(userId: string, credentialId: string, name: string): Promise<Passkey>;
+  /**
+   * Deletes one of the user's passkeys; NOT_FOUND unless the credential is the user's. Every route
+   * that deletes a passkey goes through here, so the rules on deletion hold for all of them.
+   */
   remove(userId: string, credentialId: string): Promise<void>;
 }
 
@@ -185,6 +206,8 @@ export function createWebAuthnService(deps: {
         attestationType: r.fmt,
         backupEligible: r.credentialDeviceType === "multiDevice",
         backupState: r.credentialBackedUp,
+        // The provider's name (from the AAGUID), which the user can change.
+        name: defaultPasskeyName(r.aaguid),
         createdAt: now,
       });
       if (!done.spent) throw unknown();
@@ -231,7 +254,10 @@ export function createWebAuthnService(deps: {
         events.emit({ type: "sign_in.failed", userId: passkey?.userId ?? null, reason: "invalid_passkey" });
         return fail(cause);
       };
-      if (!passkey) throw await refuse();
+      if (!passkey) {
+        await refuse();
+        throw new UnknownCredentialError();
+      }
       // A challenge issued for one user only accepts that user's credentials.
       if (issued.userId !== null && issued.userId !== passkey.userId) throw await refuse();
       const handle = response.response.userHandle;
@@ -285,7 +311,12 @@ export function createWebAuthnService(deps: {
     },
 
     async rename(userId, credentialId, name) {
-      if (!(await store.rename(userId, credentialId, name))) throw new AuthError("NOT_FOUND");
+      const clean = normalizePasskeyName(name);
+      if (clean === null)
+        throw new AuthError("INVALID_REQUEST", { detail: "The name must be 1 to 64 characters." });
+      const renamed = await store.rename(userId, credentialId, clean);
+      if (!renamed) throw new AuthError("NOT_FOUND");
+      return renamed;
     },
 
     async remove(userId, credentialId) {

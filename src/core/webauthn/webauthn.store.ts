@@ -18,7 +18,9 @@ import {
 
 /** A stored passkey (the credential row as the schema types it). */
 export type Passkey = typeof webauthnCredentials.$inferSelect;
-export type NewPasskey = Omit<typeof webauthnCredentials.$inferInsert, "name" | "lastUsedAt">;
+export type NewPasskey = Omit<typeof webauthnCredentials.$inferInsert, "name" | "lastUsedAt"> & {
+  name: string;
+};
 export type NewChallenge = typeof webauthnChallenges.$inferInsert;
 
 /** A verified assertion's sign-in: the challenge to spend into the new session, the use to record. */
@@ -76,8 +78,8 @@ export interface WebAuthnStore {
   spendChallenge(hash: string, purpose: string, now: number): Promise<{ userId: string | null } | null>;
   /** The user's passkeys, oldest first. */
   listByUser(userId: string): Promise<Passkey[]>;
-  /** False unless the credential is the user's. */
-  rename(userId: string, id: string, name: string): Promise<boolean>;
+  /** The renamed passkey; null unless the credential is the user's. */
+  rename(userId: string, id: string, name: string): Promise<Passkey | null>;
   /** False unless the credential is the user's. */
   remove(userId: string, id: string): Promise<boolean>;
 }
@@ -219,7 +221,7 @@ export function createWebAuthnStore(db: Db): WebAuthnStore {
                 attestationType: value(passkey.attestationType ?? null, "attestation_type"),
                 backupEligible: value(passkey.backupEligible ? 1 : 0, "backup_eligible"),
                 backupState: value(passkey.backupState ? 1 : 0, "backup_state"),
-                name: value(null, "name"),
+                name: value(passkey.name, "name"),
                 createdAt: value(passkey.createdAt, "created_at"),
                 lastUsedAt: value(null, "last_used_at"),
               })
@@ -256,9 +258,9 @@ export function createWebAuthnStore(db: Db): WebAuthnStore {
         .update(c)
         .set({ name })
         .where(and(eq(c.id, id), eq(c.userId, userId)))
-        .returning({ id: c.id })
+        .returning()
         .get();
-      return row !== undefined;
+      return row ?? null;
     },
 
     async remove(userId, id) {

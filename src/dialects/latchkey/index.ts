@@ -1,6 +1,6 @@
 /**
  * The Latchkey API at /v1: what users of an auth server expect beyond the five upstream APIs
- * (sessions, recovery codes, the admin API). Each area is a sub-app in this folder, mounted below.
+ * (sessions, recovery codes, passkeys, the admin API). Each area is a sub-app in this folder, mounted below.
  */
 import { Hono } from "hono";
 import { defineDialect } from "../shared/kit";
@@ -12,6 +12,7 @@ import { adminImport } from "./admin-import";
 import { audit } from "./audit";
 import { renderV1Error, v1Error } from "./errors";
 import { V1_DOC } from "./openapi";
+import { passkeys } from "./passkeys";
 
 const dialect = defineDialect({
   onError: renderV1Error,
@@ -19,7 +20,7 @@ const dialect = defineDialect({
 });
 
 /** The API's areas (account, admin, ...), each a sub-app with paths relative to /v1. */
-const areas: Hono<AppEnv>[] = [account, adminImport, admin, audit];
+const areas: Hono<AppEnv>[] = [account, passkeys, adminImport, admin, audit];
 
 const routes = dialect.mount(new Hono<AppEnv>(), "/", ...areas);
 routes.get(

@@ -60,6 +60,8 @@ describe("hanko: WebAuthn registration", () => {
     expect(await json(list)).toEqual([
       {
         id: credential.id,
+        // A new passkey is named after its provider (an unknown AAGUID here).
+        name: "Passkey",
         public_key: expect.stringMatching(/^[\w-]+$/),
         attestation_type: "none",
         aaguid: AAGUID,
