@@ -1,6 +1,7 @@
 /**
- * The signed-in pages: `/account` (the address, the passkeys, adding one, signing out, continuing
- * to the app) and `/account/passkey`, the offer made after a password or passcode sign-in. The
+ * The signed-in pages: `/account` (the address, the passkeys, adding, renaming and deleting one,
+ * signing out, continuing to the app) and `/account/passkey`, the offer made after a password or
+ * passcode sign-in. The
  * page session is a core session whose refresh token is the cookie; opening `/account` rotates it
  * (core's rotation, with its reuse detection).
  */
@@ -15,20 +16,23 @@ import type { AppEnv } from "../dialects/shared/types";
 import {
   type Ctx,
   clearSession,
+  errorBox,
   esc,
   form,
-  locale,
   notice,
   page,
   pageSession,
   path,
+  posted,
   redirectTo,
+  refusal,
   SESSION_COOKIE,
   sentence,
   setSession,
   strings,
   withForm,
 } from "./kit";
+import { passkeyNotice, passkeySection } from "./passkeys";
 
 export const account = new Hono<AppEnv>();
 
@@ -70,26 +74,64 @@ account.get("/account", async (c) => {
     return toLogin(c);
   }
   setSession(c, rotated.refreshToken);
+  const done = passkeyNotice(c);
+  return accountPage(c, rotated.userId, done ? notice(done) : "");
+});
+
+/** The account page of a signed-in user, `flash` (a notice or an error) above the passkeys. */
+async function accountPage(c: Ctx, userId: string, flash = "", status = 200) {
+  const { services } = c.var;
   const [user, passkeys] = await Promise.all([
-    services.accounts.currentUser(rotated.userId),
-    services.webauthn.list(rotated.userId),
+    services.accounts.currentUser(userId),
+    services.webauthn.list(userId),
   ]);
   const s = strings(c);
-  const date = new Intl.DateTimeFormat(locale(c), { dateStyle: "medium" });
-  const list = passkeys.length
-    ? `<ul class="list">${passkeys
-        .map(
-          (p) =>
-            `<li>${esc(p.name || s.passkeys)} <small>${esc(s.passkeyCreated.replace("{date}", date.format(p.createdAt)))}</small></li>`,
-        )
-        .join("")}</ul>`
-    : `<p>${esc(s.noPasskeys)}</p>`;
   const body =
     `<p>${sentence(s.signedInAs, user.email ?? "")}</p>` +
     (redirectTo(c) ? continueForm(c, s.continue) : "") +
-    `<h2>${esc(s.passkeys)}</h2>${list}${passkeyButton(c, { reload: true })}` +
+    `<h2>${esc(s.passkeys)}</h2>${flash}${passkeySection(c, user, passkeys)}${passkeyButton(c, { reload: true })}` +
     form(c, "/account/logout", `<button class="secondary">${esc(s.signOut)}</button>`);
-  return page(c, { title: s.accountTitle, body, script: true });
+  return page(c, { title: s.accountTitle, body, script: true, status });
+}
+
+/** After a passkey change: back to the account page (POST, redirect, GET), keeping `redirect_to`. */
+function backToAccount(c: Ctx, done: "renamed" | "deleted") {
+  const target = redirectTo(c);
+  const q = `?done=${done}${target ? `&redirect_to=${encodeURIComponent(target)}` : ""}`;
+  return c.redirect(path(c, `/account${q}`), 303);
+}
+
+/** A passkey form's refusal: the account page with the error (a bad name, or not the user's passkey). */
+async function passkeyRefused(c: Ctx, userId: string, e: unknown) {
+  const s = strings(c);
+  let r = refusal(c, e);
+  const code = isAuthError(e) ? e.code : null;
+  if (code === "INVALID_REQUEST") r = { message: s.passkeyNameInvalid, status: 400 };
+  if (code === "NOT_FOUND") r = { message: s.passkeyGone, status: 404 };
+  return accountPage(c, userId, errorBox(r), r.status);
+}
+
+account.post("/account/passkeys/rename", sameOrigin, limit("verify"), withForm, async (c) => {
+  const session = await pageSession(c);
+  if (!session) return toLogin(c);
+  try {
+    await c.var.services.webauthn.rename(session.userId, posted(c, "id"), posted(c, "name"));
+  } catch (e) {
+    return passkeyRefused(c, session.userId, e);
+  }
+  return backToAccount(c, "renamed");
+});
+
+account.post("/account/passkeys/delete", sameOrigin, limit("verify"), withForm, async (c) => {
+  const session = await pageSession(c);
+  if (!session) return toLogin(c);
+  try {
+    // Through the one core deletion, with whatever rules it holds for every route.
+    await c.var.services.webauthn.remove(session.userId, posted(c, "id"));
+  } catch (e) {
+    return passkeyRefused(c, session.userId, e);
+  }
+  return backToAccount(c, "deleted");
 });
 
 account.get("/account/passkey", async (c) => {

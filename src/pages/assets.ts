@@ -29,6 +29,9 @@ a{color:var(--lk-accent);text-underline-offset:.15em}
 .links{margin:1.25rem 0 0;font-size:.9375rem;display:flex;flex-direction:column;gap:.35rem}
 .list{list-style:none;padding:0;margin:0 0 1rem}.list li{padding:.5rem 0;border-bottom:1px solid var(--lk-border)}
 h2{font-size:1.125rem;margin:1.5rem 0 .5rem}
+.passkey{display:flex;gap:.6rem;align-items:flex-start;margin:0 0 .5rem}.icon{flex:none;margin-top:.15rem}
+.row{display:flex;gap:.5rem;align-items:flex-end}.row .field{flex:1;margin:0}.row button,.list li form:not(.row) button{width:auto}
+.list li form+form{margin-top:.5rem}
 footer a{margin:0 .3rem;color:var(--lk-muted)}footer a[aria-current]{color:var(--lk-fg);font-weight:700}
 [hidden]{display:none!important}`;
 
@@ -36,12 +39,17 @@ footer a{margin:0 .3rem;color:var(--lk-muted)}footer a[aria-current]{color:var(-
  * Passkeys: sign-in from the button and from autofill (conditional mediation), creation from the
  * account page, and conditional create where the browser offers it. Options and results travel as
  * WebAuthn JSON (parse*OptionsFromJSON, toJSON); a browser without them keeps the other ways.
+ * Signal API where the browser has it: a sign-in refused as UNKNOWN_CREDENTIAL signals that
+ * credential unknown; the account page (#passkey-signal) signals the credential ids the account
+ * accepts (after loading, and so after each deletion) and the user's current name.
  */
 export const SCRIPT = `(()=>{const base=document.currentScript.dataset.base,P=window.PublicKeyCredential,ok=!!(P&&P.parseRequestOptionsFromJSON&&P.parseCreationOptionsFromJSON),$=s=>document.querySelector(s);
 const post=async(p,b)=>{const r=await fetch(base+p,{method:"POST",headers:{"content-type":"application/json"},body:JSON.stringify(b||{})});const j=await r.json().catch(()=>({}));if(!r.ok)throw new Error(j.error||"failed");return j};
 const say=(s,m)=>{const e=$(s);if(e){e.textContent=m;e.hidden=false}};
 const target=($("input[name=redirect_to]")||{}).value||"";let ctl;
-const signIn=async m=>{const o=await post("/login/passkey/options");if(ctl)ctl.abort();ctl=new AbortController();const c=await navigator.credentials.get({publicKey:P.parseRequestOptionsFromJSON(o),mediation:m,signal:ctl.signal});const r=await post("/login/passkey",{credential:c.toJSON(),redirect_to:target});location.assign(r.redirect)};
-const b=$("[data-passkey-login]");if(b&&ok){b.hidden=false;$("[data-passkey-sep]").hidden=false;b.addEventListener("click",()=>signIn("optional").catch(e=>{if(e.name!=="AbortError")say("#passkey-error",b.dataset.failed)}));if(P.isConditionalMediationAvailable)P.isConditionalMediationAvailable().then(a=>a&&signIn("conditional")).catch(()=>{})}
+const unknown="UNKNOWN_CREDENTIAL";
+const signIn=async m=>{const o=await post("/login/passkey/options");if(ctl)ctl.abort();ctl=new AbortController();const c=await navigator.credentials.get({publicKey:P.parseRequestOptionsFromJSON(o),mediation:m,signal:ctl.signal});try{const r=await post("/login/passkey",{credential:c.toJSON(),redirect_to:target});location.assign(r.redirect)}catch(e){if(e.message===unknown&&P.signalUnknownCredential)await P.signalUnknownCredential({rpId:o.rpId,credentialId:c.id}).catch(()=>{});throw e}};
+const b=$("[data-passkey-login]");if(b&&ok){b.hidden=false;$("[data-passkey-sep]").hidden=false;const fail=e=>{if(e.name!=="AbortError")say("#passkey-error",e.message===unknown?b.dataset.unknown:b.dataset.failed)};b.addEventListener("click",()=>signIn("optional").catch(fail));if(P.isConditionalMediationAvailable)P.isConditionalMediationAvailable().then(a=>a&&signIn("conditional").catch(e=>{if(e.message===unknown)fail(e)})).catch(()=>{})}
+const g=$("#passkey-signal");if(g&&P){const d=g.dataset,u={rpId:d.rpId,userId:d.userId};if(P.signalAllAcceptedCredentials)P.signalAllAcceptedCredentials({...u,allAcceptedCredentialIds:d.ids?d.ids.split(" "):[]}).catch(()=>{});if(P.signalCurrentUserDetails)P.signalCurrentUserDetails({...u,name:d.name,displayName:d.name}).catch(()=>{})}
 const create=async m=>{const o=await post("/account/passkey/options");if(ctl)ctl.abort();ctl=new AbortController();const c=await navigator.credentials.create({publicKey:P.parseCreationOptionsFromJSON(o),mediation:m,signal:ctl.signal});await post("/account/passkey",{credential:c.toJSON()})};
 const a=$("[data-passkey-create]");if(a){const done=()=>{say("#passkey-status",a.dataset.done);a.hidden=true;const n=$("[data-next]");if(n)n.textContent=n.dataset.label;if(a.dataset.reload!==undefined)location.reload()};if(ok){a.hidden=false;a.addEventListener("click",()=>create().then(done,e=>{if(e.name!=="AbortError")say("#passkey-error",a.dataset.failed)}));if(a.dataset.conditional!==undefined&&P.getClientCapabilities)P.getClientCapabilities().then(c=>c.conditionalCreate&&create("conditional").then(done)).catch(()=>{})}}})();`;

@@ -8,6 +8,7 @@ import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
 import { Hono } from "hono";
 import { AuthError } from "../core/errors";
 import type { IssuedSession } from "../core/sessions/sessions.service";
+import { UnknownCredentialError } from "../core/webauthn/webauthn.service";
 import { sameOrigin } from "../dialects/shared/csrf";
 import { readBody, sessionContext } from "../dialects/shared/http";
 import { countRequest, limit, limitHashing } from "../dialects/shared/kit";
@@ -52,7 +53,7 @@ function loginPage(c: Ctx, r?: Refusal, email = "") {
     : "";
   const body =
     `<p id="passkey-error" class="error" role="alert" hidden></p>` +
-    `<button type="button" class="secondary" data-passkey-login data-failed="${esc(s.passkeyFailed)}" hidden>${esc(s.usePasskey)}</button>` +
+    `<button type="button" class="secondary" data-passkey-login data-failed="${esc(s.passkeyFailed)}" data-unknown="${esc(s.passkeyUnknown)}" hidden>${esc(s.usePasskey)}</button>` +
     `<div class="or" data-passkey-sep hidden>${esc(s.or)}</div>` +
     errorBox(r) +
     form(
@@ -223,14 +224,24 @@ login.post("/login/passkey/options", sameOrigin, limit("login"), async (c) =>
   c.json(await c.var.services.webauthn.authenticationOptions(null, { quiet: true })),
 );
 
-/** Verifies the assertion: the page session, and where the browser goes next. */
+/**
+ * Verifies the assertion: the page session, and where the browser goes next. A credential the
+ * server does not know is answered as UNKNOWN_CREDENTIAL, so the script can tell the authenticator
+ * (Signal API) to stop offering it.
+ */
 login.post("/login/passkey", sameOrigin, limit("verify"), async (c) => {
   const body = await readBody(c);
   const target = typeof body.redirect_to === "string" ? body.redirect_to : "";
-  const result = await c.var.services.webauthn.authenticate(
-    body.credential as AuthenticationResponseJSON,
-    sessionContext(c),
-  );
+  let result: Awaited<ReturnType<typeof c.var.services.webauthn.authenticate>>;
+  try {
+    result = await c.var.services.webauthn.authenticate(
+      body.credential as AuthenticationResponseJSON,
+      sessionContext(c),
+    );
+  } catch (e) {
+    if (e instanceof UnknownCredentialError) return c.json({ error: "UNKNOWN_CREDENTIAL" }, 401);
+    throw e;
+  }
   setSession(c, result.session.refreshToken);
   const url = await handoverUrl(c, result.userId, target && isAllowedTarget(c, target) ? target : undefined);
   return c.json({ redirect: url });

@@ -96,6 +96,9 @@ const userHandle = (userId: string) =>
       .map((h) => Number.parseInt(h, 16)),
   );
 
+/** The user handle as WebAuthn JSON carries it (base64url), e.g. for the Signal API. */
+export const userHandleOf = (userId: string): string => toBase64Url(userHandle(userId));
+
 function challengeOf(clientDataJSON: unknown): string | null {
   if (typeof clientDataJSON !== "string" || clientDataJSON.length > 4096) return null;
   try {

@@ -64,6 +64,17 @@ export const pages: typeof en = {
   addPasskey: "Passkey erstellen",
   passkeyAdded: "Passkey gespeichert. Melden Sie sich künftig damit an.",
   passkeyAddFailed: "Der Passkey wurde nicht erstellt.",
+  passkeyLastUsed: "Zuletzt verwendet am {date}",
+  passkeyName: "Name",
+  renamePasskey: "Umbenennen",
+  deletePasskey: "Löschen",
+  deletePasskeyNamed: "{name} löschen",
+  passkeyRenamed: "Der Passkey wurde umbenannt.",
+  passkeyDeleted: "Der Passkey wurde gelöscht.",
+  passkeyNameInvalid: "Der Name muss 1 bis 64 Zeichen lang sein.",
+  passkeyGone: "Diesen Passkey gibt es nicht (mehr).",
+  passkeyUnknown:
+    "Dieser Passkey ist hier nicht (mehr) registriert. Melden Sie sich auf einem anderen Weg an.",
   offerTitle: "Künftig schneller anmelden",
   offerText:
     "Mit einem Passkey melden Sie sich per Fingerabdruck, Gesicht oder Bildschirmsperre an, ohne Passwort.",
