@@ -1,9 +1,13 @@
 // The hosted sign-in pages in Chromium, in English and German: sign-up through the mailed
 // activation link, the passkey offer (CDP virtual authenticator) and the handover to the app with a
-// one-time hanko_token exchanged at POST /token, the account page, sign-out, passkey sign-in,
-// password sign-in with the TOTP step, emailed passcode sign-in, and password reset. Every page is
-// checked with axe-core (no serious or critical violation) and saved under e2e/screenshots/pages/.
+// one-time hanko_token exchanged at POST /token, the account page (renaming a passkey; the Signal
+// API's effect on the virtual authenticator: a credential the account does not accept is removed,
+// the user's name brought up to date), sign-out, passkey sign-in, a passkey the server does not
+// know (signalled unknown, then gone from the authenticator), password sign-in with the TOTP step,
+// emailed passcode sign-in, and password reset. Every page is checked with axe-core (no serious or
+// critical violation) and saved under e2e/screenshots/pages/.
 import assert from "node:assert/strict";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -43,6 +47,28 @@ async function check(page, name) {
     `axe on ${name}`,
   );
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/** A resident credential for the virtual authenticator (CDP WebAuthn.Credential) the server never saw. */
+function strayCredential(userHandle) {
+  const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  return {
+    credentialId: randomBytes(32).toString("base64"),
+    isResidentCredential: true,
+    rpId: new URL(API).hostname,
+    privateKey: privateKey.export({ type: "pkcs8", format: "der" }).toString("base64"),
+    userHandle,
+    signCount: 0,
+  };
+}
+
+/** Polls `fn` until it returns true (the Signal API works in the background), 5 s at most. */
+async function eventually(what, fn) {
+  for (let i = 0; i < 50; i++) {
+    if (await fn()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`not within 5 s: ${what}`);
 }
 
 const context = await launchChromium("pages");
@@ -106,6 +132,48 @@ async function journey(lang) {
     assert.ok(exchanged.token);
   });
 
+  let handle;
+  await step(
+    `${lang}: the account page: the user's name and the accepted passkeys signalled; rename, delete`,
+    async () => {
+      const creds = async () => (await c.send("WebAuthn.getCredentials", { authenticatorId })).credentials;
+      const [known] = await creds();
+      handle = known.userHandle;
+      // The passkey as the provider would hold it after the address changed elsewhere: an old name.
+      await c.send("WebAuthn.removeCredential", { authenticatorId, credentialId: known.credentialId });
+      const stale = { ...known, userName: "old name", userDisplayName: "old name" };
+      await c.send("WebAuthn.addCredential", { authenticatorId, credential: stale });
+      await page.goto(`${API}/account`);
+      await page.getByText(email).first().waitFor();
+      await eventually("signalCurrentUserDetails updated the name", async () => {
+        const [now] = await creds();
+        return now.userName === email && now.userDisplayName === email;
+      });
+      // The passkey the account accepts stays.
+      assert.equal((await creds()).length, 1);
+
+      await page.getByLabel(t.passkeyName).fill("  Work laptop ");
+      await submit(t.rename);
+      await page.getByRole("status").filter({ hasText: t.renamed }).waitFor();
+      assert.equal(await page.locator(".list li strong").textContent(), "Work laptop");
+      assert.equal(await page.getByLabel(t.passkeyName).inputValue(), "Work laptop");
+      await check(page, `${lang}-account-renamed`);
+
+      await page.getByRole("button", { name: t.deleteNamed("Work laptop") }).click();
+      await page.getByRole("status").filter({ hasText: t.deleted }).waitFor();
+      assert.equal(await page.locator(".list li").count(), 0);
+      await eventually("signalAllAcceptedCredentials removed the deleted passkey", async () => {
+        return (await creds()).length === 0;
+      });
+      await check(page, `${lang}-account-deleted`);
+
+      // A new passkey from the account page, for the steps below.
+      await page.getByRole("button", { name: t.addPasskey }).click();
+      await page.locator(".list li").first().waitFor();
+      assert.equal((await creds()).length, 1);
+    },
+  );
+
   await step(`${lang}: the account page lists the passkey; sign-out`, async () => {
     await page.goto(`${API}/account`);
     await page.getByText(email).waitFor();
@@ -129,6 +197,27 @@ async function journey(lang) {
     await submit(t.signOut);
     // From here on the other ways: with the authenticator gone, autofill offers nothing.
     await c.send("WebAuthn.removeVirtualAuthenticator", { authenticatorId });
+  });
+
+  await step(`${lang}: a passkey the server does not know: refused, signalled unknown, gone`, async () => {
+    const { cdp: c2, authenticatorId: id2 } = await withAuthenticator(context, page);
+    await c2.send("WebAuthn.addCredential", { authenticatorId: id2, credential: strayCredential(handle) });
+    await page.goto(`${API}/login`);
+    const alert = page.getByRole("alert").filter({ hasText: t.passkeyUnknown });
+    // Autofill (conditional mediation) may try it by itself; otherwise the button does.
+    const tried = await alert.waitFor({ timeout: 3000 }).then(
+      () => true,
+      () => false,
+    );
+    if (!tried) await page.getByRole("button", { name: t.usePasskey }).click();
+    await alert.waitFor();
+    await eventually("signalUnknownCredential removed it from the authenticator", async () => {
+      const { credentials } = await c2.send("WebAuthn.getCredentials", { authenticatorId: id2 });
+      return credentials.length === 0;
+    });
+    await check(page, `${lang}-login-unknown-passkey`);
+    await c2.send("WebAuthn.removeVirtualAuthenticator", { authenticatorId: id2 });
+    await c2.detach();
   });
 
   await step(`${lang}: password sign-in with the TOTP step`, async () => {
@@ -201,6 +290,12 @@ const EN = {
   signOut: "Sign out",
   signedOut: "You are signed out.",
   usePasskey: "Sign in with a passkey",
+  passkeyUnknown: "This passkey is not registered here",
+  passkeyName: "Name",
+  rename: "Rename",
+  renamed: "The passkey was renamed.",
+  deleted: "The passkey was deleted.",
+  deleteNamed: (name) => `Delete ${name}`,
   totpCode: "Authentication code",
   verify: "Verify",
   sendCode: "Email me a sign-in code",
@@ -224,6 +319,12 @@ const DE = {
   signOut: "Abmelden",
   signedOut: "Sie sind abgemeldet.",
   usePasskey: "Mit einem Passkey anmelden",
+  passkeyUnknown: "Dieser Passkey ist hier nicht (mehr) registriert",
+  passkeyName: "Name",
+  rename: "Umbenennen",
+  renamed: "Der Passkey wurde umbenannt.",
+  deleted: "Der Passkey wurde gelöscht.",
+  deleteNamed: (name) => `${name} löschen`,
   totpCode: "Bestätigungscode",
   verify: "Bestätigen",
   sendCode: "Anmeldecode per E-Mail senden",
