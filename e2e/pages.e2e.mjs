@@ -1,8 +1,11 @@
+// e2e-vars: RATE_LIMITS_ENABLED=false
+// (Two journeys from one IP load the login page, and so ask for passkey options, more often than
+// the per-IP sign-in window allows, 20 a minute; the limits have their own tests.)
 // The hosted sign-in pages in Chromium, in English and German: sign-up through the mailed
 // activation link, the passkey offer (CDP virtual authenticator) and the handover to the app with a
-// one-time hanko_token exchanged at POST /token, the account page (renaming a passkey; the Signal
-// API's effect on the virtual authenticator: a credential the account does not accept is removed,
-// the user's name brought up to date), sign-out, passkey sign-in, a passkey the server does not
+// one-time hanko_token exchanged at POST /token, the account page (renaming and deleting a passkey;
+// the Signal API's effect on the virtual authenticator: the deleted passkey is removed, the user's
+// name brought up to date), sign-out, passkey sign-in, a passkey the server does not
 // know (signalled unknown, then gone from the authenticator), password sign-in with the TOTP step,
 // emailed passcode sign-in, and password reset. Every page is checked with axe-core (no serious or
 // critical violation) and saved under e2e/screenshots/pages/.
