@@ -140,6 +140,24 @@ describe("D1 faults leave no partial state", () => {
     );
   });
 
+  it("hanko sign-up: no account or a whole one with its session; repeating answers 200 or 409", async () => {
+    const trips = await sweep(
+      async () => ({ email: uniqueEmail("hanko") }),
+      (s, headers) => call("/users", { json: { email: s.email }, vars: OPEN, headers }),
+      async (s) => {
+        const rows = await userRows(s.email);
+        expect(rows.orphans).toBe(0);
+        expect(rows.complete).toBe(0);
+        const again = await call("/users", { json: { email: s.email }, vars: OPEN });
+        expect(again.status).toBe(200);
+        const { user_id } = await json(again);
+        expect(await liveSessions(user_id)).toBe(1);
+        expect(await sessionsWithoutToken(user_id)).toBe(0);
+      },
+    );
+    expect(trips).toBe(1);
+  });
+
   it("login: the next login works (a failed one is not left counted against the account)", async () => {
     await sweep(
       () => activeUser(),

@@ -71,7 +71,10 @@ export function createAccountByIdService(deps: {
       if (!config.features.signup) throw new AuthError("SIGNUP_DISABLED");
       const email = normalizeEmail(rawEmail);
       const active = !config.features.verifyEmails;
-      await emails.releaseUnverified(email);
+      // An address held only as an unverified secondary address is freed, so adding someone's
+      // address without proving it cannot keep its owner from signing up. With hints off that
+      // comes first (such a holder is no owner to hide); else it rides the creating batch.
+      if (!existence.hints) await emails.releaseUnverified(email);
       const decoy = async () => {
         await existence.tellOwner(email, "sign_up", ctx);
         if (!active) {
@@ -86,27 +89,36 @@ export function createAccountByIdService(deps: {
         };
       };
       if (await existence.hiddenOwner(email)) return decoy();
+      // One round trip: the release, the account, its address (under an id made here, so it need
+      // not be read back) and, when it is active at once, its first session.
+      const id = crypto.randomUUID();
+      const emailId = crypto.randomUUID();
+      const draft = active ? await sessions.draft(id, ["email"], ctx) : undefined;
       let user: User;
       try {
-        user = await users.create({
-          email,
-          passwordHash: null,
-          displayName: email,
-          defaultRole: config.roles.defaultRole,
-          allowedRoles: config.roles.defaultAllowed,
-          active,
-        });
+        user = await users.create(
+          {
+            id,
+            emailId,
+            email,
+            passwordHash: null,
+            displayName: email,
+            defaultRole: config.roles.defaultRole,
+            allowedRoles: config.roles.defaultAllowed,
+            active,
+            releaseUnverified: true,
+          },
+          draft,
+        );
       } catch (e) {
         if (e instanceof AuthError && e.code === "ACCOUNT_EXISTS" && (await existence.hiddenOwner(email)))
           return decoy();
         throw e;
       }
       events.emit({ type: "user.created", userId: user.id, method: "passwordless" });
-      const [primary] = (await emails.list(user.id)).filter((e) => e.primary);
-      let session: IssuedSession | null = null;
       // The access token is minted with the session (no second read of the user for it).
-      if (active) session = await sessions.create(user, ["email"], ctx, {}, accessTtl);
-      return { userId: user.id, emailId: primary!.id, session };
+      const session = draft ? await sessions.issueFor(user, draft, 0, accessTtl) : null;
+      return { userId: user.id, emailId, session };
     },
 
     async loginWithPassword({ userId, password, ctx }) {

@@ -8,6 +8,7 @@ import { isUniqueViolation } from "../../db/errors";
 import { emails, webauthnCredentials } from "../../db/schema";
 import { AuthError } from "../errors";
 import { offerSignupStatement } from "../passcodes/passcodes.store";
+import { deleteUnverifiedSecondaryStatement } from "./users.store";
 
 type EmailColumns = typeof emails.$inferSelect;
 
@@ -125,9 +126,7 @@ export function createEmailStore(db: Db): EmailStore {
     },
 
     async deleteUnverifiedSecondary(address) {
-      await db
-        .delete(emails)
-        .where(and(eq(emails.address, address), eq(emails.isPrimary, false), eq(emails.verified, false)));
+      await deleteUnverifiedSecondaryStatement(db, address);
     },
 
     findOwner: async (address) => (await ownerQuery(address).get()) ?? null,

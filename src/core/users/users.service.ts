@@ -31,6 +31,8 @@ export interface User {
 export interface NewUser {
   /** The new user's id (a fresh one when absent), e.g. to draft its first session beforehand. */
   id?: string;
+  /** The primary address's id (a fresh one when absent), for a caller that answers it without reading it back. */
+  emailId?: string;
   email: string;
   emailVerified?: boolean;
   passwordHash: string | null;
@@ -42,6 +44,11 @@ export interface NewUser {
   defaultRole: string;
   allowedRoles: string[];
   active: boolean;
+  /**
+   * Frees the address first, in the same round trip, when it is held only as an unverified
+   * secondary address of some account (EmailService.releaseUnverified).
+   */
+  releaseUnverified?: boolean;
 }
 
 export interface UserService {
@@ -117,10 +124,14 @@ export function createUserService(deps: { store: UserStore; clock: Clock }): Use
           createdAt: now,
           updatedAt: now,
         },
-        { id: crypto.randomUUID(), address: input.email, verified: input.emailVerified ?? false },
+        {
+          id: input.emailId ?? crypto.randomUUID(),
+          address: input.email,
+          verified: input.emailVerified ?? false,
+        },
         // A verified user gets a default team, whichever dialect verified them: an address verified
         // at sign-up (an OAuth provider's) is an activation too, so its team comes in the same batch.
-        { defaultTeam: input.emailVerified === true, session },
+        { defaultTeam: input.emailVerified === true, session, releaseUnverified: input.releaseUnverified },
       );
     },
 

@@ -73,12 +73,14 @@ export interface UserStore {
   /**
    * Inserts the user and the primary address, with the default team when `defaultTeam` and the
    * user's first session when `session` (sessions.store `sessionStatements`), in one batch that
-   * also reads the new user back; ACCOUNT_EXISTS when the address or the username is taken.
+   * also reads the new user back; ACCOUNT_EXISTS when the address or the username is taken. With
+   * `releaseUnverified`, the batch first deletes the address where it is only an unverified
+   * secondary address (deleteUnverifiedSecondary in emails.store).
    */
   create(
     user: NewUserRow,
     email: NewPrimaryEmailRow,
-    opts: { defaultTeam: boolean; session?: NewSessionRows },
+    opts: { defaultTeam: boolean; session?: NewSessionRows; releaseUnverified?: boolean },
   ): Promise<UserRow>;
   /**
    * Marks the user active and `address` (the primary address when undefined) verified, and makes
@@ -152,6 +154,15 @@ export const rehashStatement = (db: Db, userId: string, from: string, to: string
     .update(users)
     .set({ passwordHash: to, updatedAt: now })
     .where(and(eq(users.id, userId), eq(users.passwordHash, from)));
+
+/**
+ * Deleting `address` where it is only an unverified secondary address of some account, as a
+ * statement for a batch (a sign-up frees the address it creates the account with).
+ */
+export const deleteUnverifiedSecondaryStatement = (db: Db, address: string) =>
+  db
+    .delete(emails)
+    .where(and(eq(emails.address, address), eq(emails.isPrimary, false), eq(emails.verified, false)));
 
 /** Users with their primary address (UserRow), for another D1 store to filter (userFields' column names are distinct). */
 export const usersWithPrimaryQuery = (db: Db) =>
@@ -241,6 +252,8 @@ export function createUserStore(db: Db): UserStore {
       try {
         const results = await db.batch([
           db.insert(users).values(user),
+          // Before the address is inserted (it is unique).
+          ...(opts.releaseUnverified ? [deleteUnverifiedSecondaryStatement(db, email.address)] : []),
           db.insert(emails).values({
             ...email,
             userId: user.id,

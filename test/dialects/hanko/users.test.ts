@@ -123,6 +123,29 @@ describe("hanko: POST /users", () => {
     expect(bad.status).toBe(400);
     expect((await json(bad)).code).toBe(400);
   });
+
+  it("takes an address another account holds only as an unverified secondary one (hints on and off)", async () => {
+    for (const vars of [OPEN, { VERIFY_EMAILS: "false" }]) {
+      const other = await signUp();
+      const address = uniqueEmail("unproven");
+      await env.DB.prepare(
+        "INSERT INTO emails (id, user_id, address, is_primary, verified, created_at, updated_at) VALUES (?, ?, ?, 0, 0, 0, 0)",
+      )
+        .bind(crypto.randomUUID(), other.userId, address)
+        .run();
+      const res = await call("/users", { json: { email: address }, vars });
+      expect(res.status, await res.clone().text()).toBe(200);
+      const { user_id, email_id } = await json(res);
+      expect(res.headers.get("x-auth-token")).toBeTruthy();
+      const row = await env.DB.prepare(
+        "SELECT id, user_id AS userId, is_primary AS p FROM emails WHERE address = ?",
+      )
+        .bind(address)
+        .first<{ id: string; userId: string; p: number }>();
+      expect(row).toEqual({ id: email_id, userId: user_id, p: 1 });
+      expect(user_id).not.toBe(other.userId);
+    }
+  });
 });
 
 describe("hanko: POST /user", () => {
