@@ -341,6 +341,47 @@ describe("D1 faults leave no partial state", () => {
     );
   });
 
+  it("MFA step with a recovery code: no session, the ticket unspent and the code unused; both then sign in", async () => {
+    const codesLeft = async (userId: string) =>
+      (await env.DB.prepare("SELECT COUNT(*) AS n FROM recovery_codes WHERE user_id = ? AND used_at IS NULL")
+        .bind(userId)
+        .first<{ n: number }>())!.n;
+    const setup = async () => {
+      const s = await activeUser();
+      const { otp_secret: secret } = await json(await call("/auth/mfa/generate", { json: {}, token: s.jwt }));
+      expect(
+        (await call("/auth/mfa/enable", { json: { code: totpCode(secret, -1) }, token: s.jwt })).status,
+      ).toBe(204);
+      const made = await call("/v1/mfa/recovery-codes", { json: { code: totpCode(secret) }, token: s.jwt });
+      const { codes } = await json(made);
+      const first = await json(await login(s.email));
+      return {
+        ...s,
+        ticket: first.ticket as string,
+        code: codes[0] as string,
+        sessions: await liveSessions(s.userId),
+      };
+    };
+    const trips = await sweep(
+      setup,
+      (s, headers) =>
+        call("/auth/mfa/totp", { json: { ticket: s.ticket, code: s.code, cookie: false }, headers }),
+      async (s) => {
+        expect(await sessionsWithoutToken(s.userId)).toBe(0);
+        expect(await liveSessions(s.userId)).toBe(s.sessions);
+        expect(await ticketState(s.ticket)).toEqual({ usedAt: null, spentInto: null });
+        expect(await codesLeft(s.userId)).toBe(10);
+        const again = await call("/auth/mfa/totp", {
+          json: { ticket: s.ticket, code: s.code, cookie: false },
+        });
+        expect(again.status, await again.clone().text()).toBe(200);
+        expect(await codesLeft(s.userId)).toBe(9);
+        expect(await liveSessions(s.userId)).toBe(s.sessions + 1);
+      },
+    );
+    expect(trips).toBe(3);
+  });
+
   it("activation link: the account stays inactive without a session or team; the same link then works", async () => {
     const setup = async () => {
       const email = uniqueEmail();

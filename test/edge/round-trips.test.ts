@@ -166,6 +166,31 @@ describe("hbp", () => {
     );
   });
 
+  it("MFA ticket + recovery code", async () => {
+    const s = await activeUser();
+    const { otp_secret: secret } = JSON.parse(
+      await (await call("/auth/mfa/generate", { json: {}, token: s.jwt })).text(),
+    );
+    // TOTP on with the previous step's code, the recovery codes made with the current one.
+    expect(
+      (await call("/auth/mfa/enable", { json: { code: totpCode(secret, -1) }, token: s.jwt })).status,
+    ).toBe(204);
+    const made = await call("/v1/mfa/recovery-codes", { json: { code: totpCode(secret) }, token: s.jwt });
+    const { codes } = JSON.parse(await made.text());
+    const first = await call("/auth/login", { json: { email: s.email, password: PASSWORD } });
+    const { ticket } = JSON.parse(await first.text());
+    await expectBudget(
+      "hbp",
+      "MFA ticket + recovery code",
+      // The ticket's attempt with the TOTP state; the account's attempt with the code's lookup;
+      // the code and the ticket spent into the session with the codes left counted. The notice
+      // goes out after the response (uncounted).
+      3,
+      await call("/auth/mfa/totp", { json: { ticket, code: codes[0], cookie: false } }),
+      200,
+    );
+  });
+
   it("authenticated write, upload, download, image variant", async () => {
     const s = await activeUser();
     await expectBudget(

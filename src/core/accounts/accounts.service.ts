@@ -192,19 +192,33 @@ export function createAccountService(deps: {
     ctx: SessionContext | undefined,
     extras?: SpendExtras,
   ) {
+    const { user, session } = await spendIntoSessionWith(ticket, purpose, userId, amr, ctx, extras);
+    return { user, session };
+  }
+
+  /** spendIntoSession, answering what the spend's batch read too. */
+  async function spendIntoSessionWith(
+    ticket: string,
+    purpose: TicketPurpose,
+    userId: string,
+    amr: string[],
+    ctx: SessionContext | undefined,
+    extras?: SpendExtras,
+  ) {
     const draft = await sessions.draft(userId, amr, ctx);
     const spent = await tickets.spendIntoSession(ticket, purpose, draft, extras);
     // A code is checked before its ticket is spent (a replayed code is INVALID_OTP either way).
     if (spent === "step_used") throw new AuthError("INVALID_OTP");
     if (!spent) throw new AuthError("INVALID_TICKET");
     const user = usable(spent.user);
-    return { user, session: await sessions.issueFor(user, draft, spent.endedOthers) };
+    return { user, session: await sessions.issueFor(user, draft, spent.endedOthers), spent };
   }
 
   /**
    * The MFA step with a recovery code instead of a TOTP code: counted on the account like a TOTP
-   * try, then spent with the ticket in the session's batch (one success under parallel uses); the
-   * user is told, with how many codes are left.
+   * try (in the round trip that looks the code up), then spent with the ticket in the session's
+   * batch (one success under parallel uses), which also counts the codes left; the user is told,
+   * with that count. Three round trips with the ticket's attempt, as with a TOTP code.
    */
   async function completeWithRecoveryCode(
     ticket: string,
@@ -217,17 +231,17 @@ export function createAccountService(deps: {
     if (!grant.totp) throw new AuthError("INVALID_TOKEN");
     if (!grant.totp.totpEnabled) throw new AuthError("MFA_NOT_ENABLED");
     const key = `totp:${userId}`;
-    await attempts.reserve(key);
-    const mac = await recoveryCodes.mac(userId, normalized);
-    if (!(await recoveryCodes.unused(userId, normalized))) {
+    const tried = await recoveryCodes.attempt(userId, normalized, key, attempts.policy);
+    attempts.assertUnlocked(tried.lock.lockedUntil, tried.now, { state: tried.lock, key, userId });
+    if (!tried.unused) {
       failed("invalid_otp", userId);
       throw new AuthError("INVALID_OTP");
     }
-    const done = await spendIntoSession(ticket, "mfa", userId, [...amr, "otp"], ctx, {
-      recoveryCodeMac: mac,
+    const { spent, ...done } = await spendIntoSessionWith(ticket, "mfa", userId, [...amr, "otp"], ctx, {
+      recoveryCodeMac: tried.mac,
       clearAttempts: key,
     });
-    const remaining = await recoveryCodes.remaining(userId);
+    const remaining = spent.recoveryCodesLeft ?? 0;
     await notices.changed({
       userId,
       event: "recovery_code_used",

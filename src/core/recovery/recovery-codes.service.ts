@@ -7,6 +7,7 @@
  */
 import type { Clock } from "../../lib/clock";
 import { fromBase64Url, toHex, utf8 } from "../../lib/encoding";
+import type { AttemptPolicy, LockState } from "../rate-limit/attempts.store";
 import type { TotpService } from "../totp/totp.service";
 import type { RecoveryCodeStore } from "./recovery-codes.store";
 
@@ -24,6 +25,16 @@ export interface RecoveryCodeService {
   remaining(userId: string): Promise<number>;
   /** Whether the user holds this (normalized) code unused. */
   unused(userId: string, normalized: string): Promise<boolean>;
+  /**
+   * A sign-in try with a (normalized) code in one round trip: one attempt counted on `key` under
+   * `policy` (rate-limit/attempts), and whether the user holds the code unused, with its MAC.
+   */
+  attempt(
+    userId: string,
+    normalized: string,
+    key: string,
+    policy: AttemptPolicy,
+  ): Promise<{ lock: LockState; now: number; unused: boolean; mac: string }>;
 }
 
 function newCode(): string {
@@ -69,6 +80,12 @@ export function createRecoveryCodeService(deps: {
     remaining: (userId) => store.remaining(userId),
     async unused(userId, normalized) {
       return store.unused(userId, await mac(userId, normalized));
+    },
+    async attempt(userId, normalized, key, policy) {
+      const now = clock.now();
+      const codeMac = await mac(userId, normalized);
+      const { lock, unused } = await store.attempt(userId, codeMac, { key, now, policy });
+      return { lock, now, unused, mac: codeMac };
     },
   };
   return service;

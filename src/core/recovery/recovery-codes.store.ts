@@ -6,6 +6,12 @@
 import { and, count, eq, exists, isNull, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { recoveryCodes } from "../../db/schema";
+import {
+  type AttemptPolicy,
+  type LockState,
+  lockState,
+  reserveStatement,
+} from "../rate-limit/attempts.store";
 
 export interface RecoveryCodeStore {
   /** Replaces the user's codes with `macs` in one batch (the old set is void at once). */
@@ -14,6 +20,15 @@ export interface RecoveryCodeStore {
   remaining(userId: string): Promise<number>;
   /** Whether the user holds this code unused. */
   unused(userId: string, mac: string): Promise<boolean>;
+  /**
+   * A sign-in try with a code, in one round trip: counts one attempt on `attempt.key` (the
+   * reserving upsert of rate-limit/attempts) and tells whether the user holds the code unused.
+   */
+  attempt(
+    userId: string,
+    mac: string,
+    attempt: { key: string; now: number; policy: AttemptPolicy },
+  ): Promise<{ lock: LockState; unused: boolean }>;
 }
 
 const unusedCode = (userId: string, mac: string) =>
@@ -30,6 +45,17 @@ export const spendCodeStatement = (db: Db, userId: string, mac: string, now: num
     .set({ usedAt: now })
     .where(and(unusedCode(userId, mac), guard));
 
+/** How many of the user's codes are unused, as a batch item of another D1 store (`{ n }`). */
+export const remainingQuery = (db: Db, userId: string) =>
+  db
+    .select({ n: count() })
+    .from(recoveryCodes)
+    .where(and(eq(recoveryCodes.userId, userId), isNull(recoveryCodes.usedAt)));
+
+/** Whether the user holds the code unused, as a batch item of another D1 store (a row when so). */
+export const unusedCodeQuery = (db: Db, userId: string, mac: string) =>
+  db.select({ ok: sql`1` }).from(recoveryCodes).where(unusedCode(userId, mac));
+
 export function createRecoveryCodeStore(db: Db): RecoveryCodeStore {
   return {
     async replace(userId, macs, now) {
@@ -40,17 +66,20 @@ export function createRecoveryCodeStore(db: Db): RecoveryCodeStore {
     },
 
     async remaining(userId) {
-      const row = await db
-        .select({ n: count() })
-        .from(recoveryCodes)
-        .where(and(eq(recoveryCodes.userId, userId), isNull(recoveryCodes.usedAt)))
-        .get();
+      const row = await remainingQuery(db, userId).get();
       return row?.n ?? 0;
     },
 
     async unused(userId, mac) {
-      const row = await db.select({ ok: sql`1` }).from(recoveryCodes).where(unusedCode(userId, mac)).get();
-      return !!row;
+      return !!(await unusedCodeQuery(db, userId, mac).get());
+    },
+
+    async attempt(userId, mac, { key, now, policy }) {
+      const [[counted], found] = await db.batch([
+        reserveStatement(db, key, now, policy),
+        unusedCodeQuery(db, userId, mac),
+      ]);
+      return { lock: lockState(counted, now), unused: found.length > 0 };
     },
   };
 }

@@ -84,7 +84,16 @@ export interface TicketService {
     purpose: TicketPurpose,
     draft: SessionDraft,
     extras?: SpendExtras,
-  ): Promise<{ data: Record<string, unknown>; user: User | null; endedOthers: number } | "step_used" | null>;
+  ): Promise<
+    | {
+        data: Record<string, unknown>;
+        user: User | null;
+        endedOthers: number;
+        recoveryCodesLeft: number | null;
+      }
+    | "step_used"
+    | null
+  >;
   /**
    * Spends a password-reset ticket and sets `passwordHash` with it, ending every session, in one
    * round trip (tickets.store `spendIntoPassword`). Null when there was nothing to spend; `changed`

@@ -6,7 +6,12 @@ import { and, eq, exists, gt, isNull, lt, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { attemptCounters, emails, tickets, users } from "../../db/schema";
 import { type CountedWindow, hitStatement, withinWindow } from "../rate-limit/windows.store";
-import { codeUnused, spendCodeStatement } from "../recovery/recovery-codes.store";
+import {
+  codeUnused,
+  remainingQuery,
+  spendCodeStatement,
+  unusedCodeQuery,
+} from "../recovery/recovery-codes.store";
 import {
   type NewRefreshToken,
   type NewSession,
@@ -43,6 +48,8 @@ export interface SpentTicket {
   user: UserRow | null;
   /** How many older sessions the new one's cap ended. */
   endedOthers: number;
+  /** With `recoveryCodeMac`: how many of the user's codes are left unused after the spend. */
+  recoveryCodesLeft: number | null;
 }
 
 export interface TicketStore {
@@ -233,6 +240,10 @@ export function createTicketStore(db: Db): TicketStore {
           keep,
           guard: and(spent, eq(users.disabled, false)),
         }),
+        // With a recovery code: whether it is (still) unused, and how many are left, after the spend.
+        ...(recoveryCodeMac === undefined
+          ? []
+          : [unusedCodeQuery(db, userId, recoveryCodeMac), remainingQuery(db, userId)]),
         db
           .select({ totpLastStep: users.totpLastStep, totpEnabled: users.totpEnabled })
           .from(users)
@@ -241,23 +252,25 @@ export function createTicketStore(db: Db): TicketStore {
       ]);
       const found = rest[rest.length - 1] as UserRow[];
       const [totp] = rest[rest.length - 2] as { totpLastStep: number | null; totpEnabled: boolean }[];
+      const reads = recoveryCodeMac === undefined ? 2 : 4;
+      const [codeStillUnused, [left]] =
+        recoveryCodeMac === undefined ? [[], []] : (rest.slice(-4, -2) as [unknown[], { n: number }[]]);
       if (!spend[0]) {
         const stepUsed =
           totpStep !== undefined && (!totp?.totpEnabled || (totp.totpLastStep ?? -1) >= totpStep);
         // A recovery code spent by a parallel request is a used code, like a claimed step.
         const codeUsed =
-          recoveryCodeMac !== undefined &&
-          (!totp?.totpEnabled ||
-            !(await db
-              .select({ ok: sql`1` })
-              .from(users)
-              .where(and(eq(users.id, userId), codeUnused(db, userId, recoveryCodeMac)))
-              .get()));
+          recoveryCodeMac !== undefined && (!totp?.totpEnabled || codeStillUnused.length === 0);
         return stepUsed || codeUsed ? "step_used" : null;
       }
-      // The session's statements end with the cap (sessionStatements, no extras), before the two reads.
-      const capped = rest[rest.length - 3] as { meta: { changes: number } };
-      return { data: spend[0].data, user: found[0] ?? null, endedOthers: capped.meta.changes };
+      // The session's statements end with the cap (sessionStatements, no extras), before the reads.
+      const capped = rest[rest.length - reads - 1] as { meta: { changes: number } };
+      return {
+        data: spend[0].data,
+        user: found[0] ?? null,
+        endedOthers: capped.meta.changes,
+        recoveryCodesLeft: left ? left.n : null,
+      };
     },
 
     async spendIntoPassword(hash, purpose, now, passwordHash) {
