@@ -23,8 +23,6 @@ export interface RecoveryCodeService {
   regenerate(userId: string, totpCode: string): Promise<string[]>;
   /** How many unused codes the user has. */
   remaining(userId: string): Promise<number>;
-  /** Whether the user holds this (normalized) code unused. */
-  unused(userId: string, normalized: string): Promise<boolean>;
   /**
    * A sign-in try with a (normalized) code in one round trip: one attempt counted on `key` under
    * `policy` (rate-limit/attempts), and whether the user holds the code unused, with its MAC.
@@ -78,9 +76,6 @@ export function createRecoveryCodeService(deps: {
       return codes;
     },
     remaining: (userId) => store.remaining(userId),
-    async unused(userId, normalized) {
-      return store.unused(userId, await mac(userId, normalized));
-    },
     async attempt(userId, normalized, key, policy) {
       const now = clock.now();
       const codeMac = await mac(userId, normalized);

@@ -18,8 +18,6 @@ export interface RecoveryCodeStore {
   replace(userId: string, macs: string[], now: number): Promise<void>;
   /** How many of the user's codes are unused. */
   remaining(userId: string): Promise<number>;
-  /** Whether the user holds this code unused. */
-  unused(userId: string, mac: string): Promise<boolean>;
   /**
    * A sign-in try with a code, in one round trip: counts one attempt on `attempt.key` (the
    * reserving upsert of rate-limit/attempts) and tells whether the user holds the code unused.
@@ -68,10 +66,6 @@ export function createRecoveryCodeStore(db: Db): RecoveryCodeStore {
     async remaining(userId) {
       const row = await remainingQuery(db, userId).get();
       return row?.n ?? 0;
-    },
-
-    async unused(userId, mac) {
-      return !!(await unusedCodeQuery(db, userId, mac).get());
     },
 
     async attempt(userId, mac, { key, now, policy }) {
