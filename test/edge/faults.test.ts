@@ -247,6 +247,25 @@ describe("D1 faults leave no partial state", () => {
     );
   });
 
+  it("passcode initialize: after a failure the repeated request mails a code that signs in", async () => {
+    const trips = await sweep(
+      () => signUp(),
+      (s, headers) =>
+        call("/passcode/login/initialize", { json: { user_id: s.userId }, vars: OPEN, headers }),
+      async (s) => {
+        const again = await call("/passcode/login/initialize", { json: { user_id: s.userId }, vars: OPEN });
+        expect(again.status).toBe(200);
+        const { id } = await json(again);
+        const fin = await call("/passcode/login/finalize", {
+          json: { id, code: await latestPasscode(s.email) },
+          vars: OPEN,
+        });
+        expect(fin.status, await fin.clone().text()).toBe(200);
+      },
+    );
+    expect(trips).toBe(3);
+  });
+
   it("WebAuthn login: after a failed finalize no session exists, and the same assertion works", async () => {
     const setup = async () => {
       const u = await signUp();

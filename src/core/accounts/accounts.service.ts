@@ -564,7 +564,7 @@ export function createAccountService(deps: {
       // works; the lookup and the ticket are one round trip. The ticket carries the password
       // version, so any later password change kills it. The recipient's mail window is counted in
       // that round trip too: past it, no ticket replaces the open one and no mail goes out.
-      const window = mailer.recipientWindow?.(email) ?? null;
+      const window = mailer.recipientWindow?.() ?? null;
       const ticket = await tickets.issueForHolder(email, {
         purpose: "password_reset",
         ttlMs: TICKET_TTL.passwordReset,

@@ -9,7 +9,7 @@ import type { Clock } from "../../lib/clock";
 import type { Config } from "../config";
 import { isAuthError } from "../errors";
 import type { IpLimiter } from "../rate-limit/ip-limiter";
-import type { CountedWindow } from "../rate-limit/windows.store";
+import type { RecipientWindow } from "../rate-limit/windows.store";
 import type { OutboxStore } from "./outbox.store";
 
 export interface MailMessage {
@@ -26,8 +26,8 @@ export interface MailMessage {
 export interface Mailer {
   /** `recipientCounted`: the recipient's window was counted with the decision to mail (recipientWindow). */
   send(message: MailMessage, opts?: { recipientCounted?: boolean }): Promise<void>;
-  /** The recipient's mail window, for a store to count in the batch that decides the mail; null when none. */
-  recipientWindow?(to: string): CountedWindow | null;
+  /** The recipients' mail window, for a store to count in the batch that decides the mail; null when none. */
+  recipientWindow?(): RecipientWindow | null;
 }
 
 export interface OutboxEntry extends MailMessage {
@@ -143,7 +143,7 @@ export function createCloudflareMailer(
  */
 export function limitPerRecipient(inner: Mailer, limiter: IpLimiter): Mailer {
   return {
-    recipientWindow: (to) => limiter.recipientWindow(to),
+    recipientWindow: () => limiter.recipientWindow(),
     async send(m, opts) {
       if (opts?.recipientCounted) return inner.send(m);
       try {

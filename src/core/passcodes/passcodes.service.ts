@@ -106,8 +106,9 @@ export function createPasscodeService(deps: {
       const passcodeId = crypto.randomUUID();
       const code = randomCode();
       // One round trip: the send counted in each window and, when none is full and the address is
-      // there, the passcode stored.
-      const { counters, target, signupTarget } = await store.issue({
+      // there, the recipient's mail window counted and, within it, the passcode stored.
+      const recipient = mailer.recipientWindow?.() ?? undefined;
+      const { counters, target, signupTarget, stored } = await store.issue({
         windows: SEND_LIMITS.map(([max, seconds]) => ({
           key: `passcode-send:${seconds}:${id}`,
           windowMs: seconds * 1000,
@@ -123,6 +124,7 @@ export function createPasscodeService(deps: {
           expiresAt: now + ttlSeconds * 1000,
         },
         signup: signup.enabled,
+        recipient,
       });
       SEND_LIMITS.forEach(([max, seconds], i) => {
         const row = counters[i];
@@ -132,9 +134,18 @@ export function createPasscodeService(deps: {
           });
         }
       });
+      const counted = { recipientCounted: recipient !== undefined };
+      // Past the recipient's window nothing was stored and no mail goes out; the answer is the same.
+      if ((target || signupTarget) && !stored) {
+        console.warn("mail to one recipient over its limit; no passcode stored or sent");
+        return { id: passcodeId, ttl: ttlSeconds, createdAt: now };
+      }
       if (!target && signupTarget) {
         // As for an account: the same answer, after the same round trip and one mail.
-        await mailer.send(deps.templates.passcode(signupTarget.address, code, ttlSeconds, { signUp: true }));
+        await mailer.send(
+          deps.templates.passcode(signupTarget.address, code, ttlSeconds, { signUp: true }),
+          counted,
+        );
         return { id: passcodeId, ttl: ttlSeconds, createdAt: now };
       }
       if (!target) {
@@ -142,7 +153,7 @@ export function createPasscodeService(deps: {
         // Indistinguishable from a real send; finalize will find no such passcode.
         return { id: crypto.randomUUID(), ttl: ttlSeconds, createdAt: now };
       }
-      await mailer.send(deps.templates.passcode(target.address, code, ttlSeconds));
+      await mailer.send(deps.templates.passcode(target.address, code, ttlSeconds), counted);
       return { id: passcodeId, ttl: ttlSeconds, createdAt: now };
     },
 

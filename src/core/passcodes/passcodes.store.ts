@@ -21,6 +21,12 @@ import { insertWhere } from "../../db/insert-where";
 import { attemptCounters, emails, passcodes, tickets, users } from "../../db/schema";
 import { type AttemptPolicy, reserveStatement } from "../rate-limit/attempts.store";
 import {
+  hitStatement,
+  type RecipientWindow,
+  recipientKeyed,
+  withinWindow,
+} from "../rate-limit/windows.store";
+import {
   type NewRefreshToken,
   type NewSession,
   type SessionUserRow,
@@ -136,11 +142,18 @@ export interface PasscodeStore {
      * whose address no account holds gets the passcode instead, as a sign-up passcode.
      */
     signup: boolean;
+    /**
+     * The recipients' mail window: counted for the address the code goes to when every send
+     * window is within its max; past it, nothing is stored (`stored` false).
+     */
+    recipient?: RecipientWindow;
   }): Promise<{
     counters: { count: number; windowStart: number }[];
     target: { id: string; address: string } | null;
-    /** The address a sign-up passcode was stored for (only when `target` is null). */
+    /** The address a sign-up passcode is for (only when `target` is null). */
     signupTarget: { address: string } | null;
+    /** Whether the passcode (or the sign-up passcode) was stored. */
+    stored: boolean;
   }>;
   /**
    * Counts a try while the code is unspent and below `maxTries` (one conditional UPDATE); `row` is
@@ -173,7 +186,7 @@ export function createPasscodeStore(db: Db): PasscodeStore {
   const p = passcodes;
   const a = attemptCounters;
   return {
-    async issue({ windows, now, userId, emailId, passcode, signup }) {
+    async issue({ windows, now, userId, emailId, passcode, signup, recipient }) {
       const counts = windows.map(({ key, windowMs }) => {
         const expired = sql`${a.windowStart} <= ${now - windowMs}`;
         return db
@@ -220,48 +233,70 @@ export function createPasscodeStore(db: Db): PasscodeStore {
             .where(and(eq(emails.address, pendingAddress), sql`(${emails.isPrimary} OR ${emails.verified})`)),
         ),
       );
+      // The address the code goes to: the user's, else the pending sign-up's. Its mail window is
+      // counted when the send windows admit the send; past it nothing is stored (and nothing sent).
+      const targetAddress = db
+        .select({ address: emails.address })
+        .from(emails)
+        .innerJoin(users, eq(users.id, emails.userId))
+        .where(target);
+      const recipientAddress = signup
+        ? sql`coalesce((${targetAddress}), (${db.select({ address: pendingAddress }).from(t).where(pendingHere)}))`
+        : sql`(${targetAddress})`;
+      const window = recipient ? recipientKeyed(recipient, recipientAddress) : undefined;
+      const hit = window
+        ? [hitStatement(db, window, and(sql`${recipientAddress} IS NOT NULL`, ...withinLimits)!)]
+        : [];
+      const withinRecipient = window ? withinWindow(db, window) : undefined;
       const signupStatements = signup
         ? ([
-            db.insert(t).select(
-              db
-                .select({
-                  hash: value(signUpPasscodeKey(passcode.id), "hash"),
-                  purpose: value(SIGNUP_PASSCODE, "purpose"),
-                  userId: value(null, "user_id"),
-                  data: sql`json_object('address', ${pendingAddress}, 'emailId', json_extract(${t.data}, '$.emailId'), 'userId', ${userId}, 'codeMac', ${passcode.codeMac})`.as(
-                    "data",
-                  ),
-                  attempts: value(0, "attempts"),
-                  createdAt: value(passcode.createdAt, "created_at"),
-                  expiresAt: value(passcode.expiresAt, "expires_at"),
-                  usedAt: value(null, "used_at"),
-                  spentInto: value(null, "spent_into"),
-                })
-                .from(t)
-                .where(and(pendingHere, ...withinLimits)),
-            ),
+            db
+              .insert(t)
+              .select(
+                db
+                  .select({
+                    hash: value(signUpPasscodeKey(passcode.id), "hash"),
+                    purpose: value(SIGNUP_PASSCODE, "purpose"),
+                    userId: value(null, "user_id"),
+                    data: sql`json_object('address', ${pendingAddress}, 'emailId', json_extract(${t.data}, '$.emailId'), 'userId', ${userId}, 'codeMac', ${passcode.codeMac})`.as(
+                      "data",
+                    ),
+                    attempts: value(0, "attempts"),
+                    createdAt: value(passcode.createdAt, "created_at"),
+                    expiresAt: value(passcode.expiresAt, "expires_at"),
+                    usedAt: value(null, "used_at"),
+                    spentInto: value(null, "spent_into"),
+                  })
+                  .from(t)
+                  .where(and(pendingHere, ...withinLimits, withinRecipient)),
+              )
+              .returning({ hash: t.hash }),
             db.select({ address: pendingAddress }).from(t).where(pendingHere),
           ] as const)
         : ([] as const);
       const results = await db.batch([
         ...(counts as [(typeof counts)[number]]),
-        db.insert(p).select(
-          db
-            .select({
-              id: value(passcode.id, "id"),
-              userId: emails.userId,
-              emailId: emails.id,
-              codeMac: value(passcode.codeMac, "code_mac"),
-              tries: value(0, "tries"),
-              createdAt: value(passcode.createdAt, "created_at"),
-              expiresAt: value(passcode.expiresAt, "expires_at"),
-              usedAt: value(null, "used_at"),
-              spentInto: value(null, "spent_into"),
-            })
-            .from(emails)
-            .innerJoin(users, eq(users.id, emails.userId))
-            .where(and(target, ...withinLimits)),
-        ),
+        ...hit,
+        db
+          .insert(p)
+          .select(
+            db
+              .select({
+                id: value(passcode.id, "id"),
+                userId: emails.userId,
+                emailId: emails.id,
+                codeMac: value(passcode.codeMac, "code_mac"),
+                tries: value(0, "tries"),
+                createdAt: value(passcode.createdAt, "created_at"),
+                expiresAt: value(passcode.expiresAt, "expires_at"),
+                usedAt: value(null, "used_at"),
+                spentInto: value(null, "spent_into"),
+              })
+              .from(emails)
+              .innerJoin(users, eq(users.id, emails.userId))
+              .where(and(target, ...withinLimits, withinRecipient)),
+          )
+          .returning({ id: p.id }),
         db
           .select({ id: emails.id, address: emails.address })
           .from(emails)
@@ -269,8 +304,11 @@ export function createPasscodeStore(db: Db): PasscodeStore {
           .where(target),
         ...signupStatements,
       ]);
-      const found = results[windows.length + 1] as { id: string; address: string }[];
-      const pending = signup ? (results[windows.length + 3] as { address: string }[]) : [];
+      const at = windows.length + hit.length;
+      const inserted = results[at] as unknown[];
+      const found = results[at + 1] as { id: string; address: string }[];
+      const signedUp = signup ? (results[at + 2] as unknown[]) : [];
+      const pending = signup ? (results[at + 3] as { address: string }[]) : [];
       return {
         // An upsert with RETURNING always yields its row.
         counters: results
@@ -278,6 +316,7 @@ export function createPasscodeStore(db: Db): PasscodeStore {
           .map((rows) => (rows as { count: number; windowStart: number }[])[0]!),
         target: found[0] ?? null,
         signupTarget: found[0] ? null : (pending[0] ?? null),
+        stored: inserted.length > 0 || signedUp.length > 0,
       };
     },
 

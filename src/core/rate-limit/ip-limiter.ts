@@ -16,7 +16,7 @@
 import type { Clock } from "../../lib/clock";
 import { AuthError } from "../errors";
 import { RATE_LIMIT_BINDINGS, type RateLimitBinding, type RateLimitBindingName } from "./bindings";
-import type { CountedWindow, RateWindowStore } from "./windows.store";
+import type { RateWindowStore, RecipientWindow } from "./windows.store";
 
 /** [max requests, window seconds] pairs, all of which must hold. */
 export type Limit = readonly (readonly [number, number])[];
@@ -53,10 +53,11 @@ export interface IpLimiter {
    */
   hit(name: LimitName, ip: string): Promise<void>;
   /**
-   * The hourly window of mail to `address`, for a store to count in the batch that decides the
-   * mail (instead of `hit("recipient", address)`); null when rate limits are off.
+   * The current hourly window of mail to one address (keyed by it), for a store to count in the
+   * batch that decides the mail (instead of `hit("recipient", address)`); null when rate limits
+   * are off.
    */
-  recipientWindow(address: string): CountedWindow | null;
+  recipientWindow(): RecipientWindow | null;
 }
 
 const memory = new Map<string, number>();
@@ -70,13 +71,13 @@ export function createIpLimiter(deps: {
   enabled: boolean;
 }): IpLimiter {
   return {
-    recipientWindow(address) {
+    recipientWindow() {
       if (!deps.enabled) return null;
       const now = Math.floor(deps.clock.now() / 1000);
       const [[max, seconds]] = IP_LIMITS.recipient;
       const start = Math.floor(now / seconds) * seconds;
-      // The key `hit` counts the same window under.
-      return { key: `recipient:${seconds}:${address}`, windowStart: start * 1000, max };
+      // The key `hit` counts the same window under, less the address.
+      return { keyPrefix: `recipient:${seconds}:`, windowStart: start * 1000, max };
     },
     hit(name, ip) {
       if (!deps.enabled) return Promise.resolve();

@@ -17,14 +17,32 @@ export interface RateWindowStore {
   hit(key: string, windowStart: number): Promise<number>;
 }
 
-/** One window counted in D1, as another store's batch needs it (ip-limiter `recipientWindow`). */
+/** One window counted in D1, as another store's batch needs it. */
 export interface CountedWindow {
-  key: string;
+  /** The key; SQL when a store knows it only in SQL (recipientKeyed). */
+  key: string | SQL;
   /** The start of the current window (ms). */
   windowStart: number;
   /** The most hits the window admits. */
   max: number;
 }
+
+/**
+ * The current window of mail to one address, before the address is known (ip-limiter
+ * `recipientWindow`): its key is `keyPrefix` followed by the address.
+ */
+export interface RecipientWindow {
+  keyPrefix: string;
+  windowStart: number;
+  max: number;
+}
+
+/** The recipient window of `address`, given as a string or, in a store's batch, as SQL. */
+export const recipientKeyed = (w: RecipientWindow, address: string | SQL): CountedWindow => ({
+  key: typeof address === "string" ? `${w.keyPrefix}${address}` : sql`${w.keyPrefix} || ${address}`,
+  windowStart: w.windowStart,
+  max: w.max,
+});
 
 const onHit = {
   target: rateWindows.key,

@@ -6,7 +6,7 @@
 
 import type { Clock } from "../../lib/clock";
 import { randomToken, sha256Hex } from "../../lib/crypto";
-import type { CountedWindow } from "../rate-limit/windows.store";
+import type { RecipientWindow } from "../rate-limit/windows.store";
 import type { SessionDraft } from "../sessions/sessions.service";
 import type { TotpState } from "../totp/totp.service";
 import type { User } from "../users/users.service";
@@ -62,7 +62,7 @@ export interface TicketService {
       activeOnly?: boolean;
       withPasswordVersion?: boolean;
       /** The recipient's mail window, counted in the same round trip; past it nothing is issued. */
-      window?: CountedWindow | null;
+      window?: RecipientWindow | null;
     },
   ): Promise<string | null>;
   /** The open ticket's grant without spending it; null when `consume` would find nothing. */

@@ -5,7 +5,12 @@
 import { and, eq, exists, gt, isNull, lt, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { attemptCounters, emails, tickets, users } from "../../db/schema";
-import { type CountedWindow, hitStatement, withinWindow } from "../rate-limit/windows.store";
+import {
+  hitStatement,
+  type RecipientWindow,
+  recipientKeyed,
+  withinWindow,
+} from "../rate-limit/windows.store";
 import {
   codeUnused,
   remainingQuery,
@@ -80,7 +85,7 @@ export interface TicketStore {
   insertForHolder(
     address: string,
     ticket: Omit<NewTicket, "userId">,
-    opts: { spendOpen: boolean; activeOnly: boolean; withPasswordVersion: boolean; window?: CountedWindow },
+    opts: { spendOpen: boolean; activeOnly: boolean; withPasswordVersion: boolean; window?: RecipientWindow },
   ): Promise<boolean>;
   /** The open, unexpired ticket, without spending it. */
   peek(hash: string, purpose: string, now: number): Promise<TicketRow | null>;
@@ -313,7 +318,12 @@ export function createTicketStore(db: Db): TicketStore {
       return { user: found[0] ?? null, changed: set.meta.changes === 1 };
     },
 
-    async insertForHolder(address, ticket, { spendOpen, activeOnly, withPasswordVersion, window }) {
+    async insertForHolder(
+      address,
+      ticket,
+      { spendOpen, activeOnly, withPasswordVersion, window: recipient },
+    ) {
+      const window = recipient ? recipientKeyed(recipient, address) : undefined;
       const holder = and(
         eq(users.id, db.select({ userId: emails.userId }).from(emails).where(eq(emails.address, address))),
         eq(users.disabled, false),
