@@ -98,6 +98,16 @@ describe("Rate Limiting bindings (per IP, across isolates)", () => {
   });
 });
 
+/** Email-change links mailed to `to`, and the user's open email-change tickets. */
+async function emailChangeState(userId: string, to: string) {
+  return env.DB.prepare(
+    `SELECT (SELECT count(*) FROM outbox WHERE "to" = ?2 AND kind = 'email_change') AS mails,
+            (SELECT count(*) FROM tickets WHERE user_id = ?1 AND purpose = 'email_change' AND used_at IS NULL) AS open`,
+  )
+    .bind(userId, to)
+    .first<{ mails: number; open: number }>();
+}
+
 describe("hourly mail windows in D1 (per IP and per recipient)", () => {
   it("mail per IP: a count other isolates have filled refuses the route; each request adds one", async () => {
     const ip = freshIp();
@@ -206,6 +216,69 @@ describe("hourly mail windows in D1 (per IP and per recipient)", () => {
       .bind(u.userId)
       .first<{ n: number }>();
     expect(open!.n).toBe(1);
+  });
+
+  it("email change request per IP: counted in the request's batch; past 10 it is refused and writes nothing", async () => {
+    const u = await activeUser();
+    const ip = freshIp();
+    const to = uniqueEmail("next");
+    const request = () => call("/auth/change-email/request", { json: { new_email: to }, token: u.jwt, ip });
+    expect((await request()).status).toBe(204);
+    // The request's own hit is in D1: nine more fill the hour.
+    for (let i = 0; i < 8; i++) await windows.hit(`mail:3600:${ip}`, hourStart());
+    expect(await windows.hit(`mail:3600:${ip}`, hourStart())).toBe(10);
+    const { ticket } = (await lastMail(to, "email_change")).data;
+    const refused = await request();
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(await emailChangeState(u.userId, to)).toEqual({ mails: 1, open: 1 });
+    // The refused request spent nothing: the link sent before still works.
+    expect((await call("/auth/change-email/change", { json: { ticket } })).status).toBe(204);
+  });
+
+  it("email change request per recipient: past 10 in the hour no ticket replaces the open link and no mail goes out", async () => {
+    const u = await activeUser();
+    const to = uniqueEmail("next");
+    const request = () =>
+      call("/auth/change-email/request", { json: { new_email: to }, token: u.jwt, ip: freshIp() });
+    expect((await request()).status).toBe(204);
+    const { ticket } = (await lastMail(to, "email_change")).data;
+    for (let i = 0; i < 9; i++) await windows.hit(`recipient:3600:${to}`, hourStart());
+    const flood = await Promise.all(Array.from({ length: 5 }, request));
+    expect(flood.map((r) => r.status)).toEqual([204, 204, 204, 204, 204]);
+    expect(await emailChangeState(u.userId, to)).toEqual({ mails: 1, open: 1 });
+    expect((await call("/auth/change-email/change", { json: { ticket } })).status).toBe(204);
+  });
+
+  it("email change request: 30 parallel requests for one address send at most 10 mails, one open ticket", async () => {
+    const u = await activeUser();
+    const to = uniqueEmail("next");
+    const res = await Promise.all(
+      Array.from({ length: 30 }, () =>
+        call("/auth/change-email/request", { json: { new_email: to }, token: u.jwt, ip: freshIp() }),
+      ),
+    );
+    expect(res.every((r) => r.status === 204)).toBe(true);
+    expect(await emailChangeState(u.userId, to)).toEqual({ mails: 10, open: 1 });
+  });
+
+  it("email change request to a taken address (hints off): the holder's notices count in its window", async () => {
+    const a = await activeUser();
+    const b = await activeUser();
+    for (let i = 0; i < 9; i++) await windows.hit(`recipient:3600:${b.email}`, hourStart());
+    const request = () =>
+      call("/auth/change-email/request", { json: { new_email: b.email }, token: a.jwt, ip: freshIp() });
+    const notices = async () =>
+      (await env.DB.prepare(
+        `SELECT count(*) AS n FROM outbox WHERE "to" = ? AND kind = 'address_taken_email_change'`,
+      )
+        .bind(b.email)
+        .first<{ n: number }>())!.n;
+    expect((await request()).status).toBe(204);
+    expect(await notices()).toBe(1);
+    expect((await request()).status).toBe(204);
+    expect(await notices()).toBe(1);
+    expect(await emailChangeState(a.userId, b.email)).toEqual({ mails: 0, open: 0 });
   });
 
   it("one upsert counts parallel hits exactly and starts a newer window over", async () => {

@@ -189,7 +189,7 @@ describe("D1 faults leave no partial state", () => {
   });
 
   it("email change: the old address stays until the change is confirmed; repeating works", async () => {
-    await sweep(
+    const trips = await sweep(
       async () => ({ ...(await activeUser()), to: uniqueEmail() }),
       (s, headers) =>
         call("/auth/change-email/request", { json: { new_email: s.to }, token: s.jwt, headers }),
@@ -204,6 +204,7 @@ describe("D1 faults leave no partial state", () => {
         expect(await usersWithEmail(s.to)).toBe(1);
       },
     );
+    expect(trips).toBe(3);
   });
 
   it("passcode: after a failed finalize no session exists, the code is unspent and works again", async () => {

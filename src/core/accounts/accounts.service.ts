@@ -14,6 +14,7 @@ import type { MailTemplates } from "../mail/templates";
 import type { PasswordHasher } from "../passwords/hasher";
 import type { PasswordPolicy } from "../passwords/policy";
 import type { AttemptCounter } from "../rate-limit/attempts";
+import type { DeferredLimit } from "../rate-limit/ip-limiter";
 import type { RecoveryCodeService } from "../recovery/recovery-codes.service";
 import { forgetSessions } from "../sessions/session-cache";
 import type { IssuedSession, SessionContext, SessionService } from "../sessions/sessions.service";
@@ -117,7 +118,17 @@ export interface AccountService {
   }): Promise<void>;
   /** Changes the address at once (no verification); ends the other sessions, notifies both addresses. */
   changeEmailDirect(userId: string, newEmail: unknown, from: ChangeOrigin): Promise<void>;
-  requestEmailChange(userId: string, newEmail: unknown, link: LinkBuilder, from: ChangeOrigin): Promise<void>;
+  /**
+   * Mails a confirmation link to the new address (with hints off, a taken one's holder is told
+   * instead). `limit`: the route's per-IP mail window, counted in the request's round trip.
+   */
+  requestEmailChange(
+    userId: string,
+    newEmail: unknown,
+    link: LinkBuilder,
+    from: ChangeOrigin,
+    limit?: DeferredLimit,
+  ): Promise<void>;
   /** Confirms a requested change; ends every session but the requesting one, notifies both addresses. */
   confirmEmailChange(ticket: string, ctx?: SessionContext): Promise<void>;
   /** Turns TOTP on (see TotpService.enable), ends the other sessions, notifies the user. */
@@ -624,22 +635,37 @@ export function createAccountService(deps: {
       await changeEmail(userId, user.email, email, false, from.sessionId, from.ctx);
     },
 
-    async requestEmailChange(userId, rawEmail, link, from) {
+    async requestEmailChange(userId, rawEmail, link, from, limit) {
       const email = normalizeEmail(rawEmail);
-      const found = await users.findWithHolder(userId, email);
-      const user = usable(found.user);
-      const holder = found.holder;
-      if (holder && holder.id !== userId && !existence.hints)
-        return existence.tellOwner(email, "email_change", from.ctx);
-      if (holder) throw new AuthError("EMAIL_IN_USE");
-      const ticket = await tickets.issue({
+      // One round trip: the route's mail window, the user and the address's holder, the
+      // recipient's window and the ticket (the open one spent). The store writes only where the
+      // checks below all pass (it repeats them in SQL), so a refusal leaves nothing behind. The
+      // ticket carries the password version and the primary address: any later change of either
+      // kills it.
+      const recipient = mailer.recipientWindow?.() ?? null;
+      const found = await tickets.issueForNewAddress(userId, email, {
         purpose: "email_change",
-        userId,
         ttlMs: TICKET_TTL.emailChange,
-        data: { email, pv: user.passwordVersion, from: user.email, sid: from.sessionId },
-        replace: true,
+        data: { email, sid: from.sessionId },
+        windows: limit?.windows ?? [],
+        recipient,
+        notifyHolder: !existence.hints,
       });
-      await mailer.send(templates.emailChange(email, link(ticket), ticket, TICKET_TTL.emailChange / 1000));
+      limit?.check(found.counts);
+      usable(found.user);
+      const holder = found.holder;
+      const counted = { recipientCounted: recipient !== null };
+      if (holder && holder.id !== userId && !existence.hints) {
+        if (!found.recipientWithin) return;
+        return existence.tellOwner(email, "email_change", from.ctx, counted);
+      }
+      if (holder) throw new AuthError("EMAIL_IN_USE");
+      // Past the recipient's window: no ticket and no mail (as the mailer drops mail past it).
+      if (!found.token) return;
+      await mailer.send(
+        templates.emailChange(email, link(found.token), found.token, TICKET_TTL.emailChange / 1000),
+        counted,
+      );
     },
 
     async confirmEmailChange(ticket, ctx) {

@@ -35,8 +35,16 @@ export interface ExistenceService {
   emailExists(email: unknown): Promise<boolean>;
   /** The account holding `email` when answers must hide it (hints off), else null. */
   hiddenOwner(email: string): Promise<User | null>;
-  /** Mails the holder of `email` that someone tried to use it; never fails the request. */
-  tellOwner(email: string, attempt: TakenAttempt, ctx?: SessionContext): Promise<void>;
+  /**
+   * Mails the holder of `email` that someone tried to use it; never fails the request.
+   * `recipientCounted`: the recipient's mail window was counted already (Mailer.send).
+   */
+  tellOwner(
+    email: string,
+    attempt: TakenAttempt,
+    ctx?: SessionContext,
+    opts?: { recipientCounted?: boolean },
+  ): Promise<void>;
   /** A user as a new sign-up with these fields would have been, with a stable pseudo id. */
   decoyUser(email: string, fields: Partial<User>): Promise<User>;
   /** Tokens as a new session would have, of a session that does not exist (see module comment). */
@@ -84,10 +92,13 @@ export function createExistenceService(deps: {
       return users.findByEmail(email);
     },
 
-    async tellOwner(email, attempt, ctx) {
+    async tellOwner(email, attempt, ctx, opts) {
       const when = new Date(clock.now()).toISOString();
       try {
-        await mailer.send(templates.addressTaken(email, attempt, { when, client: describeClient(ctx) }));
+        await mailer.send(
+          templates.addressTaken(email, attempt, { when, client: describeClient(ctx) }),
+          opts,
+        );
       } catch (e) {
         console.error("address-taken notice not sent", e);
       }

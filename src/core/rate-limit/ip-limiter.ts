@@ -16,7 +16,7 @@
 import type { Clock } from "../../lib/clock";
 import { AuthError } from "../errors";
 import { RATE_LIMIT_BINDINGS, type RateLimitBinding, type RateLimitBindingName } from "./bindings";
-import type { RateWindowStore, RecipientWindow } from "./windows.store";
+import type { CountedWindow, RateWindowStore, RecipientWindow } from "./windows.store";
 
 /** [max requests, window seconds] pairs, all of which must hold. */
 export type Limit = readonly (readonly [number, number])[];
@@ -45,6 +45,17 @@ const D1_WINDOWS: ReadonlySet<LimitName> = new Set(["mail", "recipient"]);
 /** The binding tells no reset time; its period is 60 s. */
 const BINDING_RETRY_AFTER = 60;
 
+/**
+ * A limit counted in D1 whose count a route's own first batch takes (IpLimiter `deferred`): the
+ * store counts each of `windows` (windows.store hitStatement, unguarded), writes nothing while one
+ * is past its max (withinWindow), and `check` then refuses with the counts it returned.
+ */
+export interface DeferredLimit {
+  windows: CountedWindow[];
+  /** RATE_LIMITED (with retryAfter) when a count, in the order of `windows`, is past its max. */
+  check(counts: readonly number[]): void;
+}
+
 export interface IpLimiter {
   /**
    * Counts one request; RATE_LIMITED with retryAfter when any window is full. The in-isolate count
@@ -58,6 +69,12 @@ export interface IpLimiter {
    * are off.
    */
   recipientWindow(): RecipientWindow | null;
+  /**
+   * `hit` for the mail limit (counted in D1) of a route that counts it in its first batch: the
+   * in-isolate count is decided now (a refusal is thrown before this returns); the D1 windows are
+   * the store's to count (DeferredLimit).
+   */
+  deferred(name: "mail", ip: string): DeferredLimit;
 }
 
 const memory = new Map<string, number>();
@@ -79,26 +96,25 @@ export function createIpLimiter(deps: {
       // The key `hit` counts the same window under, less the address.
       return { keyPrefix: `recipient:${seconds}:`, windowStart: start * 1000, max };
     },
+    deferred(name, ip) {
+      if (!deps.enabled) return { windows: [], check: () => {} };
+      const windows = countInIsolate(name, ip, deps.clock);
+      return {
+        windows: windows.map((w) => ({
+          key: `${name}:${w.seconds}:${ip}`,
+          windowStart: w.start * 1000,
+          max: w.max,
+        })),
+        check(counts) {
+          windows.forEach((w, i) => {
+            if ((counts[i] ?? 0) > w.max) throw new AuthError("RATE_LIMITED", { retryAfter: w.resetIn });
+          });
+        },
+      };
+    },
     hit(name, ip) {
       if (!deps.enabled) return Promise.resolve();
-      const now = Math.floor(deps.clock.now() / 1000);
-      if (memory.size > MEMORY_CAP) memory.clear();
-      const windows = IP_LIMITS[name].map(([max, seconds]) => {
-        const index = Math.floor(now / seconds);
-        return {
-          max,
-          seconds,
-          start: index * seconds,
-          key: `rl:${name}:${seconds}:${index}:${ip}`,
-          resetIn: (index + 1) * seconds - now,
-        };
-      });
-      // Exact within this isolate: synchronous check-and-increment before any await.
-      for (const w of windows) {
-        const n = (memory.get(w.key) ?? 0) + 1;
-        memory.set(w.key, n);
-        if (n > w.max) throw new AuthError("RATE_LIMITED", { retryAfter: w.resetIn });
-      }
+      const windows = countInIsolate(name, ip, deps.clock);
       const bindingName = (RATE_LIMIT_BINDINGS as Partial<Record<LimitName, RateLimitBindingName>>)[name];
       const binding = bindingName ? deps.bindings[bindingName] : undefined;
       if (binding) return overBinding(binding, `${name}:${ip}`);
@@ -112,6 +128,31 @@ export function createIpLimiter(deps: {
       return Promise.resolve();
     },
   };
+}
+
+/**
+ * Counts one request in each of the limit's windows in this isolate, exactly: a synchronous
+ * check-and-increment before any await (RATE_LIMITED thrown when one is full). Returns the windows.
+ */
+function countInIsolate(name: LimitName, ip: string, clock: Clock) {
+  const now = Math.floor(clock.now() / 1000);
+  if (memory.size > MEMORY_CAP) memory.clear();
+  const windows = IP_LIMITS[name].map(([max, seconds]) => {
+    const index = Math.floor(now / seconds);
+    return {
+      max,
+      seconds,
+      start: index * seconds,
+      key: `rl:${name}:${seconds}:${index}:${ip}`,
+      resetIn: (index + 1) * seconds - now,
+    };
+  });
+  for (const w of windows) {
+    const n = (memory.get(w.key) ?? 0) + 1;
+    memory.set(w.key, n);
+    if (n > w.max) throw new AuthError("RATE_LIMITED", { retryAfter: w.resetIn });
+  }
+  return windows;
 }
 
 async function overBinding(binding: RateLimitBinding, key: string): Promise<void> {

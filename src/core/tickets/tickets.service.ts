@@ -6,7 +6,7 @@
 
 import type { Clock } from "../../lib/clock";
 import { randomToken, sha256Hex } from "../../lib/crypto";
-import type { RecipientWindow } from "../rate-limit/windows.store";
+import type { CountedWindow, RecipientWindow } from "../rate-limit/windows.store";
 import type { SessionDraft } from "../sessions/sessions.service";
 import type { TotpState } from "../totp/totp.service";
 import type { User } from "../users/users.service";
@@ -65,6 +65,31 @@ export interface TicketService {
       window?: RecipientWindow | null;
     },
   ): Promise<string | null>;
+  /**
+   * A ticket for `userId` to take `address` (an email change; open ones of the purpose spent), in
+   * one round trip with what the request decides on (TicketStore.insertForNewAddress): the
+   * route's per-IP windows counted, the user and the address's holder read, the recipient window
+   * counted. `token` is null when nothing was issued; `recipientWithin` tells whether mail to the
+   * address may go out.
+   */
+  issueForNewAddress(
+    userId: string,
+    address: string,
+    opts: {
+      purpose: TicketPurpose;
+      ttlMs: number;
+      data: Record<string, unknown>;
+      windows: CountedWindow[];
+      recipient: RecipientWindow | null;
+      notifyHolder: boolean;
+    },
+  ): Promise<{
+    token: string | null;
+    counts: number[];
+    user: User | null;
+    holder: User | null;
+    recipientWithin: boolean;
+  }>;
   /** The open ticket's grant without spending it; null when `consume` would find nothing. */
   peek(token: string, purpose: TicketPurpose): Promise<TicketGrant | null>;
   /** `attempt`, with the TOTP state of the ticket's user read in the same round trip. */
@@ -141,6 +166,32 @@ export function createTicketService(deps: { store: TicketStore; clock: Clock }):
         },
       );
       return issued ? token : null;
+    },
+
+    async issueForNewAddress(userId, address, opts) {
+      const token = randomToken();
+      const now = clock.now();
+      const found = await store.insertForNewAddress(
+        userId,
+        address,
+        {
+          hash: await sha256Hex(token),
+          purpose: opts.purpose,
+          data: opts.data,
+          createdAt: now,
+          expiresAt: now + opts.ttlMs,
+        },
+        { windows: opts.windows, recipient: opts.recipient ?? undefined, notifyHolder: opts.notifyHolder },
+      );
+      const { recipient } = opts;
+      return {
+        token: found.issued ? token : null,
+        counts: found.counts,
+        user: found.user,
+        holder: found.holder,
+        recipientWithin:
+          recipient === null || (found.recipientCount !== null && found.recipientCount <= recipient.max),
+      };
     },
 
     async consume(token, purpose) {

@@ -2,10 +2,11 @@
  * Where tickets are kept. Spending and counting are each one conditional UPDATE ... RETURNING, so
  * under any number of parallel requests exactly one wins (see tickets.service.ts).
  */
-import { and, eq, exists, gt, isNull, lt, sql } from "drizzle-orm";
+import { and, eq, exists, gt, isNull, lt, ne, notExists, or, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { attemptCounters, emails, tickets, users } from "../../db/schema";
 import {
+  type CountedWindow,
   hitStatement,
   type RecipientWindow,
   recipientKeyed,
@@ -24,7 +25,13 @@ import {
   sessionStatements,
 } from "../sessions/sessions.store";
 import { claimStepStatement, stepClaimable, type TotpStateRow, totpStateQuery } from "../totp/totp.store";
-import { activateStatements, setPasswordStatement, type UserRow, userByIdQuery } from "../users/users.store";
+import {
+  activateStatements,
+  setPasswordStatement,
+  type UserRow,
+  userByIdQuery,
+  usersWithPrimaryQuery,
+} from "../users/users.store";
 
 export type NewTicket = typeof tickets.$inferInsert;
 export type TicketRow = Pick<typeof tickets.$inferSelect, "userId" | "data">;
@@ -87,6 +94,29 @@ export interface TicketStore {
     ticket: Omit<NewTicket, "userId">,
     opts: { spendOpen: boolean; activeOnly: boolean; withPasswordVersion: boolean; window?: RecipientWindow },
   ): Promise<boolean>;
+  /**
+   * A request to give `userId` the address `address` (an email change), in one round trip: counts
+   * each of `windows` (the route's per-IP windows), reads the user and the user holding `address`
+   * (primary or not), and, while every window is within its max and the user is enabled: counts the
+   * recipient window of `address` when the address is free or, with `notifyHolder`, held by
+   * another account (whose holder is then told); and when the address is free and the recipient
+   * window within its max, spends the user's open tickets of the purpose and stores `ticket`, its
+   * `data` gaining `pv` (the password version) and `from` (the primary address).
+   */
+  insertForNewAddress(
+    userId: string,
+    address: string,
+    ticket: Omit<NewTicket, "userId">,
+    opts: { windows: CountedWindow[]; recipient?: RecipientWindow; notifyHolder: boolean },
+  ): Promise<{
+    /** Each window's count after this request's hit, in the order given. */
+    counts: number[];
+    user: UserRow | null;
+    holder: UserRow | null;
+    /** The recipient window's count after its hit; null when it was not counted. */
+    recipientCount: number | null;
+    issued: boolean;
+  }>;
   /** The open, unexpired ticket, without spending it. */
   peek(hash: string, purpose: string, now: number): Promise<TicketRow | null>;
   /** `attempt`, reading the TOTP state of the ticket's user in the same round trip. */
@@ -316,6 +346,100 @@ export function createTicketStore(db: Db): TicketStore {
       ]);
       if (!spend[0]) return null;
       return { user: found[0] ?? null, changed: set.meta.changes === 1 };
+    },
+
+    async insertForNewAddress(userId, address, ticket, { windows, recipient, notifyHolder }) {
+      const one = { one: sql`1` };
+      const routeWithin = windows.map((w) => withinWindow(db, w));
+      const enabled = exists(
+        db
+          .select(one)
+          .from(users)
+          .where(and(eq(users.id, userId), eq(users.disabled, false))),
+      );
+      const free = notExists(db.select(one).from(emails).where(eq(emails.address, address)));
+      const heldByOther = exists(
+        db
+          .select(one)
+          .from(emails)
+          .where(and(eq(emails.address, address), ne(emails.userId, userId))),
+      );
+      const window = recipient ? recipientKeyed(recipient, address) : undefined;
+      // The service's checks after the batch, in SQL: nothing is written unless they all pass.
+      const allowed = and(...routeWithin, enabled, free, window ? withinWindow(db, window) : undefined);
+      const data = JSON.stringify(ticket.data ?? {});
+      const value = <T>(v: T, name: string) => sql<T>`${v}`.as(name);
+      const [hits, reads, recipientHit, writes] = [
+        windows.map((w) => hitStatement(db, w, sql`1`)),
+        [
+          userByIdQuery(db, userId),
+          usersWithPrimaryQuery(db)
+            .where(
+              eq(
+                users.id,
+                db.select({ userId: emails.userId }).from(emails).where(eq(emails.address, address)),
+              ),
+            )
+            .limit(1),
+        ],
+        window
+          ? [
+              hitStatement(
+                db,
+                window,
+                and(...routeWithin, enabled, notifyHolder ? or(free, heldByOther) : free)!,
+              ),
+            ]
+          : [],
+        [
+          db
+            .update(tickets)
+            .set({ usedAt: ticket.createdAt })
+            .where(and(open(userId, ticket.purpose), allowed)),
+          db
+            .insert(tickets)
+            .select(
+              db
+                .select({
+                  hash: value(ticket.hash, "hash"),
+                  purpose: value(ticket.purpose, "purpose"),
+                  userId: users.id,
+                  data: sql<
+                    Record<string, unknown>
+                  >`json_set(${data}, '$.pv', ${users.passwordVersion}, '$.from', ${emails.address})`.as(
+                    "data",
+                  ),
+                  attempts: value(0, "attempts"),
+                  createdAt: value(ticket.createdAt, "created_at"),
+                  expiresAt: value(ticket.expiresAt, "expires_at"),
+                  usedAt: value(null, "used_at"),
+                  spentInto: value(null, "spent_into"),
+                })
+                .from(users)
+                .leftJoin(emails, and(eq(emails.userId, users.id), eq(emails.isPrimary, true)))
+                .where(and(eq(users.id, userId), allowed)),
+            )
+            .returning({ userId: tickets.userId }),
+        ],
+      ] as const;
+      const results = (await db.batch([
+        ...hits,
+        ...reads,
+        ...recipientHit,
+        ...writes,
+      ] as never)) as unknown[][];
+      const at = hits.length;
+      const [user] = results[at] as UserRow[];
+      const [holder] = results[at + 1] as UserRow[];
+      const [counted] = (window ? results[at + 2] : []) as { count: number }[];
+      return {
+        // An unguarded upsert with RETURNING always yields its row.
+        counts: results.slice(0, at).map((rows) => (rows[0] as { count: number }).count),
+        user: user ?? null,
+        holder: holder ?? null,
+        recipientCount: counted ? counted.count : null,
+        issued: results[results.length - 1]!.length > 0,
+      };
     },
 
     async insertForHolder(

@@ -7,7 +7,7 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { AuthError } from "../../core/errors";
 import { sameOrigin } from "../shared/csrf";
 import { changeOrigin, sessionContext } from "../shared/http";
-import { countRequest, feature, invalidTicketRedirect, limit, limitHashing } from "../shared/kit";
+import { deferRequest, feature, invalidTicketRedirect, limit, limitHashing } from "../shared/kit";
 import { confirmPage } from "../shared/links";
 import { op } from "../shared/openapi";
 import type { AppEnv } from "../shared/types";
@@ -49,13 +49,14 @@ account.post("/change-email/request", changeEmailRequest, async (c) => {
   const { config, services } = c.var;
   if (!config.features.verifyEmails) throw new AuthError("FEATURE_DISABLED");
   const principal = await requireHbpPrincipal(c);
-  await countRequest(c, "mail");
+  const mail = deferRequest(c, "mail");
   const { new_email } = await changeEmailRequest.body(c);
   await services.accounts.requestEmailChange(
     principal.userId,
     new_email,
     (t) => `${config.publicUrl}/auth/change-email/change?ticket=${encodeURIComponent(t)}`,
     changeOrigin(c, principal),
+    mail,
   );
   return c.body(null, 204);
 });

@@ -8,7 +8,7 @@
 import type { Context, ErrorHandler, Handler, Hono, MiddlewareHandler } from "hono";
 import type { Config } from "../../core/config";
 import { AuthError, type AuthErrorCode, isAuthError } from "../../core/errors";
-import type { LimitName } from "../../core/rate-limit/ip-limiter";
+import type { DeferredLimit, LimitName } from "../../core/rate-limit/ip-limiter";
 import { isBackendUnavailable } from "../../lib/unavailable";
 import { admitHashing, clientIp } from "./http";
 import { logError } from "./log";
@@ -66,6 +66,14 @@ export function defineDialect(d: { onError: ErrorHandler<AppEnv>; notFound?: Han
 /** Counts the request in its per-IP window (RATE_LIMITED when full); for limits decided mid-route. */
 export function countRequest(c: Context<AppEnv>, name: LimitName): Promise<void> {
   return c.var.services.limiter.hit(name, clientIp(c));
+}
+
+/**
+ * The route's per-IP mail window for its core service to count in its first round trip
+ * (IpLimiter `deferred`): the in-isolate count is taken now, before the body is read.
+ */
+export function deferRequest(c: Context<AppEnv>, name: "mail"): DeferredLimit {
+  return c.var.services.limiter.deferred(name, clientIp(c));
 }
 
 /** The route's per-IP window, counted before the route runs: `auth.post("/x", limit("verify"), ...)`. */
