@@ -639,9 +639,9 @@ export function createAccountService(deps: {
       const email = normalizeEmail(rawEmail);
       // One round trip: the route's mail window, the user and the address's holder, the
       // recipient's window and the ticket (the open one spent). The store writes only where the
-      // checks below all pass (it repeats them in SQL), so a refusal leaves nothing behind. The
-      // ticket carries the password version and the primary address: any later change of either
-      // kills it.
+      // checks below all pass (it repeats them in SQL), so a refusal leaves nothing behind: a new
+      // check must run before this round trip, or join the store's SQL too. The ticket carries
+      // the password version and the primary address: any later change of either kills it.
       const recipient = mailer.recipientWindow?.() ?? null;
       const found = await tickets.issueForNewAddress(userId, email, {
         purpose: "email_change",
