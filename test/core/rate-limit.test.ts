@@ -236,6 +236,28 @@ describe("hourly mail windows in D1 (per IP and per recipient)", () => {
     expect((await call("/auth/change-email/change", { json: { ticket } })).status).toBe(204);
   });
 
+  it("passcode initialize per IP: counted in the send's batch; past 10 it is refused and counts or stores nothing else", async () => {
+    const u = await signUp();
+    const ip = freshIp();
+    const init = () => hcall("/passcode/login/initialize", { json: { user_id: u.userId }, ip });
+    expect((await init()).status).toBe(200);
+    for (let i = 0; i < 8; i++) await windows.hit(`mail:3600:${ip}`, hourStart());
+    expect(await windows.hit(`mail:3600:${ip}`, hourStart())).toBe(10);
+    const state = async () =>
+      env.DB.prepare(
+        `SELECT (SELECT count(*) FROM passcodes WHERE user_id = ?1) AS codes,
+                (SELECT count FROM attempt_counters WHERE key = 'passcode-send:60:' || ?1) AS sends,
+                (SELECT count FROM rate_windows WHERE key = 'recipient:3600:' || ?2) AS recipient`,
+      )
+        .bind(u.userId, u.email)
+        .first<{ codes: number; sends: number; recipient: number }>();
+    expect(await state()).toEqual({ codes: 1, sends: 1, recipient: 1 });
+    const refused = await init();
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(await state()).toEqual({ codes: 1, sends: 1, recipient: 1 });
+  });
+
   it("email change request per recipient: past 10 in the hour no ticket replaces the open link and no mail goes out", async () => {
     const u = await activeUser();
     const to = uniqueEmail("next");

@@ -264,7 +264,7 @@ describe("D1 faults leave no partial state", () => {
         expect(fin.status, await fin.clone().text()).toBe(200);
       },
     );
-    expect(trips).toBe(3);
+    expect(trips).toBe(2);
   });
 
   it("WebAuthn login: after a failed finalize no session exists, and the same assertion works", async () => {

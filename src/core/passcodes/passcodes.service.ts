@@ -24,6 +24,7 @@ import { type EventRecorder, noEvents } from "../events/events";
 import type { Mailer } from "../mail/mailer";
 import type { MailTemplates } from "../mail/templates";
 import type { AttemptCounter } from "../rate-limit/attempts";
+import type { DeferredLimit } from "../rate-limit/ip-limiter";
 import type { IssuedSession, SessionContext, SessionService } from "../sessions/sessions.service";
 import type { PasscodeStore } from "./passcodes.store";
 
@@ -46,7 +47,13 @@ export interface PasscodeService {
    * Mails a new passcode to the user's address `emailId` (default: the primary one). For an
    * unknown user id, `quiet` answers as if one was sent (existence hints off); otherwise NOT_FOUND.
    */
-  initialize(input: { userId: string; emailId?: string; quiet: boolean }): Promise<IssuedPasscode>;
+  initialize(input: {
+    userId: string;
+    emailId?: string;
+    quiet: boolean;
+    /** The route's per-IP mail window, counted in the send's round trip. */
+    limit?: DeferredLimit;
+  }): Promise<IssuedPasscode>;
   /**
    * Checks a code; on success verifies the address and starts a session (its access token living
    * `accessTtl` seconds when given). Two round trips, and the second is all or nothing.
@@ -99,16 +106,17 @@ export function createPasscodeService(deps: {
     new Uint8Array(await crypto.subtle.sign("HMAC", await key, utf8(`${id}:${code}`)));
 
   return {
-    async initialize({ userId, emailId, quiet }) {
+    async initialize({ userId, emailId, quiet, limit }) {
       const id = typeof userId === "string" ? userId.toLowerCase() : "";
       if (!UUID.test(id)) throw new AuthError("INVALID_REQUEST", { detail: "user_id must be a UUID." });
       const now = clock.now();
       const passcodeId = crypto.randomUUID();
       const code = randomCode();
-      // One round trip: the send counted in each window and, when none is full and the address is
-      // there, the recipient's mail window counted and, within it, the passcode stored.
+      // One round trip: the route's mail window and the send counted in each window and, when none
+      // is full and the address is there, the recipient's mail window counted and, within it, the
+      // passcode stored.
       const recipient = mailer.recipientWindow?.() ?? undefined;
-      const { counters, target, signupTarget, stored } = await store.issue({
+      const { routeCounts, counters, target, signupTarget, stored } = await store.issue({
         windows: SEND_LIMITS.map(([max, seconds]) => ({
           key: `passcode-send:${seconds}:${id}`,
           windowMs: seconds * 1000,
@@ -125,7 +133,9 @@ export function createPasscodeService(deps: {
         },
         signup: signup.enabled,
         recipient,
+        routeWindows: limit?.windows,
       });
+      limit?.check(routeCounts);
       SEND_LIMITS.forEach(([max, seconds], i) => {
         const row = counters[i];
         if (row && row.count > max) {

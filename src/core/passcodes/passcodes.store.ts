@@ -21,6 +21,7 @@ import { insertWhere } from "../../db/insert-where";
 import { attemptCounters, emails, passcodes, tickets, users } from "../../db/schema";
 import { type AttemptPolicy, reserveStatement } from "../rate-limit/attempts.store";
 import {
+  type CountedWindow,
   hitStatement,
   type RecipientWindow,
   recipientKeyed,
@@ -147,8 +148,16 @@ export interface PasscodeStore {
      * window is within its max; past it, nothing is stored (`stored` false).
      */
     recipient?: RecipientWindow;
+    /**
+     * The route's per-IP windows (ip-limiter DeferredLimit), each counted first; while one is past
+     * its max nothing else is counted or stored.
+     */
+    routeWindows?: CountedWindow[];
   }): Promise<{
-    counters: { count: number; windowStart: number }[];
+    /** Each route window's count after this request's hit, in the order given. */
+    routeCounts: number[];
+    /** Each send window's counter after the count (null when the route's windows refused it). */
+    counters: ({ count: number; windowStart: number } | null)[];
     target: { id: string; address: string } | null;
     /** The address a sign-up passcode is for (only when `target` is null). */
     signupTarget: { address: string } | null;
@@ -186,12 +195,12 @@ export function createPasscodeStore(db: Db): PasscodeStore {
   const p = passcodes;
   const a = attemptCounters;
   return {
-    async issue({ windows, now, userId, emailId, passcode, signup, recipient }) {
+    async issue({ windows, now, userId, emailId, passcode, signup, recipient, routeWindows = [] }) {
+      const routeHits = routeWindows.map((w) => hitStatement(db, w, sql`1`));
+      const routeWithin = routeWindows.map((w) => withinWindow(db, w));
       const counts = windows.map(({ key, windowMs }) => {
         const expired = sql`${a.windowStart} <= ${now - windowMs}`;
-        return db
-          .insert(a)
-          .values({ key, count: 1, windowStart: now })
+        return insertWhere(db, a, { key, count: 1, windowStart: now }, and(sql`1`, ...routeWithin)!)
           .onConflictDoUpdate({
             target: a.key,
             set: {
@@ -206,15 +215,19 @@ export function createPasscodeStore(db: Db): PasscodeStore {
         emailId ? eq(emails.id, emailId) : eq(emails.isPrimary, true),
         eq(users.disabled, false),
       );
-      // The counters just counted, each within its max (a full window sends nothing).
-      const withinLimits = windows.map(({ key, max }) =>
-        exists(
-          db
-            .select({ one: sql`1` })
-            .from(a)
-            .where(and(eq(a.key, key), lte(a.count, max))),
+      // The route's windows and the counters just counted, each within its max (a full window
+      // sends nothing).
+      const withinLimits = [
+        ...routeWithin,
+        ...windows.map(({ key, max }) =>
+          exists(
+            db
+              .select({ one: sql`1` })
+              .from(a)
+              .where(and(eq(a.key, key), lte(a.count, max))),
+          ),
         ),
-      );
+      ];
       const value = <T>(v: T, name: string) => sql<T>`${v}`.as(name);
       const t = tickets;
       const pendingAddress = sql<string>`json_extract(${t.data}, '$.address')`;
@@ -274,8 +287,10 @@ export function createPasscodeStore(db: Db): PasscodeStore {
             db.select({ address: pendingAddress }).from(t).where(pendingHere),
           ] as const)
         : ([] as const);
-      const results = await db.batch([
-        ...(counts as [(typeof counts)[number]]),
+      // The route's hits first: everything after them reads their counts.
+      const results = (await db.batch([
+        ...routeHits,
+        ...counts,
         ...hit,
         db
           .insert(p)
@@ -303,17 +318,18 @@ export function createPasscodeStore(db: Db): PasscodeStore {
           .innerJoin(users, eq(users.id, emails.userId))
           .where(target),
         ...signupStatements,
-      ]);
-      const at = windows.length + hit.length;
+      ] as never)) as unknown[][];
+      const at = routeHits.length + windows.length + hit.length;
       const inserted = results[at] as unknown[];
       const found = results[at + 1] as { id: string; address: string }[];
       const signedUp = signup ? (results[at + 2] as unknown[]) : [];
       const pending = signup ? (results[at + 3] as { address: string }[]) : [];
       return {
-        // An upsert with RETURNING always yields its row.
+        // An unguarded upsert with RETURNING always yields its row.
+        routeCounts: results.slice(0, routeHits.length).map((rows) => (rows[0] as { count: number }).count),
         counters: results
-          .slice(0, windows.length)
-          .map((rows) => (rows as { count: number; windowStart: number }[])[0]!),
+          .slice(routeHits.length, routeHits.length + windows.length)
+          .map((rows) => (rows[0] as { count: number; windowStart: number } | undefined) ?? null),
         target: found[0] ?? null,
         signupTarget: found[0] ? null : (pending[0] ?? null),
         stored: inserted.length > 0 || signedUp.length > 0,

@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { sameOrigin } from "../shared/csrf";
 import { readBody, sessionContext, validate } from "../shared/http";
-import { limit } from "../shared/kit";
+import { deferRequest, limit } from "../shared/kit";
 import type { AppEnv } from "../shared/types";
 import { presentPasscode } from "./present";
 import * as s from "./schemas";
@@ -10,13 +10,15 @@ import { sendToken } from "./session";
 
 export const passcode = new Hono<AppEnv>();
 
-passcode.post("/passcode/login/initialize", limit("mail"), async (c) => {
+passcode.post("/passcode/login/initialize", async (c) => {
   const { services, config } = c.var;
+  const mail = deferRequest(c, "mail");
   const body = validate(s.passcodeInitBody, await readBody(c));
   const issued = await services.passcodes.initialize({
     userId: body.user_id,
     emailId: body.email_id,
     quiet: !config.features.existenceHints,
+    limit: mail,
   });
   return c.json(presentPasscode(issued));
 });
