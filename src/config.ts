@@ -104,6 +104,8 @@ const EnvSchema = z.object({
   REFRESH_REUSE_GRACE: int(10, 0, 300),
   /** Live sessions per user; the oldest are ended beyond this. */
   MAX_SESSIONS_PER_USER: int(20, 1, 1000),
+  /** Seconds a sign-in counts as recent for sensitive changes (email, password, TOTP off, passkey or account deletion); 0: off. */
+  STEP_UP_MAX_AGE: int(300, 0, 86_400),
   /** New users may log in before confirming their email. */
   AUTO_ACTIVATE_NEW_USERS: bool(false),
   /** Email changes need a link sent to the new address (/auth/change-email/request). */
@@ -702,6 +704,7 @@ function build(e: Env, bindings: Record<string, unknown>): Config {
       absoluteTtl: e.SESSION_ABSOLUTE_TTL,
       reuseGrace: e.REFRESH_REUSE_GRACE,
       maxPerUser: e.MAX_SESSIONS_PER_USER,
+      stepUpMaxAge: e.STEP_UP_MAX_AGE,
     },
     features: {
       autoActivate: e.AUTO_ACTIVATE_NEW_USERS,

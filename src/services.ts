@@ -51,6 +51,7 @@ import { createSamlStore } from "./core/saml/saml.store";
 import { loadSpKeys } from "./core/saml/sp-keys";
 import { createSessionService } from "./core/sessions/sessions.service";
 import { createSessionStore } from "./core/sessions/sessions.store";
+import { createStepUpService } from "./core/sessions/step-up";
 import { createStorageService, type VariantCache } from "./core/storage/storage.service";
 import { createTeamService } from "./core/teams/teams.service";
 import { createTeamStore } from "./core/teams/teams.store";
@@ -192,6 +193,7 @@ class RequestServices {
   #attempts?: ReturnType<typeof createAttemptCounter>;
   #totp?: ReturnType<typeof createTotpService>;
   #reauth?: ReturnType<typeof createReauthService>;
+  #stepUp?: ReturnType<typeof createStepUpService>;
   #captcha?: ReturnType<typeof createTurnstileVerifier>;
   #outbox?: ReturnType<typeof createOutboxMailer>;
   #limiter?: ReturnType<typeof createIpLimiter>;
@@ -392,8 +394,21 @@ class RequestServices {
       users: this.users,
       passwords: this.passwords,
       attempts: this.attempts,
+      totp: this.totp,
+      webauthn: this.webauthn,
+      stepUp: this.stepUp,
+      events: this.events,
     });
     return this.#reauth;
+  }
+
+  get stepUp() {
+    this.#stepUp ??= createStepUpService({
+      store: createSessionStore(this.#database),
+      clock: this.clock,
+      maxAge: this.config.sessions.stepUpMaxAge,
+    });
+    return this.#stepUp;
   }
 
   get captcha() {
@@ -498,6 +513,7 @@ class RequestServices {
       notices: this.notices,
       existence: this.existence,
       passwordPolicy: this.passwordPolicy,
+      stepUp: this.stepUp,
       events: this.events,
     });
     return this.#accounts;
@@ -552,6 +568,7 @@ class RequestServices {
       notices: this.notices,
       existence: this.existence,
       passwordPolicy: this.passwordPolicy,
+      stepUp: this.stepUp,
       events: this.events,
     });
     return this.#accountsById;
@@ -599,6 +616,7 @@ class RequestServices {
       sessions: this.sessions,
       notices: this.notices,
       webauthn: this.config.webauthn,
+      stepUp: this.stepUp,
       events: this.events,
     });
     return this.#webauthn;

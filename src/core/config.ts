@@ -39,7 +39,14 @@ export interface Config {
     /** The longest lifetime any dialect gives an access token: verification bounds token age by it. */
     longestTtl: number;
   };
-  sessions: { refreshIdleTtl: number; absoluteTtl: number; reuseGrace: number; maxPerUser: number };
+  sessions: {
+    refreshIdleTtl: number;
+    absoluteTtl: number;
+    reuseGrace: number;
+    maxPerUser: number;
+    /** Seconds a sign-in or re-authentication counts as recent for sensitive changes; 0: no check. */
+    stepUpMaxAge: number;
+  };
   features: {
     autoActivate: boolean;
     verifyEmails: boolean;

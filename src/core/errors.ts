@@ -29,6 +29,8 @@ export const AUTH_ERROR_CODES = [
   "MFA_NOT_ENABLED",
   "MFA_NOT_SET_UP",
   "TOO_MANY_ATTEMPTS",
+  /** A sensitive change from a session whose last proven credential is too old (sessions/step-up.ts). */
+  "REAUTHENTICATION_REQUIRED",
   "RATE_LIMITED",
   "BUSY",
   "INTERNAL",

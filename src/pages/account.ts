@@ -127,7 +127,7 @@ account.post("/account/passkeys/delete", sameOrigin, limit("verify"), withForm, 
   if (!session) return toLogin(c);
   try {
     // Through the one core deletion, with whatever rules it holds for every route.
-    await c.var.services.webauthn.remove(session.userId, posted(c, "id"));
+    await c.var.services.webauthn.remove(session.userId, posted(c, "id"), session);
   } catch (e) {
     return passkeyRefused(c, session.userId, e);
   }

@@ -51,7 +51,7 @@ describe("session liveness for reads", () => {
 
     const b = await signedIn();
     await b.s.sessions.authenticate(b.session.accessToken, { read: true });
-    await b.s.accounts.deleteSelf(b.user.id);
+    await b.s.accounts.deleteSelf(b.user.id, b.session);
     await expect(b.s.sessions.authenticate(b.session.accessToken, { read: true })).rejects.toMatchObject({
       code: "INVALID_TOKEN",
     });

@@ -18,6 +18,7 @@ import type { DeferredLimit } from "../rate-limit/ip-limiter";
 import type { RecoveryCodeService } from "../recovery/recovery-codes.service";
 import { forgetSessions } from "../sessions/session-cache";
 import type { IssuedSession, SessionContext, SessionService } from "../sessions/sessions.service";
+import type { StepUpService } from "../sessions/step-up";
 import type { TicketPurpose, TicketService } from "../tickets/tickets.service";
 import type { SpendExtras } from "../tickets/tickets.store";
 import type { TotpService } from "../totp/totp.service";
@@ -106,8 +107,9 @@ export interface AccountService {
   /** Sets the password from a reset ticket and ends every session; the user gets a notice. */
   resetPassword(ticket: string, password: string, ctx?: SessionContext): Promise<void>;
   /**
-   * Checks the current password (when one is set), sets the new one, ends the other sessions;
-   * the user gets a notice.
+   * Checks the current password (when one is set: that proof is the step-up), sets the new one,
+   * ends the other sessions; the user gets a notice. Without a current password the session must
+   * have signed in recently (step-up.ts).
    */
   changePassword(input: {
     userId: string;
@@ -116,7 +118,10 @@ export interface AccountService {
     newPassword: string;
     ctx?: SessionContext;
   }): Promise<void>;
-  /** Changes the address at once (no verification); ends the other sessions, notifies both addresses. */
+  /**
+   * Changes the address at once (no verification); ends the other sessions, notifies both addresses.
+   * Like requestEmailChange, needs a recent sign-in of `from.sessionId` (step-up.ts).
+   */
   changeEmailDirect(userId: string, newEmail: unknown, from: ChangeOrigin): Promise<void>;
   /**
    * Mails a confirmation link to the new address (with hints off, a taken one's holder is told
@@ -133,10 +138,16 @@ export interface AccountService {
   confirmEmailChange(ticket: string, ctx?: SessionContext): Promise<void>;
   /** Turns TOTP on (see TotpService.enable), ends the other sessions, notifies the user. */
   enableTotp(userId: string, code: string, from: ChangeOrigin): Promise<void>;
-  /** Turns TOTP off (see TotpService.disable), ends the other sessions, notifies the user. */
+  /**
+   * Turns TOTP off (see TotpService.disable), ends the other sessions, notifies the user. The
+   * current code it takes is the step-up: no recent sign-in is asked for on top.
+   */
   disableTotp(userId: string, code: string, from: ChangeOrigin): Promise<void>;
-  /** Deletes the account, its sessions and its files (see StorageService.removeOwned). */
-  deleteSelf(userId: string): Promise<void>;
+  /**
+   * Deletes the account, its sessions and its files (see StorageService.removeOwned), from a
+   * session that signed in recently (step-up.ts).
+   */
+  deleteSelf(userId: string, from: { sessionId: string }): Promise<void>;
   /** The user behind a principal, or INVALID_TOKEN when it is gone. */
   currentUser(userId: string): Promise<User>;
 }
@@ -159,6 +170,7 @@ export function createAccountService(deps: {
   notices: SecurityNotices;
   existence: ExistenceService;
   passwordPolicy: PasswordPolicy;
+  stepUp: StepUpService;
   events?: EventRecorder;
 }): AccountService {
   const events = deps.events ?? noEvents;
@@ -179,6 +191,7 @@ export function createAccountService(deps: {
     notices,
     existence,
     passwordPolicy,
+    stepUp,
   } = deps;
 
   function usable(user: User | null): User {
@@ -611,6 +624,8 @@ export function createAccountService(deps: {
       if (!config.features.passwords) throw new AuthError("FEATURE_DISABLED");
       const user = usable(await users.findById(userId));
       await passwordPolicy.check(newPassword);
+      // Without a password to prove, the session itself must be a recent sign-in.
+      if (!user.passwordHash) await stepUp.require(userId, sessionId);
       if (user.passwordHash) {
         const key = `password:${userId}`;
         await attempts.reserve(key);
@@ -627,6 +642,7 @@ export function createAccountService(deps: {
 
     async changeEmailDirect(userId, rawEmail, from) {
       const email = normalizeEmail(rawEmail);
+      await stepUp.require(userId, from.sessionId);
       const found = await users.findWithHolder(userId, email);
       const user = usable(found.user);
       if (user.email === email) return;
@@ -637,6 +653,8 @@ export function createAccountService(deps: {
 
     async requestEmailChange(userId, rawEmail, link, from, limit) {
       const email = normalizeEmail(rawEmail);
+      // A recent sign-in first (no round trip of its own after a bearer check: step-up.ts).
+      await stepUp.require(userId, from.sessionId);
       // One round trip: the route's mail window, the user and the address's holder, the
       // recipient's window and the ticket (the open one spent). The store writes only where the
       // checks below all pass (it repeats them in SQL), so a refusal leaves nothing behind: a new
@@ -683,7 +701,8 @@ export function createAccountService(deps: {
 
     disableTotp: (userId, code, from) => switchTotp(userId, code, from, false),
 
-    async deleteSelf(userId) {
+    async deleteSelf(userId, from) {
+      await stepUp.require(userId, from.sessionId);
       if (!(await users.delete(userId))) throw new AuthError("INVALID_TOKEN");
       events.emit({ type: "user.deleted", userId, by: "self" });
       // The user is gone first, so no file token of theirs works even while removal runs.

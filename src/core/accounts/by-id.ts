@@ -9,6 +9,7 @@ import { type EventRecorder, noEvents } from "../events/events";
 import type { PasswordHasher } from "../passwords/hasher";
 import type { PasswordPolicy } from "../passwords/policy";
 import type { IssuedSession, SessionContext, SessionService } from "../sessions/sessions.service";
+import type { StepUpService } from "../sessions/step-up";
 import { normalizeEmail } from "../users/email-address";
 import type { EmailService } from "../users/emails.service";
 import type { User, UserService } from "../users/users.service";
@@ -37,7 +38,8 @@ export interface AccountByIdService {
   }): Promise<{ user: User; session: IssuedSession }>;
   /**
    * Makes one of the user's addresses the primary one (EmailService.setPrimary). A change of the
-   * primary address is an email change: every other session ends and both addresses are told.
+   * primary address is an email change: it needs a recent sign-in of `from.sessionId` (step-up.ts),
+   * every other session ends and both addresses are told.
    */
   setPrimaryEmail(
     userId: string,
@@ -46,8 +48,9 @@ export interface AccountByIdService {
     from: ChangeOrigin,
   ): Promise<void>;
   /**
-   * Sets the user's password; `created` tells whether there was none before. Ends the user's other
-   * sessions and mails a notice.
+   * Sets the user's password; `created` tells whether there was none before. Needs a recent sign-in
+   * of `from.sessionId` (step-up.ts; no current password is asked). Ends the user's other sessions
+   * and mails a notice.
    */
   setPassword(userId: string, password: string, from: ChangeOrigin): Promise<{ created: boolean }>;
 }
@@ -62,6 +65,7 @@ export function createAccountByIdService(deps: {
   notices: SecurityNotices;
   existence: ExistenceService;
   passwordPolicy: PasswordPolicy;
+  stepUp: StepUpService;
   events?: EventRecorder;
 }): AccountByIdService {
   const { config, users, passwords, sessions, accounts, emails, notices, existence } = deps;
@@ -144,6 +148,7 @@ export function createAccountByIdService(deps: {
 
     async setPrimaryEmail(userId, emailId, opts, from) {
       const before = (await emails.list(userId)).find((e) => e.primary);
+      if (before?.id !== emailId) await deps.stepUp.require(userId, from.sessionId);
       await emails.setPrimary(userId, emailId, opts);
       const after = (await emails.list(userId)).find((e) => e.primary);
       if (!after || after.id === before?.id) return;
@@ -164,6 +169,7 @@ export function createAccountByIdService(deps: {
       const user = await users.findById(userId);
       if (!user) throw new AuthError("NOT_FOUND");
       await deps.passwordPolicy.check(password);
+      await deps.stepUp.require(userId, from.sessionId);
       await users.setPassword(userId, await passwords.hash(password));
       events.emit({ type: "password.changed", userId, via: "set" });
       await notices.changed({

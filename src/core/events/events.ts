@@ -32,6 +32,16 @@ export type EventInput =
       reason: SignInFailure;
     }
   | { type: "token.reuse_detected"; userId: string; sessionId: string }
+  /** A signed-in user proved a credential again (step-up, /v1/reauthenticate). */
+  | { type: "reauth.succeeded"; userId: string; sessionId: string; method: "password" | "totp" | "webauthn" }
+  | {
+      type: "reauth.failed";
+      userId: string;
+      sessionId: string;
+      method: "password" | "totp" | "webauthn";
+      /** The core error code, lower case (invalid_credentials, invalid_otp, too_many_attempts, ...). */
+      reason: string;
+    }
   | {
       type: "session.revoked";
       userId: string;

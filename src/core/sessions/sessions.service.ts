@@ -231,6 +231,8 @@ export function createSessionService(deps: {
           userAgent: ctx.userAgent?.slice(0, 512) ?? null,
           ip: ctx.ip ?? null,
           amr,
+          // A session starts with a sign-in: a proven credential (step-up.ts).
+          authAt: now,
         },
         firstToken: {
           hash: await sha256Hex(refreshToken),

@@ -131,6 +131,41 @@ export interface SessionStore {
   listLive(userId: string, now: number): Promise<SessionListRow[]>;
   /** Ends the session if it is a live one of `userId`; false otherwise (one conditional UPDATE). */
   revokeOwn(userId: string, sessionId: string, now: number): Promise<boolean>;
+  /**
+   * When the user last proved a credential in the session (`auth_at`), while it is a live session
+   * of `userId` and the user enabled; null otherwise.
+   */
+  authAt(sessionId: string, userId: string, now: number): Promise<number | null>;
+  /**
+   * Records a fresh authentication (`auth_at = now`) in a live session of `userId` whose user is
+   * enabled; false otherwise (one conditional UPDATE, see `authenticatedStatement`).
+   */
+  markAuthenticated(sessionId: string, userId: string, now: number): Promise<boolean>;
+}
+
+/**
+ * The step-up write: `auth_at = now` on the session when it is a live one of `userId`, the user
+ * enabled and `guard` (another statement's marker in the same batch) holds.
+ */
+export function authenticatedStatement(db: Db, sessionId: string, userId: string, now: number, guard?: SQL) {
+  return db
+    .update(sessions)
+    .set({ authAt: now })
+    .where(
+      and(
+        eq(sessions.id, sessionId),
+        eq(sessions.userId, userId),
+        isNull(sessions.revokedAt),
+        gt(sessions.expiresAt, now),
+        exists(
+          db
+            .select({ one: sql`1` })
+            .from(users)
+            .where(and(eq(users.id, userId), eq(users.disabled, false))),
+        ),
+        guard,
+      ),
+    );
 }
 
 export interface EndedSession {
@@ -194,6 +229,7 @@ export function sessionStatements(
             userAgent: value(session.userAgent ?? null, "user_agent"),
             ip: value(session.ip ?? null, "ip"),
             amr: value(JSON.stringify(session.amr), "amr"),
+            authAt: value(session.authAt ?? session.createdAt, "auth_at"),
           })
           .from(users)
           .where(and(eq(users.id, session.userId), guard)),
@@ -522,6 +558,21 @@ export function createSessionStore(db: Db): SessionStore {
         .where(and(eq(sessions.userId, userId), liveSession(now)))
         .orderBy(desc(sessions.createdAt), sessions.id)
         .all();
+    },
+
+    async authAt(sessionId, userId, now) {
+      const row = await db
+        .select({ authAt: sessions.authAt })
+        .from(sessions)
+        .innerJoin(users, eq(users.id, sessions.userId))
+        .where(liveSessionOf(sessionId, userId, now))
+        .get();
+      return row?.authAt ?? null;
+    },
+
+    async markAuthenticated(sessionId, userId, now) {
+      const r = await authenticatedStatement(db, sessionId, userId, now).run();
+      return r.meta.changes === 1;
     },
 
     async revokeOwn(userId, sessionId, now) {

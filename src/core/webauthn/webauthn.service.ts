@@ -28,9 +28,10 @@ import type { Config } from "../config";
 import { AuthError } from "../errors";
 import { type EventRecorder, noEvents } from "../events/events";
 import type { IssuedSession, SessionContext, SessionService } from "../sessions/sessions.service";
+import type { StepUpService } from "../sessions/step-up";
 import type { UserService } from "../users/users.service";
 import { defaultPasskeyName, normalizePasskeyName } from "./authenticators";
-import type { Passkey, WebAuthnStore } from "./webauthn.store";
+import type { Passkey, Purpose, WebAuthnStore } from "./webauthn.store";
 
 export type { Passkey } from "./webauthn.store";
 
@@ -46,8 +47,6 @@ export class UnknownCredentialError extends AuthError {
     super("INVALID_CREDENTIALS");
   }
 }
-
-type Purpose = "registration" | "authentication";
 
 export interface WebAuthnService {
   registrationOptions(userId: string): Promise<PublicKeyCredentialCreationOptionsJSON>;
@@ -74,6 +73,14 @@ export interface WebAuthnService {
     ctx?: SessionContext,
     accessTtl?: number,
   ): Promise<{ userId: string; session: IssuedSession; credentialId: string }>;
+  /** Options for a signed-in user to confirm it is them: their own credentials, a challenge bound to them. */
+  reauthenticationOptions(userId: string): Promise<PublicKeyCredentialRequestOptionsJSON>;
+  /**
+   * Verifies an assertion against a challenge from `reauthenticationOptions` for this user (each
+   * works once) and records a fresh authentication in their live session `sessionId`; answers its
+   * time (ms). INVALID_CREDENTIALS when the assertion fails.
+   */
+  reauthenticate(userId: string, sessionId: string, response: AuthenticationResponseJSON): Promise<number>;
   list(userId: string): Promise<Passkey[]>;
   /**
    * Renames one of the user's passkeys (the name trimmed, 1 to 64 characters: INVALID_REQUEST
@@ -82,9 +89,10 @@ export interface WebAuthnService {
   rename(userId: string, credentialId: string, name: string): Promise<Passkey>;
   /**
    * Deletes one of the user's passkeys; NOT_FOUND unless the credential is the user's. Every route
-   * that deletes a passkey goes through here, so the rules on deletion hold for all of them.
+   * that deletes a passkey goes through here, so the rules on deletion hold for all of them: it
+   * needs a recent sign-in of `from.sessionId` (step-up.ts; REAUTHENTICATION_REQUIRED otherwise).
    */
-  remove(userId: string, credentialId: string): Promise<void>;
+  remove(userId: string, credentialId: string, from: { sessionId: string }): Promise<void>;
 }
 
 /** The user handle: the 16 bytes of the user's UUID. */
@@ -116,6 +124,7 @@ export function createWebAuthnService(deps: {
   sessions: SessionService;
   notices: SecurityNotices;
   webauthn: Config["webauthn"];
+  stepUp: StepUpService;
   events?: EventRecorder;
 }): WebAuthnService {
   const { store, clock, users, sessions, webauthn: cfg } = deps;
@@ -131,6 +140,29 @@ export function createWebAuthnService(deps: {
       expiresAt: now + cfg.timeoutMs,
     });
   }
+
+  /** The assertion verified against the stored credential; throws what verification throws. */
+  const verifyAssertion = async (
+    response: AuthenticationResponseJSON,
+    challenge: string,
+    passkey: Passkey,
+  ) => {
+    const info = await verifyAuthenticationResponse({
+      response,
+      expectedChallenge: challenge,
+      expectedOrigin: cfg.origins,
+      expectedRPID: cfg.rpId,
+      requireUserVerification: true,
+      credential: {
+        id: passkey.id,
+        publicKey: new Uint8Array(fromBase64Url(passkey.publicKey)),
+        counter: passkey.signCount,
+        transports: passkey.transports as never,
+      },
+    });
+    if (!info.verified) throw new Error("assertion not verified");
+    return info.authenticationInfo;
+  };
 
   const service: WebAuthnService = {
     async registrationOptions(userId) {
@@ -265,26 +297,13 @@ export function createWebAuthnService(deps: {
       if (issued.userId !== null && issued.userId !== passkey.userId) throw await refuse();
       const handle = response.response.userHandle;
       if (handle && handle !== toBase64Url(userHandle(passkey.userId))) throw await refuse();
-      let info: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
+      let info: Awaited<ReturnType<typeof verifyAssertion>>;
       try {
-        info = await verifyAuthenticationResponse({
-          response,
-          expectedChallenge: challenge,
-          expectedOrigin: cfg.origins,
-          expectedRPID: cfg.rpId,
-          requireUserVerification: true,
-          credential: {
-            id: passkey.id,
-            publicKey: new Uint8Array(fromBase64Url(passkey.publicKey)),
-            counter: passkey.signCount,
-            transports: passkey.transports as never,
-          },
-        });
+        info = await verifyAssertion(response, challenge, passkey);
       } catch (e) {
         throw await refuse(e);
       }
-      if (!info.verified) throw await refuse();
-      const { newCounter, credentialBackedUp } = info.authenticationInfo;
+      const { newCounter, credentialBackedUp } = info;
       // One batch: the challenge spent into a new session (while unspent, the counter still below
       // the new value and the user enabled), the use recorded and the session written only then.
       const draft = await sessions.draft(passkey.userId, ["webauthn"], ctx);
@@ -309,6 +328,51 @@ export function createWebAuthnService(deps: {
       };
     },
 
+    async reauthenticationOptions(userId) {
+      const allow = await service.list(userId);
+      const options = await generateAuthenticationOptions({
+        rpID: cfg.rpId,
+        timeout: cfg.timeoutMs,
+        userVerification: "required",
+        allowCredentials: allow.map((c) => ({ id: c.id, transports: c.transports })),
+      });
+      await storeChallenge(options.challenge, "reauthentication", userId);
+      return options;
+    },
+
+    async reauthenticate(userId, sessionId, response) {
+      const fail = (cause?: unknown) => new AuthError("INVALID_CREDENTIALS", { cause });
+      const challenge = challengeOf(response?.response?.clientDataJSON);
+      if (!challenge) throw fail();
+      const hash = await sha256Hex(challenge);
+      const id = typeof response.id === "string" ? response.id : "";
+      const { challenge: issued, passkey } = await store.openLogin(hash, id, clock.now(), "reauthentication");
+      if (!issued) throw fail();
+      const refuse = async (cause?: unknown) => {
+        await store.spendChallenge(hash, "reauthentication", clock.now());
+        return fail(cause);
+      };
+      // Only the user's own credential, against a challenge issued to that user.
+      if (!passkey || issued.userId !== userId || passkey.userId !== userId) throw await refuse();
+      const handle = response.response.userHandle;
+      if (handle && handle !== toBase64Url(userHandle(userId))) throw await refuse();
+      let info: Awaited<ReturnType<typeof verifyAssertion>>;
+      try {
+        info = await verifyAssertion(response, challenge, passkey);
+      } catch (e) {
+        throw await refuse(e);
+      }
+      const now = clock.now();
+      const recorded = await store.reauthenticate({
+        hash,
+        now,
+        use: { id: passkey.id, userId, signCount: info.newCounter, backupState: info.credentialBackedUp },
+        sessionId,
+      });
+      if (!recorded) throw fail();
+      return now;
+    },
+
     list(userId) {
       return store.listByUser(userId);
     },
@@ -322,7 +386,8 @@ export function createWebAuthnService(deps: {
       return renamed;
     },
 
-    async remove(userId, credentialId) {
+    async remove(userId, credentialId, from) {
+      await deps.stepUp.require(userId, from.sessionId);
       if (!(await store.remove(userId, credentialId))) throw new AuthError("NOT_FOUND");
       events.emit({ type: "passkey.removed", userId, credentialId });
     },

@@ -9,6 +9,7 @@ import { and, asc, eq, exists, gt, isNull, lt, or, type SQL, sql } from "drizzle
 import type { Db } from "../../db/client";
 import { emails, users, webauthnChallenges, webauthnCredentials } from "../../db/schema";
 import {
+  authenticatedStatement,
   type NewRefreshToken,
   type NewSession,
   type SessionUserRow,
@@ -34,6 +35,9 @@ export interface PasskeySignIn {
   keep: number;
 }
 
+/** What a challenge is for: a registration, a sign-in, or a signed-in user's re-authentication. */
+export type Purpose = "registration" | "authentication" | "reauthentication";
+
 export interface WebAuthnStore {
   addChallenge(challenge: NewChallenge): Promise<void>;
   /**
@@ -43,12 +47,28 @@ export interface WebAuthnStore {
   openRegistration(
     challenge: NewChallenge & { userId: string },
   ): Promise<{ found: boolean; email: string | null; passkeys: Passkey[] }>;
-  /** A login's read: the unspent, unexpired authentication challenge `hash`, and the credential `id`. */
+  /**
+   * A login's read: the unspent, unexpired challenge `hash` of `purpose` (default: authentication),
+   * and the credential `id`.
+   */
   openLogin(
     hash: string,
     id: string,
     now: number,
+    purpose?: Purpose,
   ): Promise<{ challenge: { userId: string | null } | null; passkey: Passkey | null }>;
+  /**
+   * A re-authentication, one round trip, all or nothing: spends the reauthentication challenge of
+   * `use.userId` while it is unspent, unexpired, the counter moves forward and `sessionId` is a live
+   * session of that enabled user; only where it did, records the use and sets the session's
+   * `auth_at`. The challenge is spent in any case. False when nothing was recorded.
+   */
+  reauthenticate(input: {
+    hash: string;
+    now: number;
+    use: PasskeySignIn["use"];
+    sessionId: string;
+  }): Promise<boolean>;
   /**
    * One round trip, all or nothing: spends the challenge into the new session while it is unspent,
    * unexpired, for this credential's user (or anyone's), the stored counter is below the new one
@@ -134,12 +154,12 @@ export function createWebAuthnStore(db: Db): WebAuthnStore {
       return { found: found.length > 0, email: address[0]?.address ?? null, passkeys };
     },
 
-    async openLogin(hash, id, now) {
+    async openLogin(hash, id, now, purpose = "authentication") {
       const [challenge, passkey] = await db.batch([
         db
           .select({ userId: ch.userId })
           .from(ch)
-          .where(usable(hash, "authentication", now)),
+          .where(usable(hash, purpose, now)),
         db.select().from(c).where(eq(c.id, id)),
       ]);
       return { challenge: challenge[0] ?? null, passkey: passkey[0] ?? null };
@@ -195,6 +215,44 @@ export function createWebAuthnStore(db: Db): WebAuthnStore {
         disabled: (state as { disabled: boolean }[])[0]?.disabled ?? null,
         endedOthers: capped.meta.changes,
       };
+    },
+
+    async reauthenticate({ hash, now, use, sessionId }) {
+      const marker = crypto.randomUUID();
+      const spentHere = spentInto(hash, marker);
+      const counterMoves = or(
+        lt(c.signCount, use.signCount),
+        and(eq(c.signCount, 0), sql`${use.signCount} = 0`),
+      );
+      const [, , recorded] = await db.batch([
+        db
+          .update(ch)
+          .set({ usedAt: now, spentInto: marker })
+          .where(
+            and(
+              usable(hash, "reauthentication", now),
+              // Bound to the user it was issued to, and only for a live session of theirs.
+              eq(ch.userId, use.userId),
+              exists(
+                db
+                  .select({ one: sql`1` })
+                  .from(c)
+                  .where(and(eq(c.id, use.id), eq(c.userId, use.userId), counterMoves)),
+              ),
+            ),
+          ),
+        db
+          .update(c)
+          .set({ signCount: use.signCount, backupState: use.backupState, lastUsedAt: now })
+          .where(and(eq(c.id, use.id), spentHere)),
+        authenticatedStatement(db, sessionId, use.userId, now, spentHere),
+        // A failed attempt spends the challenge too.
+        db
+          .update(ch)
+          .set({ usedAt: now })
+          .where(and(eq(ch.hash, hash), isNull(ch.usedAt))),
+      ]);
+      return recorded.meta.changes === 1;
     },
 
     async register(hash, passkey) {

@@ -69,6 +69,11 @@ export const sessions = sqliteTable(
     ip: text(),
     /** Authentication methods used (pwd, otp, mfa, email, webauthn, oauth). */
     amr: text({ mode: "json" }).$type<string[]>().notNull(),
+    /**
+     * When the user last proved a credential in this session: the sign-in, or a step-up
+     * (/v1/reauthenticate). Refreshes never move it; rows from before it existed read 0 (stale).
+     */
+    authAt: integer().notNull().default(0),
   },
   (t) => [index("sessions_user_idx").on(t.userId)],
 );

@@ -7,6 +7,7 @@ import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AuthErrorCode } from "../../core/errors";
 import { errorRenderer } from "../shared/kit";
+import { REAUTHENTICATION_MESSAGE } from "../shared/snake-errors";
 
 type Rendered = readonly [status: number, code: string, message: string];
 
@@ -50,6 +51,7 @@ export const DIRECTUS_ERRORS = {
   MFA_NOT_ENABLED: [400, "INVALID_PAYLOAD", "Invalid payload. TFA isn't enabled for this user."],
   MFA_NOT_SET_UP: [400, "INVALID_PAYLOAD", "Invalid payload. Generate a TFA secret first."],
   TOO_MANY_ATTEMPTS: REQUESTS_EXCEEDED,
+  REAUTHENTICATION_REQUIRED: [403, "REAUTHENTICATION_REQUIRED", REAUTHENTICATION_MESSAGE],
   RATE_LIMITED: REQUESTS_EXCEEDED,
   BUSY: [503, "SERVICE_UNAVAILABLE", "Service is unavailable. Try again later."],
   INTERNAL: [500, "INTERNAL_SERVER_ERROR", "An unexpected error occurred."],

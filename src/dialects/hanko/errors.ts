@@ -7,6 +7,7 @@ import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AuthErrorCode } from "../../core/errors";
 import { errorRenderer, reasonPhrase } from "../shared/kit";
+import { REAUTHENTICATION_MESSAGE } from "../shared/snake-errors";
 
 export const HANKO_STATUS = {
   INVALID_REQUEST: 400,
@@ -36,6 +37,8 @@ export const HANKO_STATUS = {
   MFA_NOT_ENABLED: 400,
   MFA_NOT_SET_UP: 400,
   TOO_MANY_ATTEMPTS: 429,
+  // 403, not 401: the SDK takes a 401 for a signed-out session.
+  REAUTHENTICATION_REQUIRED: 403,
   RATE_LIMITED: 429,
   BUSY: 503,
   INTERNAL: 500,
@@ -63,5 +66,6 @@ export function hankoError(c: Context, status: number, message?: string) {
 
 export const renderHankoError = errorRenderer<number>(HANKO_STATUS, (c, status, err) => {
   if (!err) return hankoError(c, 500);
+  if (err.code === "REAUTHENTICATION_REQUIRED") return hankoError(c, status, REAUTHENTICATION_MESSAGE);
   return hankoError(c, status, status === 400 && err.detail ? err.detail : undefined);
 });

@@ -78,7 +78,7 @@ users.get("/me", async (c) => c.json({ id: (await principal(c)).userId }));
 users.delete("/user", async (c) => {
   if (!c.var.config.features.selfDelete) throw new AuthError("FEATURE_DISABLED");
   const me = await principal(c);
-  await c.var.services.accounts.deleteSelf(me.userId);
+  await c.var.services.accounts.deleteSelf(me.userId, me);
   clearSession(c);
   return c.body(null, 204);
 });

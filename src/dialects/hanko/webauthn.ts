@@ -72,7 +72,7 @@ webauthn.patch("/webauthn/credentials/:id", async (c) => {
 webauthn.delete("/webauthn/credentials/:id", async (c) => {
   const me = await principal(c);
   const id = credentialId(c.req.param("id"));
-  await c.var.services.webauthn.remove(me.userId, id);
+  await c.var.services.webauthn.remove(me.userId, id, me);
   // The document says 201; the SDK accepts any 2xx.
   return c.body(null, 201);
 });

@@ -201,7 +201,7 @@ auth.post(
   async (c) => {
     if (!c.var.config.features.selfDelete) throw new AuthError("FEATURE_DISABLED");
     const principal = await requireHbpPrincipal(c);
-    await c.var.services.accounts.deleteSelf(principal.userId);
+    await c.var.services.accounts.deleteSelf(principal.userId, principal);
     clearCookies(c);
     return c.body(null, 204);
   },

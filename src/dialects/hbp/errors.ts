@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AuthErrorCode } from "../../core/errors";
 import { errorRenderer, reasonPhrase } from "../shared/kit";
+import { REAUTHENTICATION_MESSAGE } from "../shared/snake-errors";
 
 // compat(hbp): messages are HBP 2.2's own where it had one (src/routes/auth/*.ts).
 export const HBP_ERRORS = {
@@ -31,6 +32,7 @@ export const HBP_ERRORS = {
   MFA_NOT_ENABLED: [400, "MFA is not enabled."],
   MFA_NOT_SET_UP: [400, "OTP secret is not set."],
   TOO_MANY_ATTEMPTS: [429, "Too many attempts. Try again later."],
+  REAUTHENTICATION_REQUIRED: [403, REAUTHENTICATION_MESSAGE],
   RATE_LIMITED: [429, "Too many requests. Try again later."],
   BUSY: [503, "The server is busy. Try again."],
   INTERNAL: [500, "An internal server error occurred"],

@@ -13,6 +13,7 @@ import { audit } from "./audit";
 import { renderV1Error, v1Error } from "./errors";
 import { V1_DOC } from "./openapi";
 import { passkeys } from "./passkeys";
+import { reauth } from "./reauth";
 
 const dialect = defineDialect({
   onError: renderV1Error,
@@ -20,7 +21,7 @@ const dialect = defineDialect({
 });
 
 /** The API's areas (account, admin, ...), each a sub-app with paths relative to /v1. */
-const areas: Hono<AppEnv>[] = [account, passkeys, adminImport, admin, audit];
+const areas: Hono<AppEnv>[] = [account, reauth, passkeys, adminImport, admin, audit];
 
 const routes = dialect.mount(new Hono<AppEnv>(), "/", ...areas);
 routes.get(

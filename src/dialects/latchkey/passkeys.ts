@@ -90,12 +90,17 @@ const deletePasskey = op({
   summary: "Delete one of my passkeys (it no longer signs in)",
   params: idParams,
   auth: ["bearer"],
-  responses: { 204: "Deleted", 401: "No live access token", 404: "No passkey of mine with this id" },
+  responses: {
+    204: "Deleted",
+    401: "No live access token",
+    403: "REAUTHENTICATION_REQUIRED: this session's sign-in is older than STEP_UP_MAX_AGE (POST /v1/reauthenticate)",
+    404: "No passkey of mine with this id",
+  },
 });
 
 passkeys.delete("/passkeys/:id", deletePasskey, async (c) => {
-  const { userId } = await requireUser(c);
+  const principal = await requireUser(c);
   const { id } = deletePasskey.params(c);
-  await c.var.services.webauthn.remove(userId, id);
+  await c.var.services.webauthn.remove(principal.userId, id, principal);
   return c.body(null, 204);
 });

@@ -10,6 +10,13 @@ export type SnakeRendered = readonly [status: number, code: string, message: str
 const NOT_FOUND: SnakeRendered = [404, "NOT_FOUND", "Not found."];
 const FORBIDDEN: SnakeRendered = [403, "FORBIDDEN", "You are not allowed to do this."];
 
+/**
+ * What every dialect says when a sensitive change comes from a session whose last sign-in is too
+ * old (core sessions/step-up.ts): a 403, so clients do not take it for a signed-out session.
+ */
+export const REAUTHENTICATION_MESSAGE =
+  "This change needs a recent sign-in. Confirm it with POST /v1/reauthenticate (password, TOTP code or passkey), then try again.";
+
 export const SNAKE_ERRORS = {
   INVALID_REQUEST: [400, "INVALID_REQUEST", "The request is invalid."],
   PAYLOAD_TOO_LARGE: [413, "PAYLOAD_TOO_LARGE", "The request body is too large."],
@@ -22,6 +29,7 @@ export const SNAKE_ERRORS = {
   SIGNUP_DISABLED: [403, "SIGNUP_DISABLED", "Registration is disabled."],
   PASSWORD_POLICY: [400, "WEAK_PASSWORD", "The password does not meet the requirements."],
   TOO_MANY_ATTEMPTS: [429, "TOO_MANY_ATTEMPTS", "Too many attempts. Try again later."],
+  REAUTHENTICATION_REQUIRED: [403, "REAUTHENTICATION_REQUIRED", REAUTHENTICATION_MESSAGE],
   RATE_LIMITED: [429, "RATE_LIMITED", "Too many requests. Try again later."],
   BUSY: [503, "BUSY", "The server is busy. Try again."],
   INTERNAL: [500, "INTERNAL_ERROR", "An internal error occurred."],

@@ -1,0 +1,1 @@
+ALTER TABLE `sessions` ADD `auth_at` integer DEFAULT 0 NOT NULL;
