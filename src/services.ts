@@ -407,6 +407,7 @@ class RequestServices {
       store: createSessionStore(this.#database),
       clock: this.clock,
       maxAge: this.config.sessions.stepUpMaxAge,
+      seen: (userId, sessionId) => this.sessions.authAtSeen(userId, sessionId),
     });
     return this.#stepUp;
   }

@@ -129,6 +129,11 @@ export interface SessionService {
    * a logout or revocation ends it at once everywhere.
    */
   authenticateCookie(token: string): Promise<CookiePrincipal>;
+  /**
+   * When the user last proved a credential in the session, as `authenticate` read it with the
+   * session's liveness in this request; undefined when it did not.
+   */
+  authAtSeen(userId: string, sessionId: string): number | undefined;
 }
 
 export type RevokeReason = "logout" | "security_change" | "admin";
@@ -175,6 +180,8 @@ export function createSessionService(deps: {
   const idleMs = cfg.refreshIdleTtl * 1000;
   const graceMs = cfg.reuseGrace * 1000;
   const successor = (purpose: string, parent: string) => successorOf(deps.successorSecret, purpose, parent);
+  /** `auth_at` of the sessions `authenticate` found live, by `user:session` (a service lives for one request). */
+  const authAtSeen = new Map<string, number>();
 
   async function userFor(sessionId: string): Promise<SessionUserRow> {
     const user = await store.user(sessionId);
@@ -289,7 +296,11 @@ export function createSessionService(deps: {
       if (opts.read && recentlyAlive(claims.sid, claims.sub, now)) {
         return { userId: claims.sub, sessionId: claims.sid, claims };
       }
-      if (!(await store.alive(claims.sid, claims.sub, now))) throw new AuthError("INVALID_TOKEN");
+      // The liveness read answers the session's auth_at too: a step-up check later in this request
+      // needs no round trip of its own (step-up.ts).
+      const authAt = await store.authAt(claims.sid, claims.sub, now);
+      if (authAt === null) throw new AuthError("INVALID_TOKEN");
+      authAtSeen.set(`${claims.sub}:${claims.sid}`, authAt);
       rememberAlive(claims.sid, claims.sub, now);
       return { userId: claims.sub, sessionId: claims.sid, claims };
     },
@@ -378,6 +389,8 @@ export function createSessionService(deps: {
     },
 
     list: (userId) => store.listLive(userId, clock.now()),
+
+    authAtSeen: (userId, sessionId) => authAtSeen.get(`${userId}:${sessionId}`),
 
     async revokeOwn(userId, sessionId) {
       const ended = await store.revokeOwn(userId, sessionId, clock.now());

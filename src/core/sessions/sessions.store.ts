@@ -101,8 +101,6 @@ export interface SessionStore {
   }>;
   /** The user of a session (whatever the session's state), with the primary address. */
   user(sessionId: string): Promise<SessionUserRow | null>;
-  /** True when the session of `userId` is alive and the user enabled. */
-  alive(sessionId: string, userId: string, now: number): Promise<boolean>;
   /** The roles of `userId` when its session is alive and the user enabled. */
   aliveRoles(sessionId: string, userId: string, now: number): Promise<SessionRoles | null>;
   /** The session of any refresh token of its family (rotated or not) while the session is alive. */
@@ -410,16 +408,6 @@ export function createSessionStore(db: Db): SessionStore {
     async user(sessionId) {
       const row = await sessionUserQuery(db, sessionId).get();
       return row ?? null;
-    },
-
-    async alive(sessionId, userId, now) {
-      const row = await db
-        .select({ userId: sessions.userId })
-        .from(sessions)
-        .innerJoin(users, eq(users.id, sessions.userId))
-        .where(liveSessionOf(sessionId, userId, now))
-        .get();
-      return row !== undefined;
     },
 
     async aliveRoles(sessionId, userId, now) {

@@ -30,6 +30,8 @@ export function createStepUpService(deps: {
   store: SessionStore;
   clock: Clock;
   maxAge: number;
+  /** `auth_at` as this request's authentication already read it (SessionService.authAtSeen). */
+  seen?: (userId: string, sessionId: string) => number | undefined;
 }): StepUpService {
   const { store, clock, maxAge } = deps;
   const service: StepUpService = {
@@ -37,7 +39,7 @@ export function createStepUpService(deps: {
     async isRecent(userId, sessionId) {
       if (maxAge === 0) return true;
       const now = clock.now();
-      const authAt = await store.authAt(sessionId, userId, now);
+      const authAt = deps.seen?.(userId, sessionId) ?? (await store.authAt(sessionId, userId, now));
       if (authAt === null) throw new AuthError("INVALID_TOKEN");
       return now - authAt <= maxAge * 1000;
     },
