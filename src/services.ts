@@ -493,6 +493,7 @@ class RequestServices {
       tokens: this.tokens,
       mailer: this.mailer,
       templates: this.mailTemplates,
+      stepUp: this.stepUp,
     });
     return this.#existence;
   }

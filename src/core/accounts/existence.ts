@@ -21,6 +21,7 @@ import { AuthError } from "../errors";
 import type { Mailer } from "../mail/mailer";
 import type { MailTemplates } from "../mail/templates";
 import type { IssuedSession, SessionContext } from "../sessions/sessions.service";
+import type { StepUpService } from "../sessions/step-up";
 import type { TokenService } from "../tokens/tokens.service";
 import { normalizeEmail } from "../users/email-address";
 import type { AddEmailResult, EmailService } from "../users/emails.service";
@@ -51,12 +52,14 @@ export interface ExistenceService {
   decoySession(user: User, accessTtl?: number): Promise<IssuedSession>;
   /**
    * Adds an address to a user (EmailService.add); with hints off, an address another account holds
-   * answers as added (a stable pseudo id, nothing stored) and its holder is mailed.
+   * answers as added (a stable pseudo id, nothing stored) and its holder is mailed. A new address
+   * is a new way to sign in, like an email change: it needs a recent sign-in of `sessionId`
+   * (step-up.ts).
    */
   addEmail(
     userId: string,
     address: unknown,
-    opts: { max: number; verified?: boolean; ctx?: SessionContext },
+    opts: { max: number; verified?: boolean; ctx?: SessionContext; sessionId: string },
   ): Promise<AddEmailResult>;
 }
 
@@ -69,6 +72,7 @@ export function createExistenceService(deps: {
   mailer: Mailer;
   /** Mail in the language of the request. */
   templates: MailTemplates;
+  stepUp: StepUpService;
 }): ExistenceService {
   const { config, clock, users, emails, tokens, mailer, templates } = deps;
   const hints = config.features.existenceHints;
@@ -152,7 +156,8 @@ export function createExistenceService(deps: {
       };
     },
 
-    async addEmail(userId, raw, { max, verified = false, ctx }) {
+    async addEmail(userId, raw, { max, verified = false, ctx, sessionId }) {
+      await deps.stepUp.require(userId, sessionId);
       try {
         return await emails.add(userId, raw, { max, verified });
       } catch (e) {

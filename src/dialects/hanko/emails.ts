@@ -25,6 +25,7 @@ emails.post("/emails", async (c) => {
     max: c.var.config.emails.maxPerUser,
     verified: !c.var.config.features.verifyEmails,
     ctx: sessionContext(c),
+    sessionId: me.sessionId,
   });
   if (result.kind === "limit_reached") return hankoError(c, 409);
   return c.json(presentEmail(result.email), 201);

@@ -163,6 +163,18 @@ describe("hanko 0.12", () => {
     expect((await call("/user", { method: "DELETE", token: fresh.token, vars })).status).toBe(204);
   });
 
+  it("POST /emails (a new way to sign in): stale 403 and nothing added, fresh 201", async () => {
+    const clock = testClock();
+    const u = await signUp();
+    clock.advance(STALE);
+    await hanko403(await hcall("/emails", { token: u.token, json: { address: uniqueEmail() }, clock }));
+    expect(await hjson(await hcall("/emails", { token: u.token, clock }))).toHaveLength(1);
+    const fresh = await signUp();
+    expect((await hcall("/emails", { token: fresh.token, json: { address: uniqueEmail() } })).status).toBe(
+      201,
+    );
+  });
+
   it("POST /emails/{id}/set_primary: stale 403, 201 after reauthenticate", async () => {
     const clock = testClock();
     const u = await signUp();
