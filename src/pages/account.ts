@@ -33,6 +33,7 @@ import {
   withForm,
 } from "./kit";
 import { passkeyNotice, passkeySection } from "./passkeys";
+import { confirmPage, needsConfirmation } from "./step-up";
 
 export const account = new Hono<AppEnv>();
 
@@ -125,10 +126,13 @@ account.post("/account/passkeys/rename", sameOrigin, limit("verify"), withForm, 
 account.post("/account/passkeys/delete", sameOrigin, limit("verify"), withForm, async (c) => {
   const session = await pageSession(c);
   if (!session) return toLogin(c);
+  const id = posted(c, "id");
   try {
     // Through the one core deletion, with whatever rules it holds for every route.
-    await c.var.services.webauthn.remove(session.userId, posted(c, "id"), session);
+    await c.var.services.webauthn.remove(session.userId, id, session);
   } catch (e) {
+    // A page session older than STEP_UP_MAX_AGE confirms first (step-up.ts), then the deletion goes on.
+    if (needsConfirmation(e)) return confirmPage(c, session.userId, "/account/passkeys/delete", { id });
     return passkeyRefused(c, session.userId, e);
   }
   return backToAccount(c, "deleted");

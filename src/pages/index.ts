@@ -17,6 +17,7 @@ import { esc, page, prepare, refusal, strings } from "./kit";
 import { login } from "./login";
 import { register } from "./register";
 import { reset } from "./reset";
+import { stepUp } from "./step-up";
 import { verify } from "./verify";
 
 /** The first path segments the pages own under their prefix. */
@@ -48,7 +49,7 @@ routes.use("*", async (c, next) => {
   if (c.req.method === "GET" || c.req.method === "HEAD") await prepare(c);
   await next();
 });
-for (const sub of [login, register, reset, verify, account]) {
+for (const sub of [login, register, reset, verify, account, stepUp]) {
   sub.onError(renderError);
   routes.route("/", sub);
 }

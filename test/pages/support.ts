@@ -1,5 +1,6 @@
 /** Steps for the hosted-page tests: a browser-like cookie jar, form posts from this origin, mail. */
 import { expect } from "vitest";
+import type { Clock } from "../../src/lib/clock";
 import { lastMail } from "../dialects/hbp/helpers";
 import { call, type Vars } from "../support/app";
 
@@ -32,7 +33,7 @@ export class Jar {
 export async function submit(
   path: string,
   form: Record<string, string>,
-  opts: { jar?: Jar; vars?: Vars; headers?: Record<string, string>; ip?: string } = {},
+  opts: { jar?: Jar; vars?: Vars; headers?: Record<string, string>; ip?: string; clock?: Clock } = {},
 ) {
   const headers: Record<string, string> = {
     origin: ORIGIN,
@@ -40,7 +41,7 @@ export async function submit(
     ...opts.headers,
   };
   if (opts.jar?.cookies.size) headers.cookie = opts.jar.header();
-  const res = await call(path, { form, headers, vars: opts.vars, ip: opts.ip });
+  const res = await call(path, { form, headers, vars: opts.vars, ip: opts.ip, clock: opts.clock });
   return opts.jar ? opts.jar.take(res) : res;
 }
 
@@ -54,10 +55,14 @@ export async function open(
   return opts.jar ? opts.jar.take(res) : res;
 }
 
-export async function postJson(path: string, json: unknown, opts: { jar?: Jar; vars?: Vars } = {}) {
+export async function postJson(
+  path: string,
+  json: unknown,
+  opts: { jar?: Jar; vars?: Vars; clock?: Clock } = {},
+) {
   const headers: Record<string, string> = { origin: ORIGIN, "sec-fetch-site": "same-origin" };
   if (opts.jar?.cookies.size) headers.cookie = opts.jar.header();
-  const res = await call(path, { json, headers, vars: opts.vars });
+  const res = await call(path, { json, headers, vars: opts.vars, clock: opts.clock });
   return opts.jar ? opts.jar.take(res) : res;
 }
 
