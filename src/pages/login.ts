@@ -11,7 +11,7 @@ import type { IssuedSession } from "../core/sessions/sessions.service";
 import { UnknownCredentialError } from "../core/webauthn/webauthn.service";
 import { sameOrigin } from "../dialects/shared/csrf";
 import { readBody, sessionContext } from "../dialects/shared/http";
-import { countRequest, limit, limitHashing } from "../dialects/shared/kit";
+import { deferRequest, limit, limitHashing } from "../dialects/shared/kit";
 import type { AppEnv } from "../dialects/shared/types";
 import {
   attempt,
@@ -158,7 +158,8 @@ login.post("/login", sameOrigin, limitHashing("login"), withForm, async (c) => {
     return attempt(
       c,
       async () => {
-        await countRequest(c, "mail");
+        // The per-IP mail window: counted in this isolate now, in D1 by the passcode's batch.
+        const mail = deferRequest(c, "mail");
         const hints = config.features.existenceHints;
         const found = await services.emails.lookup(email, { hints });
         if (!found) throw new AuthError("INVALID_CREDENTIALS");
@@ -166,6 +167,7 @@ login.post("/login", sameOrigin, limitHashing("login"), withForm, async (c) => {
           userId: found.userId,
           emailId: found.emailId,
           quiet: !hints,
+          limit: mail,
         });
         return codePage(c, issued.id, email);
       },

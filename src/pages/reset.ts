@@ -9,7 +9,7 @@ import { Hono } from "hono";
 import { TICKET_TTL } from "../core/accounts/accounts.service";
 import { sameOrigin } from "../dialects/shared/csrf";
 import { sessionContext } from "../dialects/shared/http";
-import { feature, limit, limitHashing } from "../dialects/shared/kit";
+import { deferRequest, feature, limit, limitHashing } from "../dialects/shared/kit";
 import type { AppEnv } from "../dialects/shared/types";
 import {
   attempt,
@@ -90,17 +90,24 @@ reset.get("/reset-password", (c) => {
   return requestPage(c);
 });
 
-reset.post("/reset-password", sameOrigin, limit("mail"), withForm, async (c) => {
+reset.post("/reset-password", sameOrigin, withForm, async (c) => {
+  // The per-IP mail window: counted in this isolate now (a refusal is the error page, as from a
+  // middleware), in D1 by the ticket's batch (a refusal there is the form's error).
+  const mail = deferRequest(c, "mail");
   const email = posted(c, "email");
   return attempt(
     c,
     async () => {
       const target = redirectTo(c);
-      await c.var.services.accounts.requestPasswordReset(email, (ticket) => {
-        const q = new URLSearchParams({ ticket });
-        if (target) q.set("redirect_to", target);
-        return `${c.var.config.publicUrl}${path(c, "/reset-password")}?${q}`;
-      });
+      await c.var.services.accounts.requestPasswordReset(
+        email,
+        (ticket) => {
+          const q = new URLSearchParams({ ticket });
+          if (target) q.set("redirect_to", target);
+          return `${c.var.config.publicUrl}${path(c, "/reset-password")}?${q}`;
+        },
+        mail,
+      );
       const s = strings(c);
       return page(c, {
         title: s.checkMailTitle,

@@ -12,6 +12,7 @@ import { createRateWindowStore } from "../../src/core/rate-limit/windows.store";
 import { createDb } from "../../src/db/client";
 import { hcall, signUp } from "../dialects/hanko/support";
 import { activeUser, lastMail, PASSWORD, uniqueEmail } from "../dialects/hbp/helpers";
+import { submit } from "../pages/support";
 import { call, freshIp, type Vars } from "../support/app";
 
 const windows = createRateWindowStore(createDb(env.DB));
@@ -256,6 +257,77 @@ describe("hourly mail windows in D1 (per IP and per recipient)", () => {
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(await state()).toEqual({ codes: 1, sends: 1, recipient: 1 });
+  });
+
+  it("sign-in page passcode per IP: counted once, in the send's batch; past 10 it is refused and stores nothing", async () => {
+    const u = await activeUser();
+    const ip = freshIp();
+    const ask = () => submit("/login", { email: u.email, method: "code" }, { ip });
+    const state = async () =>
+      env.DB.prepare(
+        `SELECT (SELECT count(*) FROM passcodes WHERE user_id = ?1) AS codes,
+                (SELECT count FROM rate_windows WHERE key = 'mail:3600:' || ?2) AS route`,
+      )
+        .bind(u.userId, ip)
+        .first<{ codes: number; route: number }>();
+    expect((await ask()).status).toBe(200);
+    // One request, one count.
+    expect(await state()).toEqual({ codes: 1, route: 1 });
+    for (let i = 0; i < 8; i++) await windows.hit(`mail:3600:${ip}`, hourStart());
+    expect(await windows.hit(`mail:3600:${ip}`, hourStart())).toBe(10);
+    const refused = await ask();
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(await refused.text()).toContain("Too many");
+    expect(await state()).toEqual({ codes: 1, route: 11 });
+  });
+
+  it("magic-link request per IP: counted in the link's batch; past 10 it is refused and stores nothing", async () => {
+    const magic = { MAGIC_LINK_ENABLED: "true" };
+    const email = uniqueEmail("magic");
+    await call("/auth/register", { json: { email }, vars: magic });
+    const ip = freshIp();
+    const ask = () => call("/auth/login", { json: { email }, vars: magic, ip });
+    const links = async () =>
+      (await env.DB.prepare(
+        `SELECT count(*) AS n FROM tickets t JOIN emails e ON e.user_id = t.user_id
+          WHERE e.address = ? AND t.purpose = 'magic_link'`,
+      )
+        .bind(email)
+        .first<{ n: number }>())!.n;
+    expect((await ask()).status).toBe(200);
+    expect(await links()).toBe(1);
+    for (let i = 0; i < 8; i++) await windows.hit(`mail:3600:${ip}`, hourStart());
+    expect(await windows.hit(`mail:3600:${ip}`, hourStart())).toBe(10);
+    const refused = await ask();
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(await links()).toBe(1);
+    // An unknown address is counted the same (the answer tells nothing either way).
+    const other = freshIp();
+    expect(
+      (await call("/auth/login", { json: { email: uniqueEmail() }, vars: magic, ip: other })).status,
+    ).toBe(200);
+    expect(await windows.hit(`mail:3600:${other}`, hourStart())).toBe(2);
+  });
+
+  it("magic-link request per recipient: past 10 in the hour no link is stored or mailed, the answer unchanged", async () => {
+    const magic = { MAGIC_LINK_ENABLED: "true" };
+    const email = uniqueEmail("magic");
+    await call("/auth/register", { json: { email }, vars: magic });
+    const mails = async () =>
+      (await env.DB.prepare(`SELECT count(*) AS n FROM outbox WHERE "to" = ? AND kind = 'magic_link'`)
+        .bind(email)
+        .first<{ n: number }>())!.n;
+    // The sign-up's link counted one; eight more and this request's fill the hour.
+    for (let i = 0; i < 8; i++) await windows.hit(`recipient:3600:${email}`, hourStart());
+    expect((await call("/auth/login", { json: { email }, vars: magic })).status).toBe(200);
+    expect(await mails()).toBe(2);
+    const flood = await Promise.all(
+      Array.from({ length: 5 }, () => call("/auth/login", { json: { email }, vars: magic })),
+    );
+    expect(flood.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(await mails()).toBe(2);
   });
 
   it("email change request per recipient: past 10 in the hour no ticket replaces the open link and no mail goes out", async () => {

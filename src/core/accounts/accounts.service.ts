@@ -95,15 +95,21 @@ export interface AccountService {
   confirmEmail(ticket: string): Promise<User>;
   /** Mails a new activation link (only the newest works); INVALID_REQUEST when already verified. */
   resendActivation(userId: string, link: LinkBuilder): Promise<void>;
-  /** Mails a sign-in link when the address belongs to an account; silent otherwise. */
-  requestMagicLink(email: unknown, link: LinkBuilder): Promise<void>;
+  /**
+   * Mails a sign-in link when the address belongs to an account; silent otherwise. `limit`: the
+   * route's per-IP mail window, counted in the request's round trip.
+   */
+  requestMagicLink(email: unknown, link: LinkBuilder, limit?: DeferredLimit): Promise<void>;
   consumeMagicLink(
     token: string,
     action: "log-in" | "register",
     ctx?: SessionContext,
   ): Promise<{ user: User; session: IssuedSession }>;
-  /** Mails a reset link when the address belongs to an active account; silent otherwise. */
-  requestPasswordReset(email: unknown, link: LinkBuilder): Promise<void>;
+  /**
+   * Mails a reset link when the address belongs to an active account; silent otherwise. `limit`:
+   * the route's per-IP mail window, counted in the request's round trip.
+   */
+  requestPasswordReset(email: unknown, link: LinkBuilder, limit?: DeferredLimit): Promise<void>;
   /** Sets the password from a reset ticket and ends every session; the user gets a notice. */
   resetPassword(ticket: string, password: string, ctx?: SessionContext): Promise<void>;
   /**
@@ -559,16 +565,24 @@ export function createAccountService(deps: {
       await mailer.send(templates.activation(user.email, link(ticket), ticket, TICKET_TTL.activation / 1000));
     },
 
-    async requestMagicLink(rawEmail, link) {
+    async requestMagicLink(rawEmail, link, limit) {
       const email = normalizeEmail(rawEmail);
-      // Only for an enabled account holding the address; the lookup and the ticket are one round trip.
-      const token = await tickets.issueForHolder(email, {
+      // Only for an enabled account holding the address. One round trip: the route's mail window,
+      // the lookup, the recipient's mail window and the ticket; past either window nothing is
+      // issued and no mail goes out.
+      const window = mailer.recipientWindow?.() ?? null;
+      const { token, routeCounts } = await tickets.issueForHolder(email, {
         purpose: "magic_link",
         ttlMs: TICKET_TTL.magicLink,
         data: { email },
+        window,
+        routeWindows: limit?.windows,
       });
+      limit?.check(routeCounts);
       if (!token) return;
-      await mailer.send(templates.magicLink(email, link(token), token, TICKET_TTL.magicLink / 1000));
+      await mailer.send(templates.magicLink(email, link(token), token, TICKET_TTL.magicLink / 1000), {
+        recipientCounted: window !== null,
+      });
     },
 
     async consumeMagicLink(token, action, ctx) {
@@ -581,15 +595,16 @@ export function createAccountService(deps: {
       });
     },
 
-    async requestPasswordReset(rawEmail, link) {
+    async requestPasswordReset(rawEmail, link, limit) {
       if (!config.features.lostPassword) throw new AuthError("FEATURE_DISABLED");
       const email = normalizeEmail(rawEmail);
       // Only for an active, enabled account holding the address, and only the newest reset ticket
       // works; the lookup and the ticket are one round trip. The ticket carries the password
-      // version, so any later password change kills it. The recipient's mail window is counted in
-      // that round trip too: past it, no ticket replaces the open one and no mail goes out.
+      // version, so any later password change kills it. The route's and the recipient's mail
+      // windows are counted in that round trip too: past either, no ticket replaces the open one
+      // and no mail goes out.
       const window = mailer.recipientWindow?.() ?? null;
-      const ticket = await tickets.issueForHolder(email, {
+      const { token: ticket, routeCounts } = await tickets.issueForHolder(email, {
         purpose: "password_reset",
         ttlMs: TICKET_TTL.passwordReset,
         data: { email },
@@ -597,7 +612,9 @@ export function createAccountService(deps: {
         activeOnly: true,
         withPasswordVersion: true,
         window,
+        routeWindows: limit?.windows,
       });
+      limit?.check(routeCounts);
       if (!ticket) return;
       await mailer.send(
         templates.passwordReset(email, link(ticket), ticket, TICKET_TTL.passwordReset / 1000),

@@ -63,8 +63,18 @@ export interface TicketService {
       withPasswordVersion?: boolean;
       /** The recipient's mail window, counted in the same round trip; past it nothing is issued. */
       window?: RecipientWindow | null;
+      /**
+       * The route's per-IP windows (ip-limiter DeferredLimit), counted first in the same round
+       * trip whoever holds the address; past one of them nothing else is counted or issued.
+       */
+      routeWindows?: CountedWindow[];
     },
-  ): Promise<string | null>;
+  ): Promise<{
+    /** Null when nothing was issued. */
+    token: string | null;
+    /** Each route window's count after this request's hit, in the order given. */
+    routeCounts: number[];
+  }>;
   /**
    * A ticket for `userId` to take `address` (an email change; open ones of the purpose spent), in
    * one round trip with what the request decides on (TicketStore.insertForNewAddress): the
@@ -163,9 +173,10 @@ export function createTicketService(deps: { store: TicketStore; clock: Clock }):
           activeOnly: opts.activeOnly ?? false,
           withPasswordVersion: opts.withPasswordVersion ?? false,
           window: opts.window ?? undefined,
+          routeWindows: opts.routeWindows,
         },
       );
-      return issued ? token : null;
+      return { token: issued.issued ? token : null, routeCounts: issued.routeCounts };
     },
 
     async issueForNewAddress(userId, address, opts) {

@@ -87,13 +87,25 @@ export interface TicketStore {
    * `activeOnly`, in one round trip with that lookup; `data` gains `pv`, the user's password
    * version, with `withPasswordVersion`. False when no such user holds the address. With `window`,
    * the same round trip counts one hit of it when there is a holder, and writes (and spends open
-   * tickets) only while the window is within its limit.
+   * tickets) only while the window is within its limit. `routeWindows` (the route's per-IP
+   * windows, ip-limiter DeferredLimit) are each counted first, holder or not; while one is past its
+   * max nothing else is counted or written.
    */
   insertForHolder(
     address: string,
     ticket: Omit<NewTicket, "userId">,
-    opts: { spendOpen: boolean; activeOnly: boolean; withPasswordVersion: boolean; window?: RecipientWindow },
-  ): Promise<boolean>;
+    opts: {
+      spendOpen: boolean;
+      activeOnly: boolean;
+      withPasswordVersion: boolean;
+      window?: RecipientWindow;
+      routeWindows?: CountedWindow[];
+    },
+  ): Promise<{
+    issued: boolean;
+    /** Each route window's count after this request's hit, in the order given. */
+    routeCounts: number[];
+  }>;
   /**
    * A request to give `userId` the address `address` (an email change), in one round trip: counts
    * each of `windows` (the route's per-IP windows), reads the user and the user holding `address`
@@ -445,9 +457,12 @@ export function createTicketStore(db: Db): TicketStore {
     async insertForHolder(
       address,
       ticket,
-      { spendOpen, activeOnly, withPasswordVersion, window: recipient },
+      { spendOpen, activeOnly, withPasswordVersion, window: recipient, routeWindows = [] },
     ) {
       const window = recipient ? recipientKeyed(recipient, address) : undefined;
+      // The route's windows, counted whoever holds the address (the answer must not tell).
+      const routeHits = routeWindows.map((w) => hitStatement(db, w, sql`1`));
+      const routeWithin = routeWindows.map((w) => withinWindow(db, w));
       const holder = and(
         eq(users.id, db.select({ userId: emails.userId }).from(emails).where(eq(emails.address, address))),
         eq(users.disabled, false),
@@ -455,7 +470,7 @@ export function createTicketStore(db: Db): TicketStore {
       );
       // Past the recipient's window nothing is written: no ticket, and the open ones stay valid, so
       // flooding requests for an address cannot kill the link its owner was last sent.
-      const within = window ? withinWindow(db, window) : undefined;
+      const within = and(...routeWithin, window ? withinWindow(db, window) : undefined);
       const data = JSON.stringify(ticket.data ?? {});
       const value = <T>(v: T, name: string) => sql<T>`${v}`.as(name);
       const insert = db
@@ -482,7 +497,13 @@ export function createTicketStore(db: Db): TicketStore {
         .returning({ userId: tickets.userId });
       // The window counts requests for addresses that have a holder (as mail to them would).
       const hit = window
-        ? [hitStatement(db, window, exists(db.select({ one: sql`1` }).from(users).where(holder)))]
+        ? [
+            hitStatement(
+              db,
+              window,
+              and(exists(db.select({ one: sql`1` }).from(users).where(holder)), ...routeWithin)!,
+            ),
+          ]
         : [];
       // Spending the open ones first, only for that same holder (the ticket's own insert rule).
       const spend = spendOpen
@@ -500,10 +521,17 @@ export function createTicketStore(db: Db): TicketStore {
               ),
           ]
         : [];
-      const statements = [...hit, ...spend, insert] as const;
-      const results = statements.length === 1 ? [await insert] : await db.batch(statements as never);
+      // The route's hits first: everything after them reads their counts.
+      const statements = [...routeHits, ...hit, ...spend, insert] as const;
+      const results = (
+        statements.length === 1 ? [await insert] : await db.batch(statements as never)
+      ) as unknown[][];
       const inserted = results[results.length - 1] as { userId: string }[];
-      return inserted.length > 0;
+      return {
+        issued: inserted.length > 0,
+        // An unguarded upsert with RETURNING always yields its row.
+        routeCounts: results.slice(0, routeHits.length).map((rows) => (rows[0] as { count: number }).count),
+      };
     },
   };
 }

@@ -173,11 +173,15 @@ const lostPassword = op({
   },
 });
 
-account.post("/change-password/request", lostPassword, feature("lostPassword"), limit("mail"), async (c) => {
+account.post("/change-password/request", lostPassword, feature("lostPassword"), async (c) => {
   const { config, services } = c.var;
+  // The per-IP mail window: counted in this isolate now, in D1 by the ticket's batch.
+  const mail = deferRequest(c, "mail");
   const { email } = await lostPassword.body(c);
-  await services.accounts.requestPasswordReset(email, (t) =>
-    withParam(withParam(config.redirects.success, "type", "passwordReset"), "ticket", t),
+  await services.accounts.requestPasswordReset(
+    email,
+    (t) => withParam(withParam(config.redirects.success, "type", "passwordReset"), "ticket", t),
+    mail,
   );
   return c.body(null, 204);
 });

@@ -11,7 +11,7 @@ import { AuthError } from "../../core/errors";
 import type { IssuedSession } from "../../core/sessions/sessions.service";
 import { sameOrigin } from "../shared/csrf";
 import { sessionContext } from "../shared/http";
-import { countRequest, feature, invalidTicketRedirect, limit, limitHashing } from "../shared/kit";
+import { deferRequest, feature, invalidTicketRedirect, limit, limitHashing } from "../shared/kit";
 import { safeHead } from "../shared/links";
 import { op } from "../shared/openapi";
 import type { AppEnv } from "../shared/types";
@@ -101,9 +101,10 @@ auth.post("/login", login, sameOrigin, limitHashing("login"), async (c) => {
   if (body.password === undefined) {
     if (!config.features.magicLink)
       throw new AuthError("INVALID_REQUEST", { detail: '"password" is required' });
-    await countRequest(c, "mail");
+    // The per-IP mail window: counted in this isolate now, in D1 by the link's batch.
+    const mail = deferRequest(c, "mail");
     // The link goes to the mailbox only; the answer is the same whether or not the account exists.
-    await services.accounts.requestMagicLink(body.email, links(config.publicUrl).magic("log-in"));
+    await services.accounts.requestMagicLink(body.email, links(config.publicUrl).magic("log-in"), mail);
     return c.json({ magicLink: true });
   }
   if (wantsCookie(body.cookie)) assertCookieOrigin(c);
