@@ -9,7 +9,7 @@ import { Hono } from "hono";
 import { TICKET_TTL } from "../core/accounts/accounts.service";
 import { sameOrigin } from "../dialects/shared/csrf";
 import { sessionContext } from "../dialects/shared/http";
-import { deferRequest, feature, limit, limitHashing } from "../dialects/shared/kit";
+import { deferRequest, feature, limitHashing } from "../dialects/shared/kit";
 import type { AppEnv } from "../dialects/shared/types";
 import {
   attempt,

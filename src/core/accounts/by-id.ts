@@ -75,10 +75,8 @@ export function createAccountByIdService(deps: {
       if (!config.features.signup) throw new AuthError("SIGNUP_DISABLED");
       const email = normalizeEmail(rawEmail);
       const active = !config.features.verifyEmails;
-      // An address held only as an unverified secondary address is freed, so adding someone's
-      // address without proving it cannot keep its owner from signing up. With hints off that
-      // comes first (such a holder is no owner to hide); else it rides the creating batch.
-      if (!existence.hints) await emails.releaseUnverified(email);
+      // An address held only as an unverified secondary address is no hold (users.store
+      // addressHeld): no owner to hide, and the creating batch frees it.
       const decoy = async () => {
         await existence.tellOwner(email, "sign_up", ctx);
         if (!active) {
@@ -110,7 +108,6 @@ export function createAccountByIdService(deps: {
             defaultRole: config.roles.defaultRole,
             allowedRoles: config.roles.defaultAllowed,
             active,
-            releaseUnverified: true,
           },
           draft,
         );

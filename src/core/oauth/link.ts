@@ -55,8 +55,8 @@ export function createIdentityLinker(deps: {
         createdAt: now,
         updatedAt: now,
       });
-    // The provider verified the address: an unproven secondary claim on it by another account yields.
-    await store.dropUnverifiedSecondary(email);
+    // An unproven secondary claim on the address by another account is no hold: findByEmail passes
+    // it by and the creating batch frees it (users.store addressHeld).
     const existing = await users.findByEmail(email);
     if (existing) {
       if (existing.disabled) throw fail("OAUTH_ACCOUNT_DISABLED");

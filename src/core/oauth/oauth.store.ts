@@ -24,8 +24,6 @@ export interface OAuthStore {
   updateIdentityEmail(provider: string, subject: string, email: string | null, now: number): Promise<void>;
   /** Links a provider identity to a user (a second link of the same identity fails). */
   link(identity: NewOAuthIdentity): Promise<void>;
-  /** Deletes unverified secondary addresses equal to `address` (claims of other accounts that yield). */
-  dropUnverifiedSecondary(address: string): Promise<void>;
   /** Whether the stored address is verified; null when no account holds it. */
   isEmailVerified(address: string): Promise<boolean | null>;
 }
@@ -72,12 +70,6 @@ export function createOAuthStore(db: Db): OAuthStore {
 
     async link(identity) {
       await db.insert(i).values(identity);
-    },
-
-    async dropUnverifiedSecondary(address) {
-      await db
-        .delete(emails)
-        .where(and(eq(emails.address, address), eq(emails.isPrimary, false), eq(emails.verified, false)));
     },
 
     async isEmailVerified(address) {

@@ -27,6 +27,8 @@ import {
 import { claimStepStatement, stepClaimable, type TotpStateRow, totpStateQuery } from "../totp/totp.store";
 import {
   activateStatements,
+  addressHeld,
+  heldBy,
   setPasswordStatement,
   type UserRow,
   userByIdQuery,
@@ -369,12 +371,14 @@ export function createTicketStore(db: Db): TicketStore {
           .from(users)
           .where(and(eq(users.id, userId), eq(users.disabled, false))),
       );
-      const free = notExists(db.select(one).from(emails).where(eq(emails.address, address)));
+      // An unverified secondary address is no hold (users.store addressHeld): the confirmation
+      // frees it.
+      const free = notExists(db.select(one).from(emails).where(addressHeld(address)));
       const heldByOther = exists(
         db
           .select(one)
           .from(emails)
-          .where(and(eq(emails.address, address), ne(emails.userId, userId))),
+          .where(and(addressHeld(address), ne(emails.userId, userId))),
       );
       const window = recipient ? recipientKeyed(recipient, address) : undefined;
       // The service's checks after the batch, in SQL: nothing is written unless they all pass.
@@ -383,17 +387,7 @@ export function createTicketStore(db: Db): TicketStore {
       const value = <T>(v: T, name: string) => sql<T>`${v}`.as(name);
       const [hits, reads, recipientHit, writes] = [
         windows.map((w) => hitStatement(db, w, sql`1`)),
-        [
-          userByIdQuery(db, userId),
-          usersWithPrimaryQuery(db)
-            .where(
-              eq(
-                users.id,
-                db.select({ userId: emails.userId }).from(emails).where(eq(emails.address, address)),
-              ),
-            )
-            .limit(1),
-        ],
+        [userByIdQuery(db, userId), usersWithPrimaryQuery(db).where(heldBy(db, address)).limit(1)],
         window
           ? [
               hitStatement(

@@ -47,11 +47,6 @@ export interface EmailService {
   remove(userId: string, emailId: string): Promise<RemoveEmailResult>;
   markVerified(userId: string, emailId: string): Promise<void>;
   /**
-   * Frees an address held only as an unverified secondary address of some account, so that
-   * adding someone's address without proving it cannot keep its owner from signing up.
-   */
-  releaseUnverified(address: string): Promise<void>;
-  /**
    * A stable UUID-shaped pseudo id for `value` (HMAC with PASSCODE_SECRET). Never a real row's,
    * except that a just-in-time sign-up gives its account the ids POST /user answered before.
    */
@@ -117,8 +112,6 @@ export function createEmailService(deps: { store: EmailStore; clock: Clock; secr
     },
 
     markVerified: (userId, emailId) => store.markVerified(userId, emailId, clock.now()),
-
-    releaseUnverified: (address) => store.deleteUnverifiedSecondary(address),
 
     pseudoId: async (label, value) => pseudoId(await macKey, label, value),
 

@@ -8,7 +8,6 @@ import { isUniqueViolation } from "../../db/errors";
 import { emails, webauthnCredentials } from "../../db/schema";
 import { AuthError } from "../errors";
 import { offerSignupStatement } from "../passcodes/passcodes.store";
-import { deleteUnverifiedSecondaryStatement } from "./users.store";
 
 type EmailColumns = typeof emails.$inferSelect;
 
@@ -36,8 +35,6 @@ export interface EmailStore {
   /** Deletes a secondary address; false when there is none of the user's with that id. */
   removeSecondary(userId: string, emailId: string): Promise<boolean>;
   markVerified(userId: string, emailId: string, now: number): Promise<void>;
-  /** Deletes `address` when it is an unverified secondary address. */
-  deleteUnverifiedSecondary(address: string): Promise<void>;
   /** The row of `address` when it is primary or verified. */
   findOwner(address: string): Promise<EmailOwnerRow | null>;
   /**
@@ -123,10 +120,6 @@ export function createEmailStore(db: Db): EmailStore {
         .update(emails)
         .set({ verified: true, updatedAt: now })
         .where(and(eq(emails.id, emailId), eq(emails.userId, userId)));
-    },
-
-    async deleteUnverifiedSecondary(address) {
-      await deleteUnverifiedSecondaryStatement(db, address);
     },
 
     findOwner: async (address) => (await ownerQuery(address).get()) ?? null,

@@ -44,20 +44,19 @@ export interface NewUser {
   defaultRole: string;
   allowedRoles: string[];
   active: boolean;
-  /**
-   * Frees the address first, in the same round trip, when it is held only as an unverified
-   * secondary address of some account (EmailService.releaseUnverified).
-   */
-  releaseUnverified?: boolean;
 }
 
 export interface UserService {
   findById(id: string): Promise<User | null>;
   /** Whether a user with this id exists (one primary-key read). */
   exists(id: string): Promise<boolean>;
+  /** The user holding `address` (its primary address, or a verified one: see findWithHolder). */
   findByEmail(address: string): Promise<User | null>;
   findByUsername(username: string): Promise<User | null>;
-  /** The user `id` and the user holding `address` (primary or not), in one round trip. */
+  /**
+   * The user `id` and the user holding `address` (its primary address, or a verified one: an
+   * unverified secondary address is no hold, see users.store addressHeld), in one round trip.
+   */
   findWithHolder(id: string, address: string): Promise<{ user: User | null; holder: User | null }>;
   /**
    * A password login's read in one round trip: counts one attempt on `attemptKey` under the
@@ -131,7 +130,7 @@ export function createUserService(deps: { store: UserStore; clock: Clock }): Use
         },
         // A verified user gets a default team, whichever dialect verified them: an address verified
         // at sign-up (an OAuth provider's) is an activation too, so its team comes in the same batch.
-        { defaultTeam: input.emailVerified === true, session, releaseUnverified: input.releaseUnverified },
+        { defaultTeam: input.emailVerified === true, session },
       );
     },
 

@@ -2,7 +2,7 @@
  * D1 store of users and their primary addresses. Addresses live under a unique index, so two
  * registrations racing for one address leave exactly one account.
  */
-import { and, eq, isNull, ne, type SQL, sql } from "drizzle-orm";
+import { and, eq, isNull, ne, or, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { isUniqueViolation } from "../../db/errors";
 import { emails, sessions, tickets, users } from "../../db/schema";
@@ -57,10 +57,10 @@ export interface NewSessionRows {
 export interface UserStore {
   findById(id: string): Promise<UserRow | null>;
   exists(id: string): Promise<boolean>;
-  /** The user holding `address` (primary or not). */
+  /** The user holding `address`: as its primary address, or verified (addressHeld). */
   findByEmail(address: string): Promise<UserRow | null>;
   findByUsername(username: string): Promise<UserRow | null>;
-  /** The user `id` and the user holding `address` (primary or not), in one round trip. */
+  /** The user `id` and the user holding `address` (addressHeld), in one round trip. */
   findWithHolder(id: string, address: string): Promise<{ user: UserRow | null; holder: UserRow | null }>;
   /**
    * A password login's read, in one round trip: counts one attempt on `attempt.key` (the reserving
@@ -73,14 +73,14 @@ export interface UserStore {
   /**
    * Inserts the user and the primary address, with the default team when `defaultTeam` and the
    * user's first session when `session` (sessions.store `sessionStatements`), in one batch that
-   * also reads the new user back; ACCOUNT_EXISTS when the address or the username is taken. With
-   * `releaseUnverified`, the batch first deletes the address where it is only an unverified
-   * secondary address (deleteUnverifiedSecondary in emails.store).
+   * also reads the new user back; ACCOUNT_EXISTS when the address or the username is taken. The
+   * batch first frees the address where it is only an unverified secondary address of some
+   * account (releaseUnprovenStatement: no hold, see addressHeld).
    */
   create(
     user: NewUserRow,
     email: NewPrimaryEmailRow,
-    opts: { defaultTeam: boolean; session?: NewSessionRows; releaseUnverified?: boolean },
+    opts: { defaultTeam: boolean; session?: NewSessionRows },
   ): Promise<UserRow>;
   /**
    * Marks the user active and `address` (the primary address when undefined) verified, and makes
@@ -92,7 +92,8 @@ export interface UserStore {
   /** Replaces the hash `from` by `to` while `from` is still stored (rehashStatement). */
   rehash(userId: string, from: string, to: string, now: number): Promise<void>;
   /**
-   * Replaces the primary address; EMAIL_IN_USE when another account holds it. In the same batch:
+   * Replaces the primary address (freeing it first where it is only an unverified secondary
+   * address: addressHeld); EMAIL_IN_USE when another account holds it. In the same batch:
    * the user's open tickets of `also.spendTickets` are spent, and with `also.endSessions` every
    * session of the user but `keep` ends.
    */
@@ -156,10 +157,25 @@ export const rehashStatement = (db: Db, userId: string, from: string, to: string
     .where(and(eq(users.id, userId), eq(users.passwordHash, from)));
 
 /**
- * Deleting `address` where it is only an unverified secondary address of some account, as a
- * statement for a batch (a sign-up frees the address it creates the account with).
+ * Who holds an address: the account whose primary address it is, or that verified it. An address
+ * an account added as a secondary one and never proved is no hold: anyone could add a victim's
+ * address that way and so keep its owner from signing up or changing to it. Every read of "is
+ * this address taken" (sign-up, email change) uses this, and every write that gives an account
+ * the address as its primary one first frees it (releaseUnprovenStatement) in the same batch. A
+ * verified address is never freed.
  */
-export const deleteUnverifiedSecondaryStatement = (db: Db, address: string) =>
+export const addressHeld = (address: string) =>
+  and(eq(emails.address, address), or(eq(emails.isPrimary, true), eq(emails.verified, true)));
+
+/** The user holding `address` (addressHeld), as a condition on users. */
+export const heldBy = (db: Db, address: string) =>
+  eq(users.id, db.select({ userId: emails.userId }).from(emails).where(addressHeld(address)));
+
+/**
+ * Deleting `address` where it is only an unverified secondary address of some account (no hold,
+ * see addressHeld), as a statement for the batch that gives the address to an account.
+ */
+export const releaseUnprovenStatement = (db: Db, address: string) =>
   db
     .delete(emails)
     .where(and(eq(emails.address, address), eq(emails.isPrimary, false), eq(emails.verified, false)));
@@ -223,7 +239,7 @@ export function createUserStore(db: Db): UserStore {
     exists: async (id) =>
       (await db.select({ ok: sql`1` }).from(users).where(eq(users.id, id)).get()) !== undefined,
 
-    findByEmail: async (address) => (await selectUser().where(byAddress(address)).get()) ?? null,
+    findByEmail: async (address) => (await selectUser().where(heldBy(db, address)).get()) ?? null,
 
     findByUsername: async (username) =>
       (await selectUser().where(eq(users.username, username)).get()) ?? null,
@@ -231,7 +247,7 @@ export function createUserStore(db: Db): UserStore {
     async findWithHolder(id, address) {
       const [user, holder] = await db.batch([
         selectUser().where(eq(users.id, id)),
-        selectUser().where(byAddress(address)).limit(1),
+        selectUser().where(heldBy(db, address)).limit(1),
       ]);
       return { user: user[0] ?? null, holder: holder[0] ?? null };
     },
@@ -252,8 +268,8 @@ export function createUserStore(db: Db): UserStore {
       try {
         const results = await db.batch([
           db.insert(users).values(user),
-          // Before the address is inserted (it is unique).
-          ...(opts.releaseUnverified ? [deleteUnverifiedSecondaryStatement(db, email.address)] : []),
+          // Before the address is inserted (it is unique): an unproven claim on it yields.
+          releaseUnprovenStatement(db, email.address),
           db.insert(emails).values({
             ...email,
             userId: user.id,
@@ -290,6 +306,8 @@ export function createUserStore(db: Db): UserStore {
       const { spendTickets, endSessions } = also;
       try {
         await db.batch([
+          // First: an unproven claim on the address yields (addressHeld).
+          releaseUnprovenStatement(db, address),
           db
             .update(emails)
             .set({ address, verified, updatedAt: now })
