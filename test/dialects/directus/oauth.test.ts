@@ -3,6 +3,7 @@
  * callbacks (JSON tokens without redirect, refresh cookie + redirect with it), state bound to the
  * browser. The provider is an outside service: its HTTP endpoints are mocked, nothing else.
  */
+import { env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { call, uniqueEmail } from "../../support/app";
 import { createMockProvider, OIDC_DISCOVERY } from "../../support/oauth-provider";
@@ -114,6 +115,27 @@ describe("callbacks", () => {
       data: { access_token: expect.any(String), expires: 900_000, refresh_token: expect.any(String) },
     });
     expect(await tokenWorks(body.data.access_token)).toBe(400);
+  });
+
+  it("an address another account holds only as an unverified secondary one yields to the provider's verified one", async () => {
+    const squatter = await call("/auth/register", { json: { email: uniqueEmail(), password: PASSWORD } });
+    const { user: other } = await json(squatter);
+    const user = newUser();
+    await env.DB.prepare(
+      "INSERT INTO emails (id, user_id, address, is_primary, verified, created_at, updated_at) VALUES (?, ?, ?, 0, 0, 0, 0)",
+    )
+      .bind(crypto.randomUUID(), other.id, user.email)
+      .run();
+    const s = await start("/auth/oauth/idp");
+    const { res } = await finish(s.location, s.state, user);
+    expect(res.status, await res.clone().text()).toBe(200);
+    const row = await env.DB.prepare(
+      "SELECT user_id AS userId, is_primary AS p, verified AS v FROM emails WHERE address = ?",
+    )
+      .bind(user.email)
+      .first<{ userId: string; p: number; v: number }>();
+    expect(row).toMatchObject({ p: 1, v: 1 });
+    expect(row!.userId).not.toBe(other.id);
   });
 
   it("with redirect: sets the refresh cookie and redirects; the app then refreshes in cookie mode", async () => {

@@ -108,6 +108,27 @@ describe("an unverified secondary address does not block its owner", () => {
   }
 });
 
+describe("under parallel requests", () => {
+  it("10 parallel sign-ups with a squatted address: exactly one account takes it", async () => {
+    const { squatter, address } = await squatted();
+    const res = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        call("/auth/register", { json: { email: address, password: PASSWORD }, vars: HINTS }),
+      ),
+    );
+    expect(res.filter((r) => r.status === 200)).toHaveLength(1);
+    expect(res.filter((r) => r.status !== 200).map((r) => r.status)).toEqual(Array(9).fill(400));
+    const rows = await env.DB.prepare(
+      "SELECT user_id AS userId, is_primary AS p FROM emails WHERE address = ?",
+    )
+      .bind(address)
+      .all<{ userId: string; p: number }>();
+    expect(rows.results).toHaveLength(1);
+    expect(rows.results[0]!.p).toBe(1);
+    expect(rows.results[0]!.userId).not.toBe(squatter.userId);
+  });
+});
+
 describe("a verified address is never freed", () => {
   it("a sign-up with another account's verified secondary address is refused (hints on) and leaves it", async () => {
     const owner = await activeUser();
