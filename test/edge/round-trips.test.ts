@@ -273,6 +273,18 @@ describe("hanko", () => {
     // The account, its address and its first session in one batch (with any unverified secondary
     // holder of the address released first).
     await expectBudget("hanko", "sign-up (session)", 1, up, 200);
+    // Hints off: the hidden owner's read (primary or verified holders only), then the same batch;
+    // an unverified secondary holder is freed there, not in a round trip of its own.
+    await expectBudget(
+      "hanko",
+      "sign-up (session, hints off)",
+      2,
+      await call("/users", {
+        json: { email: uniqueEmail("hanko") },
+        vars: { ...OPEN, ACCOUNT_EXISTENCE_HINTS: "false" },
+      }),
+      200,
+    );
 
     const init = await call("/passcode/login/initialize", {
       json: { user_id: userId, email_id: emailId },
