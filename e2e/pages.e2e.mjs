@@ -65,6 +65,27 @@ function strayCredential(userHandle) {
   };
 }
 
+/**
+ * Opens the login page and waits for `done` (autofill, i.e. conditional mediation, may sign in with
+ * the virtual authenticator by itself). True when `done` came or autofill at least sent its try: a
+ * click now would start a second try. A click must not be left pending either: it would land on
+ * the next login page.
+ */
+async function openLogin(page, done) {
+  let tried = false;
+  const see = (r) => {
+    if (r.method() === "POST" && new URL(r.url()).pathname.endsWith("/login/passkey")) tried = true;
+  };
+  page.on("request", see);
+  await page.goto(`${API}/login`);
+  const came = await done().then(
+    () => true,
+    () => false,
+  );
+  page.off("request", see);
+  return came || tried;
+}
+
 /** Polls `fn` until it returns true (the Signal API works in the background), 5 s at most. */
 async function eventually(what, fn) {
   for (let i = 0; i < 50; i++) {
@@ -188,13 +209,9 @@ async function journey(lang) {
   });
 
   await step(`${lang}: passkey sign-in from the login page`, async () => {
-    await page.goto(`${API}/login`);
     // Autofill (conditional mediation) may sign in by itself with the virtual authenticator.
-    const button = page.getByRole("button", { name: t.usePasskey });
-    await Promise.race([
-      page.waitForURL(/\/account$/),
-      button.waitFor().then(() => button.click().catch(() => {})),
-    ]);
+    const byItself = await openLogin(page, () => page.waitForURL(/\/account$/, { timeout: 3000 }));
+    if (!byItself) await page.getByRole("button", { name: t.usePasskey }).click();
     await page.waitForURL(/\/account$/);
     await page.getByText(email).waitFor();
     await submit(t.signOut);
@@ -205,14 +222,10 @@ async function journey(lang) {
   await step(`${lang}: a passkey the server does not know: refused, signalled unknown, gone`, async () => {
     const { cdp: c2, authenticatorId: id2 } = await withAuthenticator(context, page);
     await c2.send("WebAuthn.addCredential", { authenticatorId: id2, credential: strayCredential(handle) });
-    await page.goto(`${API}/login`);
     const alert = page.getByRole("alert").filter({ hasText: t.passkeyUnknown });
     // Autofill (conditional mediation) may try it by itself; otherwise the button does.
-    const tried = await alert.waitFor({ timeout: 3000 }).then(
-      () => true,
-      () => false,
-    );
-    if (!tried) await page.getByRole("button", { name: t.usePasskey }).click();
+    if (!(await openLogin(page, () => alert.waitFor({ timeout: 3000 }))))
+      await page.getByRole("button", { name: t.usePasskey }).click();
     await alert.waitFor();
     await eventually("signalUnknownCredential removed it from the authenticator", async () => {
       const { credentials } = await c2.send("WebAuthn.getCredentials", { authenticatorId: id2 });
