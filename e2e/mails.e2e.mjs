@@ -12,7 +12,7 @@ import { createServer } from "node:http";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Secret, TOTP } from "otpauth";
-import { API, launchChromium, step, unique, withAuthenticator } from "./steps.mjs";
+import { API, jsonClient, launchChromium, step, unique, withAuthenticator } from "./steps.mjs";
 
 const LOGO_PORT = 47631;
 const SHOTS = join(dirname(fileURLToPath(import.meta.url)), "screenshots", "mails");
@@ -50,23 +50,9 @@ const logoServer = createServer((req, res) => {
 });
 await new Promise((r) => logoServer.listen(LOGO_PORT, "localhost", r));
 
-async function api(path, { lang = "en", json, token, method } = {}) {
-  const headers = { "accept-language": lang, "user-agent": "LatchkeyMailTest/1.0" };
-  if (json !== undefined) headers["content-type"] = "application/json";
-  if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(`${API}${path}`, {
-    method: method ?? (json !== undefined ? "POST" : "GET"),
-    headers,
-    body: json === undefined ? undefined : JSON.stringify(json),
-    redirect: "manual",
-  });
-  const text = await res.text();
-  let body = null;
-  try {
-    body = text ? JSON.parse(text) : null;
-  } catch {}
-  return { status: res.status, headers: res.headers, body };
-}
+const client = jsonClient({ "user-agent": "LatchkeyMailTest/1.0" });
+const api = (path, { lang = "en", ...opts } = {}) =>
+  client(path, { ...opts, headers: { "accept-language": lang } });
 
 async function ok(path, opts, want = [200, 204]) {
   const r = await api(path, opts);

@@ -27,6 +27,31 @@ export async function step(name, fn) {
 /** How many steps have passed so far. */
 export const stepsPassed = () => stepNo;
 
+/**
+ * A JSON client for the server under test: `api(path, {json, token, method, headers})` posts `json`
+ * (GET without), never follows redirects, and answers `{status, headers, body}` with the body
+ * parsed when it is JSON (else null). `headers` are sent with every request.
+ */
+export function jsonClient(headers = {}) {
+  return async (path, { json, token, method, headers: extra = {} } = {}) => {
+    const h = { ...headers, ...extra };
+    if (json !== undefined) h["content-type"] = "application/json";
+    if (token) h.authorization = `Bearer ${token}`;
+    const res = await fetch(`${API}${path}`, {
+      method: method ?? (json !== undefined ? "POST" : "GET"),
+      headers: h,
+      body: json === undefined ? undefined : JSON.stringify(json),
+      redirect: "manual",
+    });
+    const text = await res.text();
+    let body = null;
+    try {
+      body = text ? JSON.parse(text) : null;
+    } catch {}
+    return { status: res.status, headers: res.headers, body };
+  };
+}
+
 export const unique = (tag) => `${tag}-${Math.random().toString(36).slice(2, 10)}@example.com`;
 
 /**

@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer } from "node:http";
-import { API, step, unique } from "./steps.mjs";
+import { jsonClient, step, unique } from "./steps.mjs";
 
 const HOOK_PORT = 47641;
 const SECRET = "whsec_bGF0Y2hrZXkgZTJlIHdlYmhvb2sgc2lnbmluZyBrZXkh";
@@ -113,23 +113,7 @@ const delivered = (type, userId, where = () => true) =>
 
 // --- The API ------------------------------------------------------------------------------------
 
-async function api(path, { json, token, method } = {}) {
-  const headers = { "user-agent": "LatchkeyWebhookTest/1.0" };
-  if (json !== undefined) headers["content-type"] = "application/json";
-  if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(`${API}${path}`, {
-    method: method ?? (json !== undefined ? "POST" : "GET"),
-    headers,
-    body: json === undefined ? undefined : JSON.stringify(json),
-    redirect: "manual",
-  });
-  const text = await res.text();
-  let body = null;
-  try {
-    body = text ? JSON.parse(text) : null;
-  } catch {}
-  return { status: res.status, body };
-}
+const api = jsonClient({ "user-agent": "LatchkeyWebhookTest/1.0" });
 
 async function ok(path, opts, want = [200, 204]) {
   const r = await api(path, opts);

@@ -2,7 +2,7 @@
  * Where tickets are kept. Spending and counting are each one conditional UPDATE ... RETURNING, so
  * under any number of parallel requests exactly one wins (see tickets.service.ts).
  */
-import { and, eq, exists, gt, isNull, lt, ne, notExists, or, sql } from "drizzle-orm";
+import { and, eq, exists, gt, isNull, lt, ne, notExists, or, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { attemptCounters, emails, tickets, users } from "../../db/schema";
 import {
@@ -164,6 +164,25 @@ export interface TicketStore {
     now: number,
     passwordHash: string,
   ): Promise<{ user: UserRow | null; changed: boolean } | null>;
+}
+
+/**
+ * `ticket` as the row of an INSERT ... SELECT from `users`: the selected user's id, and `data` as
+ * an SQL expression (it may read that user's row, e.g. its password version).
+ */
+function ticketRow(ticket: Omit<NewTicket, "userId">, data: SQL) {
+  const value = <T>(v: T, name: string) => sql<T>`${v}`.as(name);
+  return {
+    hash: value(ticket.hash, "hash"),
+    purpose: value(ticket.purpose, "purpose"),
+    userId: users.id,
+    data: sql<Record<string, unknown>>`${data}`.as("data"),
+    attempts: value(0, "attempts"),
+    createdAt: value(ticket.createdAt, "created_at"),
+    expiresAt: value(ticket.expiresAt, "expires_at"),
+    usedAt: value(null, "used_at"),
+    spentInto: value(null, "spent_into"),
+  };
 }
 
 export function createTicketStore(db: Db): TicketStore {
@@ -384,7 +403,6 @@ export function createTicketStore(db: Db): TicketStore {
       // The service's checks after the batch, in SQL: nothing is written unless they all pass.
       const allowed = and(...routeWithin, enabled, free, window ? withinWindow(db, window) : undefined);
       const data = JSON.stringify(ticket.data ?? {});
-      const value = <T>(v: T, name: string) => sql<T>`${v}`.as(name);
       const [hits, reads, recipientHit, writes] = [
         windows.map((w) => hitStatement(db, w, sql`1`)),
         [userByIdQuery(db, userId), usersWithPrimaryQuery(db).where(heldBy(db, address)).limit(1)],
@@ -406,21 +424,12 @@ export function createTicketStore(db: Db): TicketStore {
             .insert(tickets)
             .select(
               db
-                .select({
-                  hash: value(ticket.hash, "hash"),
-                  purpose: value(ticket.purpose, "purpose"),
-                  userId: users.id,
-                  data: sql<
-                    Record<string, unknown>
-                  >`json_set(${data}, '$.pv', ${users.passwordVersion}, '$.from', ${emails.address})`.as(
-                    "data",
+                .select(
+                  ticketRow(
+                    ticket,
+                    sql`json_set(${data}, '$.pv', ${users.passwordVersion}, '$.from', ${emails.address})`,
                   ),
-                  attempts: value(0, "attempts"),
-                  createdAt: value(ticket.createdAt, "created_at"),
-                  expiresAt: value(ticket.expiresAt, "expires_at"),
-                  usedAt: value(null, "used_at"),
-                  spentInto: value(null, "spent_into"),
-                })
+                )
                 .from(users)
                 .leftJoin(emails, and(eq(emails.userId, users.id), eq(emails.isPrimary, true)))
                 .where(and(eq(users.id, userId), allowed)),
@@ -466,25 +475,18 @@ export function createTicketStore(db: Db): TicketStore {
       // flooding requests for an address cannot kill the link its owner was last sent.
       const within = and(...routeWithin, window ? withinWindow(db, window) : undefined);
       const data = JSON.stringify(ticket.data ?? {});
-      const value = <T>(v: T, name: string) => sql<T>`${v}`.as(name);
       const insert = db
         .insert(tickets)
         .select(
           db
-            .select({
-              hash: value(ticket.hash, "hash"),
-              purpose: value(ticket.purpose, "purpose"),
-              userId: users.id,
-              data: (withPasswordVersion
-                ? sql<Record<string, unknown>>`json_set(${data}, '$.pv', ${users.passwordVersion})`
-                : sql<Record<string, unknown>>`json(${data})`
-              ).as("data"),
-              attempts: value(0, "attempts"),
-              createdAt: value(ticket.createdAt, "created_at"),
-              expiresAt: value(ticket.expiresAt, "expires_at"),
-              usedAt: value(null, "used_at"),
-              spentInto: value(null, "spent_into"),
-            })
+            .select(
+              ticketRow(
+                ticket,
+                withPasswordVersion
+                  ? sql`json_set(${data}, '$.pv', ${users.passwordVersion})`
+                  : sql`json(${data})`,
+              ),
+            )
             .from(users)
             .where(and(holder, within)),
         )
