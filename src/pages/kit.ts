@@ -299,7 +299,7 @@ export async function pageSession(c: Ctx): Promise<{ userId: string; sessionId: 
 /**
  * Where a signed-in browser goes next: the allowed `redirect_to` with a one-time `hanko_token`
  * (dialects/shared/handover.ts, exchanged at Hanko's `POST /token` as after a third-party login)
- * carrying the methods the page session was signed in with, or the account page.
+ * carrying the methods the page session was signed in with and when, or the account page.
  */
 export async function handoverUrl(c: Ctx, userId: string, target = redirectTo(c)): Promise<string> {
   if (!target) return path(c, "/account");
@@ -309,7 +309,7 @@ export async function handoverUrl(c: Ctx, userId: string, target = redirectTo(c)
     throw e;
   });
   if (!session || session.userId !== userId) throw unauthenticated();
-  return issueHandover(c, target, userId, session.amr);
+  return issueHandover(c, target, userId, session.amr, session.authAt);
 }
 
 export const unauthenticated = () => new AuthError("UNAUTHENTICATED");

@@ -5,7 +5,8 @@
 import { describe, expect, it } from "vitest";
 import { activeUser, json, PASSWORD, totpCode } from "../dialects/hbp/helpers";
 import { sessionAmr } from "../support/amr";
-import { call } from "../support/app";
+import { call, uniqueEmail } from "../support/app";
+import { type TestClock, testClock } from "../support/clock";
 import { createCredential, getAssertion } from "../support/soft-authenticator";
 import { ALLOW, APP, hiddenValue, Jar, lastMail, postJson, submit } from "./support";
 
@@ -19,8 +20,8 @@ async function exchangedAmr(location: string): Promise<string[]> {
 }
 
 /** The handover from a signed-in page (after the passkey offer). */
-async function continueFrom(jar: Jar): Promise<string> {
-  const cont = await submit("/login/continue", { redirect_to: APP }, { jar, vars: ALLOW });
+async function continueFrom(jar: Jar, clock?: TestClock): Promise<string> {
+  const cont = await submit("/login/continue", { redirect_to: APP }, { jar, vars: ALLOW, clock });
   expect(cont.status).toBe(303);
   return cont.headers.get("location")!;
 }
@@ -85,5 +86,27 @@ describe("pages: the handover carries the page session's methods", () => {
     const cont = await submit("/login/continue", { redirect_to: APP }, { jar, vars: ALLOW });
     expect(cont.status).toBe(303);
     expect(cont.headers.get("location")).toBe("/login");
+  });
+
+  it("a page session signed in long ago hands over a session as old: no fresh sign-in for step-up", async () => {
+    const clock = testClock();
+    const u = await activeUser();
+    const jar = new Jar();
+    await submit("/login", { email: u.email, password: PASSWORD, method: "password" }, { jar, clock });
+    // Adding an address needs a recent sign-in (and, unlike a password change, ends no session).
+    const addAddress = async (token: string) =>
+      (await call("/emails", { json: { address: uniqueEmail() }, token, clock })).status;
+    const exchange = async () => {
+      const to = new URL(await continueFrom(jar, clock));
+      const res = await call("/token", { json: { value: to.searchParams.get("hanko_token") }, clock });
+      expect(res.status).toBe(200);
+      return res.headers.get("x-auth-token")!;
+    };
+    // Handed over within the step-up window: the change goes through.
+    expect(await addAddress(await exchange())).toBe(201);
+    clock.advance(301);
+    // Handed over later: the new session is as old as the page's sign-in.
+    const stale = await exchange();
+    expect(await addAddress(stale)).toBe(403);
   });
 });

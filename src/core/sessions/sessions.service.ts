@@ -54,6 +54,12 @@ export interface SessionDraft {
 export interface SessionContext {
   userAgent?: string | null;
   ip?: string | null;
+  /**
+   * When the user last proved a credential, for a session handed over from an earlier sign-in (a
+   * hosted page's session): the new session inherits it instead of counting as a fresh sign-in,
+   * so a hand-over cannot renew step-up (step-up.ts). Never later than now.
+   */
+  authAt?: number;
 }
 
 export interface Principal {
@@ -100,7 +106,9 @@ export interface SessionService {
    * current token of a live session (or one rotated within the grace window), of an enabled user.
    * `amr`: the methods the session was signed in with.
    */
-  resolve(refreshToken: string): Promise<{ userId: string; sessionId: string; amr: string[] }>;
+  resolve(
+    refreshToken: string,
+  ): Promise<{ userId: string; sessionId: string; amr: string[]; authAt: number }>;
   /**
    * compat(vault): a new access token for the session of `accessToken`, which may have expired but
    * must be younger than the refresh idle lifetime, of a live session and an enabled user. Each
@@ -238,8 +246,9 @@ export function createSessionService(deps: {
           userAgent: ctx.userAgent?.slice(0, 512) ?? null,
           ip: ctx.ip ?? null,
           amr,
-          // A session starts with a sign-in: a proven credential (step-up.ts).
-          authAt: now,
+          // A session starts with a sign-in: a proven credential (step-up.ts), unless it is handed
+          // over from an earlier one.
+          authAt: Math.min(ctx.authAt ?? now, now),
         },
         firstToken: {
           hash: await sha256Hex(refreshToken),

@@ -113,7 +113,7 @@ export interface SessionStore {
     hash: string,
     now: number,
     graceMs: number,
-  ): Promise<(SessionRef & { amr: string[] }) | null>;
+  ): Promise<(SessionRef & { amr: string[]; authAt: number }) | null>;
   /**
    * A vault reissue in one round trip: stores the claim when the session of its user is alive and
    * the user enabled (of parallel claims exactly one inserts), reads back when the claim was made
@@ -432,7 +432,12 @@ export function createSessionStore(db: Db): SessionStore {
 
     async byCurrentRefreshToken(hash, now, graceMs) {
       const row = await db
-        .select({ sessionId: sessions.id, userId: sessions.userId, amr: sessions.amr })
+        .select({
+          sessionId: sessions.id,
+          userId: sessions.userId,
+          amr: sessions.amr,
+          authAt: sessions.authAt,
+        })
         .from(refreshTokens)
         .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
         .innerJoin(users, eq(users.id, sessions.userId))

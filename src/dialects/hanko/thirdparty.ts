@@ -126,8 +126,12 @@ thirdparty.post("/token", sameOrigin, limit("verify"), async (c) => {
   const grant = await redeemHandover(c, body.value);
   if (!grant) throw new AuthError("NOT_FOUND");
   const user = await services.accounts.currentUser(grant.userId);
-  // The methods of the login handed over (third-party, SAML, a hosted page), not this exchange's.
-  const session = await services.sessions.create(user, grant.amr, sessionContext(c));
+  // The methods and time of the login handed over (third-party, SAML, a hosted page), not this
+  // exchange's.
+  const session = await services.sessions.create(user, grant.amr, {
+    ...sessionContext(c),
+    authAt: grant.authAt,
+  });
   await sendSession(c, session);
   return c.json({ user_id: user.id });
 });
