@@ -1,6 +1,6 @@
 /**
  * The signed-in pages: `/account` (the address, the passkeys, adding, renaming and deleting one,
- * signing out, continuing to the app) and `/account/passkey`, the offer made after a password or
+ * the sessions and ending them, the TOTP recovery codes, signing out, continuing to the app) and `/account/passkey`, the offer made after a password or
  * passcode sign-in. The
  * page session is a core session whose refresh token is the cookie; opening `/account` rotates it
  * (core's rotation, with its reuse detection).
@@ -19,6 +19,7 @@ import {
   errorBox,
   esc,
   form,
+  link,
   notice,
   page,
   pageSession,
@@ -33,6 +34,7 @@ import {
   withForm,
 } from "./kit";
 import { passkeyNotice, passkeySection } from "./passkeys";
+import { recoveryCodesBody, recoverySection, sessionNotice, sessionsSection } from "./security";
 import { confirmPage, needsConfirmation } from "./step-up";
 
 export const account = new Hono<AppEnv>();
@@ -75,41 +77,60 @@ account.get("/account", async (c) => {
     return toLogin(c);
   }
   setSession(c, rotated.refreshToken);
-  const done = passkeyNotice(c);
-  return accountPage(c, rotated.userId, done ? notice(done) : "");
+  const session = { userId: rotated.userId, sessionId: rotated.sessionId };
+  const passkeyDone = passkeyNotice(c);
+  if (passkeyDone) return accountPage(c, session, { passkeys: notice(passkeyDone) });
+  const sessionDone = sessionNotice(c);
+  return accountPage(c, session, sessionDone ? { sessions: notice(sessionDone) } : {});
 });
 
-/** The account page of a signed-in user, `flash` (a notice or an error) above the passkeys. */
-async function accountPage(c: Ctx, userId: string, flash = "", status = 200) {
+/** A notice or an error shown in one section of the account page. */
+interface Flash {
+  passkeys?: string;
+  sessions?: string;
+  recovery?: string;
+  /** The recovery code field is the one the error is about. */
+  recoveryInvalid?: boolean;
+}
+
+/** The account page of a signed-in user (`session`: the page session, marked as this device). */
+async function accountPage(c: Ctx, session: PageSession, flash: Flash = {}, status = 200) {
   const { services } = c.var;
-  const [user, passkeys] = await Promise.all([
+  const { userId } = session;
+  const [user, passkeys, sessions, remaining] = await Promise.all([
     services.accounts.currentUser(userId),
     services.webauthn.list(userId),
+    services.sessions.list(userId),
+    services.recoveryCodes.remaining(userId),
   ]);
   const s = strings(c);
   const body =
     `<p>${sentence(s.signedInAs, user.email ?? "")}</p>` +
     (redirectTo(c) ? continueForm(c, s.continue) : "") +
-    `<h2>${esc(s.passkeys)}</h2>${flash}${passkeySection(c, user, passkeys)}${passkeyButton(c, { reload: true })}` +
+    `<h2>${esc(s.passkeys)}</h2>${flash.passkeys ?? ""}${passkeySection(c, user, passkeys)}${passkeyButton(c, { reload: true })}` +
+    sessionsSection(c, sessions, session.sessionId, flash.sessions ?? "") +
+    (user.totpEnabled ? recoverySection(c, remaining, flash.recovery ?? "", !!flash.recoveryInvalid) : "") +
     form(c, "/account/logout", `<button class="secondary">${esc(s.signOut)}</button>`);
   return page(c, { title: s.accountTitle, body, script: true, status });
 }
 
-/** After a passkey change: back to the account page (POST, redirect, GET), keeping `redirect_to`. */
-function backToAccount(c: Ctx, done: "renamed" | "deleted") {
+type PageSession = { userId: string; sessionId: string };
+
+/** After a change: back to the account page (POST, redirect, GET), keeping `redirect_to`. */
+function backToAccount(c: Ctx, done: "renamed" | "deleted" | "ended" | "others-ended") {
   const target = redirectTo(c);
   const q = `?done=${done}${target ? `&redirect_to=${encodeURIComponent(target)}` : ""}`;
   return c.redirect(path(c, `/account${q}`), 303);
 }
 
 /** A passkey form's refusal: the account page with the error (a bad name, or not the user's passkey). */
-async function passkeyRefused(c: Ctx, userId: string, e: unknown) {
+async function passkeyRefused(c: Ctx, session: PageSession, e: unknown) {
   const s = strings(c);
   let r = refusal(c, e);
   const code = isAuthError(e) ? e.code : null;
   if (code === "INVALID_REQUEST") r = { message: s.passkeyNameInvalid, status: 400 };
   if (code === "NOT_FOUND") r = { message: s.passkeyGone, status: 404 };
-  return accountPage(c, userId, errorBox(r), r.status);
+  return accountPage(c, session, { passkeys: errorBox(r) }, r.status);
 }
 
 account.post("/account/passkeys/rename", sameOrigin, limit("verify"), withForm, async (c) => {
@@ -118,7 +139,7 @@ account.post("/account/passkeys/rename", sameOrigin, limit("verify"), withForm, 
   try {
     await c.var.services.webauthn.rename(session.userId, posted(c, "id"), posted(c, "name"));
   } catch (e) {
-    return passkeyRefused(c, session.userId, e);
+    return passkeyRefused(c, session, e);
   }
   return backToAccount(c, "renamed");
 });
@@ -133,9 +154,55 @@ account.post("/account/passkeys/delete", sameOrigin, limit("verify"), withForm, 
   } catch (e) {
     // A page session older than STEP_UP_MAX_AGE confirms first (step-up.ts), then the deletion goes on.
     if (needsConfirmation(e)) return confirmPage(c, session.userId, "/account/passkeys/delete", { id });
-    return passkeyRefused(c, session.userId, e);
+    return passkeyRefused(c, session, e);
   }
   return backToAccount(c, "deleted");
+});
+
+account.post("/account/sessions/end", sameOrigin, limit("verify"), withForm, async (c) => {
+  const session = await pageSession(c);
+  if (!session) return toLogin(c);
+  const s = strings(c);
+  const id = posted(c, "id");
+  // This device's session ends by signing out (which also clears the cookie), not from the list.
+  if (id === session.sessionId)
+    return accountPage(c, session, { sessions: errorBox({ message: s.sessionCurrent, status: 400 }) }, 400);
+  try {
+    // Any id but a live session of this user's (another user's included) is NOT_FOUND.
+    await c.var.services.sessions.revokeOwn(session.userId, id);
+  } catch (e) {
+    let r = refusal(c, e);
+    if (isAuthError(e) && e.code === "NOT_FOUND") r = { message: s.sessionGone, status: 404 };
+    return accountPage(c, session, { sessions: errorBox(r) }, r.status);
+  }
+  return backToAccount(c, "ended");
+});
+
+account.post("/account/sessions/end-others", sameOrigin, limit("verify"), withForm, async (c) => {
+  const session = await pageSession(c);
+  if (!session) return toLogin(c);
+  await c.var.services.sessions.revokeAll(session.userId, session.sessionId);
+  return backToAccount(c, "others-ended");
+});
+
+account.post("/account/recovery-codes", sameOrigin, limit("verify"), withForm, async (c) => {
+  const session = await pageSession(c);
+  if (!session) return toLogin(c);
+  let codes: string[];
+  try {
+    // The core's rule: a current TOTP code (claimed, so it makes one set only); the old set is void.
+    codes = await c.var.services.recoveryCodes.regenerate(session.userId, posted(c, "code").trim());
+  } catch (e) {
+    const r = refusal(c, e);
+    return accountPage(c, session, { recovery: errorBox(r), recoveryInvalid: true }, r.status);
+  }
+  // Shown once: never stored by the browser or a cache; posting again needs a new TOTP code.
+  c.header("Cache-Control", "no-store");
+  const s = strings(c);
+  return page(c, {
+    title: s.recoveryTitle,
+    body: recoveryCodesBody(c, codes, link(c, "/account", s.backToAccount)),
+  });
 });
 
 account.get("/account/passkey", async (c) => {
