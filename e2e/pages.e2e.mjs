@@ -7,7 +7,9 @@
 // the Signal API's effect on the virtual authenticator: the deleted passkey is removed, the user's
 // name brought up to date), sign-out, passkey sign-in, a passkey the server does not
 // know (signalled unknown, then gone from the authenticator), password sign-in with the TOTP step,
-// emailed passcode sign-in, and password reset. Every page is checked with axe-core (no serious or
+// the account page's sessions (this device and a second one; ending it), TOTP recovery codes (a
+// new set shown once; one of them signs in at the TOTP step), emailed passcode sign-in, and
+// password reset. Every page is checked with axe-core (no serious or
 // critical violation) and saved under e2e/screenshots/pages/.
 import assert from "node:assert/strict";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
@@ -157,6 +159,8 @@ async function journey(lang) {
   });
 
   let handle;
+  let totp;
+  let t0;
   await step(
     `${lang}: the account page: the user's name and the accepted passkeys signalled; rename, delete`,
     async () => {
@@ -179,13 +183,13 @@ async function journey(lang) {
       await page.getByLabel(t.passkeyName).fill("  Work laptop ");
       await submit(t.rename);
       await page.getByRole("status").filter({ hasText: t.renamed }).waitFor();
-      assert.equal(await page.locator(".list li strong").textContent(), "Work laptop");
+      assert.equal(await page.locator("li[data-passkey] strong").textContent(), "Work laptop");
       assert.equal(await page.getByLabel(t.passkeyName).inputValue(), "Work laptop");
       await check(page, `${lang}-account-renamed`);
 
       await page.getByRole("button", { name: t.deleteNamed("Work laptop") }).click();
       await page.getByRole("status").filter({ hasText: t.deleted }).waitFor();
-      assert.equal(await page.locator(".list li").count(), 0);
+      assert.equal(await page.locator("li[data-passkey]").count(), 0);
       await eventually("signalAllAcceptedCredentials removed the deleted passkey", async () => {
         return (await creds()).length === 0;
       });
@@ -193,15 +197,46 @@ async function journey(lang) {
 
       // A new passkey from the account page, for the steps below.
       await page.getByRole("button", { name: t.addPasskey }).click();
-      await page.locator(".list li").first().waitFor();
+      await page.locator("li[data-passkey]").first().waitFor();
       assert.equal((await creds()).length, 1);
     },
   );
 
+  await step(`${lang}: the account page's sessions: this device and a second one; ending it`, async () => {
+    // A second session of the user, from another device (the API sign-in with its user agent).
+    const other = await fetch(
+      `${API}/auth/login`,
+      post({ email, password: PASSWORD, cookie: false }, { "user-agent": SAFARI_MAC }),
+    );
+    assert.equal(other.status, 200);
+    const jwt = (await other.json()).jwt_token;
+    const mine = () => fetch(`${API}/v1/sessions`, { headers: { authorization: `Bearer ${jwt}` } });
+    assert.equal((await mine()).status, 200);
+    await page.goto(`${API}/account`);
+    const sessions = page.locator("li[data-session]");
+    await sessions.first().waitFor();
+    assert.ok((await sessions.count()) >= 2);
+    // This device is marked, first, and has no end button (that is signing out).
+    const current = page.locator("li[data-session][data-current]");
+    assert.equal(await current.count(), 1);
+    await current.getByText(t.thisDevice).waitFor();
+    assert.equal(await current.getByRole("button").count(), 0);
+    const safari = sessions.filter({ hasText: t.safariMac });
+    assert.equal(await safari.count(), 1);
+    await check(page, `${lang}-account-sessions`);
+    await page.getByRole("button", { name: t.endNamed(t.safariMac) }).click();
+    await page.getByRole("status").filter({ hasText: t.sessionEnded }).waitFor();
+    assert.equal(await sessions.filter({ hasText: t.safariMac }).count(), 0);
+    assert.equal(await current.count(), 1);
+    // Its tokens stopped working at once.
+    assert.equal((await mine()).status, 401);
+    await check(page, `${lang}-account-session-ended`);
+  });
+
   await step(`${lang}: the account page lists the passkey; sign-out`, async () => {
     await page.goto(`${API}/account`);
     await page.getByText(email).waitFor();
-    assert.equal(await page.locator(".list li").count(), 1);
+    assert.equal(await page.locator("li[data-passkey]").count(), 1);
     await check(page, `${lang}-account`);
     await submit(t.signOut);
     await page.getByText(t.signedOut).waitFor();
@@ -242,8 +277,16 @@ async function journey(lang) {
     ).jwt_token;
     const auth = { authorization: `Bearer ${jwt}` };
     const { otp_secret } = await (await fetch(`${API}/auth/mfa/generate`, post({}, auth))).json();
-    const totp = new TOTP({ secret: Secret.fromBase32(otp_secret) });
-    const enabled = await fetch(`${API}/auth/mfa/enable`, post({ code: totp.generate() }, auth));
+    totp = new TOTP({ secret: Secret.fromBase32(otp_secret) });
+    // Three TOTP steps in a row are used (enable, sign in, recovery codes), each once: start well
+    // inside a step, so the window (one step either side) holds all three.
+    const left = 30_000 - (Date.now() % 30_000);
+    if (left < 8000) await new Promise((r) => setTimeout(r, left + 500));
+    t0 = Date.now();
+    const enabled = await fetch(
+      `${API}/auth/mfa/enable`,
+      post({ code: totp.generate({ timestamp: t0 - 30_000 }) }, auth),
+    );
     assert.equal(enabled.status, 204);
     await page.goto(`${API}/login`);
     await page.getByLabel(t.email).fill(email);
@@ -251,11 +294,45 @@ async function journey(lang) {
     await submit(t.signIn);
     await page.getByLabel(t.totpCode).waitFor();
     await check(page, `${lang}-totp`);
-    await page.getByLabel(t.totpCode).fill(totp.generate({ timestamp: Date.now() + 30_000 }));
+    await page.getByLabel(t.totpCode).fill(totp.generate({ timestamp: t0 }));
     await submit(t.verify);
     await page.waitForURL(/\/account$/);
-    await submit(t.signOut);
   });
+
+  await step(
+    `${lang}: recovery codes: a new set for a TOTP code, shown once; one signs in at the TOTP step`,
+    async () => {
+      const left = page.locator("#recovery-left");
+      assert.equal(await left.textContent(), t.noCodes);
+      await check(page, `${lang}-account-recovery`);
+      await page.getByLabel(t.totpCode).fill(totp.generate({ timestamp: t0 + 30_000 }));
+      await submit(t.recoveryNew);
+      await page.getByRole("heading", { name: t.recoveryTitle }).waitFor();
+      const codes = await page.locator("ol.codes code").allTextContents();
+      assert.equal(codes.length, 10);
+      for (const code of codes) assert.match(code, /^[A-Z2-7]{5}-[A-Z2-7]{5}$/);
+      await check(page, `${lang}-recovery-codes`);
+      // Back on the account page: the count, never the codes again.
+      await page.getByRole("link", { name: t.backToAccount }).click();
+      await page.waitForURL(/\/account$/);
+      assert.equal(await left.textContent(), t.codesLeft(10));
+      const html = await page.content();
+      for (const code of codes) assert.ok(!html.includes(code));
+      await submit(t.signOut);
+      await page.getByText(t.signedOut).waitFor();
+
+      await page.goto(`${API}/login`);
+      await page.getByLabel(t.email).fill(email);
+      await page.getByLabel(t.password).fill(PASSWORD);
+      await submit(t.signIn);
+      await page.getByLabel(t.totpCode).fill(codes[3].toLowerCase());
+      await submit(t.verify);
+      await page.waitForURL(/\/account$/);
+      assert.equal(await left.textContent(), t.codesLeft(9));
+      await submit(t.signOut);
+      await page.getByText(t.signedOut).waitFor();
+    },
+  );
 
   await step(`${lang}: emailed passcode sign-in`, async () => {
     await page.goto(`${API}/login`);
@@ -292,7 +369,20 @@ const post = (body, headers = {}) => ({
   body: JSON.stringify(body),
 });
 
+// Safari on a Mac, the second device of the sessions step.
+const SAFARI_MAC =
+  "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15";
+
 const EN = {
+  thisDevice: "This device",
+  safariMac: "Safari on macOS",
+  endNamed: (device) => `End the session on ${device}`,
+  sessionEnded: "The session was ended.",
+  codesLeft: (n) => `${n} of 10 codes left.`,
+  noCodes: "You have no unused recovery codes.",
+  recoveryNew: "Generate new codes",
+  recoveryTitle: "Your new recovery codes",
+  backToAccount: "Back to your account",
   email: "Email address",
   password: "Password",
   signIn: "Sign in",
@@ -322,6 +412,15 @@ const EN = {
   passwordSaved: "Your password was changed",
 };
 const DE = {
+  thisDevice: "Dieses Gerät",
+  safariMac: "Safari auf macOS",
+  endNamed: (device) => `Sitzung auf ${device} beenden`,
+  sessionEnded: "Die Sitzung wurde beendet.",
+  codesLeft: (n) => `Noch ${n} von 10 Codes übrig.`,
+  noCodes: "Sie haben keine unbenutzten Wiederherstellungscodes.",
+  recoveryNew: "Neue Codes erzeugen",
+  recoveryTitle: "Ihre neuen Wiederherstellungscodes",
+  backToAccount: "Zurück zu Ihrem Konto",
   email: "E-Mail-Adresse",
   password: "Passwort",
   signIn: "Anmelden",

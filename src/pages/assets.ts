@@ -33,6 +33,7 @@ h2{font-size:1.125rem;margin:1.5rem 0 .5rem}
 .row{display:flex;gap:.5rem;align-items:flex-end}.row .field{flex:1;margin:0}.row button,.list li form:not(.row) button{width:auto}
 .list li form+form{margin-top:.5rem}
 .list li p{margin:0 0 .5rem}.badge{display:inline-block;font-size:.8125rem;font-weight:600;padding:0 .45rem;border:1px solid currentColor;border-radius:1rem;color:var(--lk-ok)}
+section+form{margin-top:1.5rem}
 .codes{columns:2;padding-left:1.75rem;margin:0 0 1rem}.codes code{font:600 1rem/1.8 ui-monospace,SFMono-Regular,Menlo,monospace;letter-spacing:.04em}
 footer a{margin:0 .3rem;color:var(--lk-muted)}footer a[aria-current]{color:var(--lk-fg);font-weight:700}
 [hidden]{display:none!important}`;

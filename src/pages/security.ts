@@ -77,9 +77,12 @@ export function sessionsSection(c: Ctx, rows: SessionListRow[], currentId: strin
 /** The recovery codes section (only for an account with TOTP on). */
 export function recoverySection(c: Ctx, remaining: number, flash: string, invalid: boolean) {
   const s = strings(c);
+  const left = remaining
+    ? fill(s.recoveryLeft, { count: remaining, total: RECOVERY_CODE_COUNT })
+    : s.recoveryNone;
   return (
     `<section aria-labelledby="h-recovery"><h2 id="h-recovery">${esc(s.recoveryCodes)}</h2>` +
-    `<p>${esc(s.recoveryText)}</p><p id="recovery-left">${esc(fill(s.recoveryLeft, { count: remaining, total: RECOVERY_CODE_COUNT }))}</p>` +
+    `<p>${esc(s.recoveryText)}</p><p id="recovery-left">${esc(left)}</p>` +
     `<p>${esc(s.recoveryNewText)}</p>${flash}` +
     form(
       c,

@@ -193,7 +193,7 @@ describe("the account page's recovery codes", () => {
     const { u, secret, jar } = await withTotp();
     let html = await accountHtml(jar);
     expect(html).toContain('<h2 id="h-recovery">Recovery codes</h2>');
-    expect(html).toContain("0 of 10 codes left.");
+    expect(html).toContain("You have no unused recovery codes.");
 
     const made = await submit("/account/recovery-codes", { code: totpCode(secret, 1) }, { jar });
     expect(made.status).toBe(200);

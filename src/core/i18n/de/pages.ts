@@ -99,6 +99,7 @@ export const pages: typeof en = {
   recoveryText:
     "Jeder Wiederherstellungscode meldet Sie einmal bei der Bestätigung in zwei Schritten an, wenn Sie Ihre Authenticator-App nicht verwenden können.",
   recoveryLeft: "Noch {count} von {total} Codes übrig.",
+  recoveryNone: "Sie haben keine unbenutzten Wiederherstellungscodes.",
   recoveryNew: "Neue Codes erzeugen",
   recoveryNewText:
     "Neue Codes ersetzen alle bisherigen. Geben Sie zur Bestätigung den aktuellen Code aus Ihrer Authenticator-App ein.",

@@ -90,6 +90,7 @@ export const pages = {
   recoveryText:
     "Each recovery code signs you in once at the two-step verification step when you cannot use your authenticator app.",
   recoveryLeft: "{count} of {total} codes left.",
+  recoveryNone: "You have no unused recovery codes.",
   recoveryNew: "Generate new codes",
   recoveryNewText:
     "New codes replace all your current ones. Enter the current code from your authenticator app to confirm.",

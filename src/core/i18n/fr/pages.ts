@@ -94,6 +94,7 @@ export const pages: typeof en = {
   recoveryText:
     "Chaque code de récupération vous connecte une fois à l’étape de vérification en deux étapes lorsque vous ne pouvez pas utiliser votre application d’authentification.",
   recoveryLeft: "Il reste {count} codes sur {total}.",
+  recoveryNone: "Vous n’avez aucun code de récupération inutilisé.",
   recoveryNew: "Générer de nouveaux codes",
   recoveryNewText:
     "Les nouveaux codes remplacent tous les codes actuels. Saisissez le code actuel de votre application d’authentification pour confirmer.",
