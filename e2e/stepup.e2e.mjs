@@ -17,15 +17,15 @@ const email = unique("stepup");
 /** A new passkey from the account page. */
 async function addPasskey() {
   await page.goto(`${API}/account`);
-  const before = await page.locator(".list li").count();
+  const before = await page.locator("li[data-passkey]").count();
   await page.getByRole("button", { name: "Create a passkey" }).click();
-  await page.waitForFunction((n) => document.querySelectorAll(".list li").length > n, before);
+  await page.waitForFunction((n) => document.querySelectorAll("li[data-passkey]").length > n, before);
 }
 
 /** Deletes the first passkey of the list once the session is stale: the confirmation page shows. */
 async function deleteStale() {
   await page.goto(`${API}/account`);
-  const n = await page.locator(".list li").count();
+  const n = await page.locator("li[data-passkey]").count();
   await sleep(2500);
   await page
     .getByRole("button", { name: /^Delete / })
@@ -56,11 +56,11 @@ try {
     "stale session: delete asks to confirm; the passkey confirms and the deletion goes on",
     async () => {
       const n = await deleteStale();
-      assert.equal(await page.locator(".list li").count(), 0, "the account page is not shown yet");
+      assert.equal(await page.locator("li[data-passkey]").count(), 0, "the account page is not shown yet");
       await page.getByRole("button", { name: "Sign in with a passkey" }).click();
       await page.waitForURL(/\/account\?done=deleted/);
       await page.getByRole("status").filter({ hasText: "The passkey was deleted." }).waitFor();
-      assert.equal(await page.locator(".list li").count(), n - 1);
+      assert.equal(await page.locator("li[data-passkey]").count(), n - 1);
     },
   );
 
@@ -73,7 +73,7 @@ try {
     await page.getByLabel("Password").fill(PASSWORD);
     await page.getByRole("button", { name: "Confirm", exact: true }).click();
     await page.waitForURL(/\/account\?done=deleted/);
-    assert.equal(await page.locator(".list li").count(), n - 1);
+    assert.equal(await page.locator("li[data-passkey]").count(), n - 1);
   });
   console.log("stepup e2e: all steps passed");
 } finally {
