@@ -51,7 +51,7 @@ export type EventInput =
   | { type: "password.changed"; userId: string; via: "change" | "reset" | "set" | "admin" }
   | { type: "email.changed"; userId: string; email: string }
   | { type: "mfa.enabled" | "mfa.disabled"; userId: string }
-  | { type: "passkey.added" | "passkey.removed"; userId: string; credentialId: string }
+  | { type: "passkey.added" | "passkey.renamed" | "passkey.removed"; userId: string; credentialId: string }
   | {
       type: "account.locked";
       userId: string | null;

@@ -383,6 +383,7 @@ export function createWebAuthnService(deps: {
         throw new AuthError("INVALID_REQUEST", { detail: "The name must be 1 to 64 characters." });
       const renamed = await store.rename(userId, credentialId, clean);
       if (!renamed) throw new AuthError("NOT_FOUND");
+      events.emit({ type: "passkey.renamed", userId, credentialId });
       return renamed;
     },
 

@@ -2,6 +2,7 @@
  * /v1/passkeys: list my passkeys (names, provider from the AAGUID), rename, delete; never another
  * user's. The Hanko credential routes use the same core and keep their upstream shapes.
  */
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { type CallOptions, call } from "../../support/app";
 import { createCredential } from "../../support/soft-authenticator";
@@ -85,6 +86,23 @@ describe("PATCH /v1/passkeys/:id", () => {
     expect((await json(await list(u.jwt))).passkeys[0].name).toBe("Work phone");
     // 64 characters, not UTF-16 units.
     expect((await patch(id, "🔑".repeat(64), { token: u.jwt })).status).toBe(200);
+  });
+
+  it("adding, renaming and deleting are in the audit log with the credential id", async () => {
+    const u = await activeUser();
+    const id = await addPasskey(u.jwt, GOOGLE);
+    expect((await patch(id, "Work phone", { token: u.jwt })).status).toBe(200);
+    expect((await del(id, { token: u.jwt })).status).toBe(204);
+    const rows = await env.DB.prepare(
+      "SELECT type, data FROM audit_events WHERE user_id = ? AND type LIKE 'passkey.%' ORDER BY at, rowid",
+    )
+      .bind(u.userId)
+      .all<{ type: string; data: string }>();
+    expect(rows.results.map((r) => [r.type, JSON.parse(r.data).credentialId])).toEqual([
+      ["passkey.added", id],
+      ["passkey.renamed", id],
+      ["passkey.removed", id],
+    ]);
   });
 
   it.each([
