@@ -12,7 +12,7 @@ import { createServer } from "node:http";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Secret, TOTP } from "otpauth";
-import { API, jsonClient, launchChromium, step, unique, withAuthenticator } from "./steps.mjs";
+import { API, clientSteps, jsonClient, launchChromium, step, unique, withAuthenticator } from "./steps.mjs";
 
 const LOGO_PORT = 47631;
 const SHOTS = join(dirname(fileURLToPath(import.meta.url)), "screenshots", "mails");
@@ -54,22 +54,7 @@ const client = jsonClient({ "user-agent": "LatchkeyMailTest/1.0" });
 const api = (path, { lang = "en", ...opts } = {}) =>
   client(path, { ...opts, headers: { "accept-language": lang } });
 
-async function ok(path, opts, want = [200, 204]) {
-  const r = await api(path, opts);
-  assert.ok(want.includes(r.status), `${path}: ${r.status} ${JSON.stringify(r.body)}`);
-  return r;
-}
-
-/** The newest mail of `kind` for `to`; waits for mail sent after the response (security notices). */
-async function mailFor(to, kind) {
-  for (let i = 0; i < 50; i++) {
-    const list = (await api(`/_dev/outbox?to=${encodeURIComponent(to)}`)).body;
-    const mail = list.find((m) => m.kind === kind);
-    if (mail) return mail;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no ${kind} mail for ${to}`);
-}
+const { ok, mailFor } = clientSteps(api);
 
 const totp = (secret, step = 0) =>
   new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30, algorithm: "SHA1" }).generate({

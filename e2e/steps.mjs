@@ -2,6 +2,7 @@
  * What every e2e suite shares: the server under test, numbered TAP-like steps, unique addresses,
  * and Debian's Chromium with a fresh profile.
  */
+import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -50,6 +51,28 @@ export function jsonClient(headers = {}) {
     } catch {}
     return { status: res.status, headers: res.headers, body };
   };
+}
+
+/**
+ * Helpers over a `jsonClient`: `ok(path, opts, want)` asserts the status is one of `want`;
+ * `mailFor(to, kind)` is the newest mail of `kind` for `to` in the development outbox, waiting up
+ * to 5 s for mail sent after the response (security notices, queued work).
+ */
+export function clientSteps(api) {
+  async function ok(path, opts, want = [200, 204]) {
+    const r = await api(path, opts);
+    assert.ok(want.includes(r.status), `${path}: ${r.status} ${JSON.stringify(r.body)}`);
+    return r;
+  }
+  async function mailFor(to, kind) {
+    for (let i = 0; i < 50; i++) {
+      const mail = (await api(`/_dev/outbox?to=${encodeURIComponent(to)}`)).body.find((m) => m.kind === kind);
+      if (mail) return mail;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`no ${kind} mail for ${to}`);
+  }
+  return { ok, mailFor };
 }
 
 export const unique = (tag) => `${tag}-${Math.random().toString(36).slice(2, 10)}@example.com`;

@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer } from "node:http";
-import { jsonClient, step, unique } from "./steps.mjs";
+import { clientSteps, jsonClient, step, unique } from "./steps.mjs";
 
 const HOOK_PORT = 47641;
 const SECRET = "whsec_bGF0Y2hrZXkgZTJlIHdlYmhvb2sgc2lnbmluZyBrZXkh";
@@ -115,21 +115,7 @@ const delivered = (type, userId, where = () => true) =>
 
 const api = jsonClient({ "user-agent": "LatchkeyWebhookTest/1.0" });
 
-async function ok(path, opts, want = [200, 204]) {
-  const r = await api(path, opts);
-  assert.ok(want.includes(r.status), `${path}: ${r.status} ${JSON.stringify(r.body)}`);
-  return r;
-}
-
-/** The newest mail of `kind` for `to` in the dev outbox. */
-async function mailFor(to, kind) {
-  for (let i = 0; i < 50; i++) {
-    const mail = (await api(`/_dev/outbox?to=${encodeURIComponent(to)}`)).body.find((m) => m.kind === kind);
-    if (mail) return mail;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no ${kind} mail for ${to}`);
-}
+const { ok, mailFor } = clientSteps(api);
 
 const signUp = async (email) =>
   (await ok("/auth/register", { json: { email, password: PASSWORD, cookie: false } }, [200])).body;
