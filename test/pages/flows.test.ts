@@ -3,7 +3,18 @@ import { describe, expect, it } from "vitest";
 import { activeUser, json, PASSWORD } from "../dialects/hbp/helpers";
 import { call, uniqueEmail } from "../support/app";
 import { createCredential, getAssertion } from "../support/soft-authenticator";
-import { ALLOW, APP, hiddenValue, Jar, lastMail, local, open, postJson, submit } from "./support";
+import {
+  ALLOW,
+  APP,
+  hiddenValue,
+  Jar,
+  lastMail,
+  local,
+  open,
+  passkeySignIn,
+  postJson,
+  submit,
+} from "./support";
 
 describe("sign-up and the activation link", () => {
   it("mails a link to the /verify page; GET spends nothing, one of parallel confirms signs in", async () => {
@@ -126,14 +137,7 @@ describe("/account", () => {
     expect(added.status).toBe(200);
     expect(await (await open("/account", { jar })).text()).toContain("Created");
 
-    const loginOptions = await json(await postJson("/login/passkey/options", {}));
-    const assertion = await getAssertion({ publicKey: loginOptions }, credential);
-    const fresh = new Jar();
-    const res = await postJson(
-      "/login/passkey",
-      { credential: assertion, redirect_to: APP },
-      { jar: fresh, vars: ALLOW },
-    );
+    const { res, jar: fresh, assertion } = await passkeySignIn(credential);
     expect(res.status).toBe(200);
     const to = new URL((await json(res)).redirect);
     expect(`${to.origin}${to.pathname}`).toBe(APP);

@@ -7,8 +7,8 @@ import { activeUser, json, PASSWORD, totpCode } from "../dialects/hbp/helpers";
 import { sessionAmr } from "../support/amr";
 import { call, uniqueEmail } from "../support/app";
 import { type TestClock, testClock } from "../support/clock";
-import { createCredential, getAssertion } from "../support/soft-authenticator";
-import { ALLOW, APP, hiddenValue, Jar, lastMail, postJson, submit } from "./support";
+import { createCredential } from "../support/soft-authenticator";
+import { ALLOW, APP, hiddenValue, Jar, lastMail, passkeySignIn, postJson, submit } from "./support";
 
 /** The hanko_token of a handover URL, exchanged at POST /token: the new session's amr. */
 async function exchangedAmr(location: string): Promise<string[]> {
@@ -67,14 +67,7 @@ describe("pages: the handover carries the page session's methods", () => {
     // The password session stays a password session after adding a passkey.
     expect(await exchangedAmr(await continueFrom(jar))).toEqual(["pwd"]);
 
-    const loginOptions = await json(await postJson("/login/passkey/options", {}));
-    const assertion = await getAssertion({ publicKey: loginOptions }, credential);
-    const fresh = new Jar();
-    const res = await postJson(
-      "/login/passkey",
-      { credential: assertion, redirect_to: APP },
-      { jar: fresh, vars: ALLOW },
-    );
+    const { res, jar: fresh } = await passkeySignIn(credential);
     expect(res.status).toBe(200);
     expect(await exchangedAmr((await json(res)).redirect)).toEqual(["webauthn"]);
     expect(await exchangedAmr(await continueFrom(fresh))).toEqual(["webauthn"]);

@@ -3,6 +3,7 @@ import { expect } from "vitest";
 import type { Clock } from "../../src/lib/clock";
 import { lastMail } from "../dialects/hbp/helpers";
 import { call, type Vars } from "../support/app";
+import { getAssertion, type SoftCredential } from "../support/soft-authenticator";
 
 export { lastMail };
 export const ORIGIN = "http://localhost:8787";
@@ -78,3 +79,19 @@ export const local = (link: string) => {
   const u = new URL(link);
   return u.pathname + u.search;
 };
+
+/**
+ * A passkey sign-in on the login page with `credential` (fresh options, one assertion), asking to
+ * go to APP: the response, the page session's jar, and the assertion (to try it again).
+ */
+export async function passkeySignIn(credential: SoftCredential) {
+  const options = (await (await postJson("/login/passkey/options", {})).json()) as Record<string, unknown>;
+  const assertion = await getAssertion({ publicKey: options }, credential);
+  const jar = new Jar();
+  const res = await postJson(
+    "/login/passkey",
+    { credential: assertion, redirect_to: APP },
+    { jar, vars: ALLOW },
+  );
+  return { res, jar, assertion };
+}
