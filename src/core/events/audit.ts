@@ -7,21 +7,13 @@ import type { Clock } from "../../lib/clock";
 import { fromBase64Url, toBase64Url, utf8 } from "../../lib/encoding";
 import { AuthError } from "../errors";
 import type { AuditRow, AuditStore } from "./audit.store";
-import type { EventSink, EventType } from "./events";
+import type { EventSink, EventType, RecordedEvent } from "./events";
 
 const DAY = 86_400_000;
 export const AUDIT_PAGE_MAX = 200;
 
-export interface AuditEntry {
-  id: string;
-  type: EventType;
-  at: number;
-  userId: string | null;
-  subjectHash: string | null;
-  ip: string | null;
-  userAgent: string | null;
-  data: Record<string, unknown>;
-}
+/** An audit row as read back: the event as it was recorded. */
+export type AuditEntry = RecordedEvent;
 
 export interface AuditPage {
   events: AuditEntry[];
