@@ -6,6 +6,7 @@
  * codes work once.
  */
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { afterEach, beforeEach, vi } from "vitest";
 
 export const OIDC_ISSUER = "https://idp.test";
 export const OIDC_DISCOVERY = `${OIDC_ISSUER}/.well-known/openid-configuration`;
@@ -130,4 +131,27 @@ export async function createMockProvider(opts: {
   };
 
   return { fetch: fetcher, authorize, calls };
+}
+
+export type MockProvider = Awaited<ReturnType<typeof createMockProvider>>;
+
+/**
+ * For a test file or describe block: a fresh provider (client-1 / secret-1) before each test,
+ * answering every `fetch` the Worker makes (the provider is the outside service; nothing else is
+ * mocked), and the real `fetch` back after it. The returned object stands for the current test's
+ * provider.
+ */
+export function mockProviderPerTest(): MockProvider {
+  let current: MockProvider | undefined;
+  beforeEach(async () => {
+    current = await createMockProvider({ clientId: "client-1", clientSecret: "secret-1" });
+    vi.spyOn(globalThis, "fetch").mockImplementation(current.fetch);
+  });
+  afterEach(() => vi.restoreAllMocks());
+  return new Proxy({} as MockProvider, {
+    get(_, key) {
+      if (!current) throw new Error("the mock provider exists only inside a test");
+      return Reflect.get(current, key);
+    },
+  });
 }

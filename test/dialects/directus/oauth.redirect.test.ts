@@ -4,9 +4,9 @@
  * public origin; other origins only when listed exactly in OAUTH_ALLOWED_REDIRECTS. The callback
  * URL keeps PUBLIC_URL's path (a Worker served under a sub-path).
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { call, uniqueEmail, type Vars } from "../../support/app";
-import { createMockProvider, OIDC_DISCOVERY } from "../../support/oauth-provider";
+import { mockProviderPerTest, OIDC_DISCOVERY } from "../../support/oauth-provider";
 import { cookie, D, expectErrors } from "./helpers";
 
 const base: Vars = {
@@ -17,12 +17,7 @@ const base: Vars = {
   OAUTH_ALLOWED_REDIRECTS: "https://app.example.org/done",
 };
 
-let idp: Awaited<ReturnType<typeof createMockProvider>>;
-beforeEach(async () => {
-  idp = await createMockProvider({ clientId: "client-1", clientSecret: "secret-1" });
-  vi.spyOn(globalThis, "fetch").mockImplementation(idp.fetch);
-});
-afterEach(() => vi.restoreAllMocks());
+const idp = mockProviderPerTest();
 
 async function loginVia(redirect: string, vars: Vars = base) {
   const res = await call(`${D}/auth/login/idp?redirect=${encodeURIComponent(redirect)}`, { vars });

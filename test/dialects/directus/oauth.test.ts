@@ -4,9 +4,9 @@
  * browser. The provider is an outside service: its HTTP endpoints are mocked, nothing else.
  */
 import { env } from "cloudflare:test";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { call, uniqueEmail } from "../../support/app";
-import { createMockProvider, OIDC_DISCOVERY } from "../../support/oauth-provider";
+import { mockProviderPerTest, OIDC_DISCOVERY } from "../../support/oauth-provider";
 import { json, PASSWORD, tokenWorks } from "../hbp/helpers";
 import { cookie, D, expectErrors } from "./helpers";
 
@@ -21,12 +21,7 @@ const vars = {
   OAUTH_ALLOWED_REDIRECTS: APP,
 };
 
-let idp: Awaited<ReturnType<typeof createMockProvider>>;
-beforeEach(async () => {
-  idp = await createMockProvider({ clientId: "client-1", clientSecret: "secret-1" });
-  vi.spyOn(globalThis, "fetch").mockImplementation(idp.fetch);
-});
-afterEach(() => vi.restoreAllMocks());
+const idp = mockProviderPerTest();
 
 async function start(path: string) {
   const res = await call(`${D}${path}`, { vars });

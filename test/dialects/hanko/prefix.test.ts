@@ -4,10 +4,10 @@
  * routes (CORS, third-party callback and cookie, replica reads), that the root is free, and the
  * validation of the value.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sessionStart } from "../../../src/app";
 import { call, uniqueEmail } from "../../support/app";
-import { createMockProvider, OIDC_DISCOVERY } from "../../support/oauth-provider";
+import { mockProviderPerTest, OIDC_DISCOVERY } from "../../support/oauth-provider";
 import { at, json, OPEN } from "./support";
 
 const PREFIX = "/hanko";
@@ -144,13 +144,7 @@ describe("HANKO_PREFIX: third-party login", () => {
     OAUTH_OIDC_CLIENT_SECRET: "secret-1",
     OAUTH_ALLOWED_REDIRECTS: APP,
   };
-  let idp: Awaited<ReturnType<typeof createMockProvider>>;
-  beforeEach(async () => {
-    idp = await createMockProvider({ clientId: "client-1", clientSecret: "secret-1" });
-    // The provider is an outside service: its HTTP endpoints are mocked, nothing else.
-    vi.spyOn(globalThis, "fetch").mockImplementation(idp.fetch);
-  });
-  afterEach(() => vi.restoreAllMocks());
+  const idp = mockProviderPerTest();
 
   it("the 0.12 SDK's root /thirdparty/auth is sent on under the prefix, query unchanged", async () => {
     const query = `?provider=idp&redirect_to=${encodeURIComponent(APP)}`;

@@ -1,8 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sessionAmr } from "../../support/amr";
 import { call, uniqueEmail } from "../../support/app";
 import { testClock } from "../../support/clock";
-import { createMockProvider, OIDC_DISCOVERY } from "../../support/oauth-provider";
+import { mockProviderPerTest, OIDC_DISCOVERY } from "../../support/oauth-provider";
 import { json } from "./support";
 
 const APP = "http://localhost:5173/app";
@@ -19,13 +19,7 @@ const vars = {
 };
 const withErrorPage = { ...vars, OAUTH_ERROR_REDIRECT_URL: ERRORS };
 
-let idp: Awaited<ReturnType<typeof createMockProvider>>;
-beforeEach(async () => {
-  idp = await createMockProvider({ clientId: "client-1", clientSecret: "secret-1" });
-  // The provider is an outside service: its HTTP endpoints are mocked, nothing else.
-  vi.spyOn(globalThis, "fetch").mockImplementation(idp.fetch);
-});
-afterEach(() => vi.restoreAllMocks());
+const idp = mockProviderPerTest();
 
 const cookieOf = (res: Response) =>
   /hanko_thirdparty_state=([^;]+)/.exec(res.headers.get("set-cookie") ?? "")?.[1];
