@@ -6,7 +6,8 @@
  * identifier, which leaves the recorder only as a keyed hash (never the address itself).
  */
 import type { Clock } from "../../lib/clock";
-import { toHex, utf8 } from "../../lib/encoding";
+import { hmacSha256 } from "../../lib/crypto";
+import { toHex } from "../../lib/encoding";
 
 /** Why a sign-in failed (audit `data.reason`, the failure counter's label). */
 export type SignInFailure =
@@ -120,17 +121,9 @@ export interface RequestEvents extends EventRecorder {
   readonly lastUserId: string | null;
 }
 
-const hmacKeys = new WeakMap<Uint8Array, Promise<CryptoKey>>();
-
 /** HMAC-SHA-256 (hex) of an identifier under the audit key: comparable across rows, not reversible. */
 export async function subjectHash(key: Uint8Array, subject: string): Promise<string> {
-  let k = hmacKeys.get(key);
-  if (!k) {
-    k = crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-    hmacKeys.set(key, k);
-  }
-  const mac = await crypto.subtle.sign("HMAC", await k, utf8(subject.normalize("NFKC").toLowerCase()));
-  return toHex(new Uint8Array(mac));
+  return toHex(await hmacSha256(key, subject.normalize("NFKC").toLowerCase()));
 }
 
 function split(e: EventInput): {

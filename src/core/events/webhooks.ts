@@ -8,6 +8,7 @@
  * of the dead-letter queue records it (an error log line, an audit row).
  */
 import type { Clock } from "../../lib/clock";
+import { hmacSha256 } from "../../lib/crypto";
 import type { EventSink, EventType, RecordedEvent } from "./events";
 
 /** Which recorded events are webhooks, and under which name. */
@@ -98,18 +99,9 @@ export function createWebhookSink(deps: { urls: string[]; queue: WebhookQueue })
   };
 }
 
-const keys = new WeakMap<Uint8Array, Promise<CryptoKey>>();
-
 /** `v1,<base64 HMAC-SHA-256 of "id.timestamp.body">` (Standard Webhooks, symmetric signature). */
 export async function signWebhook(secret: Uint8Array, id: string, timestamp: number, body: string) {
-  let key = keys.get(secret);
-  if (!key) {
-    key = crypto.subtle.importKey("raw", secret, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-    keys.set(secret, key);
-  }
-  const mac = new Uint8Array(
-    await crypto.subtle.sign("HMAC", await key, new TextEncoder().encode(`${id}.${timestamp}.${body}`)),
-  );
+  const mac = await hmacSha256(secret, `${id}.${timestamp}.${body}`);
   return `v1,${btoa(String.fromCharCode(...mac))}`;
 }
 

@@ -17,8 +17,8 @@
  * signs in. Sign-up off, or the address taken meanwhile: the right code fails as a wrong one.
  */
 import type { Clock } from "../../lib/clock";
-import { timingSafeEqual } from "../../lib/crypto";
-import { fromBase64Url, toHex, utf8 } from "../../lib/encoding";
+import { hmacSha256, timingSafeEqual } from "../../lib/crypto";
+import { fromBase64Url, toHex } from "../../lib/encoding";
 import { AuthError } from "../errors";
 import { type EventRecorder, noEvents } from "../events/events";
 import type { Mailer } from "../mail/mailer";
@@ -95,15 +95,8 @@ export function createPasscodeService(deps: {
 }): PasscodeService {
   const events = deps.events ?? noEvents;
   const { store, clock, mailer, sessions, attempts, ttlSeconds, signup } = deps;
-  const key = crypto.subtle.importKey(
-    "raw",
-    fromBase64Url(deps.secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  const mac = async (id: string, code: string) =>
-    new Uint8Array(await crypto.subtle.sign("HMAC", await key, utf8(`${id}:${code}`)));
+  const key = fromBase64Url(deps.secret);
+  const mac = (id: string, code: string) => hmacSha256(key, `${id}:${code}`);
 
   return {
     async initialize({ userId, emailId, quiet, limit }) {

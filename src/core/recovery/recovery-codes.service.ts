@@ -6,7 +6,8 @@
  * Spending one at sign-in happens in the MFA ticket's batch (accounts.service completeMfa).
  */
 import type { Clock } from "../../lib/clock";
-import { fromBase64Url, toHex, utf8 } from "../../lib/encoding";
+import { hmacSha256 } from "../../lib/crypto";
+import { fromBase64Url, toHex } from "../../lib/encoding";
 import type { AttemptPolicy, LockState } from "../rate-limit/attempts.store";
 import type { TotpService } from "../totp/totp.service";
 import type { RecoveryCodeStore } from "./recovery-codes.store";
@@ -50,15 +51,9 @@ export function createRecoveryCodeService(deps: {
   secret: string;
 }): RecoveryCodeService {
   const { store, clock, totp } = deps;
-  const key = crypto.subtle.importKey(
-    "raw",
-    fromBase64Url(deps.secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
+  const key = fromBase64Url(deps.secret);
   const mac = async (userId: string, normalized: string) =>
-    toHex(new Uint8Array(await crypto.subtle.sign("HMAC", await key, utf8(`${userId}:${normalized}`))));
+    toHex(await hmacSha256(key, `${userId}:${normalized}`));
 
   const service: RecoveryCodeService = {
     normalize(code) {

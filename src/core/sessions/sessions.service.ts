@@ -10,8 +10,8 @@
  */
 
 import type { Clock } from "../../lib/clock";
-import { randomToken, sha256Hex } from "../../lib/crypto";
-import { toBase64Url, utf8 } from "../../lib/encoding";
+import { hmacSha256, randomToken, sha256Hex } from "../../lib/crypto";
+import { toBase64Url } from "../../lib/encoding";
 import type { Config } from "../config";
 import { AuthError } from "../errors";
 import { type EventRecorder, noEvents } from "../events/events";
@@ -153,21 +153,13 @@ export interface CookiePrincipal {
   allowedRoles: string[];
 }
 
-const successorKeys = new WeakMap<Uint8Array, Promise<CryptoKey>>();
-
 /**
  * The successor of a one-time credential: HMAC-SHA-256 under a server key. It must be keyed: anyone
  * holding an old, already rotated token could otherwise compute every later token of its chain and
  * use the live one without ever presenting the old one.
  */
 async function successorOf(secret: Uint8Array, purpose: string, parent: string): Promise<string> {
-  let key = successorKeys.get(secret);
-  if (!key) {
-    key = crypto.subtle.importKey("raw", secret, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-    successorKeys.set(secret, key);
-  }
-  const mac = await crypto.subtle.sign("HMAC", await key, utf8(`${purpose}\n${parent}`));
-  return toBase64Url(new Uint8Array(mac));
+  return toBase64Url(await hmacSha256(secret, `${purpose}\n${parent}`));
 }
 
 export function createSessionService(deps: {
