@@ -129,6 +129,20 @@ const inPage = (page, fn, arg) =>
     [API, fn.toString(), arg],
   );
 
+/**
+ * The SDK's `enterprise.auth(email, redirect)`: it navigates away, so its promise never settles;
+ * start it without waiting.
+ */
+const startEnterpriseAuth = (page, email) =>
+  page
+    .evaluate(
+      ([api, e, to]) => {
+        new window.hankoFrontendSdk.Hanko(api).enterprise.auth(e, to);
+      },
+      [API, email, `${PAGE}/`],
+    )
+    .catch(() => {});
+
 let exitCode = 0;
 try {
   const page = await context.newPage();
@@ -154,14 +168,7 @@ try {
     "enterprise.auth() -> /saml/auth -> the IdP page auto-posts -> back with hanko_token -> token.validate()",
     async () => {
       idp.user = email;
-      await page
-        .evaluate(
-          ([api, e, to]) => {
-            new window.hankoFrontendSdk.Hanko(api).enterprise.auth(e, to);
-          },
-          [API, email, `${PAGE}/`],
-        )
-        .catch(() => {});
+      await startEnterpriseAuth(page, email);
       await page.waitForURL(/localhost:47616\/sso/, { timeout: 20_000 });
       await page.screenshot({ path: join(shots, "1-idp.png") }).catch(() => {});
       await page.waitForURL(/localhost:47615\/\?hanko_token=/, { timeout: 20_000 });
@@ -180,14 +187,7 @@ try {
   await step("a forged second assertion is refused: back on the app with ?error, no session", async () => {
     await inPage(page, (h) => h.user.logout());
     idp.forge = true;
-    await page
-      .evaluate(
-        ([api, e, to]) => {
-          new window.hankoFrontendSdk.Hanko(api).enterprise.auth(e, to);
-        },
-        [API, email, `${PAGE}/`],
-      )
-      .catch(() => {});
+    await startEnterpriseAuth(page, email);
     await page.waitForURL(/localhost:47615\/\?error=/, { timeout: 20_000 });
     const url = new URL(page.url());
     assert.equal(url.searchParams.get("error"), "invalid_request");
