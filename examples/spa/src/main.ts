@@ -157,11 +157,7 @@ function codeView(pending: api.PendingCode): Node[] {
     },
     `We sent a 6-digit code to ${pending.email}. It is valid for a few minutes.`,
   );
-  const back = h(
-    "button",
-    { type: "button", class: "link", onclick: () => show({ name: "signed-out" }) },
-    "Back",
-  );
+  const back = backButton();
   return [
     card(
       pending.method === "sign-up" ? "Confirm your address" : "Enter your code",
@@ -178,6 +174,11 @@ function codeView(pending: api.PendingCode): Node[] {
   ];
 }
 
+/** "Back" to the signed-out view, for the steps of a sign-in. */
+function backButton(): Node {
+  return h("button", { type: "button", class: "link", onclick: () => show({ name: "signed-out" }) }, "Back");
+}
+
 function totpView(ticket: string): Node[] {
   const code = field(
     "Authenticator code",
@@ -190,11 +191,7 @@ function totpView(ticket: string): Node[] {
     },
     "The 6-digit code your authenticator app shows for this account.",
   );
-  const back = h(
-    "button",
-    { type: "button", class: "link", onclick: () => show({ name: "signed-out" }) },
-    "Back",
-  );
+  const back = backButton();
   return [
     card(
       "Two-step verification",
